@@ -1,0 +1,435 @@
+/**
+ * Transform-and-write: reads a day's staged rentals batch by batch, casts them to the lake schema
+ * (coercing anomalies, quarantining what cannot be cast), measures their quality and writes
+ * them as Parquet files into the day's partition under run-unique names. Publishing the files
+ * (the manifest) is the validate stage's job, after the checks pass.
+ */
+import { PassThrough } from 'node:stream';
+import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type Vector } from 'apache-arrow';
+import type { CalendarDay } from './day.js';
+import { StagingError } from './errors.js';
+import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from './lake/layout.js';
+import type { ObjectStore } from './lake/store.js';
+import type { Logger } from './log.js';
+import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream } from './parquet.js';
+import { RENT_COST_PRECISION, RENTALS, RENTALS_LAKE_SCHEMA, SNAPSHOT_LAKE_SCHEMAS, schemaFingerprint } from './schema.js';
+import type { ExtractResult, StagedTable } from './extract.js';
+
+export type WriteMode = 'overwrite' | 'append';
+
+/** Why a raw value could not be cast; stored with the raw row in quarantine. */
+export type RejectReason = 'rent_cost_blank' | 'rent_cost_not_numeric' | 'rent_cost_out_of_range' | 'rent_cost_too_precise';
+
+export interface WrittenFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** Quality measures of the rows written for a day. */
+export interface DayMetrics {
+  readonly rows: number;
+  readonly nullCounts: Record<string, number>;
+  readonly duplicateIds: number;
+  readonly negativeDurations: number;
+  readonly negativeCosts: number;
+  readonly quarantined: number;
+  readonly rejectReasons: Partial<Record<RejectReason, number>>;
+}
+
+export interface TransformResult {
+  readonly runId: string;
+  readonly date: string;
+  readonly mode: WriteMode;
+  readonly sourceCount: number;
+  readonly snapshotAt: string;
+  readonly files: readonly WrittenFile[];
+  readonly quarantineKey: string | undefined;
+  readonly metrics: DayMetrics;
+  readonly snapshots: Record<SnapshotTable, WrittenFile>;
+  readonly schemaFingerprint: string;
+  readonly seconds: number;
+}
+
+export interface TransformRequest {
+  readonly store: ObjectStore;
+  readonly day: CalendarDay;
+  readonly extract: ExtractResult;
+  readonly mode: WriteMode;
+  readonly rowsPerFile: number;
+  readonly rowGroupRows: number;
+  readonly log?: Logger;
+}
+
+const MAX_COST_INTEGER_DIGITS = RENT_COST_PRECISION - 2;
+const TWO_POW_32 = 2 ** 32;
+
+/**
+ * Parses the UTF-8 bytes of a rent_cost into cents, or names why it cannot: an optional sign, up
+ * to 10 integer digits, an optional point and at most 2 decimals, blanks around it ignored.
+ * `12,50`, `N/A`, `error` and `''` are rejected rather than guessed at.
+ */
+export function parseRentCost(bytes: Uint8Array, start: number, end: number): number | RejectReason {
+  while (start < end && (bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
+  while (end > start && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
+  if (start === end) return 'rent_cost_blank';
+  let i = start;
+  const negative = bytes[i] === 0x2d;
+  if (negative || bytes[i] === 0x2b) i++;
+  const digitsStart = i;
+  let units = 0;
+  let intDigits = 0;
+  while (i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
+    units = units * 10 + (bytes[i] - 0x30);
+    intDigits++;
+    i++;
+  }
+  let cents = 0;
+  let fracDigits = 0;
+  if (i < end && bytes[i] === 0x2e) {
+    i++;
+    while (i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
+      if (fracDigits < 2) cents = cents * 10 + (bytes[i] - 0x30);
+      else if (bytes[i] !== 0x30) return 'rent_cost_too_precise';
+      fracDigits++;
+      i++;
+    }
+  }
+  if (i !== end || intDigits + fracDigits === 0) return 'rent_cost_not_numeric';
+  if (significantDigits(bytes, digitsStart, intDigits) > MAX_COST_INTEGER_DIGITS) return 'rent_cost_out_of_range';
+  if (fracDigits === 1) cents *= 10;
+  const value = units * 100 + cents;
+  return negative ? -value : value;
+}
+
+/** Integer digits without leading zeros (`0012.5` has 2). */
+function significantDigits(bytes: Uint8Array, start: number, intDigits: number): number {
+  let i = start;
+  let digits = intDigits;
+  while (digits > 0 && bytes[i] === 0x30) {
+    digits--;
+    i++;
+  }
+  return digits;
+}
+
+/** Writes `cents` as a little-endian two's-complement 128-bit integer at word `w`. */
+function writeDecimal128(words: Uint32Array, w: number, cents: number): void {
+  const magnitude = Math.abs(cents);
+  const lo = magnitude % TWO_POW_32;
+  const hi = Math.floor(magnitude / TWO_POW_32);
+  if (cents >= 0) {
+    words[w] = lo;
+    words[w + 1] = hi;
+    return;
+  }
+  words[w] = (TWO_POW_32 - lo) % TWO_POW_32;
+  words[w + 1] = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+  words[w + 2] = 0xffffffff;
+  words[w + 3] = 0xffffffff;
+}
+
+/** A column of `length` copies of one string. */
+function constantUtf8(value: string, length: number): Data<Utf8> {
+  const bytes = Buffer.from(value, 'utf8');
+  const data = new Uint8Array(bytes.length * length);
+  for (let i = 0; i < length; i++) data.set(bytes, i * bytes.length);
+  const valueOffsets = new Int32Array(length + 1);
+  for (let i = 0; i <= length; i++) valueOffsets[i] = i * bytes.length;
+  return makeData({ type: new Utf8(), length, nullCount: 0, data, valueOffsets });
+}
+
+export interface CastRejection {
+  readonly row: number;
+  readonly reason: RejectReason;
+}
+
+/**
+ * Casts one staged batch to the lake schema. Columns that need no cast are reused as they are;
+ * a rent_cost that cannot be cast becomes NULL and its row is reported for quarantine.
+ */
+export function castRentals(raw: RecordBatch, lineage: { runId: string; extractedAtMicros: bigint }): { batch: RecordBatch; rejected: CastRejection[]; negativeCosts: number } {
+  const length = raw.numRows;
+  const costData = raw.getChild('rent_cost')!.data[0] as Data<Utf8>;
+  const offsets = costData.valueOffsets;
+  const values = costData.values;
+  const words = new Uint32Array(length * 4);
+  const validity = new Uint8Array((length + 7) >> 3);
+  const rejected: CastRejection[] = [];
+  let nullCount = 0;
+  let negativeCosts = 0;
+  for (let row = 0; row < length; row++) {
+    if (!costData.getValid(row)) {
+      nullCount++;
+      continue;
+    }
+    const parsed = parseRentCost(values, offsets[row], offsets[row + 1]);
+    if (typeof parsed === 'string') {
+      rejected.push({ row, reason: parsed });
+      nullCount++;
+      continue;
+    }
+    if (parsed < 0) negativeCosts++;
+    validity[row >> 3] |= 1 << (row & 7);
+    writeDecimal128(words, row * 4, parsed);
+  }
+  const extractedAt = new BigInt64Array(length).fill(lineage.extractedAtMicros);
+  const children = RENTALS_LAKE_SCHEMA.fields.map((field): Data => {
+    switch (field.name) {
+      case 'rent_cost':
+        return makeData({ type: field.type, length, nullCount, nullBitmap: nullCount > 0 ? validity : undefined, data: words });
+      case 'etl_run_id':
+        return constantUtf8(lineage.runId, length);
+      case 'etl_extracted_at':
+        return makeData({ type: field.type, length, nullCount: 0, data: extractedAt });
+      default: {
+        const child = raw.getChild(field.name);
+        if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${field.name}`);
+        return child.data[0];
+      }
+    }
+  });
+  const batch = new RecordBatch(RENTALS_LAKE_SCHEMA, makeData({ type: new Struct(RENTALS_LAKE_SCHEMA.fields), length, children }));
+  return { batch, rejected, negativeCosts };
+}
+
+/** ISO 8601 with microseconds for a timestamp stored as microseconds since the epoch. */
+export function isoMicros(micros: bigint): string {
+  const ms = micros / 1000n;
+  const rest = Number(((micros % 1000n) + 1000n) % 1000n);
+  const base = new Date(Number(ms - (micros < 0n && rest !== 0 ? 1n : 0n))).toISOString();
+  return `${base.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
+}
+
+/** The raw source row at `row` as JSON-safe values (ids as strings, timestamps as ISO). */
+function rawRow(raw: RecordBatch, row: number): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const column of RENTALS.columns) {
+    const vector = raw.getChild(column.name) as Vector;
+    if (!vector.isValid(row)) {
+      out[column.name] = null;
+    } else if (column.kind === 'timestamptz') {
+      out[column.name] = isoMicros((vector.data[0].values as BigInt64Array)[row]);
+    } else {
+      out[column.name] = String(vector.get(row));
+    }
+  }
+  return out;
+}
+
+/** Collects the day's quality measures batch by batch. */
+class MetricsCollector {
+  private rows = 0;
+  private readonly nullCounts: Record<string, number> = Object.fromEntries(RENTALS_LAKE_SCHEMA.fields.map((f) => [f.name, 0]));
+  private negativeDurations = 0;
+  private negativeCosts = 0;
+  private quarantined = 0;
+  private readonly rejectReasons: Partial<Record<RejectReason, number>> = {};
+  private ids = new BigInt64Array(1 << 16);
+
+  add(batch: RecordBatch, rejected: readonly CastRejection[], negativeCosts: number): void {
+    const n = batch.numRows;
+    for (const field of RENTALS_LAKE_SCHEMA.fields) this.nullCounts[field.name] += batch.getChild(field.name)!.nullCount;
+    const start = batch.getChild('rent_start')!.data[0];
+    const end = batch.getChild('rent_end')!.data[0];
+    const startValues = start.values as BigInt64Array;
+    const endValues = end.values as BigInt64Array;
+    for (let i = 0; i < n; i++) if (end.getValid(i) && endValues[i] < startValues[i]) this.negativeDurations++;
+    if (this.rows + n > this.ids.length) {
+      const grown = new BigInt64Array(Math.max(this.ids.length * 2, this.rows + n));
+      grown.set(this.ids.subarray(0, this.rows));
+      this.ids = grown;
+    }
+    this.ids.set(batch.getChild('rental_id')!.data[0].values as BigInt64Array, this.rows);
+    this.rows += n;
+    this.negativeCosts += negativeCosts;
+    this.quarantined += rejected.length;
+    for (const r of rejected) this.rejectReasons[r.reason] = (this.rejectReasons[r.reason] ?? 0) + 1;
+  }
+
+  finish(): DayMetrics {
+    const ids = this.ids.subarray(0, this.rows).sort();
+    let duplicateIds = 0;
+    for (let i = 1; i < ids.length; i++) if (ids[i] === ids[i - 1]) duplicateIds++;
+    return {
+      rows: this.rows,
+      nullCounts: this.nullCounts,
+      duplicateIds,
+      negativeDurations: this.negativeDurations,
+      negativeCosts: this.negativeCosts,
+      quarantined: this.quarantined,
+      rejectReasons: this.rejectReasons,
+    };
+  }
+}
+
+/** Hands out batches of at most `limit` rows, slicing a larger batch and keeping the rest. */
+class BatchCursor {
+  private leftover: RecordBatch | undefined;
+  private done = false;
+
+  constructor(private readonly source: AsyncIterator<RecordBatch>) {}
+
+  async hasMore(): Promise<boolean> {
+    if (this.leftover) return true;
+    if (this.done) return false;
+    const next = await this.source.next();
+    if (next.done) {
+      this.done = true;
+      return false;
+    }
+    this.leftover = next.value;
+    return true;
+  }
+
+  async take(limit: number): Promise<RecordBatch | undefined> {
+    if (!(await this.hasMore())) return undefined;
+    const batch = this.leftover!;
+    if (batch.numRows <= limit) {
+      this.leftover = undefined;
+      return batch;
+    }
+    this.leftover = batch.slice(limit);
+    return batch.slice(0, limit);
+  }
+}
+
+/** Staged batches of `table`, read as a stream from the lake. */
+async function* stagedBatches(store: ObjectStore, staged: StagedTable): AsyncGenerator<RecordBatch> {
+  const reader = await RecordBatchReader.from(await store.readStream(staged.key));
+  for await (const batch of reader) if (batch.numRows > 0) yield batch;
+}
+
+/** Writes one table's batches as Parquet files of at most `rowsPerFile` rows each. */
+async function writeFiles(
+  store: ObjectStore,
+  batches: AsyncIterable<RecordBatch>,
+  keyOf: (index: number) => string,
+  options: { rowsPerFile: number; rowGroupRows: number; metadata: Record<string, string>; emptySchema: typeof RENTALS_LAKE_SCHEMA },
+): Promise<WrittenFile[]> {
+  const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
+  const files: WrittenFile[] = [];
+  while (await cursor.hasMore()) {
+    let rows = 0;
+    async function* fileBatches(): AsyncGenerator<RecordBatch> {
+      while (rows < options.rowsPerFile) {
+        const batch = await cursor.take(options.rowsPerFile - rows);
+        if (!batch) return;
+        rows += batch.numRows;
+        yield batch;
+      }
+    }
+    const key = keyOf(files.length);
+    const { bytes } = await store.upload(key, await parquetStream(fileBatches(), options), PARQUET_CONTENT_TYPE);
+    files.push({ key, rows, bytes });
+  }
+  if (files.length === 0) {
+    // An empty day is still a partition: one file with the schema and no rows.
+    const key = keyOf(0);
+    const body = parquetBytes(options.emptySchema, [], options);
+    await store.putObject(key, body, { contentType: PARQUET_CONTENT_TYPE });
+    files.push({ key, rows: 0, bytes: body.byteLength });
+  }
+  return files;
+}
+
+/** Streams quarantine lines into one JSON-lines object, opened on the first rejected row. */
+class QuarantineWriter {
+  private stream: PassThrough | undefined;
+  private upload: Promise<{ bytes: number }> | undefined;
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly key: string,
+  ) {}
+
+  write(line: object): void {
+    if (!this.stream) {
+      this.stream = new PassThrough();
+      this.upload = this.store.upload(this.key, this.stream, 'application/x-ndjson');
+      // Surface an upload failure at close(), not as an unhandled rejection.
+      this.upload.catch(() => undefined);
+    }
+    this.stream.write(`${JSON.stringify(line)}\n`);
+  }
+
+  async close(): Promise<string | undefined> {
+    if (!this.stream) return undefined;
+    this.stream.end();
+    await this.upload;
+    return this.key;
+  }
+
+  abort(): void {
+    this.stream?.destroy(new Error('transform failed'));
+  }
+}
+
+/** Casts, measures and writes one staged day; see the module comment. */
+export async function transformDay(request: TransformRequest): Promise<TransformResult> {
+  const started = performance.now();
+  const { store, day, extract } = request;
+  const runId = extract.runId;
+  const extractedAtMicros = BigInt(Date.parse(extract.snapshotAt)) * 1000n;
+  const fingerprint = schemaFingerprint(RENTALS_LAKE_SCHEMA);
+  const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
+  const metrics = new MetricsCollector();
+  const quarantine = new QuarantineWriter(store, quarantineKey(day, runId));
+
+  async function* lakeBatches(): AsyncGenerator<RecordBatch> {
+    for await (const raw of stagedBatches(store, extract.staging.rentals)) {
+      const { batch, rejected, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
+      for (const r of rejected) quarantine.write({ reason: r.reason, run_id: runId, date: day.iso, row: rawRow(raw, r.row) });
+      metrics.add(batch, rejected, negativeCosts);
+      yield batch;
+    }
+  }
+
+  let files: WrittenFile[];
+  let quarantinedKey: string | undefined;
+  try {
+    files = await writeFiles(store, lakeBatches(), (i) => dataFileKey(day, runId, i), {
+      rowsPerFile: request.rowsPerFile,
+      rowGroupRows: request.rowGroupRows,
+      metadata,
+      emptySchema: RENTALS_LAKE_SCHEMA,
+    });
+    quarantinedKey = await quarantine.close();
+  } catch (error) {
+    quarantine.abort();
+    throw error;
+  }
+
+  const snapshots = {} as Record<SnapshotTable, WrittenFile>;
+  for (const table of ['users', 'bikes'] as const) {
+    const [file] = await writeFiles(store, stagedBatches(store, extract.staging[table]), () => snapshotKey(table), {
+      rowsPerFile: Number.MAX_SAFE_INTEGER,
+      rowGroupRows: request.rowGroupRows,
+      metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(SNAPSHOT_LAKE_SCHEMAS[table]) },
+      emptySchema: SNAPSHOT_LAKE_SCHEMAS[table],
+    });
+    snapshots[table] = file;
+  }
+
+  const result: TransformResult = {
+    runId,
+    date: day.iso,
+    mode: request.mode,
+    sourceCount: extract.sourceCount,
+    snapshotAt: extract.snapshotAt,
+    files,
+    quarantineKey: quarantinedKey,
+    metrics: metrics.finish(),
+    snapshots,
+    schemaFingerprint: fingerprint,
+    seconds: (performance.now() - started) / 1000,
+  };
+  request.log?.info('written', {
+    rows: result.metrics.rows,
+    files: files.length,
+    bytes: files.reduce((s, f) => s + f.bytes, 0),
+    quarantined: result.metrics.quarantined,
+    seconds: Math.round(result.seconds * 1000) / 1000,
+  });
+  return result;
+}

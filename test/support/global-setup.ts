@@ -1,0 +1,85 @@
+/**
+ * Starts what the integration suites need, once per `npm test`:
+ * - Postgres: TEST_DATABASE_URL when set (CI starts the machine's Postgres 15), else an embedded
+ *   Postgres from npm under `.data/test-postgres`.
+ * - S3: TEST_S3_ENDPOINT when set, else `python3 -m moto.server` when moto is installed, else the
+ *   S3 suites are skipped and say so; REQUIRE_S3=1 turns that skip into a failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestProject } from 'vitest/node';
+import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../../cli/embedded-postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    s3Endpoint: string | undefined;
+    s3SkipReason: string | undefined;
+  }
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return false;
+}
+
+async function startMoto(): Promise<{ endpoint: string; child: ChildProcess } | string> {
+  const port = await freePort();
+  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const exited = new Promise<string>((resolve) => {
+    child.on('error', (e) => resolve(`python3 could not start: ${e.message}`));
+    child.on('exit', (code) => resolve(`python3 -m moto.server exited with code ${code} (is moto installed?)`));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const outcome = await Promise.race([waitForHttp(endpoint, 20_000).then((ok) => (ok ? 'up' : 'moto did not answer in 20 s')), exited]);
+  if (outcome === 'up') return { endpoint, child };
+  child.kill();
+  return outcome;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let postgres: RunningPostgres | undefined;
+  let moto: ChildProcess | undefined;
+
+  let databaseUrl = process.env.TEST_DATABASE_URL;
+  if (!databaseUrl) {
+    postgres = await startEmbeddedPostgres('.data/test-postgres', { ephemeral: true });
+    databaseUrl = postgres.url;
+    console.log(`[test setup] Postgres: embedded (no TEST_DATABASE_URL) on port ${postgres.port}`);
+  } else {
+    console.log('[test setup] Postgres: TEST_DATABASE_URL');
+  }
+
+  let s3Endpoint = process.env.TEST_S3_ENDPOINT;
+  let s3SkipReason: string | undefined;
+  if (!s3Endpoint) {
+    const started = await startMoto();
+    if (typeof started === 'string') s3SkipReason = started;
+    else {
+      s3Endpoint = started.endpoint;
+      moto = started.child;
+    }
+  }
+  if (s3SkipReason) {
+    if (process.env.REQUIRE_S3 === '1') throw new Error(`REQUIRE_S3=1 but no S3 endpoint: ${s3SkipReason}`);
+    console.log(`[test setup] S3 suites SKIPPED: ${s3SkipReason}. Set TEST_S3_ENDPOINT to run them.`);
+  } else {
+    console.log(`[test setup] S3: ${s3Endpoint}`);
+  }
+
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('s3Endpoint', s3Endpoint);
+  project.provide('s3SkipReason', s3SkipReason);
+
+  return async () => {
+    moto?.kill();
+    await postgres?.stop();
+  };
+}
