@@ -70,3 +70,6 @@ export function isRetryable(error: unknown): boolean {
 
 /** A conditional write lost: the object exists, or changed since it was read. */
 export class PreconditionFailedError extends TransientError {}
+
+/** Another run is publishing the same partition right now. */
+export class PartitionBusyError extends TransientError {}

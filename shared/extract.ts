@@ -15,6 +15,9 @@ import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
 import { BIKES, RENTALS, USERS, stagingSchema, type SourceTable } from './schema.js';
 
+/** How often a long extract logs its progress. */
+const PROGRESS_INTERVAL_MS = 2_000;
+
 export const ARROW_STREAM_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
 
 export interface ExtractRequest {
@@ -133,7 +136,15 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     );
     const sourceCount = Number(counted.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
-    const rentals = await stageTable(request, RENTALS, where, request.onProgress);
+    let lastReport = started;
+    const rentals = await stageTable(request, RENTALS, where, (rows) => {
+      request.onProgress?.(rows);
+      const now = performance.now();
+      if (now - lastReport >= PROGRESS_INTERVAL_MS) {
+        lastReport = now;
+        request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
+      }
+    });
     const users = await stageTable(request, USERS, '');
     const bikes = await stageTable(request, BIKES, '');
     await client.query('COMMIT');

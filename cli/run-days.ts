@@ -1,0 +1,83 @@
+/**
+ * Runs days through the pipeline from the CLI: one day, or a range with bounded concurrency,
+ * with progress lines and a per-day summary table at the end.
+ */
+import type { WriteMode } from '../shared/transform.js';
+
+/** How one day ended, for the summary table and the exit code. */
+export interface DayOutcome {
+  readonly date: string;
+  readonly verdict: 'passed' | 'failed' | 'skipped';
+  readonly sourceRows?: number;
+  readonly writtenRows?: number;
+  readonly quarantined?: number;
+  readonly files?: number;
+  readonly bytes?: number;
+  readonly seconds: number;
+  readonly error?: string;
+  readonly note?: string;
+}
+
+/** Runs one day end to end and reports how it went; never throws for a failed day. */
+export type DayRunner = (request: { date: string; mode: WriteMode }) => Promise<DayOutcome>;
+
+/** Runs `dates` with at most `concurrency` days in flight, calling `onDone` as each finishes. */
+export async function runDays(
+  dates: readonly string[],
+  mode: WriteMode,
+  concurrency: number,
+  runDay: DayRunner,
+  onDone: (outcome: DayOutcome, done: number, total: number) => void = () => undefined,
+): Promise<DayOutcome[]> {
+  const outcomes: DayOutcome[] = new Array(dates.length);
+  let next = 0;
+  let done = 0;
+  async function worker(): Promise<void> {
+    while (next < dates.length) {
+      const index = next++;
+      outcomes[index] = await runDay({ date: dates[index], mode });
+      onDone(outcomes[index], ++done, dates.length);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, dates.length) }, worker));
+  return outcomes;
+}
+
+function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** The summary table: one line per day and a total line. */
+export function summaryTable(outcomes: readonly DayOutcome[]): string {
+  const header = ['date', 'source rows', 'written rows', 'quarantined', 'files', 'bytes', 'seconds', 'verdict'];
+  const num = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
+  const rows = outcomes.map((o) => [
+    o.date,
+    num(o.sourceRows),
+    num(o.writtenRows),
+    num(o.quarantined),
+    num(o.files),
+    formatBytes(o.bytes),
+    o.seconds.toFixed(2),
+    o.verdict + (o.error ? `: ${o.error}` : o.note ? ` (${o.note})` : ''),
+  ]);
+  const sum = (pick: (o: DayOutcome) => number | undefined) => outcomes.reduce((s, o) => s + (pick(o) ?? 0), 0);
+  const passed = outcomes.filter((o) => o.verdict !== 'failed').length;
+  rows.push([
+    'total',
+    num(sum((o) => o.sourceRows)),
+    num(sum((o) => o.writtenRows)),
+    num(sum((o) => o.quarantined)),
+    num(sum((o) => o.files)),
+    formatBytes(sum((o) => o.bytes)),
+    sum((o) => o.seconds).toFixed(2),
+    `${passed}/${outcomes.length} ok`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === header.length - 1 ? 0 : r[i].length))));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.slice(0, -1).map(line), line(widths.map((w) => '-'.repeat(w))), line(rows.at(-1)!)].join('\n');
+}

@@ -1,0 +1,322 @@
+/**
+ * Validate: checks a day's written files against the source count of the extract snapshot, the
+ * lake schema and the quality thresholds, writes a JSON report, and only then publishes the
+ * partition. A breach fails the run with `ValidationBreachError` and leaves the previously
+ * published partition untouched.
+ */
+import type pg from 'pg';
+import type { QualityThresholds } from './config.js';
+import { addDays, dayWindow, type CalendarDay } from './day.js';
+import { ValidationBreachError } from './errors.js';
+import { newRunId, reportKey, stagingPrefix } from './lake/layout.js';
+import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from './lake/manifest.js';
+import type { ObjectStore } from './lake/store.js';
+import type { Logger } from './log.js';
+import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from './parquet.js';
+import { RENTALS_LAKE_SCHEMA } from './schema.js';
+import type { DayMetrics, TransformResult, WrittenFile } from './transform.js';
+import { classifyDbError } from './db/connect.js';
+
+export interface CheckResult {
+  readonly check: string;
+  readonly passed: boolean;
+  /** `error` fails the run; `warning` is reported only. */
+  readonly severity: 'error' | 'warning';
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export interface ValidationReport {
+  readonly table: 'rentals';
+  readonly date: string;
+  readonly runId: string;
+  readonly kind: 'publish' | 'recheck';
+  readonly verdict: 'passed' | 'failed';
+  readonly checkedAt: string;
+  readonly sourceCount: number;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly quarantined: number;
+  readonly metrics?: DayMetrics;
+  readonly checks: readonly CheckResult[];
+}
+
+export interface ValidateResult {
+  readonly runId: string;
+  readonly date: string;
+  readonly verdict: 'passed';
+  readonly sourceCount: number;
+  readonly rows: number;
+  readonly partitionRows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly quarantined: number;
+  readonly warnings: readonly string[];
+  readonly reportKey: string;
+  readonly removed: number;
+  readonly seconds: number;
+}
+
+export interface ValidateRequest {
+  readonly store: ObjectStore;
+  readonly day: CalendarDay;
+  readonly transform: TransformResult;
+  readonly thresholds: QualityThresholds;
+  readonly log?: Logger;
+}
+
+const EXPECTED_COLUMNS = expectedParquetColumns(RENTALS_LAKE_SCHEMA);
+const NULLABLE_COLUMNS = RENTALS_LAKE_SCHEMA.fields.filter((f) => f.nullable).map((f) => f.name);
+
+function pct(n: number): string {
+  return `${(n * 100).toFixed(2)}%`;
+}
+
+function rate(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
+}
+
+function atMost(check: string, actual: number, limit: number, format: (n: number) => string = String): CheckResult {
+  return { check, passed: actual <= limit, severity: 'error', expected: `<= ${format(limit)}`, actual: format(actual) };
+}
+
+/** What the footers of a set of files say. */
+interface FooterSummary {
+  rows: number;
+  nullCounts: Record<string, number>;
+  schemaMismatches: string[];
+  missing: string[];
+}
+
+async function summariseFooters(store: ObjectStore, files: readonly Pick<WrittenFile, 'key'>[]): Promise<FooterSummary> {
+  const summary: FooterSummary = { rows: 0, nullCounts: {}, schemaMismatches: [], missing: [] };
+  for (const file of files) {
+    const head = await store.head(file.key);
+    if (!head) {
+      summary.missing.push(file.key);
+      continue;
+    }
+    const footer = await readFooter(store, file.key, head.size);
+    summary.rows += Number(footer.num_rows);
+    const columns = footerColumns(footer);
+    if (columns.join('\n') !== EXPECTED_COLUMNS.join('\n')) {
+      const diff = columns.filter((c) => !EXPECTED_COLUMNS.includes(c)).concat(EXPECTED_COLUMNS.filter((c) => !columns.includes(c)).map((c) => `missing ${c}`));
+      summary.schemaMismatches.push(`${file.key}: ${diff.join(', ') || 'column order differs'}`);
+    }
+    for (const [name, n] of Object.entries(footerNullCounts(footer))) summary.nullCounts[name] = (summary.nullCounts[name] ?? 0) + n;
+  }
+  return summary;
+}
+
+/** The checks of one run's written files; pure given the footers, for the report and the tests. */
+export function qualityChecks(
+  transform: Pick<TransformResult, 'sourceCount' | 'metrics'>,
+  footers: FooterSummary,
+  thresholds: QualityThresholds,
+  previousRows: number | undefined,
+): CheckResult[] {
+  const { metrics, sourceCount } = transform;
+  const checks: CheckResult[] = [
+    { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every written file', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
+    { check: 'row_count', passed: footers.rows === sourceCount, severity: 'error', expected: `${sourceCount} (source count in the extract snapshot)`, actual: String(footers.rows) },
+    { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
+    {
+      check: 'footer_null_counts',
+      passed: RENTALS_LAKE_SCHEMA.fields.every((f) => (footers.nullCounts[f.name] ?? 0) === (metrics.nullCounts[f.name] ?? 0)),
+      severity: 'error',
+      expected: JSON.stringify(metrics.nullCounts),
+      actual: JSON.stringify(footers.nullCounts),
+    },
+    atMost('duplicate_rental_id', metrics.duplicateIds, thresholds.maxDuplicateIds),
+    atMost('quarantine_rate', rate(metrics.quarantined, metrics.rows), thresholds.maxQuarantineRate, pct),
+    atMost('negative_duration_rate', rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct),
+    atMost('negative_cost_rate', rate(metrics.negativeCosts, metrics.rows), thresholds.maxNegativeCostRate, pct),
+    ...NULLABLE_COLUMNS.map((name) => atMost(`null_rate.${name}`, rate(metrics.nullCounts[name] ?? 0, metrics.rows), thresholds.maxNullRate, pct)),
+  ];
+  if (previousRows !== undefined) {
+    const change = previousRows === 0 ? (metrics.rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(metrics.rows - previousRows) / previousRows;
+    const limit = thresholds.maxDayOverDayChange;
+    checks.push({
+      check: 'day_over_day_change',
+      passed: change <= (limit ?? 0.5),
+      severity: limit === undefined ? 'warning' : 'error',
+      expected: `<= ${pct(limit ?? 0.5)} change against ${previousRows} rows the day before`,
+      actual: Number.isFinite(change) ? pct(change) : 'from 0 rows',
+    });
+  }
+  return checks;
+}
+
+async function writeReport(store: ObjectStore, key: string, report: ValidationReport): Promise<void> {
+  await store.putObject(key, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+}
+
+/** Best-effort removal of a failed run's unpublished files; the staging area goes too. */
+async function discardRun(store: ObjectStore, transform: TransformResult): Promise<void> {
+  const staged = await store.list(stagingPrefix(transform.runId)).catch(() => []);
+  const keys = [...transform.files.map((f) => f.key), ...(transform.quarantineKey ? [transform.quarantineKey] : []), ...staged.map((o) => o.key)];
+  await store.deleteObjects(keys).catch(() => undefined);
+}
+
+/** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
+export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
+  const started = performance.now();
+  const { store, day, transform, thresholds } = request;
+  const footers = await summariseFooters(store, transform.files);
+  const previousDay = await readManifest(store, addDays(day, -1));
+  const checks = qualityChecks(transform, footers, thresholds, previousDay?.manifest.rows);
+  const failed = checks.filter((c) => !c.passed && c.severity === 'error');
+  const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
+  const bytes = transform.files.reduce((s, f) => s + f.bytes, 0);
+  const report: ValidationReport = {
+    table: 'rentals',
+    date: day.iso,
+    runId: transform.runId,
+    kind: 'publish',
+    verdict: failed.length === 0 ? 'passed' : 'failed',
+    checkedAt: new Date().toISOString(),
+    sourceCount: transform.sourceCount,
+    rows: footers.rows,
+    files: transform.files.length,
+    bytes,
+    quarantined: transform.metrics.quarantined,
+    metrics: transform.metrics,
+    checks,
+  };
+  const key = reportKey(day, transform.runId);
+  await writeReport(store, key, report);
+  for (const w of warnings) request.log?.warn('quality warning', { check: w.check, expected: w.expected, actual: w.actual });
+  if (failed.length > 0) {
+    await discardRun(store, transform);
+    request.log?.error('validation failed', { checks: failed.map((c) => c.check), report: key });
+    throw new ValidationBreachError(failed, key);
+  }
+
+  const current = await readManifest(store, day);
+  const now = new Date().toISOString();
+  const files: ManifestFile[] = transform.files.map((f) => ({ ...f, runId: transform.runId }));
+  const keepPrevious = transform.mode === 'append' && current !== undefined;
+  const next: PartitionManifest = {
+    version: 1,
+    table: 'rentals',
+    date: day.iso,
+    runId: transform.runId,
+    schemaFingerprint: transform.schemaFingerprint,
+    files: keepPrevious ? [...current.manifest.files, ...files] : files,
+    rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
+    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...(transform.quarantineKey ? [transform.quarantineKey] : [])],
+    runs: [
+      ...(keepPrevious ? current.manifest.runs : []),
+      { runId: transform.runId, mode: transform.mode, sourceCount: transform.sourceCount, sourceSnapshotAt: transform.snapshotAt, rows: footers.rows, publishedAt: now },
+    ],
+  };
+  await publishManifest(store, day, next, current?.etag, current !== undefined);
+  const removed = await removeUnlisted(store, day, next);
+  await store.deleteObjects((await store.list(stagingPrefix(transform.runId))).map((o) => o.key));
+
+  const result: ValidateResult = {
+    runId: transform.runId,
+    date: day.iso,
+    verdict: 'passed',
+    sourceCount: transform.sourceCount,
+    rows: footers.rows,
+    partitionRows: next.rows,
+    files: transform.files.length,
+    bytes,
+    quarantined: transform.metrics.quarantined,
+    warnings: warnings.map((w) => `${w.check}: expected ${w.expected}, got ${w.actual}`),
+    reportKey: key,
+    removed: removed.length,
+    seconds: (performance.now() - started) / 1000,
+  };
+  request.log?.info('published', { rows: result.rows, partition_rows: next.rows, files: result.files, removed: removed.length, report: key });
+  return result;
+}
+
+/** The day's rentals in the source now: how many, and the latest `updated_at` among them. */
+export interface SourceState {
+  readonly count: number;
+  readonly lastChange: string | undefined;
+}
+
+export async function sourceState(client: pg.Client, day: CalendarDay, timeZone: string): Promise<SourceState> {
+  const window = dayWindow(day, timeZone);
+  try {
+    const { rows } = await client.query<{ n: string; last_change: Date | null }>(
+      'SELECT count(*) AS n, max(updated_at) AS last_change FROM rentals WHERE rent_start >= $1 AND rent_start < $2',
+      [window.start, window.end],
+    );
+    return { count: Number(rows[0].n), lastChange: rows[0].last_change?.toISOString() };
+  } catch (error) {
+    throw classifyDbError(error, `count source rows of ${day.iso}`);
+  }
+}
+
+/** True when no row of the day was updated after `snapshotAt`. */
+export function unchangedSince(state: SourceState, snapshotAt: string): boolean {
+  return state.lastChange === undefined || state.lastChange <= snapshotAt;
+}
+
+/** True when the published partition still matches the source: same count, no later update. */
+export function isUpToDate(manifest: PartitionManifest, state: SourceState): boolean {
+  const latest = manifest.runs.at(-1);
+  return latest !== undefined && manifest.runs.length === 1 && latest.rows === state.count && unchangedSince(state, latest.sourceSnapshotAt);
+}
+
+export interface RecheckRequest {
+  readonly store: ObjectStore;
+  readonly client: pg.Client;
+  readonly day: CalendarDay;
+  readonly timeZone: string;
+}
+
+/**
+ * Re-checks a published day against the source as it is now: the manifest's files must exist with
+ * the lake schema and their rows must match the source, and no source row may have changed since
+ * the snapshot the partition was built from. Tells a user when a partition has gone stale.
+ */
+export async function recheckPartition(request: RecheckRequest): Promise<{ report: ValidationReport; reportKey: string }> {
+  const { store, client, day, timeZone } = request;
+  const published = await readManifest(store, day);
+  const source = await sourceState(client, day, timeZone);
+  const sourceCount = source.count;
+  const checks: CheckResult[] = [];
+  let rows = 0;
+  let bytes = 0;
+  if (!published) {
+    checks.push({ check: 'published', passed: false, severity: 'error', expected: 'a _manifest.json for the day', actual: 'none' });
+  } else {
+    const { manifest } = published;
+    const footers = await summariseFooters(store, manifest.files);
+    rows = footers.rows;
+    bytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
+    const latest = manifest.runs.at(-1)!;
+    const changedSince = !unchangedSince(source, latest.sourceSnapshotAt);
+    checks.push(
+      { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every file the manifest names', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
+      { check: 'manifest_rows', passed: footers.rows === manifest.rows, severity: 'error', expected: `${manifest.rows} (manifest)`, actual: String(footers.rows) },
+      { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
+      { check: 'source_rows_now', passed: latest.rows === sourceCount, severity: 'error', expected: `${sourceCount} (source count now)`, actual: `${latest.rows} rows written by the latest run ${latest.runId}` },
+      { check: 'source_unchanged_since_snapshot', passed: !changedSince, severity: 'error', expected: `no source row updated after ${latest.sourceSnapshotAt}`, actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows' },
+    );
+  }
+  const runId = newRunId();
+  const report: ValidationReport = {
+    table: 'rentals',
+    date: day.iso,
+    runId,
+    kind: 'recheck',
+    verdict: checks.every((c) => c.passed || c.severity === 'warning') ? 'passed' : 'failed',
+    checkedAt: new Date().toISOString(),
+    sourceCount,
+    rows,
+    files: published?.manifest.files.length ?? 0,
+    bytes,
+    quarantined: 0,
+    checks,
+  };
+  const key = reportKey(day, runId);
+  await writeReport(store, key, report);
+  return { report, reportKey: key };
+}
