@@ -18,7 +18,8 @@ import { connect } from '../shared/db/connect.js';
 import { migrate } from '../shared/db/migrate.js';
 import { daysBetween, parseDay, type CalendarDay } from '../shared/day.js';
 import { ConfigError, EtlError, InputError } from '../shared/errors.js';
-import { parseMode } from '../shared/events.js';
+import { planRun } from '../shared/plan.js';
+import { MAX_DAYS_PER_EXECUTION } from '../functions/plan/handler.js';
 import { seed } from '../shared/generator.js';
 import { manifestKey } from '../shared/lake/layout.js';
 import { readManifest } from '../shared/lake/manifest.js';
@@ -27,8 +28,6 @@ import { recheckPartition } from '../shared/validate.js';
 import { inProcessRunner } from './in-process.js';
 import { runDays, summaryTable, type DayOutcome } from './run-days.js';
 import { startCommand } from './start.js';
-
-export const MAX_BACKFILL_DAYS = 3_660;
 
 const USAGE = `usage: etl <command> [options]
   db migrate                                  create or update the source tables
@@ -93,7 +92,7 @@ function rangeFlags(values: { from?: string; to?: string; date?: string }): Cale
     if (values.from !== undefined || values.to !== undefined) throw new InputError('date', 'either --date or --from/--to, not both', values.date);
     return [parseDay(values.date, 'date')];
   }
-  return daysBetween(parseDay(values.from, 'from'), parseDay(values.to, 'to'), MAX_BACKFILL_DAYS);
+  return daysBetween(parseDay(values.from, 'from'), parseDay(values.to, 'to'), MAX_DAYS_PER_EXECUTION);
 }
 
 async function listPublished(store: ObjectStore, days: CalendarDay[], io: Io): Promise<number> {
@@ -152,7 +151,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       case 'seed': {
         const from = parseDay(values.from, 'from');
         const to = parseDay(values.to, 'to');
-        daysBetween(from, to, MAX_BACKFILL_DAYS);
+        daysBetween(from, to, MAX_DAYS_PER_EXECUTION);
         const options = {
           from,
           to,
@@ -174,13 +173,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         return 0;
       }
       case 'run': {
-        const day = parseDay(values.date, 'date');
-        return await runAndReport(config, io, [day.iso], parseMode(values.mode), 1);
+        const plan = planRun({ date: values.date, mode: values.mode }, { timeZone: config.timeZone, maxDays: 1 });
+        return await runAndReport(config, io, plan.dates, plan.mode, 1);
       }
       case 'backfill': {
-        const days = daysBetween(parseDay(values.from, 'from'), parseDay(values.to, 'to'), MAX_BACKFILL_DAYS);
+        const plan = planRun({ from: values.from, to: values.to, mode: values.mode }, { timeZone: config.timeZone, maxDays: MAX_DAYS_PER_EXECUTION });
         const concurrency = integerFlag(values.concurrency, 'concurrency', 1, 64, 2);
-        return await runAndReport(config, io, days.map((d) => d.iso), parseMode(values.mode), concurrency);
+        return await runAndReport(config, io, plan.dates, plan.mode, concurrency);
       }
       case 'validate': {
         const day = parseDay(values.date, 'date');

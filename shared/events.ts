@@ -38,7 +38,7 @@ export interface ExtractEvent {
 export function parseExtractEvent(event: unknown): ExtractEvent {
   const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
   onlyFields(e, ['date', 'mode', 'runId']);
-  if (e.runId !== undefined && !isRunId(e.runId)) throw new InputError('runId', 'an id like 20250301T000000Z-0a1b2c3d', String(e.runId));
+  if (e.runId !== undefined && !isRunId(e.runId)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(e.runId));
   return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), runId: e.runId as string | undefined };
 }
 
@@ -46,7 +46,7 @@ export function parseExtractEvent(event: unknown): ExtractEvent {
 export type ExtractOutput = ExtractResult & { readonly mode: WriteMode };
 
 function checkRunKeys(runId: unknown, keys: unknown[], prefixOf: (runId: string) => string, field: string): string {
-  if (!isRunId(runId)) throw new InputError('runId', 'an id like 20250301T000000Z-0a1b2c3d', String(runId));
+  if (!isRunId(runId)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(runId));
   for (const key of keys) {
     if (typeof key !== 'string' || !key.startsWith(prefixOf(runId)) || key.includes('..')) {
       throw new InputError(field, `a key under ${prefixOf(runId)}`, String(key));

@@ -429,8 +429,11 @@ function rentStartsOf(day: CalendarDay, options: ResolvedDayOptions): Float64Arr
  * equals the same day seeded inside a range. Every row draws the same count of random numbers,
  * so a different `errorRate` changes which rows are defective and nothing else.
  */
-export function* rentalsForDay(day: CalendarDay, options: RentalDayOptions): Generator<RentalRow> {
-  const resolved = resolveDayOptions(options);
+export function rentalsForDay(day: CalendarDay, options: RentalDayOptions): Generator<RentalRow> {
+  return generateRentals(day, resolveDayOptions(options));
+}
+
+function* generateRentals(day: CalendarDay, resolved: ResolvedDayOptions): Generator<RentalRow> {
   const { seed, users, bikes, errorRate } = resolved;
   const stations = stationsFor(seed);
   const starts = rentStartsOf(day, resolved);
@@ -662,7 +665,7 @@ export async function seed(
     );
     await skipReferenceChecks(client);
     for (const day of days) {
-      const rows = await copyRows(client, RENTALS, RENTALS.name, rentalsForDay(day, resolved));
+      const rows = await copyRows(client, RENTALS, RENTALS.name, generateRentals(day, resolved));
       rentals += rows;
       onProgress?.({ day: day.iso, rows });
     }

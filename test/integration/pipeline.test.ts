@@ -1,0 +1,165 @@
+/**
+ * End to end on a local-directory lake and a real Postgres: seed days with anomalies, run them
+ * through the CLI, read the lake back with two independent readers and compare with SQL on the
+ * source; then re-run, append and overwrite and check what the partition holds.
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, type Io } from '../../cli/main.js';
+import { parseDay } from '../../shared/day.js';
+import { seed } from '../../shared/generator.js';
+import type { PartitionManifest } from '../../shared/lake/manifest.js';
+import { createTestDatabase } from '../support/databases.js';
+import { duckdbAggregate, hyparquetAggregate } from '../support/lake-readers.js';
+import { sourceAggregate } from '../support/source.js';
+
+const DAYS = ['2025-03-01', '2025-03-02', '2025-03-03'];
+const PER_DAY = 3_000;
+
+function captureIo(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+describe('pipeline on a local lake', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let client: pg.Client;
+  let lake: string;
+  let env: NodeJS.ProcessEnv;
+
+  const etl = async (...argv: string[]) => {
+    const io = captureIo();
+    const code = await main(argv, env, io);
+    return { code, ...io };
+  };
+  const partitionDir = (date: string) => {
+    const [y, m, d] = date.split('-');
+    return join(lake, 'rentals', `year=${y}`, `month=${m}`, `day=${d}`);
+  };
+  const manifestOf = async (date: string) => JSON.parse(await readFile(join(partitionDir(date), '_manifest.json'), 'utf8')) as PartitionManifest;
+  const parquetFiles = async (date: string) => (await readdir(partitionDir(date))).filter((f) => f.endsWith('.parquet')).map((f) => join(partitionDir(date), f));
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    client = new pg.Client(database.url);
+    await client.connect();
+    lake = await mkdtemp(join(tmpdir(), 'lake-'));
+    env = { DATABASE_URL: database.url, LAKE_URI: lake, PARTITION_TIMEZONE: 'UTC' };
+    await seed(client, { from: parseDay(DAYS[0]), to: parseDay(DAYS.at(-1)!), rentalsPerDay: PER_DAY, errorRate: 0.02, seed: 7 });
+  });
+
+  afterAll(async () => {
+    await client?.end();
+    await database?.drop();
+    await rm(lake, { recursive: true, force: true });
+  });
+
+  it('backfills the days and the lake agrees with the source under two independent readers', async () => {
+    // Act
+    const result = await etl('backfill', '--from', DAYS[0], '--to', DAYS.at(-1)!, '--concurrency', '2');
+
+    // Assess
+    expect(result.code, result.stderr.join('\n')).toBe(0);
+    expect(result.stdout.join('\n')).toMatch(/total\s+9,000\s+9,000/);
+    for (const date of DAYS) {
+      const source = await sourceAggregate(client, date);
+      const files = await parquetFiles(date);
+      expect(source.rows).toBe(PER_DAY);
+      expect(await duckdbAggregate(files)).toEqual(source);
+      const viaHyparquet = await hyparquetAggregate(files);
+      expect(viaHyparquet).toEqual({ ...source, minStart: source.minStart.slice(0, 23), maxStart: source.maxStart.slice(0, 23) });
+      const manifest = await manifestOf(date);
+      expect(manifest.rows).toBe(PER_DAY);
+      expect(manifest.files.map((f) => join(lake, f.key)).sort()).toEqual(files.sort());
+    }
+  });
+
+  it('quarantines every junk rent_cost with its raw value and a reason', async () => {
+    // Prepare
+    const { rows } = await client.query<{ rental_id: string; rent_cost: string }>(
+      `SELECT rental_id::text, rent_cost FROM rentals WHERE rent_start >= '2025-03-01' AND rent_start < '2025-03-02'
+       AND rent_cost IS NOT NULL AND rent_cost !~ '^[ \\t]*[+-]?([0-9]+(\\.[0-9]{1,2})?|\\.[0-9]{1,2})[ \\t]*$' ORDER BY rental_id`,
+    );
+    const dir = join(lake, '_quarantine', 'rentals', 'year=2025', 'month=03', 'day=01');
+
+    // Act
+    const [file] = await readdir(dir);
+    const lines = (await readFile(join(dir, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+
+    // Assess
+    expect(rows.length).toBeGreaterThan(0);
+    expect(lines.map((l) => ({ rental_id: l.row.rental_id, rent_cost: l.row.rent_cost })).sort((a, b) => a.rental_id.localeCompare(b.rental_id))).toEqual(
+      rows.sort((a, b) => a.rental_id.localeCompare(b.rental_id)),
+    );
+    expect(new Set(lines.map((l) => l.reason))).toContain('rent_cost_not_numeric');
+    expect(Object.keys(lines[0].row)).not.toContain('email');
+  });
+
+  it('re-running a day replaces it without duplicates or stale files', async () => {
+    // Prepare
+    const before = await manifestOf(DAYS[0]);
+
+    // Act
+    const result = await etl('run', '--date', DAYS[0]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const after = await manifestOf(DAYS[0]);
+    expect(after.runId).not.toBe(before.runId);
+    const files = await parquetFiles(DAYS[0]);
+    expect(files.every((f) => f.includes(after.runId))).toBe(true);
+    expect((await duckdbAggregate(files)).rows).toBe(PER_DAY);
+  });
+
+  it('append adds a second copy; overwrite resets the day to one', async () => {
+    // Act
+    const appended = await etl('run', '--date', DAYS[1], '--mode', 'append');
+    const afterAppend = await duckdbAggregate(await parquetFiles(DAYS[1]));
+    const overwritten = await etl('run', '--date', DAYS[1], '--mode', 'overwrite');
+    const afterOverwrite = await duckdbAggregate(await parquetFiles(DAYS[1]));
+
+    // Assess
+    expect(appended.code).toBe(0);
+    expect(afterAppend.rows).toBe(2 * PER_DAY);
+    expect((await manifestOf(DAYS[1])).runs).toHaveLength(1);
+    expect(overwritten.code).toBe(0);
+    expect(afterOverwrite.rows).toBe(PER_DAY);
+    expect(afterOverwrite).toEqual(await sourceAggregate(client, DAYS[1]));
+  });
+
+  it('validate --date passes on a fresh day and reports a stale one after the source changed', async () => {
+    // Act
+    const fresh = await etl('validate', '--date', DAYS[2]);
+    await client.query(`UPDATE rentals SET rent_cost = '99.99', updated_at = now() WHERE rental_id = (SELECT min(rental_id) FROM rentals WHERE rent_start >= '2025-03-03' AND rent_start < '2025-03-04')`);
+    const stale = await etl('validate', '--date', DAYS[2]);
+
+    // Assess
+    expect(fresh.code, fresh.stdout.join('\n')).toBe(0);
+    expect(stale.code).toBe(1);
+    expect(stale.stdout.join('\n')).toMatch(/FAIL source_unchanged_since_snapshot/);
+  });
+
+  it('lists the published files of a day for readers', async () => {
+    // Act
+    const result = await etl('read', '--date', DAYS[0]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout.sort()).toEqual((await parquetFiles(DAYS[0])).sort());
+  });
+
+  it('publishes an empty partition for a day without rentals', async () => {
+    // Act
+    const result = await etl('run', '--date', '2025-02-01');
+
+    // Assess
+    expect(result.code, result.stderr.join('\n')).toBe(0);
+    const manifest = await manifestOf('2025-02-01');
+    expect(manifest.rows).toBe(0);
+    expect((await duckdbAggregate(await parquetFiles('2025-02-01'))).rows).toBe(0);
+  });
+});
