@@ -29,10 +29,13 @@ import { BIKES, RENTALS, USERS, type ColumnKind, type SourceTable } from './sche
 export const DEFAULT_USERS = 1000;
 export const DEFAULT_BIKES = 300;
 export const DEFAULT_SEED = 42;
-/** Share of closed rentals whose `rent_cost` is junk text (`error`, `N/A`, `12,50`, ...). */
+/**
+ * Share of rentals whose `rent_cost` is junk text (`error`, `N/A`, `12,50`, ...), on top of the
+ * fixed-rate anomalies below.
+ */
 export const DEFAULT_ERROR_RATE = 0.01;
 export const MAX_RENTALS_PER_DAY = 10_000_000;
-export const MAX_USERS = 10_000_000;
+export const MAX_USERS = 1_000_000;
 export const MAX_BIKES = 1_000_000;
 
 /** What the generator produces for one day. */

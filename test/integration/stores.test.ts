@@ -1,0 +1,122 @@
+/**
+ * The object-store contract, run against both implementations: a local directory and a real
+ * S3-compatible HTTP endpoint.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLakeUri } from '../../shared/config.js';
+import { PreconditionFailedError, StagingError, StoreError } from '../../shared/errors.js';
+import { FsStore } from '../../shared/lake/fs-store.js';
+import { S3Store } from '../../shared/lake/s3-store.js';
+import type { ObjectStore } from '../../shared/lake/store.js';
+import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+function contract(name: string, open: () => Promise<{ store: ObjectStore; close: () => Promise<void> }>) {
+  describe(name, () => {
+    let store: ObjectStore;
+    let close: () => Promise<void>;
+
+    beforeAll(async () => {
+      ({ store, close } = await open());
+    });
+    afterAll(async () => close?.());
+
+    it('puts, heads, reads whole and ranged, and lists under a prefix in key order', async () => {
+      // Act
+      await store.putObject('a/b/2.txt', 'two');
+      await store.putObject('a/b/1.txt', 'one');
+      await store.putObject('a/c.txt', 'see');
+      const listed = await store.list('a/b/');
+
+      // Assess
+      expect(listed.map((o) => [o.key, o.size])).toEqual([['a/b/1.txt', 3], ['a/b/2.txt', 3]]);
+      expect(Buffer.from((await store.getObject('a/b/2.txt'))!).toString()).toBe('two');
+      expect(Buffer.from(await store.readRange('a/c.txt', 1, 3)).toString()).toBe('ee');
+      expect((await store.head('a/c.txt'))?.size).toBe(3);
+      expect(await store.head('a/missing.txt')).toBeUndefined();
+      expect(await store.getObject('a/missing.txt')).toBeUndefined();
+      await expect(store.readStream('a/missing.txt')).rejects.toBeInstanceOf(StagingError);
+    });
+
+    it('create-only puts fail when the key exists; if-match puts fail on a stale ETag', async () => {
+      // Prepare
+      const first = await store.putObject('cond/m.json', '{"v":1}', { ifNoneMatch: true });
+
+      // Act
+      const again = await store.putObject('cond/m.json', '{"v":2}', { ifNoneMatch: true }).catch((e: unknown) => e);
+      const swapped = await store.putObject('cond/m.json', '{"v":3}', { ifMatch: (await store.head('cond/m.json'))!.etag });
+      const stale = await store.putObject('cond/m.json', '{"v":4}', { ifMatch: first.etag }).catch((e: unknown) => e);
+
+      // Assess
+      expect(again).toBeInstanceOf(PreconditionFailedError);
+      expect(swapped.etag).toBeDefined();
+      expect(stale).toBeInstanceOf(PreconditionFailedError);
+      expect(Buffer.from((await store.getObject('cond/m.json'))!).toString()).toBe('{"v":3}');
+    });
+
+    it('streams a large upload (multipart on S3) and reads it back byte for byte', async () => {
+      // Prepare
+      const body = randomBytes(17 * 1024 * 1024);
+      const chunks = Array.from({ length: 17 }, (_, i) => body.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
+
+      // Act
+      const { bytes } = await store.upload('big/blob.bin', Readable.from(chunks), 'application/octet-stream');
+      const back = await collect(await store.readStream('big/blob.bin'));
+
+      // Assess
+      expect(bytes).toBe(body.length);
+      expect(back.equals(body)).toBe(true);
+    });
+
+    it('deletes keys, missing ones included, across more than one request batch', async () => {
+      // Prepare
+      const keys = Array.from({ length: 1_005 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
+      await Promise.all(keys.map((k) => store.putObject(k, 'x')));
+
+      // Act
+      await store.deleteObjects([...keys, 'many/never-existed']);
+
+      // Assess
+      expect(await store.list('many/')).toEqual([]);
+    });
+  });
+}
+
+contract('FsStore (local directory)', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'store-'));
+  return { store: new FsStore(parseLakeUri(root)), close: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('FsStore keys', () => {
+  it('rejects keys that would leave the lake directory', async () => {
+    // Prepare
+    const root = await mkdtemp(join(tmpdir(), 'store-'));
+    const store = new FsStore(parseLakeUri(root));
+
+    // Act
+    const escaped = await store.putObject('a/../../escape.txt', 'x').catch((e: unknown) => e);
+
+    // Assess
+    expect(escaped).toBeInstanceOf(StoreError);
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
+describe.skipIf(!s3Endpoint)('S3Store against the S3-compatible endpoint', () => {
+  contract('S3Store', async () => {
+    useS3Credentials(s3Endpoint!);
+    const bucket = await createBucket(s3Endpoint!);
+    const store = new S3Store(parseLakeUri(`s3://${bucket}/lake/root`), { region: 'us-east-1', endpoint: s3Endpoint });
+    return { store, close: async () => store.client.destroy() };
+  });
+});
