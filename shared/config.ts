@@ -132,9 +132,10 @@ export function parseDatabaseUrl(value: string, field = 'DATABASE_URL'): string 
 export function loadConfig(env: Env = process.env, defaults: { lakeUri?: string } = {}): Config {
   const lakeUri = env.LAKE_URI ?? defaults.lakeUri;
   if (lakeUri === undefined) throw new ConfigError('LAKE_URI', 's3://bucket[/prefix] or a directory path', undefined);
-  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpointVariable = env.AWS_ENDPOINT_URL_S3 !== undefined ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL';
+  const endpoint = env[endpointVariable];
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new ConfigError('AWS_ENDPOINT_URL', 'an http(s):// URL such as http://localhost:4566', endpoint);
+    throw new ConfigError(endpointVariable, 'an http(s):// URL such as http://localhost:4566', endpoint);
   }
   const rowGroupRows = readNumber(env, 'ROW_GROUP_ROWS', 131_072, 1_024, 16_777_216, true);
   return {

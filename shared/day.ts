@@ -39,30 +39,57 @@ export function parseTimeZone(value: string, field = 'PARTITION_TIMEZONE'): stri
   }
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
 /** Offset of `timeZone` from UTC at the instant `epochMs`, in milliseconds. */
 function zoneOffsetMs(epochMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(epochMs));
+  const parts = formatterFor(timeZone).formatToParts(new Date(epochMs));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(epochMs / 1000) * 1000;
 }
 
-/** The UTC instant of local midnight starting `day` in `timeZone`. */
+/** Bounds on local midnight around the same wall time in UTC: zones span UTC-12 to UTC+14. */
+const SEARCH_BEFORE_MS = 15 * 3_600_000;
+const SEARCH_AFTER_MS = 13 * 3_600_000;
+
+/**
+ * The first UTC instant whose local date in `timeZone` is `day`. Usually local 00:00; where a
+ * clock change skips midnight (America/Santiago), the first instant after the gap.
+ */
 function localMidnight(day: CalendarDay, timeZone: string): Date {
   const wall = Date.UTC(day.year, day.month - 1, day.day);
-  let guess = wall - zoneOffsetMs(wall, timeZone);
-  // A second pass settles days whose offset changes between the wall time and the guess.
-  guess = wall - zoneOffsetMs(guess, timeZone);
-  return new Date(guess);
+  const candidate = wall - zoneOffsetMs(wall - zoneOffsetMs(wall, timeZone), timeZone);
+  if (dayAt(new Date(candidate), timeZone).iso === day.iso && dayAt(new Date(candidate - 1), timeZone).iso < day.iso) {
+    return new Date(candidate);
+  }
+  // Midnight does not exist on this day: search for the instant the local date turns over.
+  let lo = wall - SEARCH_BEFORE_MS;
+  let hi = wall + SEARCH_AFTER_MS;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (dayAt(new Date(mid), timeZone).iso >= day.iso) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
 }
 
 /** The half-open window [start, end) of UTC instants that fall on `day` in `timeZone`. */

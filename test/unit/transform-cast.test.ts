@@ -1,0 +1,340 @@
+import { Field, Int64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray, type Data } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { StagingError } from '../../shared/errors.js';
+import { RENTALS, RENTALS_LAKE_SCHEMA, schemaFingerprint, stagingSchema } from '../../shared/schema.js';
+import { castRentals, isoMicros, parseRentCost } from '../../shared/transform.js';
+
+/** One staged rental as the source holds it; timestamps are microseconds since 1970. */
+interface RawRental {
+  readonly rental_id: bigint;
+  readonly user_id: bigint;
+  readonly bike_id: bigint;
+  readonly rent_start: bigint;
+  readonly rent_end: bigint | null;
+  readonly start_station: string | null;
+  readonly end_station: string | null;
+  readonly rent_cost: string | null;
+  readonly updated_at: bigint;
+}
+
+const RUN_ID = 'run-20250301T000001Z-4f2a';
+const EXTRACTED_AT_MICROS = 1_740_787_201_123_456n;
+const T0 = 1_740_787_200_000_000n; // 2025-03-01T00:00:00Z
+
+function parseText(text: string): ReturnType<typeof parseRentCost> {
+  const bytes = new TextEncoder().encode(text);
+  return parseRentCost(bytes, 0, bytes.length);
+}
+
+/** Validity bitmap with a bit set for every non-null value. */
+function validityOf(values: readonly unknown[]): Uint8Array {
+  const bitmap = new Uint8Array((values.length + 7) >> 3);
+  values.forEach((v, i) => {
+    if (v !== null) bitmap[i >> 3] |= 1 << (i & 7);
+  });
+  return bitmap;
+}
+
+/** A column of 64-bit integers (ids or timestamps), each column with its own buffer. */
+function int64Column(type: Int64 | TimestampMicrosecond, values: readonly (bigint | null)[]): Data {
+  const nullCount = values.filter((v) => v === null).length;
+  return makeData({
+    type,
+    length: values.length,
+    nullCount,
+    nullBitmap: nullCount > 0 ? validityOf(values) : undefined,
+    data: BigInt64Array.from(values, (v) => v ?? 0n),
+  });
+}
+
+/** A staged batch of `rentals` with the schema `stagingSchema(RENTALS)`. */
+function stagedBatch(rows: readonly RawRental[], schema: Schema = stagingSchema(RENTALS)): RecordBatch {
+  const children = schema.fields.map((field): Data => {
+    const values = rows.map((r) => r[field.name as keyof RawRental]);
+    if (field.type instanceof Utf8) return vectorFromArray(values as (string | null)[], new Utf8()).data[0];
+    return int64Column(field.type as Int64 | TimestampMicrosecond, values as (bigint | null)[]);
+  });
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows.length, children }));
+}
+
+function rental(i: number, rentCost: string | null, overrides: Partial<RawRental> = {}): RawRental {
+  return {
+    rental_id: 5_000_000_000n + BigInt(i),
+    user_id: BigInt(100 + i),
+    bike_id: BigInt(200 + i),
+    rent_start: T0 + BigInt(i) * 60_000_000n,
+    rent_end: T0 + BigInt(i) * 60_000_000n + 900_000_000n,
+    start_station: `Station ${i}`,
+    end_station: `Station ${i + 1}`,
+    rent_cost: rentCost,
+    updated_at: T0 + 86_400_000_000n + BigInt(i),
+    ...overrides,
+  };
+}
+
+/** The four little-endian 32-bit words of `cents` as a two's-complement 128-bit integer. */
+function decimalWords(cents: number): number[] {
+  const unsigned = BigInt.asUintN(128, BigInt(cents));
+  return [0, 1, 2, 3].map((w) => Number((unsigned >> BigInt(32 * w)) & 0xffff_ffffn));
+}
+
+function wordsAt(batch: RecordBatch, row: number): number[] {
+  const words = batch.getChild('rent_cost')!.data[0].values as Uint32Array;
+  return Array.from(words.subarray(row * 4, row * 4 + 4));
+}
+
+describe('parseRentCost', () => {
+  it.each([
+    ['12.50', 1250],
+    ['3', 300],
+    ['3.5', 350],
+    [' 4.20 ', 420],
+    ['\t4.20\t', 420],
+    ['-2.50', -250],
+    ['+1.00', 100],
+    ['0.05', 5],
+    ['.5', 50],
+    ['7.', 700],
+    ['1.230', 123],
+    ['1.2000000', 120],
+    ['0000000001.00', 100],
+    ['9999999999.99', 999_999_999_999],
+    ['-9999999999.99', -999_999_999_999],
+    ['00000000000000000000.01', 1],
+  ])('reads %j as %i cents', (text, cents) => {
+    // Act
+    const parsed = parseText(text);
+
+    // Assess
+    expect(parsed).toBe(cents);
+  });
+
+  it.each([
+    ['12,50', 'rent_cost_not_numeric'],
+    ['error', 'rent_cost_not_numeric'],
+    ['N/A', 'rent_cost_not_numeric'],
+    ['NaN', 'rent_cost_not_numeric'],
+    ['free', 'rent_cost_not_numeric'],
+    ['1e3', 'rent_cost_not_numeric'],
+    ['-', 'rent_cost_not_numeric'],
+    ['.', 'rent_cost_not_numeric'],
+    ['--1', 'rent_cost_not_numeric'],
+    ['1.2.3', 'rent_cost_not_numeric'],
+    ['1 000', 'rent_cost_not_numeric'],
+    ['€5', 'rent_cost_not_numeric'],
+    ['', 'rent_cost_blank'],
+    ['   ', 'rent_cost_blank'],
+    ['\t \t', 'rent_cost_blank'],
+    ['1.234', 'rent_cost_too_precise'],
+    ['0.001', 'rent_cost_too_precise'],
+    ['12345678901.00', 'rent_cost_out_of_range'],
+    ['-12345678901', 'rent_cost_out_of_range'],
+  ])('rejects %j as %s', (text, reason) => {
+    // Act
+    const parsed = parseText(text);
+
+    // Assess
+    expect(parsed).toBe(reason);
+  });
+
+  it('reads only the bytes between start and end', () => {
+    // Prepare
+    const bytes = new TextEncoder().encode('9912.5077');
+
+    // Act
+    const parsed = parseRentCost(bytes, 2, 7);
+
+    // Assess
+    expect(parsed).toBe(1250);
+  });
+});
+
+describe('castRentals', () => {
+  const costs: (string | null)[] = [
+    '12.50', // 0: 1250
+    '-2.50', // 1: -250
+    null, // 2: NULL stays NULL
+    'N/A', // 3: rejected
+    '', // 4: rejected
+    '1.234', // 5: rejected
+    '9999999999.99', // 6: needs the second word
+    '-42949672.96', // 7: -2^32 cents, low word zero
+    ' 3 ', // 8: 300
+    '12345678901.00', // 9: rejected
+    '-9999999999.99', // 10: largest negative
+  ];
+  const rows = costs.map((cost, i) =>
+    rental(i, cost, i === 4 ? { rent_end: null, start_station: null, end_station: '🚲 Kottbusser Tor' } : {}),
+  );
+
+  it('returns a batch whose schema and column types are the lake schema', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+
+    // Act
+    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    const shape = (s: Schema) => s.fields.map((f: Field) => `${f.name}:${String(f.type)}:${f.nullable}`);
+    expect(shape(batch.schema)).toEqual(shape(RENTALS_LAKE_SCHEMA));
+    expect(schemaFingerprint(batch.schema)).toBe(schemaFingerprint(RENTALS_LAKE_SCHEMA));
+    for (const field of RENTALS_LAKE_SCHEMA.fields) expect(String(batch.getChild(field.name)!.type)).toBe(String(field.type));
+    expect(batch.numRows).toBe(rows.length);
+  });
+
+  it('writes each cost as a two\'s-complement 128-bit decimal of cents', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+
+    // Act
+    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    expect(wordsAt(batch, 0)).toEqual([1250, 0, 0, 0]);
+    expect(wordsAt(batch, 1)).toEqual([0xffff_ffff - 249, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff]);
+    expect(wordsAt(batch, 1)).toEqual(decimalWords(-250));
+    expect(wordsAt(batch, 6)).toEqual(decimalWords(999_999_999_999));
+    expect(wordsAt(batch, 7)).toEqual([0, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff]);
+    expect(wordsAt(batch, 8)).toEqual(decimalWords(300));
+    expect(wordsAt(batch, 10)).toEqual(decimalWords(-999_999_999_999));
+  });
+
+  it('reports each uncastable cost with its reason and stores NULL for it', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+
+    // Act
+    const { batch, rejected } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    expect(rejected).toEqual([
+      { row: 3, reason: 'rent_cost_not_numeric' },
+      { row: 4, reason: 'rent_cost_blank' },
+      { row: 5, reason: 'rent_cost_too_precise' },
+      { row: 9, reason: 'rent_cost_out_of_range' },
+    ]);
+    const cost = batch.getChild('rent_cost')!;
+    expect(costs.map((_, i) => cost.isValid(i))).toEqual([true, true, false, false, false, false, true, true, true, false, true]);
+    expect(cost.nullCount).toBe(5);
+  });
+
+  it('keeps a NULL source cost NULL without rejecting it', () => {
+    // Prepare
+    const raw = stagedBatch([rental(0, null), rental(1, '1.00')]);
+
+    // Act
+    const { batch, rejected, negativeCosts } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    expect(rejected).toEqual([]);
+    expect(negativeCosts).toBe(0);
+    expect(batch.getChild('rent_cost')!.isValid(0)).toBe(false);
+    expect(batch.getChild('rent_cost')!.isValid(1)).toBe(true);
+    expect(batch.getChild('rent_cost')!.nullCount).toBe(1);
+  });
+
+  it('counts the negative costs it cast', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+
+    // Act
+    const { negativeCosts } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    expect(negativeCosts).toBe(3);
+  });
+
+  it('writes no validity bitmap when every cost is valid', () => {
+    // Prepare
+    const raw = stagedBatch([rental(0, '1.00'), rental(1, '2.00')]);
+
+    // Act
+    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    const cost = batch.getChild('rent_cost')!;
+    expect(cost.nullCount).toBe(0);
+    expect([cost.isValid(0), cost.isValid(1)]).toEqual([true, true]);
+    expect([wordsAt(batch, 0), wordsAt(batch, 1)]).toEqual([decimalWords(100), decimalWords(200)]);
+  });
+
+  it('fills the lineage columns with the run id and the extraction time', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+
+    // Act
+    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    const runIds = batch.getChild('etl_run_id')!;
+    const extractedAt = batch.getChild('etl_extracted_at')!;
+    expect(runIds.nullCount).toBe(0);
+    expect(extractedAt.nullCount).toBe(0);
+    expect(Array.from({ length: rows.length }, (_, i) => runIds.get(i))).toEqual(rows.map(() => RUN_ID));
+    expect(Array.from(extractedAt.data[0].values as BigInt64Array)).toEqual(rows.map(() => EXTRACTED_AT_MICROS));
+  });
+
+  it('passes the other columns through unchanged, NULLs included', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+
+    // Act
+    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    for (const name of ['rental_id', 'user_id', 'bike_id', 'rent_start', 'rent_end', 'updated_at'] as const) {
+      const column = batch.getChild(name)!;
+      const values = column.data[0].values as BigInt64Array;
+      expect(rows.map((_, i) => (column.isValid(i) ? values[i] : null)), name).toEqual(rows.map((r) => r[name]));
+    }
+    for (const name of ['start_station', 'end_station'] as const) {
+      const column = batch.getChild(name)!;
+      expect(rows.map((_, i) => column.get(i)), name).toEqual(rows.map((r) => r[name]));
+    }
+  });
+
+  it('casts an empty batch to an empty lake batch', () => {
+    // Prepare
+    const raw = stagedBatch([]);
+
+    // Act
+    const { batch, rejected } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    expect(batch.numRows).toBe(0);
+    expect(batch.schema.fields.map((f) => f.name)).toEqual(RENTALS_LAKE_SCHEMA.fields.map((f) => f.name));
+    expect(rejected).toEqual([]);
+  });
+
+  it('fails with a StagingError when a staged column is missing', () => {
+    // Prepare
+    const staging = stagingSchema(RENTALS);
+    const withoutBikeId = new Schema(staging.fields.filter((f) => f.name !== 'bike_id'));
+    const raw = stagedBatch([rental(0, '1.00')], withoutBikeId);
+
+    // Act
+    const act = () => castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+
+    // Assess
+    expect(act).toThrow(StagingError);
+    expect(act).toThrow(/bike_id/);
+  });
+});
+
+describe('isoMicros', () => {
+  it.each([
+    [1_740_787_201_123_456n, '2025-03-01T00:00:01.123456Z'],
+    [1_740_787_201_000_001n, '2025-03-01T00:00:01.000001Z'],
+    [0n, '1970-01-01T00:00:00.000000Z'],
+    [-1n, '1969-12-31T23:59:59.999999Z'],
+    [-1_000n, '1969-12-31T23:59:59.999000Z'],
+    [-1_500n, '1969-12-31T23:59:59.998500Z'],
+    [BigInt(Date.UTC(1969, 6, 20, 20, 17, 40, 123)) * 1000n + 456n, '1969-07-20T20:17:40.123456Z'],
+  ])('writes %s µs as %s', (micros, iso) => {
+    // Act
+    const written = isoMicros(micros);
+
+    // Assess
+    expect(written).toBe(iso);
+  });
+});
