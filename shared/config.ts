@@ -47,6 +47,26 @@ export interface Config extends LakeSettings {
 
 type Env = Record<string, string | undefined>;
 
+/** Every variable the configuration reads, for the README's table (a test keeps them in step). */
+export const CONFIG_REFERENCE: ReadonlyArray<{ name: string; fallback: string; meaning: string }> = [
+  { name: 'DATABASE_URL', fallback: 'embedded Postgres (`npm start` only)', meaning: 'Source Postgres, `postgres://user:pass@host:port/db`; `?sslmode=require` for TLS' },
+  { name: 'LAKE_URI', fallback: '`./lake` (CLI); required in Lambda', meaning: '`s3://bucket/prefix` or a directory' },
+  { name: 'AWS_REGION', fallback: '`AWS_DEFAULT_REGION`, else `us-east-1`', meaning: 'Region of the lake bucket' },
+  { name: 'AWS_DEFAULT_REGION', fallback: '-', meaning: 'Used when `AWS_REGION` is unset' },
+  { name: 'AWS_ENDPOINT_URL', fallback: 'AWS', meaning: 'S3-compatible endpoint (LocalStack, MinIO, moto); turns on path-style addressing' },
+  { name: 'AWS_ENDPOINT_URL_S3', fallback: '`AWS_ENDPOINT_URL`', meaning: 'The S3 endpoint only; wins over `AWS_ENDPOINT_URL`' },
+  { name: 'PARTITION_TIMEZONE', fallback: '`UTC`', meaning: 'IANA zone whose local days are the partitions' },
+  { name: 'QUALITY_MAX_QUARANTINE_RATE', fallback: '`0.05`', meaning: 'Most rows per day whose rent_cost was quarantined' },
+  { name: 'QUALITY_MAX_NULL_RATE', fallback: '`0.1`', meaning: 'Most NULLs in any nullable column' },
+  { name: 'QUALITY_MAX_NEGATIVE_DURATION_RATE', fallback: '`0.01`', meaning: 'Most rows with rent_end before rent_start' },
+  { name: 'QUALITY_MAX_NEGATIVE_COST_RATE', fallback: '`0.01`', meaning: 'Most rows with a negative rent_cost' },
+  { name: 'QUALITY_MAX_DUPLICATE_IDS', fallback: '`0`', meaning: 'Most rows repeating a rental_id' },
+  { name: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE', fallback: 'unset: warn above 0.5', meaning: 'Largest relative change of the row count against the previous day; set it to fail instead of warn' },
+  { name: 'BATCH_ROWS', fallback: '`65536`', meaning: 'Rows per Arrow batch while streaming' },
+  { name: 'ROW_GROUP_ROWS', fallback: '`131072`', meaning: 'Rows per Parquet row group' },
+  { name: 'ROWS_PER_FILE', fallback: '`4194304`', meaning: 'Most rows per Parquet file; a bigger day is split' },
+];
+
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Parses `s3://bucket/prefix`, `file:///path` or a filesystem path. */

@@ -138,3 +138,22 @@ export function schemaFingerprint(schema: Schema): string {
   const text = schema.fields.map((f) => `${f.name}:${String(f.type)}:${f.nullable ? 'null' : 'required'}`).join(',');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
+
+/** How a lake column's type reads in SQL (DuckDB, Athena). */
+export function sqlTypeName(type: DataType): string {
+  if (DataType.isInt(type)) return type.bitWidth === 64 ? 'BIGINT' : 'INTEGER';
+  if (DataType.isBool(type)) return 'BOOLEAN';
+  if (DataType.isDate(type)) return 'DATE';
+  if (DataType.isTimestamp(type)) return 'TIMESTAMP WITH TIME ZONE (µs)';
+  if (DataType.isDecimal(type)) return `DECIMAL(${type.precision},${type.scale})`;
+  if (DataType.isUtf8(type)) return 'VARCHAR';
+  return String(type);
+}
+
+/** The lake's `rentals` columns as a Markdown table (the README embeds it; a test keeps them equal). */
+export function rentalsSchemaMarkdown(): string {
+  const rows = RENTALS_LAKE_SCHEMA.fields.map(
+    (f) => `| \`${f.name}\` | ${sqlTypeName(f.type)} | ${f.nullable ? 'yes' : 'no'} | ${describeColumn(RENTALS, f.name)} |`,
+  );
+  return ['| column | type | nullable | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

@@ -38,13 +38,13 @@ function validityOf(values: readonly unknown[]): Uint8Array {
 /** A column of 64-bit integers (ids or timestamps), each column with its own buffer. */
 function int64Column(type: Int64 | TimestampMicrosecond, values: readonly (bigint | null)[]): Data {
   const nullCount = values.filter((v) => v === null).length;
-  return makeData({
-    type,
+  const props = {
     length: values.length,
     nullCount,
     nullBitmap: nullCount > 0 ? validityOf(values) : undefined,
     data: BigInt64Array.from(values, (v) => v ?? 0n),
-  });
+  };
+  return type instanceof Int64 ? makeData({ type, ...props }) : makeData({ type, ...props });
 }
 
 /** A staged batch of `rentals` with the schema `stagingSchema(RENTALS)`. */
