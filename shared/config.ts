@@ -89,7 +89,12 @@ export function parseLakeUri(value: string, field = 'LAKE_URI'): LakeLocation {
     return { kind: 's3', bucket, prefix, uri: `s3://${bucket}${prefix ? `/${prefix}` : ''}` };
   }
   if (scheme !== undefined && scheme !== 'file') throw new ConfigError(field, expected, value);
-  const path = scheme === 'file' ? decodeURIComponent(new URL(trimmed).pathname) : trimmed;
+  let path = trimmed;
+  if (scheme === 'file') {
+    const url = new URL(trimmed);
+    if (url.hostname !== '' && url.hostname !== 'localhost') throw new ConfigError(field, 'file:///absolute/path (three slashes)', value);
+    path = decodeURIComponent(url.pathname);
+  }
   const root = resolve(path);
   return { kind: 'fs', root, uri: root };
 }
@@ -165,7 +170,7 @@ export function loadConfig(env: Env = process.env, defaults: { lakeUri?: string 
     endpoint,
     timeZone: parseTimeZone(env.PARTITION_TIMEZONE ?? 'UTC'),
     batchRows: readNumber(env, 'BATCH_ROWS', 65_536, 1, 1_048_576, true),
-    rowsPerFile: readNumber(env, 'ROWS_PER_FILE', 4_194_304, rowGroupRows, 1_000_000_000, true),
+    rowsPerFile: readNumber(env, 'ROWS_PER_FILE', Math.max(4_194_304, rowGroupRows), rowGroupRows, 1_000_000_000, true),
     rowGroupRows,
     thresholds: loadThresholds(env),
   };

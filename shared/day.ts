@@ -33,7 +33,8 @@ export function parseDay(value: unknown, field = 'date'): CalendarDay {
 /** Checks an IANA time zone name (`UTC`, `Europe/Berlin`). */
 export function parseTimeZone(value: string, field = 'PARTITION_TIMEZONE'): string {
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return value;
   } catch {
     throw new InputError(field, 'an IANA time zone such as UTC or Europe/Berlin', value);
   }

@@ -171,7 +171,12 @@ export async function* decodeCopyBinary(
         continue;
       }
       if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new StagingError('COPY BINARY stream: bad signature');
-      pos = 19 + view.getInt32(15);
+      const headerEnd = 19 + view.getInt32(15);
+      if (buf.length < headerEnd) {
+        pending = Buffer.from(buf);
+        continue;
+      }
+      pos = headerEnd;
       headerDone = true;
     }
     while (!trailerSeen && pos + 2 <= buf.length) {

@@ -1,0 +1,324 @@
+/**
+ * The whole pipeline in one stack: the lake bucket, four functions (plan, extract,
+ * transform-write, validate), the state machine that chains them, a daily schedule, and an alarm
+ * on failed executions. Everything a deployment may want to change is a prop (see `app.ts` for the
+ * matching context keys); nothing here is business logic.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { SecurityGroup, Subnet, Vpc, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Schedule, ScheduleExpression, ScheduleTargetInput, ContextAttribute } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { loadConfig, type QualityThresholds } from '../shared/config.js';
+import { EtlFunction } from './constructs/etl-function.js';
+import { LakeBucket } from './constructs/lake-bucket.js';
+import { LAKE_ACCESS, grantLakeAccess, lakeObjectPatterns, type LakeAccess } from './lake-access.js';
+import { buildPipelineDefinition } from './state-machine.js';
+
+/** Repository root: entries, `package-lock.json` and `node_modules` are found from here. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The parquet-wasm node build reads this file from its own directory at import. */
+const PARQUET_WASM = 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm';
+
+/** Defaults of the props that have one; `cdk.json` repeats them as context for discoverability. */
+export const STACK_DEFAULTS = {
+  stackName: 'PgLakeEtl',
+  lakePrefix: 'lake',
+  partitionTimeZone: 'UTC',
+  /** 02:30 every day, in `scheduleTimeZone`: the day before is complete by then. */
+  scheduleCron: 'cron(30 2 * * ? *)',
+  scheduleEnabled: true,
+  backfillConcurrency: 4,
+} as const;
+
+/** Row counts of the streaming stages (`BATCH_ROWS`, `ROWS_PER_FILE`, `ROW_GROUP_ROWS`). */
+export interface StageTuning {
+  readonly batchRows?: number;
+  readonly rowsPerFile?: number;
+  readonly rowGroupRows?: number;
+}
+
+export interface LakeEtlStackProps extends StackProps {
+  /** Use this existing bucket instead of creating one. Its versioning, lifecycle and encryption stay as they are (use SSE-S3). */
+  readonly existingBucketName?: string;
+  /** Name of the bucket the stack creates. @default - generated */
+  readonly bucketName?: string;
+  /** Key prefix of the lake in the bucket; '' for the bucket root. @default 'lake' */
+  readonly lakePrefix?: string;
+  /** IANA time zone whose calendar days the partitions are (`PARTITION_TIMEZONE`). @default 'UTC' */
+  readonly partitionTimeZone?: string;
+  /** EventBridge Scheduler cron expression of the daily run. @default 'cron(30 2 * * ? *)' */
+  readonly scheduleCron?: string;
+  /** Time zone the cron expression is read in. @default - partitionTimeZone */
+  readonly scheduleTimeZone?: string;
+  /** @default true */
+  readonly scheduleEnabled?: boolean;
+  /**
+   * Complete ARN of a Secrets Manager secret with the RDS JSON `{ username, password, host, port, dbname }`.
+   * @default - a placeholder secret to fill in after deploy
+   */
+  readonly databaseSecretArn?: string;
+  /** ARN of the customer-managed KMS key that encrypts `databaseSecretArn`, if any. */
+  readonly databaseSecretKeyArn?: string;
+  /** VPC the extract function runs in to reach the database (the other functions need no VPC). */
+  readonly vpcId?: string;
+  /** Private subnets for the extract function; they need a route to S3 and Secrets Manager (endpoints or NAT). */
+  readonly subnetIds?: readonly string[];
+  /** Security group of the extract function. @default - a new one allowing all outbound traffic */
+  readonly securityGroupId?: string;
+  /** Most days in flight at once, which is also the most database connections a run opens. @default 4 */
+  readonly backfillConcurrency?: number;
+  /** Address subscribed to the failed-executions alarm. @default - no subscription */
+  readonly alarmEmail?: string;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** Quality limits the validate stage enforces (`QUALITY_*`). @default - the defaults in shared/config.ts */
+  readonly quality?: Partial<QualityThresholds>;
+  /** @default - the defaults in shared/config.ts */
+  readonly tuning?: StageTuning;
+}
+
+const QUALITY_ENV: Record<keyof QualityThresholds, string> = {
+  maxQuarantineRate: 'QUALITY_MAX_QUARANTINE_RATE',
+  maxNullRate: 'QUALITY_MAX_NULL_RATE',
+  maxNegativeDurationRate: 'QUALITY_MAX_NEGATIVE_DURATION_RATE',
+  maxNegativeCostRate: 'QUALITY_MAX_NEGATIVE_COST_RATE',
+  maxDuplicateIds: 'QUALITY_MAX_DUPLICATE_IDS',
+  maxDayOverDayChange: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
+};
+
+function definedEntries(values: Record<string, number | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+
+export class LakeEtlStack extends Stack {
+  readonly bucket: IBucket;
+  readonly lakePrefix: string;
+  readonly stateMachine: StateMachine;
+  readonly functions: { readonly plan: EtlFunction; readonly extract: EtlFunction; readonly transformWrite: EtlFunction; readonly validate: EtlFunction };
+  readonly databaseSecret: ISecret;
+  readonly alarmTopic: Topic;
+
+  constructor(scope: Construct, id: string, props: LakeEtlStackProps = {}) {
+    super(scope, id, props);
+    const lakePrefix = (props.lakePrefix ?? STACK_DEFAULTS.lakePrefix).replace(/^\/+|\/+$/g, '');
+    const partitionTimeZone = props.partitionTimeZone ?? STACK_DEFAULTS.partitionTimeZone;
+    const root = lakePrefix === '' ? '' : `${lakePrefix}/`;
+    this.lakePrefix = lakePrefix;
+
+    // --- Lake bucket
+    if (props.existingBucketName && props.bucketName) throw new Error('Give existingBucketName or bucketName, not both');
+    this.bucket = props.existingBucketName
+      ? Bucket.fromBucketName(this, 'LakeBucket', props.existingBucketName)
+      : new LakeBucket(this, 'Lake', { bucketName: props.bucketName, stagingPrefix: `${root}_staging/` }).bucket;
+    const lakeUri = lakePrefix === '' ? `s3://${this.bucket.bucketName}` : `s3://${this.bucket.bucketName}/${lakePrefix}`;
+
+    // --- Configuration, checked now with the parser the functions run at cold start.
+    const lakeEnv = { LAKE_URI: lakeUri, PARTITION_TIMEZONE: partitionTimeZone };
+    const qualityEnv = definedEntries(Object.fromEntries(Object.entries(props.quality ?? {}).map(([k, v]) => [QUALITY_ENV[k as keyof QualityThresholds], v])));
+    const tuning = props.tuning ?? {};
+    const extractEnv = definedEntries({ BATCH_ROWS: tuning.batchRows });
+    const transformEnv = definedEntries({ BATCH_ROWS: tuning.batchRows, ROWS_PER_FILE: tuning.rowsPerFile, ROW_GROUP_ROWS: tuning.rowGroupRows });
+    loadConfig({ ...lakeEnv, ...qualityEnv, ...transformEnv, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}` });
+
+    // --- Database secret (read by extract only)
+    this.databaseSecret = props.databaseSecretArn
+      ? Secret.fromSecretAttributes(this, 'DatabaseSecret', {
+          secretCompleteArn: props.databaseSecretArn,
+          encryptionKey: props.databaseSecretKeyArn ? Key.fromKeyArn(this, 'DatabaseSecretKey', props.databaseSecretKeyArn) : undefined,
+        })
+      : this.placeholderSecret();
+
+    // --- Network (extract only, and only when a VPC is given)
+    const network = this.extractNetwork(props);
+
+    // --- Functions
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const common = { projectRoot: PROJECT_ROOT, logRetention };
+    const plan = new EtlFunction(this, 'Plan', {
+      ...common,
+      entry: 'functions/plan/index.ts',
+      description: 'Turns the execution input into the list of days to run',
+      memorySize: 128,
+      timeout: Duration.seconds(10),
+      environment: { PARTITION_TIMEZONE: partitionTimeZone },
+    });
+    const extract = new EtlFunction(this, 'Extract', {
+      ...common,
+      entry: 'functions/extract/index.ts',
+      description: "Copies a day's rows from Postgres into the lake's staging area",
+      // Streams 10k-row batches (~150 MB RSS for 1M rows locally); memory buys CPU for decoding.
+      memorySize: 1024,
+      timeout: Duration.minutes(10),
+      environment: { ...lakeEnv, ...extractEnv, DATABASE_SECRET_ARN: this.databaseSecret.secretArn },
+      ...network,
+    });
+    const transformWrite = new EtlFunction(this, 'TransformWrite', {
+      ...common,
+      entry: 'functions/transform-write/index.ts',
+      description: 'Casts a staged day and writes its Parquet files',
+      // Parquet encoding is CPU-bound: 1,769 MB is one full vCPU; peak RSS ~200 MB at 6M rows locally.
+      memorySize: 2048,
+      timeout: Duration.minutes(15),
+      environment: { ...lakeEnv, ...transformEnv },
+      copyFiles: [PARQUET_WASM],
+    });
+    const validate = new EtlFunction(this, 'Validate', {
+      ...common,
+      entry: 'functions/validate/index.ts',
+      description: "Checks a day's files, writes the report and publishes the partition",
+      // Reads only footers (one ranged GET per file) and small JSON.
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      environment: { ...lakeEnv, ...qualityEnv },
+      copyFiles: [PARQUET_WASM],
+    });
+    this.functions = { plan, extract, transformWrite, validate };
+
+    this.databaseSecret.grantRead(extract.role);
+    this.grantLake(extract, LAKE_ACCESS.extract, root);
+    this.grantLake(transformWrite, LAKE_ACCESS.transformWrite, root);
+    this.grantLake(validate, LAKE_ACCESS.validate, root);
+
+    // --- State machine
+    const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
+    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', { retention: logRetention });
+    this.stateMachine = new StateMachine(this, 'Pipeline', {
+      comment: 'Postgres to Parquet lake: plan the days, then extract, transform-write and validate each one',
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(
+        buildPipelineDefinition(this, {
+          functions: { plan: plan.function, extract: extract.function, transformWrite: transformWrite.function, validate: validate.function },
+          backfillConcurrency,
+        }),
+      ),
+      logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    NagSuppressions.addResourceSuppressions(
+      this.stateMachine,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'CDK grants lambda:InvokeFunction on "<function ARN>:*" (versions and aliases of the same four functions); ' +
+            'the Distributed Map starts, describes, stops and redrives its own child executions ("execution:<this state machine>/*" is the only way to name them); ' +
+            'CloudWatch Logs delivery and X-Ray actions support no resource-level permissions.',
+          appliesTo: [
+            { regex: '/^Resource::<(Plan|Extract|TransformWrite|Validate)Function[0-9A-F]+\\.Arn>:\\*$/' },
+            { regex: '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*\\/\\*$/' },
+            'Resource::*',
+          ],
+        },
+      ],
+      true,
+    );
+
+    // --- Daily schedule: the plan function turns the scheduled time into "yesterday" in the partition time zone.
+    new Schedule(this, 'DailySchedule', {
+      description: 'Runs the pipeline for the day before, every day',
+      schedule: ScheduleExpression.expression(props.scheduleCron ?? STACK_DEFAULTS.scheduleCron, TimeZone.of(props.scheduleTimeZone ?? partitionTimeZone)),
+      enabled: props.scheduleEnabled ?? STACK_DEFAULTS.scheduleEnabled,
+      target: new StepFunctionsStartExecution(this.stateMachine, {
+        input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
+        retryAttempts: 10,
+        maxEventAge: Duration.hours(6),
+      }),
+    });
+
+    // --- Alerting
+    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pg-lake-etl alarms', enforceSSL: true });
+    NagSuppressions.addResourceSuppressions(this.alarmTopic, [
+      {
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'Alarm notifications carry only the alarm name and state, no lake data; CloudWatch cannot publish to a topic encrypted ' +
+          'with the AWS-managed SNS key, and a customer-managed key would add cost and a key policy for no confidentiality gain. TLS is enforced.',
+      },
+    ]);
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const alarm = new Alarm(this, 'ExecutionsFailedAlarm', {
+      alarmDescription: 'A pipeline execution failed: see the DaysFailed cause or the execution history',
+      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+
+    // --- Outputs
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('BucketName', this.bucket.bucketName, 'Bucket holding the lake');
+    output('LakeUri', lakeUri, 'LAKE_URI of the deployed functions');
+    output('StateMachineArn', this.stateMachine.stateMachineArn, 'Start an execution with {"date":"YYYY-MM-DD"} or {"from","to","mode"}');
+    output('PlanFunctionName', plan.function.functionName, 'Plan function');
+    output('ExtractFunctionName', extract.function.functionName, 'Extract function');
+    output('TransformWriteFunctionName', transformWrite.function.functionName, 'Transform-write function');
+    output('ValidateFunctionName', validate.function.functionName, 'Validate function');
+    output('DatabaseSecretArn', this.databaseSecret.secretArn, 'Secret holding the Postgres connection (RDS JSON)');
+    output('AlarmTopicArn', this.alarmTopic.topicArn, 'Topic of the failed-executions alarm');
+  }
+
+  private placeholderSecret(): ISecret {
+    const secret = new Secret(this, 'DatabaseSecret', {
+      description: 'Postgres connection of the ETL (RDS JSON): set host, port, dbname and username of your database',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ engine: 'postgres', username: 'etl', host: 'replace-me.invalid', port: 5432, dbname: 'postgres' }),
+        generateStringKey: 'password',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+    NagSuppressions.addResourceSuppressions(secret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason: 'Placeholder for credentials of a database this stack does not own; rotation belongs with that database (e.g. an RDS-managed secret passed as databaseSecretArn).',
+      },
+    ]);
+    return secret;
+  }
+
+  private extractNetwork(props: LakeEtlStackProps): { vpc?: IVpc; vpcSubnets?: { subnets: ReturnType<typeof Subnet.fromSubnetId>[] }; securityGroups?: ISecurityGroup[] } {
+    if (!props.vpcId) {
+      if (props.subnetIds?.length || props.securityGroupId) throw new Error('subnetIds and securityGroupId need vpcId');
+      return {};
+    }
+    if (!props.subnetIds?.length) throw new Error('vpcId needs subnetIds (the private subnets the extract function runs in)');
+    // No lookup: synth stays offline. The AZ list is required by the type but unused with explicit subnets.
+    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: ['unused'] });
+    return {
+      vpc,
+      vpcSubnets: { subnets: props.subnetIds.map((id, i) => Subnet.fromSubnetId(this, `Subnet${i}`, id)) },
+      securityGroups: props.securityGroupId ? [SecurityGroup.fromSecurityGroupId(this, 'ExtractSecurityGroup', props.securityGroupId)] : undefined,
+    };
+  }
+
+  private grantLake(fn: EtlFunction, access: LakeAccess, root: string): void {
+    grantLakeAccess(fn.role, this.bucket, this.lakePrefix, access);
+    NagSuppressions.addResourceSuppressions(
+      fn.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: `Object keys are per day and per run; the wildcards stop at the lake prefixes this stage owns (${lakeObjectPatterns(access).map((p) => root + p).join(', ')}).`,
+          appliesTo: [{ regex: '/^Resource::<.*\\.Arn>\\/.*\\*.*$/' }, { regex: '/^Resource::arn:<AWS::Partition>:s3:::.*\\*.*$/' }],
+        },
+      ],
+      true,
+    );
+  }
+}

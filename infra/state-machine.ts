@@ -1,0 +1,204 @@
+/**
+ * The pipeline's Amazon States Language, built with CDK:
+ *
+ *   Plan ─▶ Days (Distributed Map over the planned dates, at most `backfillConcurrency` at once)
+ *             └─ per date: Extract ─▶ TransformWrite ─▶ Validate ─▶ DayPassed
+ *                            any error left after the retries ─▶ DayFailed
+ *        ─▶ CheckDays ─▶ Done (every day passed) | DaysFailed (error `DaysFailed`, cause = failed days)
+ *
+ * Task states are matched by NAME when the definition runs locally (`aws-local-stepfunctions`
+ * maps each to the in-process handler), so the names in `TASK_STATES` are part of the contract.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  Choice,
+  Condition,
+  DistributedMap,
+  Errors,
+  Fail,
+  JitterType,
+  JsonPath,
+  Pass,
+  StateMachineType,
+  Succeed,
+  type IChainable,
+  type RetryProps,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { PartitionBusyError, PreconditionFailedError, SourceUnavailableError, StoreUnavailableError, TransientError } from '../shared/errors.js';
+
+/** The Lambda task states, by the handler module they run. */
+export const TASK_STATES = {
+  plan: 'Plan',
+  extract: 'Extract',
+  transformWrite: 'TransformWrite',
+  validate: 'Validate',
+} as const;
+
+/** Every state of the definition, for readers of executions and for tests. */
+export const STATE_NAMES = {
+  ...TASK_STATES,
+  days: 'Days',
+  dayPassed: 'DayPassed',
+  dayFailed: 'DayFailed',
+  checkDays: 'CheckDays',
+  daysFailed: 'DaysFailed',
+  done: 'Done',
+} as const;
+
+/** The error the execution fails with when at least one day failed. */
+export const DAYS_FAILED_ERROR = 'DaysFailed';
+
+/**
+ * Errors a later attempt may not see (`TransientError` and its subclasses in `shared/errors.ts`):
+ * an unreachable database or store, throttling, a lost conditional write, a busy partition.
+ */
+export const TRANSIENT_ERRORS: readonly string[] = [
+  TransientError,
+  SourceUnavailableError,
+  StoreUnavailableError,
+  PreconditionFailedError,
+  PartitionBusyError,
+].map((error) => error.name);
+
+/** Failures of the Lambda service itself, including throttling of the invoke. */
+export const LAMBDA_SERVICE_ERRORS: readonly string[] = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+/**
+ * A function that ran out of time (`Sandbox.Timedout`; `States.Timeout` should a task timeout
+ * be added). Tried once more: a slow source may recover, a day too big for the timeout will not.
+ */
+export const TIMEOUT_ERRORS: readonly string[] = ['Sandbox.Timedout', Errors.TIMEOUT];
+
+const TRANSIENT_RETRY: RetryProps = {
+  errors: [...TRANSIENT_ERRORS],
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxAttempts: 4,
+  maxDelay: Duration.minutes(2),
+  jitterStrategy: JitterType.FULL,
+};
+
+const SERVICE_RETRY: RetryProps = {
+  errors: [...LAMBDA_SERVICE_ERRORS],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 6,
+  maxDelay: Duration.minutes(1),
+  jitterStrategy: JitterType.FULL,
+};
+
+const TIMEOUT_RETRY: RetryProps = {
+  errors: [...TIMEOUT_ERRORS],
+  interval: Duration.seconds(30),
+  backoffRate: 2,
+  maxAttempts: 1,
+  jitterStrategy: JitterType.FULL,
+};
+
+export interface PipelineFunctions {
+  readonly plan: IFunction;
+  readonly extract: IFunction;
+  readonly transformWrite: IFunction;
+  readonly validate: IFunction;
+}
+
+export interface PipelineDefinitionProps {
+  readonly functions: PipelineFunctions;
+  /** Most days in flight at once; each holds one database connection while it extracts. */
+  readonly backfillConcurrency: number;
+}
+
+function invoke(scope: Construct, name: string, fn: IFunction, comment: string): LambdaInvoke {
+  return new LambdaInvoke(scope, name, {
+    lambdaFunction: fn,
+    comment,
+    // The function's return value is the state output, not the { Payload, StatusCode } envelope.
+    payloadResponseOnly: true,
+    // Service errors are retried below, with jitter, next to the other retriers.
+    retryOnServiceExceptions: false,
+  });
+}
+
+/**
+ * Builds the states of the pipeline in `scope` and returns the chain to give to the state machine.
+ *
+ * Input: `{ "date": "YYYY-MM-DD" }`, `{ "from": ..., "to": ..., "mode"?: "overwrite" | "append" }`
+ * or EventBridge Scheduler's `{ "scheduledTime": "<ISO 8601>" }`; `Plan` checks it and fails the
+ * execution with `InputError` before any day starts. Output when every day passed:
+ * `{ "days": [{ date, status: "passed", runId, rows, ... }], "failed": [] }`.
+ */
+export function buildPipelineDefinition(scope: Construct, props: PipelineDefinitionProps): IChainable {
+  if (!Number.isInteger(props.backfillConcurrency) || props.backfillConcurrency < 1 || props.backfillConcurrency > 10_000) {
+    throw new Error(`backfillConcurrency: expected an integer from 1 to 10000, got ${props.backfillConcurrency}`);
+  }
+  const { functions } = props;
+
+  const plan = invoke(scope, TASK_STATES.plan, functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
+  plan.addRetry(SERVICE_RETRY);
+
+  const extract = invoke(scope, TASK_STATES.extract, functions.extract, "Copies the day's rows from Postgres into the staging area.");
+  const transformWrite = invoke(scope, TASK_STATES.transformWrite, functions.transformWrite, 'Casts the staged day and writes Parquet data files and quarantine lines.');
+  const validate = invoke(scope, TASK_STATES.validate, functions.validate, 'Checks the written files, writes the report and publishes the partition manifest.');
+
+  const dayPassed = new Pass(scope, STATE_NAMES.dayPassed, {
+    comment: 'The day is published.',
+    parameters: {
+      date: JsonPath.stringAt('$.date'),
+      status: 'passed',
+      runId: JsonPath.stringAt('$.runId'),
+      rows: JsonPath.numberAt('$.rows'),
+      files: JsonPath.numberAt('$.files'),
+      quarantined: JsonPath.numberAt('$.quarantined'),
+      warnings: JsonPath.listAt('$.warnings'),
+      reportKey: JsonPath.stringAt('$.reportKey'),
+    },
+  });
+  const dayFailed = new Pass(scope, STATE_NAMES.dayFailed, {
+    comment: 'The day failed for good (terminal error, or retries exhausted); the other days go on.',
+    parameters: {
+      date: JsonPath.stringAt('$.date'),
+      status: 'failed',
+      error: JsonPath.stringAt('$.error.Error'),
+      cause: JsonPath.stringAt('$.error.Cause'),
+    },
+  });
+
+  // Every stage's input carries `date`, so the catch keeps it and adds the error beside it.
+  for (const task of [extract, transformWrite, validate]) {
+    task.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
+    task.addCatch(dayFailed, { errors: [Errors.ALL], resultPath: '$.error' });
+  }
+
+  const days = new DistributedMap(scope, STATE_NAMES.days, {
+    comment: 'One child execution per date, at most backfillConcurrency at once.',
+    itemsPath: JsonPath.stringAt('$.dates'),
+    itemSelector: { date: JsonPath.stringAt('$$.Map.Item.Value'), mode: JsonPath.stringAt('$.mode') },
+    maxConcurrency: props.backfillConcurrency,
+    // A day can take longer than the 5 minutes an Express child execution may run.
+    mapExecutionType: StateMachineType.STANDARD,
+    resultSelector: {
+      days: JsonPath.listAt('$'),
+      failed: JsonPath.listAt("$[?(@.status == 'failed')]"),
+    },
+  });
+  days.itemProcessor(extract.next(transformWrite).next(validate).next(dayPassed));
+
+  const daysFailed = new Fail(scope, STATE_NAMES.daysFailed, {
+    comment: 'At least one day failed; the cause lists each failed day with its error.',
+    error: DAYS_FAILED_ERROR,
+    causePath: JsonPath.jsonToString(JsonPath.listAt('$.failed')),
+  });
+  const done = new Succeed(scope, STATE_NAMES.done, { comment: 'Every day passed.' });
+  const checkDays = new Choice(scope, STATE_NAMES.checkDays).when(Condition.isPresent('$.failed[0]'), daysFailed).otherwise(done);
+
+  return plan.next(days).next(checkDays);
+}
