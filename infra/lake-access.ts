@@ -70,7 +70,7 @@ export function grantLakeAccess(grantee: IGrantable, bucket: IBucket, lakePrefix
   }
 }
 
-/** Every key pattern in `access`, for the IAM5 suppression that names them. */
-export function lakeObjectPatterns(access: LakeAccess): string[] {
-  return [...new Set([...(access.read ?? []), ...(access.write ?? []), ...(access.delete ?? [])])];
+/** The object key patterns of `access` that hold a wildcard (what cdk-nag's IAM5 reports). */
+export function lakeWildcardPatterns(access: LakeAccess): string[] {
+  return [...new Set([...(access.read ?? []), ...(access.write ?? []), ...(access.delete ?? [])])].filter((p) => p.includes('*'));
 }

@@ -1,15 +1,16 @@
 /**
  * The whole pipeline in one stack: the lake bucket, four functions (plan, extract,
  * transform-write, validate), the state machine that chains them, a daily schedule, and an alarm
- * on failed executions. Everything a deployment may want to change is a prop (see `app.ts` for the
- * matching context keys); nothing here is business logic.
+ * on failed executions. Everything a deployment may want to change is a prop (`context.ts` reads
+ * the same names from CDK context); nothing here is business logic.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SecurityGroup, Subnet, Vpc, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
+import type { Policy } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
@@ -19,12 +20,13 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
-import { NagSuppressions } from 'cdk-nag';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { loadConfig, type QualityThresholds } from '../shared/config.js';
+import { parseTimeZone } from '../shared/day.js';
 import { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
-import { LAKE_ACCESS, grantLakeAccess, lakeObjectPatterns, type LakeAccess } from './lake-access.js';
+import { LAKE_ACCESS, grantLakeAccess, lakeWildcardPatterns, type LakeAccess } from './lake-access.js';
+import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
 import { buildPipelineDefinition } from './state-machine.js';
 
 /** Repository root: entries, `package-lock.json` and `node_modules` are found from here. */
@@ -32,6 +34,15 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 /** The parquet-wasm node build reads this file from its own directory at import. */
 const PARQUET_WASM = 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm';
+
+/**
+ * Feature flags this stack's resources rely on. They are set on the stack itself, so the CLI,
+ * the tests and `synthesizeDefinition` build the same template whatever App they use.
+ */
+const FEATURE_FLAGS = {
+  // Server access logs delivered through a bucket policy, not the legacy LogDeliveryWrite ACL.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+} as const;
 
 /** Defaults of the props that have one; `cdk.json` repeats them as context for discoverability. */
 export const STACK_DEFAULTS = {
@@ -114,6 +125,7 @@ export class LakeEtlStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LakeEtlStackProps = {}) {
     super(scope, id, props);
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
     const lakePrefix = (props.lakePrefix ?? STACK_DEFAULTS.lakePrefix).replace(/^\/+|\/+$/g, '');
     const partitionTimeZone = props.partitionTimeZone ?? STACK_DEFAULTS.partitionTimeZone;
     const root = lakePrefix === '' ? '' : `${lakePrefix}/`;
@@ -133,6 +145,7 @@ export class LakeEtlStack extends Stack {
     const extractEnv = definedEntries({ BATCH_ROWS: tuning.batchRows });
     const transformEnv = definedEntries({ BATCH_ROWS: tuning.batchRows, ROWS_PER_FILE: tuning.rowsPerFile, ROW_GROUP_ROWS: tuning.rowGroupRows });
     loadConfig({ ...lakeEnv, ...qualityEnv, ...transformEnv, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}` });
+    const scheduleTimeZone = parseTimeZone(props.scheduleTimeZone ?? partitionTimeZone, 'scheduleTimeZone');
 
     // --- Database secret (read by extract only)
     this.databaseSecret = props.databaseSecretArn
@@ -154,13 +167,14 @@ export class LakeEtlStack extends Stack {
       description: 'Turns the execution input into the list of days to run',
       memorySize: 128,
       timeout: Duration.seconds(10),
-      environment: { PARTITION_TIMEZONE: partitionTimeZone },
+      // It reads no lake object (no S3 grant); LAKE_URI is there because loadConfig() requires it.
+      environment: lakeEnv,
     });
     const extract = new EtlFunction(this, 'Extract', {
       ...common,
       entry: 'functions/extract/index.ts',
       description: "Copies a day's rows from Postgres into the lake's staging area",
-      // Streams 10k-row batches (~150 MB RSS for 1M rows locally); memory buys CPU for decoding.
+      // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
       memorySize: 1024,
       timeout: Duration.minutes(10),
       environment: { ...lakeEnv, ...extractEnv, DATABASE_SECRET_ARN: this.databaseSecret.secretArn },
@@ -195,12 +209,12 @@ export class LakeEtlStack extends Stack {
 
     // --- State machine
     const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
-    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', { retention: logRetention });
+    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new StateMachine(this, 'Pipeline', {
       comment: 'Postgres to Parquet lake: plan the days, then extract, transform-write and validate each one',
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
-        buildPipelineDefinition(this, {
+        buildPipelineDefinition(new Construct(this, 'States'), {
           functions: { plan: plan.function, extract: extract.function, transformWrite: transformWrite.function, validate: validate.function },
           backfillConcurrency,
         }),
@@ -208,29 +222,12 @@ export class LakeEtlStack extends Stack {
       logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
-    NagSuppressions.addResourceSuppressions(
-      this.stateMachine,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'CDK grants lambda:InvokeFunction on "<function ARN>:*" (versions and aliases of the same four functions); ' +
-            'the Distributed Map starts, describes, stops and redrives its own child executions ("execution:<this state machine>/*" is the only way to name them); ' +
-            'CloudWatch Logs delivery and X-Ray actions support no resource-level permissions.',
-          appliesTo: [
-            { regex: '/^Resource::<(Plan|Extract|TransformWrite|Validate)Function[0-9A-F]+\\.Arn>:\\*$/' },
-            { regex: '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*\\/\\*$/' },
-            'Resource::*',
-          ],
-        },
-      ],
-      true,
-    );
+    this.acknowledgeStateMachineWildcards(Object.values(this.functions).map((f) => f.function.functionArn));
 
     // --- Daily schedule: the plan function turns the scheduled time into "yesterday" in the partition time zone.
     new Schedule(this, 'DailySchedule', {
       description: 'Runs the pipeline for the day before, every day',
-      schedule: ScheduleExpression.expression(props.scheduleCron ?? STACK_DEFAULTS.scheduleCron, TimeZone.of(props.scheduleTimeZone ?? partitionTimeZone)),
+      schedule: ScheduleExpression.expression(props.scheduleCron ?? STACK_DEFAULTS.scheduleCron, TimeZone.of(scheduleTimeZone)),
       enabled: props.scheduleEnabled ?? STACK_DEFAULTS.scheduleEnabled,
       target: new StepFunctionsStartExecution(this.stateMachine, {
         input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
@@ -241,14 +238,6 @@ export class LakeEtlStack extends Stack {
 
     // --- Alerting
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pg-lake-etl alarms', enforceSSL: true });
-    NagSuppressions.addResourceSuppressions(this.alarmTopic, [
-      {
-        id: 'AwsSolutions-SNS2',
-        reason:
-          'Alarm notifications carry only the alarm name and state, no lake data; CloudWatch cannot publish to a topic encrypted ' +
-          'with the AWS-managed SNS key, and a customer-managed key would add cost and a key policy for no confidentiality gain. TLS is enforced.',
-      },
-    ]);
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const alarm = new Alarm(this, 'ExecutionsFailedAlarm', {
       alarmDescription: 'A pipeline execution failed: see the DaysFailed cause or the execution history',
@@ -273,6 +262,23 @@ export class LakeEtlStack extends Stack {
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'Topic of the failed-executions alarm');
   }
 
+  private acknowledgeStateMachineWildcards(functionArns: string[]): void {
+    const sm = this.stateMachine;
+    acknowledge(
+      sm.role,
+      [...functionArns.map((arn) => wildcardResourceFinding(this, `${arn}:*`)), ANY_RESOURCE_FINDING],
+      'CDK grants lambda:InvokeFunction on "<function ARN>:*" too (versions and aliases of the same four functions); ' +
+        'the CloudWatch Logs delivery and X-Ray actions of a logging, traced state machine support no resource-level permissions.',
+    );
+    const distributedMapPolicy = sm.node.findChild('DistributedMapPolicy') as Policy;
+    acknowledge(
+      distributedMapPolicy,
+      wildcardFindingsOf(this, distributedMapPolicy.document),
+      'The Distributed Map describes, stops and redrives its own child executions, whose names are generated: ' +
+        '"execution:<this state machine>:*" is the narrowest ARN that names them.',
+    );
+  }
+
   private placeholderSecret(): ISecret {
     const secret = new Secret(this, 'DatabaseSecret', {
       description: 'Postgres connection of the ETL (RDS JSON): set host, port, dbname and username of your database',
@@ -283,12 +289,12 @@ export class LakeEtlStack extends Stack {
         passwordLength: 32,
       },
     });
-    NagSuppressions.addResourceSuppressions(secret, [
-      {
-        id: 'AwsSolutions-SMG4',
-        reason: 'Placeholder for credentials of a database this stack does not own; rotation belongs with that database (e.g. an RDS-managed secret passed as databaseSecretArn).',
-      },
-    ]);
+    acknowledge(
+      secret,
+      ['AwsSolutions-SMG4'],
+      'A placeholder for the credentials of a database this stack does not own; rotation belongs with that database ' +
+        '(for RDS, pass its managed, rotated secret as databaseSecretArn).',
+    );
     return secret;
   }
 
@@ -309,16 +315,12 @@ export class LakeEtlStack extends Stack {
 
   private grantLake(fn: EtlFunction, access: LakeAccess, root: string): void {
     grantLakeAccess(fn.role, this.bucket, this.lakePrefix, access);
-    NagSuppressions.addResourceSuppressions(
+    const patterns = lakeWildcardPatterns(access).map((p) => root + p);
+    acknowledge(
       fn.role,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: `Object keys are per day and per run; the wildcards stop at the lake prefixes this stage owns (${lakeObjectPatterns(access).map((p) => root + p).join(', ')}).`,
-          appliesTo: [{ regex: '/^Resource::<.*\\.Arn>\\/.*\\*.*$/' }, { regex: '/^Resource::arn:<AWS::Partition>:s3:::.*\\*.*$/' }],
-        },
-      ],
-      true,
+      patterns.map((p) => wildcardResourceFinding(this, this.bucket.arnForObjects(p))),
+      `Lake keys are made per day and per run (year=/month=/day=, run ids), so they are granted by pattern; ` +
+        `each pattern stays inside a prefix this stage owns: ${patterns.join(', ')}.`,
     );
   }
 }

@@ -4,7 +4,8 @@
  *   Plan ─▶ Days (Distributed Map over the planned dates, at most `backfillConcurrency` at once)
  *             └─ per date: Extract ─▶ TransformWrite ─▶ Validate ─▶ DayPassed
  *                            any error left after the retries ─▶ DayFailed
- *        ─▶ CheckDays ─▶ Done (every day passed) | DaysFailed (error `DaysFailed`, cause = failed days)
+ *        ─▶ CheckDays ─▶ Done (every day passed)
+ *                    └▶ ListFailedDays ─▶ DaysFailed (error `DaysFailed`, cause = JSON list of the failed days)
  *
  * Task states are matched by NAME when the definition runs locally (`aws-local-stepfunctions`
  * maps each to the in-process handler), so the names in `TASK_STATES` are part of the contract.
@@ -44,6 +45,7 @@ export const STATE_NAMES = {
   dayPassed: 'DayPassed',
   dayFailed: 'DayFailed',
   checkDays: 'CheckDays',
+  listFailedDays: 'ListFailedDays',
   daysFailed: 'DaysFailed',
   done: 'Done',
 } as const;
@@ -134,7 +136,8 @@ function invoke(scope: Construct, name: string, fn: IFunction, comment: string):
  * Input: `{ "date": "YYYY-MM-DD" }`, `{ "from": ..., "to": ..., "mode"?: "overwrite" | "append" }`
  * or EventBridge Scheduler's `{ "scheduledTime": "<ISO 8601>" }`; `Plan` checks it and fails the
  * execution with `InputError` before any day starts. Output when every day passed:
- * `{ "days": [{ date, status: "passed", runId, rows, ... }], "failed": [] }`.
+ * `{ "days": [{ "date", "status": "passed", "rows" }, ...], "anyFailed": false }`; otherwise it fails with
+ * error `DaysFailed` and as cause the JSON list of `{ "date", "status": "failed", "error", "cause" }`.
  */
 export function buildPipelineDefinition(scope: Construct, props: PipelineDefinitionProps): IChainable {
   if (!Number.isInteger(props.backfillConcurrency) || props.backfillConcurrency < 1 || props.backfillConcurrency > 10_000) {
@@ -149,18 +152,11 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   const transformWrite = invoke(scope, TASK_STATES.transformWrite, functions.transformWrite, 'Casts the staged day and writes Parquet data files and quarantine lines.');
   const validate = invoke(scope, TASK_STATES.validate, functions.validate, 'Checks the written files, writes the report and publishes the partition manifest.');
 
+  // Kept small on purpose: the Map's results travel in the execution (256 KiB at most), so a
+  // 10-year backfill must fit; the day's report in the lake has the details.
   const dayPassed = new Pass(scope, STATE_NAMES.dayPassed, {
-    comment: 'The day is published.',
-    parameters: {
-      date: JsonPath.stringAt('$.date'),
-      status: 'passed',
-      runId: JsonPath.stringAt('$.runId'),
-      rows: JsonPath.numberAt('$.rows'),
-      files: JsonPath.numberAt('$.files'),
-      quarantined: JsonPath.numberAt('$.quarantined'),
-      warnings: JsonPath.listAt('$.warnings'),
-      reportKey: JsonPath.stringAt('$.reportKey'),
-    },
+    comment: 'The day is published; its report is under _reports/ in the lake.',
+    parameters: { date: JsonPath.stringAt('$.date'), status: 'passed', rows: JsonPath.numberAt('$.rows') },
   });
   const dayFailed = new Pass(scope, STATE_NAMES.dayFailed, {
     comment: 'The day failed for good (terminal error, or retries exhausted); the other days go on.',
@@ -185,20 +181,31 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     maxConcurrency: props.backfillConcurrency,
     // A day can take longer than the 5 minutes an Express child execution may run.
     mapExecutionType: StateMachineType.STANDARD,
+    // Wildcards over the (never empty) results only: how an empty filter result is treated differs
+    // between Step Functions and aws-local-stepfunctions, so the failed days are filtered only
+    // once at least one is known to exist.
     resultSelector: {
       days: JsonPath.listAt('$'),
-      failed: JsonPath.listAt("$[?(@.status == 'failed')]"),
+      anyFailed: JsonPath.arrayContains(JsonPath.listAt('$[*].status'), 'failed'),
     },
   });
   days.itemProcessor(extract.next(transformWrite).next(validate).next(dayPassed));
 
+  // The cause is built in a Pass state rather than with an intrinsic in the Fail state's CausePath:
+  // both are valid ASL, but aws-local-stepfunctions only resolves plain paths in CausePath.
+  const listFailedDays = new Pass(scope, STATE_NAMES.listFailedDays, {
+    comment: 'Turns the failed days into the JSON text of the execution failure cause.',
+    parameters: { cause: JsonPath.jsonToString(JsonPath.listAt("$.days[?(@.status == 'failed')]")) },
+  });
   const daysFailed = new Fail(scope, STATE_NAMES.daysFailed, {
     comment: 'At least one day failed; the cause lists each failed day with its error.',
     error: DAYS_FAILED_ERROR,
-    causePath: JsonPath.jsonToString(JsonPath.listAt('$.failed')),
+    causePath: JsonPath.stringAt('$.cause'),
   });
   const done = new Succeed(scope, STATE_NAMES.done, { comment: 'Every day passed.' });
-  const checkDays = new Choice(scope, STATE_NAMES.checkDays).when(Condition.isPresent('$.failed[0]'), daysFailed).otherwise(done);
+  const checkDays = new Choice(scope, STATE_NAMES.checkDays)
+    .when(Condition.booleanEquals('$.anyFailed', true), listFailedDays.next(daysFailed))
+    .otherwise(done);
 
   return plan.next(days).next(checkDays);
 }

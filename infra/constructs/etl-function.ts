@@ -11,8 +11,8 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { ANY_RESOURCE_FINDING, acknowledge } from '../nag.js';
 
 /** The newest Node.js runtime in this aws-cdk-lib (nodejs24.x: supported until 2028). */
 export const ETL_RUNTIME = Runtime.NODEJS_24_X;
@@ -111,18 +111,11 @@ export class EtlFunction extends Construct {
       },
     });
 
-    NagSuppressions.addResourceSuppressions(
+    acknowledge(
       this.role,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions' +
-            (props.vpc ? '; neither do the EC2 network-interface actions a VPC function needs (as in AWSLambdaVPCAccessExecutionRole).' : '.'),
-          appliesTo: ['Resource::*'],
-        },
-      ],
-      true,
+      [ANY_RESOURCE_FINDING],
+      'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions' +
+        (props.vpc ? '; neither do the EC2 network-interface actions a VPC function needs (as in AWSLambdaVPCAccessExecutionRole).' : '.'),
     );
   }
 }

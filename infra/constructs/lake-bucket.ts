@@ -5,8 +5,8 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type BucketProps, type IBucket } from 'aws-cdk-lib/aws-s3';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag.js';
 
 export interface LakeBucketProps {
   /** Key prefix of the staging area (`<lake prefix>/_staging/`); its objects expire. */
@@ -41,9 +41,7 @@ export class LakeBucket extends Construct {
       // Access logs must be written with SSE-S3; they age out after a quarter.
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
-    NagSuppressions.addResourceSuppressions(accessLogs, [
-      { id: 'AwsSolutions-S1', reason: 'This is the server access log bucket of the lake bucket; logging it into itself would loop.' },
-    ]);
+    acknowledge(accessLogs, ['AwsSolutions-S1'], 'This is the server access log bucket of the lake bucket; logging it into itself would loop.');
 
     this.bucket = new Bucket(this, 'Bucket', {
       ...SAFE_DEFAULTS,

@@ -1,0 +1,216 @@
+/**
+ * The stack's resources and their settings, read from the synthesized template.
+ */
+import { readFileSync } from 'node:fs';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, stackPropsFromContext } from '../../infra/context.js';
+import { STACK_DEFAULTS } from '../../infra/lake-etl-stack.js';
+import { buildStack, logicalId } from './support.js';
+
+const { template } = buildStack();
+
+type Fn = { Properties: Record<string, any> };
+function lambda(prefix: string): Fn {
+  return template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', prefix)] as Fn;
+}
+
+describe('resources', () => {
+  it('has four functions, one state machine, one schedule, one alarm and topic, the lake and access-log buckets', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  it('uses an existing bucket and secret when given, creating neither', () => {
+    // Arrange / Act
+    const { template: imported } = buildStack({
+      existingBucketName: 'my-lake',
+      databaseSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf',
+    });
+    // Assess
+    imported.resourceCountIs('AWS::S3::Bucket', 0);
+    imported.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    imported.hasOutput('LakeUri', { Value: 's3://my-lake/lake' });
+  });
+});
+
+describe('lake bucket', () => {
+  const lakeBucket = logicalId(template, 'AWS::S3::Bucket', 'LakeBucket');
+
+  it('blocks public access, encrypts, versions and logs access', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    expect(Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } }))).toEqual([lakeBucket]);
+  });
+
+  it('denies every request that does not use TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: lakeBucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('expires staged objects after 3 days, old versions after 30, and aborts stale uploads', () => {
+    const rules = (template.toJSON().Resources[lakeBucket] as Fn).Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules).toContainEqual(expect.objectContaining({ Id: 'expire-staging', Prefix: 'lake/_staging/', ExpirationInDays: 3, Status: 'Enabled' }));
+    expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }));
+    expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }));
+    // Only the staging rule expires current objects: published data never ages out.
+    expect(rules.filter((r) => 'ExpirationInDays' in r).map((r) => r.Prefix)).toEqual(['lake/_staging/']);
+  });
+});
+
+describe('functions', () => {
+  const sizes = {
+    PlanFunction: { MemorySize: 128, Timeout: 10 },
+    ExtractFunction: { MemorySize: 1024, Timeout: 600 },
+    TransformWriteFunction: { MemorySize: 2048, Timeout: 900 },
+    ValidateFunction: { MemorySize: 512, Timeout: 300 },
+  };
+
+  for (const [prefix, size] of Object.entries(sizes)) {
+    it(`${prefix}: nodejs24.x on arm64, traced, source maps, own log group with a retention, sized`, () => {
+      const fn = lambda(prefix).Properties;
+      expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Handler: 'index.handler', ...size });
+      expect(fn.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      const logGroup = fn.LoggingConfig.LogGroup.Ref as string;
+      expect(template.toJSON().Resources[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    });
+  }
+
+  it('gives each function the configuration it reads', () => {
+    const lakeUri = { 'Fn::Join': ['', ['s3://', { Ref: logicalId(template, 'AWS::S3::Bucket', 'LakeBucket') }, '/lake']] };
+    expect(lambda('PlanFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri, PARTITION_TIMEZONE: 'UTC' });
+    expect(lambda('ExtractFunction').Properties.Environment.Variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      LAKE_URI: lakeUri,
+      PARTITION_TIMEZONE: 'UTC',
+      DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
+    });
+    expect(lambda('TransformWriteFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri, PARTITION_TIMEZONE: 'UTC' });
+  });
+
+  it('passes tuning and quality limits through, and rejects bad ones at synth with the cold-start parser', () => {
+    // Act
+    const { template: tuned } = buildStack({ partitionTimeZone: 'Europe/Berlin', quality: { maxNullRate: 0.2 }, tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000 } });
+    const env = (prefix: string) => (tuned.toJSON().Resources[logicalId(tuned, 'AWS::Lambda::Function', prefix)] as Fn).Properties.Environment.Variables;
+    // Assess
+    expect(env('ValidateFunction')).toMatchObject({ QUALITY_MAX_NULL_RATE: '0.2', PARTITION_TIMEZONE: 'Europe/Berlin' });
+    expect(env('TransformWriteFunction')).toMatchObject({ ROWS_PER_FILE: '1000000', ROW_GROUP_ROWS: '100000' });
+    expect(() => buildStack({ quality: { maxNullRate: 2 } })).toThrow(/QUALITY_MAX_NULL_RATE/);
+    expect(() => buildStack({ partitionTimeZone: 'Mars/Olympus' })).toThrow(/PARTITION_TIMEZONE/);
+  });
+
+  it('puts only extract in the VPC, with the given subnets and security group', () => {
+    // Act
+    const { template: private_ } = buildStack({ vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], securityGroupId: 'sg-0123456789abcdef0' });
+    const vpcConfigs = Object.entries(private_.findResources('AWS::Lambda::Function'))
+      .filter(([, r]) => (r as Fn).Properties.VpcConfig)
+      .map(([id, r]) => [id.replace(/[0-9A-F]{8}$/, ''), (r as Fn).Properties.VpcConfig]);
+    // Assess
+    expect(vpcConfigs).toEqual([['ExtractFunction', { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], SecurityGroupIds: ['sg-0123456789abcdef0'] }]]);
+    expect(() => buildStack({ vpcId: 'vpc-0123456789abcdef0' })).toThrow(/subnetIds/);
+  });
+});
+
+describe('schedule', () => {
+  it('starts the state machine daily with the scheduled time, in the partition time zone by default', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(30 2 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: { Ref: logicalId(template, 'AWS::StepFunctions::StateMachine', 'Pipeline') },
+        Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+      }),
+    });
+  });
+
+  it('takes the cron expression and its time zone from props', () => {
+    const { template: custom } = buildStack({ partitionTimeZone: 'Europe/Berlin', scheduleCron: 'cron(0 4 * * ? *)', scheduleEnabled: false });
+    custom.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 4 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin', State: 'DISABLED' });
+    expect(() => buildStack({ scheduleTimeZone: 'Nowhere/Land' })).toThrow(/scheduleTimeZone/);
+  });
+});
+
+describe('alarm', () => {
+  it('fires on one failed execution and notifies the topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalId(template, 'AWS::StepFunctions::StateMachine', 'Pipeline') } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(template, 'AWS::SNS::Topic', 'AlarmTopic') }],
+    });
+  });
+
+  it('subscribes the e-mail address only when one is configured, over a TLS-only topic', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    buildStack({ alarmEmail: 'ops@example.com' }).template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('state machine resource', () => {
+  it('is a standard workflow that logs everything but execution data and is traced', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+});
+
+describe('outputs and context', () => {
+  it('outputs what deploy scripts and people need', () => {
+    for (const name of ['BucketName', 'LakeUri', 'StateMachineArn', 'PlanFunctionName', 'ExtractFunctionName', 'TransformWriteFunctionName', 'ValidateFunctionName', 'DatabaseSecretArn', 'AlarmTopicArn']) {
+      template.hasOutput(name, {});
+    }
+  });
+
+  it('cdk.json lists every context key, with the stack defaults', () => {
+    // Arrange
+    const context = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+    // Assess
+    expect(Object.keys(context).sort()).toEqual([...CONTEXT_KEYS].sort());
+    for (const [key, value] of Object.entries(STACK_DEFAULTS)) expect(context[key], key).toEqual(value);
+  });
+
+  it('parses context given as strings on the command line', () => {
+    const values: Record<string, string> = {
+      backfillConcurrency: '8',
+      scheduleEnabled: 'false',
+      subnetIds: 'subnet-a, subnet-b',
+      quality: '{"maxNullRate":0.2}',
+      alarmEmail: '',
+      logRetentionDays: '90',
+    };
+    const { props } = stackPropsFromContext((key) => values[key]);
+    expect(props).toMatchObject({ backfillConcurrency: 8, scheduleEnabled: false, subnetIds: ['subnet-a', 'subnet-b'], quality: { maxNullRate: 0.2 }, logRetention: 90 });
+    expect(props.alarmEmail).toBeUndefined();
+    expect(() => stackPropsFromContext((key) => (key === 'backfillConcurrency' ? 'four' : undefined))).toThrow(/backfillConcurrency/);
+    expect(() => stackPropsFromContext((key) => (key === 'logRetentionDays' ? '31' : undefined))).toThrow(/logRetentionDays/);
+  });
+});
