@@ -1,0 +1,160 @@
+/**
+ * Runs the state machine definition that the CDK stack deploys, in this process, with
+ * aws-local-stepfunctions: each Task state is mapped by name to the handler module its Lambda
+ * runs. `etl run`, `etl backfill` and `npm start` all go through here, so local runs and the
+ * cloud share one definition (retries, catches, the Map's concurrency, input checks).
+ */
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { createExtractHandler } from '../functions/extract/handler.js';
+import { createPlanHandler } from '../functions/plan/handler.js';
+import { createTransformWriteHandler } from '../functions/transform-write/handler.js';
+import { createValidateHandler } from '../functions/validate/handler.js';
+import { synthesizeDefinition, TASK_STATES } from '../infra/definition.js';
+import type { Config } from '../shared/config.js';
+import type { ExtractOutput } from '../shared/events.js';
+import { ReadableLogger } from '../shared/log.js';
+import type { TransformResult } from '../shared/transform.js';
+import type { ValidateResult } from '../shared/validate.js';
+import type { DayOutcome } from './run-days.js';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+).
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+export interface LocalExecutionOptions {
+  /** The Map's MaxConcurrency, as the stack's `backfillConcurrency`. */
+  readonly concurrency: number;
+  /** Told each day's outcome as the day finishes. */
+  readonly onDay?: (outcome: DayOutcome) => void;
+  /** Milliseconds between retries instead of the definition's backoff (tests). */
+  readonly retryIntervalMs?: number;
+  /** Replaces the handler of a task state (fault injection in tests). */
+  readonly handlers?: Partial<Record<(typeof TASK_STATES)[keyof typeof TASK_STATES], (input: unknown) => Promise<unknown>>>;
+}
+
+export interface LocalExecutionResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly outcomes: DayOutcome[];
+  /** Error name and cause when the execution failed (`DaysFailed`, `InputError`, ...). */
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+interface DayRecord {
+  started: number;
+  extract?: ExtractOutput;
+  transform?: TransformResult;
+  validate?: ValidateResult;
+}
+
+type DayResult = { date: string; status: 'passed' | 'failed'; error?: string; cause?: string };
+
+/** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
+export async function runLocalExecution(config: Config, input: Record<string, unknown>, options: LocalExecutionOptions): Promise<LocalExecutionResult> {
+  const records = new Map<string, DayRecord>();
+  const record = (date: string) => {
+    let r = records.get(date);
+    if (!r) records.set(date, (r = { started: performance.now() }));
+    return r;
+  };
+  const plan = createPlanHandler(config, () => new ReadableLogger('plan'));
+  const extract = createExtractHandler(config, () => new ReadableLogger('extract'));
+  const transform = createTransformWriteHandler(config, () => new ReadableLogger('transform-write'));
+  const validate = createValidateHandler(config, () => new ReadableLogger('validate'));
+  const dateOf = (event: unknown) => String((event as { date?: unknown })?.date);
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
+    Plan: (e) => plan(e),
+    Extract: async (e) => {
+      const r = record(dateOf(e));
+      r.started = performance.now();
+      return (r.extract = await extract(e));
+    },
+    TransformWrite: async (e) => (record(dateOf(e)).transform = await transform(e)),
+    Validate: async (e) => (record(dateOf(e)).validate = await validate(e)),
+    ...options.handlers,
+  };
+  const outcomeOf = (day: DayResult): DayOutcome => {
+    const r = records.get(day.date);
+    const v = r?.validate;
+    return {
+      date: day.date,
+      verdict: day.status,
+      sourceRows: v?.sourceCount ?? r?.extract?.sourceCount,
+      writtenRows: v?.rows ?? r?.transform?.metrics.rows,
+      quarantined: v?.quarantined ?? r?.transform?.metrics.quarantined,
+      files: v?.files ?? r?.transform?.files.length,
+      bytes: v?.bytes,
+      seconds: r ? (performance.now() - r.started) / 1000 : 0,
+      error: day.status === 'failed' ? `${day.error}: ${causeMessage(day.cause)}` : undefined,
+      note: v && v.warnings.length > 0 ? `${v.warnings.length} warning(s)` : undefined,
+    };
+  };
+
+  const machine = new StateMachine(synthesizeDefinition({ backfillConcurrency: options.concurrency }) as never, {
+    validationOptions: { checkArn: false, checkPaths: false },
+  });
+  const retryIntervalOverrides =
+    options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.values(TASK_STATES).map((name) => [name, options.retryIntervalMs!]));
+  const execution = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+  });
+  const reported = new Set<string>();
+  const watch = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type !== 'StateExited' || (event.state.name !== 'DayPassed' && event.state.name !== 'DayFailed')) continue;
+      const day = event.state.output as DayResult;
+      if (!reported.has(day.date)) {
+        reported.add(day.date);
+        options.onDay?.(outcomeOf(day));
+      }
+    }
+  })();
+
+  try {
+    const output = (await execution.result) as { days: DayResult[] };
+    await watch.catch(() => undefined);
+    return { status: 'SUCCEEDED', outcomes: output.days.map(outcomeOf) };
+  } catch (error) {
+    await watch.catch(() => undefined);
+    if (!(error instanceof ExecutionError)) throw error;
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+    const name = cause?.name ?? 'ExecutionFailed';
+    const message = cause?.message ?? error.message;
+    let failed: DayResult[] = [];
+    if (name === 'DaysFailed') {
+      try {
+        failed = JSON.parse(message) as DayResult[];
+      } catch {
+        failed = [];
+      }
+    }
+    const failedDates = new Set(failed.map((d) => d.date));
+    const passed = [...records.keys()].filter((date) => !failedDates.has(date)).map((date) => ({ date, status: 'passed' as const }));
+    const outcomes = [...passed, ...failed].map(outcomeOf).sort((a, b) => (a.date < b.date ? -1 : 1));
+    return { status: 'FAILED', outcomes, error: name, cause: message };
+  }
+}
+
+/** The readable part of a task failure's cause (Lambda's JSON in AWS, the message locally). */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
