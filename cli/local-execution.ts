@@ -15,7 +15,7 @@ import type { ExtractOutput } from '../shared/events.js';
 import { ReadableLogger } from '../shared/log.js';
 import type { TransformResult } from '../shared/transform.js';
 import type { ValidateResult } from '../shared/validate.js';
-import type { DayOutcome } from './run-days.js';
+import type { DayOutcome } from './summary.js';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+).
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {

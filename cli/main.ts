@@ -25,8 +25,8 @@ import { manifestKey } from '../shared/lake/layout.js';
 import { readManifest } from '../shared/lake/manifest.js';
 import { openStore, type ObjectStore } from '../shared/lake/store.js';
 import { recheckPartition } from '../shared/validate.js';
-import { inProcessRunner } from './in-process.js';
-import { runDays, summaryTable, type DayOutcome } from './run-days.js';
+import { runLocalExecution } from './local-execution.js';
+import { summaryTable, type DayOutcome } from './summary.js';
 import { startCommand } from './start.js';
 
 const USAGE = `usage: etl <command> [options]
@@ -76,15 +76,23 @@ async function openSource(config: Config): Promise<pg.Client> {
   }
 }
 
-/** Runs `dates` through the pipeline and prints progress and the summary; returns the exit code. */
-async function runAndReport(config: Config, io: Io, dates: readonly string[], mode: 'overwrite' | 'append', concurrency: number): Promise<number> {
+/** Prints a day's outcome as it finishes: the progress line of a run. */
+export function progressPrinter(io: Io, total: number): (outcome: DayOutcome) => void {
+  let done = 0;
+  return (o) => io.err(`[${++done}/${total}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds.toFixed(1)} s)`);
+}
+
+/**
+ * Runs an execution of the deployed state machine definition in this process, prints progress
+ * and the summary table; returns the exit code.
+ */
+async function runAndReport(config: Config, io: Io, input: Record<string, unknown>, days: number, concurrency: number): Promise<number> {
   const client = await openSource(config);
   await client.end();
-  const outcomes = await runDays(dates, mode, concurrency, inProcessRunner(config), (o, done, total) => {
-    io.err(`[${done}/${total}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds.toFixed(1)} s)`);
-  });
-  io.out(summaryTable(outcomes));
-  return outcomes.every((o) => o.verdict !== 'failed') ? 0 : 1;
+  const result = await runLocalExecution(config, input, { concurrency, onDay: progressPrinter(io, days) });
+  io.out(summaryTable(result.outcomes));
+  if (result.status === 'FAILED' && result.error !== 'DaysFailed') io.err(`etl: execution failed: ${result.error}: ${result.cause}`);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 function rangeFlags(values: { from?: string; to?: string; date?: string }): CalendarDay[] {
@@ -174,12 +182,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       }
       case 'run': {
         const plan = planRun({ date: values.date, mode: values.mode }, { timeZone: config.timeZone, maxDays: 1 });
-        return await runAndReport(config, io, plan.dates, plan.mode, 1);
+        return await runAndReport(config, io, { date: plan.dates[0], mode: plan.mode }, 1, 1);
       }
       case 'backfill': {
         const plan = planRun({ from: values.from, to: values.to, mode: values.mode }, { timeZone: config.timeZone, maxDays: MAX_DAYS_PER_EXECUTION });
         const concurrency = integerFlag(values.concurrency, 'concurrency', 1, 64, 2);
-        return await runAndReport(config, io, plan.dates, plan.mode, concurrency);
+        return await runAndReport(config, io, { from: plan.dates[0], to: plan.dates.at(-1), mode: plan.mode }, plan.dates.length, concurrency);
       }
       case 'validate': {
         const day = parseDay(values.date, 'date');

@@ -8,15 +8,15 @@ import { relative } from 'node:path';
 import { loadConfig, type Config } from '../shared/config.js';
 import { connect } from '../shared/db/connect.js';
 import { migrate } from '../shared/db/migrate.js';
-import { addDays, dayAt, daysBetween } from '../shared/day.js';
+import { addDays, dayAt, daysBetween, parseDay } from '../shared/day.js';
 import { seed } from '../shared/generator.js';
 import { readManifest } from '../shared/lake/manifest.js';
 import { openStore } from '../shared/lake/store.js';
 import { isUpToDate, sourceState } from '../shared/validate.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { inProcessRunner } from './in-process.js';
-import type { Io } from './main.js';
-import { runDays, summaryTable, type DayOutcome } from './run-days.js';
+import { runLocalExecution } from './local-execution.js';
+import { progressPrinter, type Io } from './main.js';
+import { summaryTable, type DayOutcome } from './summary.js';
 
 export const DEMO_DAYS = 14;
 export const DEMO_RENTALS_PER_DAY = 10_000;
@@ -29,6 +29,17 @@ export function duckdbQuery(config: Config): string {
     `duckdb -c "SELECT year, month, day, count(*) AS rentals, sum(rent_cost) AS revenue ` +
     `FROM read_parquet('${root}/rentals/*/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL"`
   );
+}
+
+/** Splits sorted ISO dates into runs of consecutive days. */
+export function contiguousRanges(dates: readonly string[]): string[][] {
+  const ranges: string[][] = [];
+  for (const date of dates) {
+    const last = ranges.at(-1)?.at(-1);
+    if (last !== undefined && addDays(parseDay(last), 1).iso === date) ranges.at(-1)!.push(date);
+    else ranges.push([date]);
+  }
+  return ranges;
 }
 
 export async function startCommand(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -77,9 +88,12 @@ export async function startCommand(env: NodeJS.ProcessEnv, io: Io): Promise<numb
         }
       }
       io.err(`${days.length} days in ${config.lake.uri}: ${skipped.length} up to date, ${pending.length} to run`);
-      const ran = await runDays(pending, 'overwrite', 2, inProcessRunner(config), (o, done, total) => {
-        io.err(`[${done}/${total}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds.toFixed(1)} s)`);
-      });
+      const ran: DayOutcome[] = [];
+      const onDay = progressPrinter(io, pending.length);
+      for (const range of contiguousRanges(pending)) {
+        const input = range.length === 1 ? { date: range[0] } : { from: range[0], to: range.at(-1) };
+        ran.push(...(await runLocalExecution(config, input, { concurrency: 2, onDay })).outcomes);
+      }
       outcomes = [...skipped, ...ran].sort((a, b) => (a.date < b.date ? -1 : 1));
     } finally {
       await client.end();

@@ -33,8 +33,7 @@ export function parseDay(value: unknown, field = 'date'): CalendarDay {
 /** Checks an IANA time zone name (`UTC`, `Europe/Berlin`). */
 export function parseTimeZone(value: string, field = 'PARTITION_TIMEZONE'): string {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return value;
+    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
   } catch {
     throw new InputError(field, 'an IANA time zone such as UTC or Europe/Berlin', value);
   }

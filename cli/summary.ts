@@ -1,8 +1,6 @@
 /**
- * Runs days through the pipeline from the CLI: one day, or a range with bounded concurrency,
- * with progress lines and a per-day summary table at the end.
+ * How each day of a run ended, and the summary table the CLI prints at the end.
  */
-import type { WriteMode } from '../shared/transform.js';
 
 /** How one day ended, for the summary table and the exit code. */
 export interface DayOutcome {
@@ -16,31 +14,6 @@ export interface DayOutcome {
   readonly seconds: number;
   readonly error?: string;
   readonly note?: string;
-}
-
-/** Runs one day end to end and reports how it went; never throws for a failed day. */
-export type DayRunner = (request: { date: string; mode: WriteMode }) => Promise<DayOutcome>;
-
-/** Runs `dates` with at most `concurrency` days in flight, calling `onDone` as each finishes. */
-export async function runDays(
-  dates: readonly string[],
-  mode: WriteMode,
-  concurrency: number,
-  runDay: DayRunner,
-  onDone: (outcome: DayOutcome, done: number, total: number) => void = () => undefined,
-): Promise<DayOutcome[]> {
-  const outcomes: DayOutcome[] = new Array(dates.length);
-  let next = 0;
-  let done = 0;
-  async function worker(): Promise<void> {
-    while (next < dates.length) {
-      const index = next++;
-      outcomes[index] = await runDay({ date: dates[index], mode });
-      onDone(outcomes[index], ++done, dates.length);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, dates.length) }, worker));
-  return outcomes;
 }
 
 function formatBytes(n: number | undefined): string {
