@@ -1,0 +1,132 @@
+/**
+ * The synthesized state machine definition, executed locally with the real handlers against a
+ * real Postgres and a local lake: happy path, a retried transient error, a validation breach that
+ * fails only its day, bad input rejected before any work, and the Map's concurrency cap.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLocalExecution } from '../../cli/local-execution.js';
+import { createExtractHandler } from '../../functions/extract/handler.js';
+import { createValidateHandler } from '../../functions/validate/handler.js';
+import { loadConfig, type Config } from '../../shared/config.js';
+import { parseDay } from '../../shared/day.js';
+import { SourceUnavailableError, ValidationBreachError } from '../../shared/errors.js';
+import { seed } from '../../shared/generator.js';
+import { createTestDatabase } from '../support/databases.js';
+
+describe('local execution of the deployed definition', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let lake: string;
+  let config: Config;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const client = new pg.Client(database.url);
+    await client.connect();
+    await seed(client, { from: parseDay('2025-05-01'), to: parseDay('2025-05-05'), rentalsPerDay: 500 });
+    await client.end();
+    lake = await mkdtemp(join(tmpdir(), 'sfn-lake-'));
+    config = loadConfig({ DATABASE_URL: database.url, LAKE_URI: lake, POWERTOOLS_LOG_LEVEL: 'WARN' });
+  });
+  afterAll(async () => {
+    await database?.drop();
+    await rm(lake, { recursive: true, force: true });
+  });
+
+  it('runs a range: every day passes and is published', async () => {
+    // Act
+    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-03' }, { concurrency: 2 });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.outcomes.map((o) => [o.date, o.verdict, o.writtenRows])).toEqual([
+      ['2025-05-01', 'passed', 500],
+      ['2025-05-02', 'passed', 500],
+      ['2025-05-03', 'passed', 500],
+    ]);
+  });
+
+  it('retries a transient error and then succeeds', async () => {
+    // Prepare
+    const extract = createExtractHandler(config);
+    let calls = 0;
+    const flaky = async (event: unknown) => {
+      calls++;
+      if (calls === 1) throw new SourceUnavailableError('connection reset by peer');
+      return extract(event);
+    };
+
+    // Act
+    const result = await runLocalExecution(config, { date: '2025-05-04' }, { concurrency: 1, retryIntervalMs: 0, handlers: { Extract: flaky } });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(2);
+  });
+
+  it('fails only the day whose validation breached and lists it in the cause', async () => {
+    // Prepare
+    const validate = createValidateHandler(config);
+    let validateCalls = 0;
+    const strictOnDay2 = async (event: unknown) => {
+      validateCalls++;
+      if ((event as { date: string }).date === '2025-05-02') {
+        throw new ValidationBreachError([{ check: 'quarantine_rate', expected: '<= 0.00%', actual: '1.00%' }]);
+      }
+      return validate(event);
+    };
+
+    // Act
+    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-03' }, { concurrency: 3, retryIntervalMs: 0, handlers: { Validate: strictOnDay2 } });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DaysFailed');
+    expect(validateCalls).toBe(3);
+    const failed = result.outcomes.filter((o) => o.verdict === 'failed');
+    expect(failed.map((o) => o.date)).toEqual(['2025-05-02']);
+    expect(failed[0].error).toMatch(/^ValidationBreachError: quarantine_rate: expected <= 0.00%, got 1.00%/);
+    expect(result.outcomes.filter((o) => o.verdict === 'passed').map((o) => o.date)).toEqual(['2025-05-01', '2025-05-03']);
+  });
+
+  it('rejects bad input in Plan before any day runs', async () => {
+    // Prepare
+    let extracts = 0;
+
+    // Act
+    const result = await runLocalExecution(config, { date: '2025-02-30' }, { concurrency: 1, handlers: { Extract: async () => extracts++ } });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InputError');
+    expect(result.cause).toMatch(/date: expected a calendar date as YYYY-MM-DD that exists/);
+    expect(extracts).toBe(0);
+    await expect(readdir(join(lake, 'rentals', 'year=2025', 'month=02'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('never runs more days at once than the Map concurrency', async () => {
+    // Prepare
+    const extract = createExtractHandler(config);
+    let inFlight = 0;
+    let peak = 0;
+    const counted = async (event: unknown) => {
+      peak = Math.max(peak, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 50));
+        return await extract(event);
+      } finally {
+        inFlight--;
+      }
+    };
+
+    // Act
+    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-05' }, { concurrency: 2, handlers: { Extract: counted } });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(peak).toBe(2);
+  });
+});
