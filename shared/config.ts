@@ -50,6 +50,8 @@ type Env = Record<string, string | undefined>;
 /** Every variable the configuration reads, for the README's table (a test keeps them in step). */
 export const CONFIG_REFERENCE: ReadonlyArray<{ name: string; fallback: string; meaning: string }> = [
   { name: 'DATABASE_URL', fallback: 'embedded Postgres (`npm start` only)', meaning: 'Source Postgres, `postgres://user:pass@host:port/db`; `?sslmode=require` for TLS' },
+  { name: 'DATABASE_SECRET_ARN', fallback: 'unset', meaning: 'In AWS: Secrets Manager secret `{ username, password, host, port, dbname }` used when `DATABASE_URL` is unset (read once per container)' },
+  { name: 'DATABASE_SSLMODE', fallback: '`require`', meaning: 'TLS mode added to the connection built from `DATABASE_SECRET_ARN` (`disable`, `require`, `verify-full`)' },
   { name: 'LAKE_URI', fallback: '`./lake` (CLI); required in Lambda', meaning: '`s3://bucket/prefix` or a directory' },
   { name: 'AWS_REGION', fallback: '`AWS_DEFAULT_REGION`, else `us-east-1`', meaning: 'Region of the lake bucket' },
   { name: 'AWS_DEFAULT_REGION', fallback: '-', meaning: 'Used when `AWS_REGION` is unset' },
