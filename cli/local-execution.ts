@@ -4,6 +4,7 @@
  * runs. `etl run`, `etl backfill` and `npm start` all go through here, so local runs and the
  * cloud share one definition (retries, catches, the Map's concurrency, input checks).
  */
+import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { createExtractHandler } from '../functions/extract/handler.js';
 import { createPlanHandler } from '../functions/plan/handler.js';
@@ -32,6 +33,22 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
       return { promise, resolve, reject };
     },
   });
+}
+
+/**
+ * The context object a local execution sees (`$$.Execution.Id` names the partition lock's owner),
+ * shaped like a Step Functions execution of the stack's state machine.
+ */
+export function localExecutionContext(input: unknown = {}): { Execution: { Id: string; Name: string; StartTime: string; Input: never } } {
+  const name = `local-${randomUUID()}`;
+  return {
+    Execution: {
+      Id: `arn:aws:states:us-east-1:123456789012:execution:Pipeline:${name}`,
+      Name: name,
+      StartTime: new Date().toISOString(),
+      Input: input as never,
+    },
+  };
 }
 
 export interface LocalExecutionOptions {
@@ -109,6 +126,7 @@ export async function runLocalExecution(config: Config, input: Record<string, un
   const retryIntervalOverrides =
     options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.values(TASK_STATES).map((name) => [name, options.retryIntervalMs!]));
   const execution = machine.run(input as never, {
+    context: localExecutionContext(input),
     overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
   });
   const reported = new Set<string>();

@@ -22,27 +22,33 @@ export interface LakeAccess {
 const PARTITION = 'rentals/year=*/month=*/day=*';
 const DATA_FILES = `${PARTITION}/part-*.parquet`;
 const MANIFESTS = `${PARTITION}/_manifest.json`;
+/** One lock object per partition: `_locks/rentals/year=YYYY/month=MM/day=DD.json`. */
+const LOCKS = '_locks/rentals/*';
 
 export const LAKE_ACCESS = {
   /** Streams the day's source rows into the staging area; nothing else. */
   extract: {
-    write: ['_staging/*'],
+    read: [LOCKS],
+    list: [LOCKS],
+    write: ['_staging/*', LOCKS],
+    delete: [LOCKS],
   },
   /** Reads the staged day; writes data files, quarantine lines and the snapshots of users and bikes. */
   transformWrite: {
-    read: ['_staging/*'],
-    list: ['_staging/*'],
-    write: [DATA_FILES, '_quarantine/rentals/*', 'users/data.parquet', 'bikes/data.parquet'],
+    read: ['_staging/*', LOCKS],
+    list: ['_staging/*', LOCKS],
+    write: [DATA_FILES, '_quarantine/rentals/*', 'users/data.parquet', 'bikes/data.parquet', LOCKS],
+    delete: [LOCKS],
   },
   /**
    * Reads footers and manifests, writes the report and the manifest (never a data file), removes
    * files the new manifest no longer names, a failed run's files, and the run's staging area.
    */
   validate: {
-    read: ['rentals/*'],
-    list: ['rentals/*', '_quarantine/rentals/*', '_staging/*'],
-    write: [MANIFESTS, '_reports/rentals/*'],
-    delete: [DATA_FILES, '_quarantine/rentals/*', '_staging/*'],
+    read: ['rentals/*', LOCKS],
+    list: ['rentals/*', '_quarantine/rentals/*', '_staging/*', LOCKS],
+    write: [MANIFESTS, '_reports/rentals/*', LOCKS],
+    delete: [DATA_FILES, '_quarantine/rentals/*', '_staging/*', LOCKS],
   },
 } as const satisfies Record<string, LakeAccess>;
 

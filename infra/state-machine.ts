@@ -177,7 +177,8 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   const days = new DistributedMap(scope, STATE_NAMES.days, {
     comment: 'One child execution per date, at most backfillConcurrency at once.',
     itemsPath: JsonPath.stringAt('$.dates'),
-    itemSelector: { date: JsonPath.stringAt('$$.Map.Item.Value'), mode: JsonPath.stringAt('$.mode') },
+    // owner: the parent execution, so a retried day (a new run) may take over its own partition lock.
+    itemSelector: { date: JsonPath.stringAt('$$.Map.Item.Value'), mode: JsonPath.stringAt('$.mode'), owner: JsonPath.stringAt('$$.Execution.Id') },
     maxConcurrency: props.backfillConcurrency,
     // A day can take longer than the 5 minutes an Express child execution may run.
     mapExecutionType: StateMachineType.STANDARD,

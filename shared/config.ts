@@ -38,6 +38,8 @@ export interface LakeSettings {
   /** Most rows in one Parquet row group. */
   readonly rowGroupRows: number;
   readonly thresholds: QualityThresholds;
+  /** How long a run's partition lock lasts before another run may take it over. */
+  readonly lockTtlMs: number;
 }
 
 export interface Config extends LakeSettings {
@@ -64,6 +66,7 @@ export const CONFIG_REFERENCE: ReadonlyArray<{ name: string; fallback: string; m
   { name: 'QUALITY_MAX_NEGATIVE_COST_RATE', fallback: '`0.01`', meaning: 'Most rows with a negative rent_cost' },
   { name: 'QUALITY_MAX_DUPLICATE_IDS', fallback: '`0`', meaning: 'Most rows repeating a rental_id' },
   { name: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE', fallback: 'unset: warn above 0.5', meaning: 'Largest relative change of the row count against the previous day; set it to fail instead of warn' },
+  { name: 'PARTITION_LOCK_TTL_SECONDS', fallback: '`3600`', meaning: 'How long a run holds a day before another run may take it over (a crashed run cannot block a day longer)' },
   { name: 'BATCH_ROWS', fallback: '`65536`', meaning: 'Rows per Arrow batch while streaming' },
   { name: 'ROW_GROUP_ROWS', fallback: '`131072`', meaning: 'Rows per Parquet row group' },
   { name: 'ROWS_PER_FILE', fallback: '`4194304`', meaning: 'Most rows per Parquet file; a bigger day is split' },
@@ -175,6 +178,7 @@ export function loadConfig(env: Env = process.env, defaults: { lakeUri?: string 
     rowsPerFile: readNumber(env, 'ROWS_PER_FILE', Math.max(4_194_304, rowGroupRows), rowGroupRows, 1_000_000_000, true),
     rowGroupRows,
     thresholds: loadThresholds(env),
+    lockTtlMs: readNumber(env, 'PARTITION_LOCK_TTL_SECONDS', 3_600, 60, 86_400, true) * 1000,
   };
 }
 

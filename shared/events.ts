@@ -32,14 +32,19 @@ export interface ExtractEvent {
   readonly day: CalendarDay;
   readonly mode: WriteMode;
   readonly runId: string | undefined;
+  /** Who may take the partition lock over (the Step Functions execution); default: the run. */
+  readonly owner: string | undefined;
 }
 
 /** `{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "runId"?: string }` */
 export function parseExtractEvent(event: unknown): ExtractEvent {
   const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
-  onlyFields(e, ['date', 'mode', 'runId']);
+  onlyFields(e, ['date', 'mode', 'runId', 'owner']);
   if (e.runId !== undefined && !isRunId(e.runId)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(e.runId));
-  return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), runId: e.runId as string | undefined };
+  if (e.owner !== undefined && (typeof e.owner !== 'string' || e.owner === '' || e.owner.length > 512)) {
+    throw new InputError('owner', 'a non-empty string of at most 512 characters (an execution ARN)', String(e.owner));
+  }
+  return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), runId: e.runId as string | undefined, owner: e.owner as string | undefined };
 }
 
 /** What extract returns: its result plus the write mode for the next stage. */
@@ -62,6 +67,7 @@ export function parseTransformEvent(event: unknown): { day: CalendarDay; extract
   parseMode(e.mode);
   if (!Number.isInteger(e.sourceCount) || e.sourceCount < 0) throw new InputError('sourceCount', 'a non-negative integer', String(e.sourceCount));
   if (typeof e.snapshotAt !== 'string' || Number.isNaN(Date.parse(e.snapshotAt))) throw new InputError('snapshotAt', 'an ISO 8601 timestamp', String(e.snapshotAt));
+  if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by extract', String(e.owner));
   const staging = asObject(e.staging, 'staging keys');
   checkRunKeys(e.runId, ['rentals', 'users', 'bikes'].map((t) => (staging[t] as { key?: unknown } | undefined)?.key), stagingPrefix, 'staging');
   return { day, extract: e };
@@ -74,6 +80,7 @@ export function parseValidateEvent(event: unknown): { day: CalendarDay; transfor
   parseMode(e.mode);
   if (!Array.isArray(e.files)) throw new InputError('files', 'a list of written files', String(e.files));
   if (typeof e.metrics !== 'object' || e.metrics === null) throw new InputError('metrics', 'the day metrics object', String(e.metrics));
+  if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by transform-write', String(e.owner));
   checkRunKeys(e.runId, e.files.map((f) => f?.key), () => 'rentals/', 'files');
   return { day, transform: e };
 }

@@ -11,6 +11,7 @@ import { decodeCopyBinary } from './db/copy-binary.js';
 import { dayWindow, type CalendarDay } from './day.js';
 import { StagingError } from './errors.js';
 import { stagingKey } from './lake/layout.js';
+import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
 import { BIKES, RENTALS, USERS, stagingSchema, type SourceTable } from './schema.js';
@@ -30,6 +31,8 @@ export interface ExtractRequest {
   readonly log?: Logger;
   /** Told the running row count of the day's rentals after every batch. */
   readonly onProgress?: (rows: number) => void;
+  /** Take the day's partition lock first (the pipeline does; benchmarks may not). */
+  readonly lock?: { readonly owner: string; readonly ttlMs: number };
 }
 
 export interface StagedTable {
@@ -49,6 +52,8 @@ export interface ExtractResult {
   readonly window: { readonly start: string; readonly end: string };
   readonly staging: { readonly rentals: StagedTable; readonly users: StagedTable; readonly bikes: StagedTable };
   readonly seconds: number;
+  /** Who holds the partition lock for this run (the Step Functions execution, or the run itself). */
+  readonly owner: string;
 }
 
 /** An Arrow IPC stream writer that hands out its bytes as they are produced. */
@@ -122,6 +127,13 @@ async function stageTable(
  * (one snapshot, so the count and the rows agree) and stages them as Arrow IPC streams.
  */
 export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
+  const owner = request.lock?.owner ?? request.runId;
+  if (!request.lock) return extractSnapshot(request, owner);
+  const lock = { owner, runId: request.runId, ttlMs: request.lock.ttlMs };
+  return underPartitionLock(request.store, request.day, lock, false, () => extractSnapshot(request, owner));
+}
+
+async function extractSnapshot(request: ExtractRequest, owner: string): Promise<ExtractResult> {
   const started = performance.now();
   const { client, day, timeZone } = request;
   const window = dayWindow(day, timeZone);
@@ -159,6 +171,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       window: { start: window.start.toISOString(), end: window.end.toISOString() },
       staging: { rentals, users, bikes },
       seconds: (performance.now() - started) / 1000,
+      owner,
     };
     request.log?.info('extracted', {
       rows: sourceCount,

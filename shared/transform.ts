@@ -9,6 +9,7 @@ import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type
 import type { CalendarDay } from './day.js';
 import { StagingError } from './errors.js';
 import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from './lake/layout.js';
+import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
 import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream } from './parquet.js';
@@ -49,6 +50,8 @@ export interface TransformResult {
   readonly snapshots: Record<SnapshotTable, WrittenFile>;
   readonly schemaFingerprint: string;
   readonly seconds: number;
+  /** Holder of the partition lock, passed on from extract. */
+  readonly owner: string;
 }
 
 export interface TransformRequest {
@@ -59,6 +62,8 @@ export interface TransformRequest {
   readonly rowsPerFile: number;
   readonly rowGroupRows: number;
   readonly log?: Logger;
+  /** Hold the day's partition lock while writing (the pipeline does; benchmarks may not). */
+  readonly lockTtlMs?: number;
 }
 
 const MAX_COST_INTEGER_DIGITS = RENT_COST_PRECISION - 2;
@@ -367,6 +372,13 @@ class QuarantineWriter {
 
 /** Casts, measures and writes one staged day; see the module comment. */
 export async function transformDay(request: TransformRequest): Promise<TransformResult> {
+  const { store, day, extract } = request;
+  if (request.lockTtlMs === undefined) return castAndWrite(request);
+  const lock = { owner: extract.owner, runId: extract.runId, ttlMs: request.lockTtlMs };
+  return underPartitionLock(store, day, lock, false, () => castAndWrite(request));
+}
+
+async function castAndWrite(request: TransformRequest): Promise<TransformResult> {
   const started = performance.now();
   const { store, day, extract } = request;
   const runId = extract.runId;
@@ -423,6 +435,7 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     snapshots,
     schemaFingerprint: fingerprint,
     seconds: (performance.now() - started) / 1000,
+    owner: extract.owner,
   };
   request.log?.info('written', {
     rows: result.metrics.rows,

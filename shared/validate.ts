@@ -9,6 +9,7 @@ import type { QualityThresholds } from './config.js';
 import { addDays, dayWindow, type CalendarDay } from './day.js';
 import { ValidationBreachError } from './errors.js';
 import { newRunId, reportKey, stagingPrefix } from './lake/layout.js';
+import { underPartitionLock } from './lake/lock.js';
 import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from './lake/manifest.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
@@ -64,6 +65,8 @@ export interface ValidateRequest {
   readonly transform: TransformResult;
   readonly thresholds: QualityThresholds;
   readonly log?: Logger;
+  /** Hold the day's partition lock while checking and publishing, then release it. */
+  readonly lockTtlMs?: number;
 }
 
 const EXPECTED_COLUMNS = expectedParquetColumns(RENTALS_LAKE_SCHEMA);
@@ -161,6 +164,13 @@ async function discardRun(store: ObjectStore, transform: TransformResult): Promi
 
 /** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
+  const { store, day, transform } = request;
+  if (request.lockTtlMs === undefined) return checkAndPublish(request);
+  const lock = { owner: transform.owner, runId: transform.runId, ttlMs: request.lockTtlMs };
+  return underPartitionLock(store, day, lock, true, () => checkAndPublish(request));
+}
+
+async function checkAndPublish(request: ValidateRequest): Promise<ValidateResult> {
   const started = performance.now();
   const { store, day, transform, thresholds } = request;
   const footers = await summariseFooters(store, transform.files);

@@ -12,12 +12,12 @@ export function createExtractHandler(config: Config, newLogger: () => Logger = (
   const databaseUrl = databaseUrlSource(env, config.databaseUrl);
   const opened = openStore(config);
   return async (event: unknown): Promise<ExtractOutput> => {
-    const { day, mode, runId = newRunId() } = parseExtractEvent(event);
+    const { day, mode, runId = newRunId(), owner = runId } = parseExtractEvent(event);
     const log = newLogger();
     log.appendKeys({ date: day.iso, run_id: runId });
     const store = await opened;
     const result = await withClient(await databaseUrl(), (client) =>
-      extractDay({ client, store, day, timeZone: config.timeZone, runId, batchRows: config.batchRows, log }),
+      extractDay({ client, store, day, timeZone: config.timeZone, runId, batchRows: config.batchRows, log, lock: { owner, ttlMs: config.lockTtlMs } }),
     );
     return { ...result, mode };
   };

@@ -12,6 +12,6 @@ export function createTransformWriteHandler(config: Config, newLogger: () => Log
     const log = newLogger();
     log.appendKeys({ date: day.iso, run_id: extract.runId });
     const store = await opened;
-    return transformDay({ store, day, extract, mode: extract.mode, rowsPerFile: config.rowsPerFile, rowGroupRows: config.rowGroupRows, log });
+    return transformDay({ store, day, extract, mode: extract.mode, rowsPerFile: config.rowsPerFile, rowGroupRows: config.rowGroupRows, log, lockTtlMs: config.lockTtlMs });
   };
 }

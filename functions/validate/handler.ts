@@ -12,6 +12,6 @@ export function createValidateHandler(config: Config, newLogger: () => Logger = 
     const log = newLogger();
     log.appendKeys({ date: day.iso, run_id: transform.runId });
     const store = await opened;
-    return validateAndPublish({ store, day, transform, thresholds: config.thresholds, log });
+    return validateAndPublish({ store, day, transform, thresholds: config.thresholds, log, lockTtlMs: config.lockTtlMs });
   };
 }

@@ -2,6 +2,7 @@
  * The state machine definition: its retry/catch policy read from the synthesized ASL, and its
  * data flow (filters, intrinsics, per-day catch) run once through aws-local-stepfunctions.
  */
+import { localExecutionContext } from '../../cli/local-execution.js';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as errors from '../../shared/errors.js';
@@ -51,7 +52,7 @@ describe('definition', () => {
     expect(days).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.dates',
-      ItemSelector: { 'date.$': '$$.Map.Item.Value', 'mode.$': '$.mode' },
+      ItemSelector: { 'date.$': '$$.Map.Item.Value', 'mode.$': '$.mode', 'owner.$': '$$.Execution.Id' },
       MaxConcurrency: 7,
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: TASK_STATES.extract },
     });
@@ -133,7 +134,7 @@ describe('a run of the definition', () => {
     // Arrange
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
     // Act
-    const result = await machine.run({ from: '2025-03-01', to: '2025-03-03' }, { overrides: { taskResourceLocalHandlers: handlers(undefined), retryIntervalOverrides } }).result;
+    const result = await machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined), retryIntervalOverrides } }).result;
     // Assess
     expect(result).toEqual({
       days: ['2025-03-01', '2025-03-02', '2025-03-03'].map((date) => ({ date, status: 'passed', rows: 10 })),
@@ -143,14 +144,14 @@ describe('a run of the definition', () => {
 
   it('passes a single day', async () => {
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const result = await machine.run({ from: '2025-03-01', to: '2025-03-01' }, { overrides: { taskResourceLocalHandlers: handlers(undefined), retryIntervalOverrides } }).result;
+    const result = await machine.run({ from: '2025-03-01', to: '2025-03-01' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined), retryIntervalOverrides } }).result;
     expect(result).toEqual({ days: [{ date: '2025-03-01', status: 'passed', rows: 10 }], anyFailed: false });
   });
 
   it('fails with DaysFailed and the failed days as cause, the other days done', async () => {
     // Arrange
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const execution = machine.run({ from: '2025-03-01', to: '2025-03-03' }, { overrides: { taskResourceLocalHandlers: handlers('2025-03-02'), retryIntervalOverrides } });
+    const execution = machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers('2025-03-02'), retryIntervalOverrides } });
     // Act
     const failure = await execution.result.then(
       () => undefined,

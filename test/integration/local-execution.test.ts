@@ -15,6 +15,8 @@ import { loadConfig, type Config } from '../../shared/config.js';
 import { parseDay } from '../../shared/day.js';
 import { SourceUnavailableError, ValidationBreachError } from '../../shared/errors.js';
 import { seed } from '../../shared/generator.js';
+import { FsStore } from '../../shared/lake/fs-store.js';
+import { releaseLock } from '../../shared/lake/lock.js';
 import { createTestDatabase } from '../support/databases.js';
 
 describe('local execution of the deployed definition', () => {
@@ -73,7 +75,10 @@ describe('local execution of the deployed definition', () => {
     let validateCalls = 0;
     const strictOnDay2 = async (event: unknown) => {
       validateCalls++;
-      if ((event as { date: string }).date === '2025-05-02') {
+      const { date, runId } = event as { date: string; runId: string };
+      if (date === '2025-05-02') {
+        // As the real stage does on any failure: give the day's lock back.
+        await releaseLock(new FsStore(config.lake), parseDay(date), runId);
         throw new ValidationBreachError([{ check: 'quarantine_rate', expected: '<= 0.00%', actual: '1.00%' }]);
       }
       return validate(event);

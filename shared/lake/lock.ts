@@ -1,0 +1,115 @@
+/**
+ * One writer per partition at a time. A run takes the day's lock in extract with a create-only
+ * conditional write (`If-None-Match: *`), checks it before writing and before publishing, and
+ * releases it after publishing or failing. A lock expires, so a crashed run cannot hold a day
+ * forever; the same owner (one Step Functions execution, whose retries make new runs) may take
+ * its own lock over at once. Anyone else meets `PartitionBusyError`, which the state machine
+ * retries with backoff: the second run waits, then runs on top of the first one's result.
+ */
+import { partitionPath, type CalendarDay } from '../day.js';
+import { PartitionBusyError, PreconditionFailedError, TerminalError } from '../errors.js';
+import type { ObjectStore } from './store.js';
+
+/** This run no longer holds the lock it took (it expired and another run took over). */
+export class LockLostError extends TerminalError {}
+
+export interface PartitionLock {
+  readonly owner: string;
+  readonly runId: string;
+  readonly acquiredAt: string;
+  readonly expiresAt: string;
+}
+
+export function lockKey(day: CalendarDay): string {
+  return `_locks/rentals/${partitionPath(day)}.json`;
+}
+
+async function readLock(store: ObjectStore, day: CalendarDay): Promise<{ lock: PartitionLock; etag: string | undefined } | undefined> {
+  const key = lockKey(day);
+  const bytes = await store.getObject(key);
+  if (!bytes) return undefined;
+  const head = await store.head(key);
+  try {
+    return { lock: JSON.parse(Buffer.from(bytes).toString('utf8')) as PartitionLock, etag: head?.etag };
+  } catch {
+    // An unreadable lock is treated as expired: it cannot name a live run.
+    return { lock: { owner: '', runId: '', acquiredAt: '', expiresAt: '' }, etag: head?.etag };
+  }
+}
+
+/** Takes the lock of `day` for `runId` on behalf of `owner`, or throws `PartitionBusyError`. */
+export async function acquireLock(
+  store: ObjectStore,
+  day: CalendarDay,
+  request: { owner: string; runId: string; ttlMs: number; now?: Date },
+): Promise<PartitionLock> {
+  const now = request.now ?? new Date();
+  const lock: PartitionLock = {
+    owner: request.owner,
+    runId: request.runId,
+    acquiredAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + request.ttlMs).toISOString(),
+  };
+  const body = `${JSON.stringify(lock)}\n`;
+  const key = lockKey(day);
+  try {
+    await store.putObject(key, body, { contentType: 'application/json', ifNoneMatch: true });
+    return lock;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+  }
+  const current = await readLock(store, day);
+  if (current && current.lock.owner !== request.owner && current.lock.expiresAt > now.toISOString()) {
+    throw new PartitionBusyError(
+      `partition ${day.iso} is busy: run ${current.lock.runId} holds it until ${current.lock.expiresAt}`,
+    );
+  }
+  try {
+    await store.putObject(key, body, current ? { contentType: 'application/json', ifMatch: current.etag } : { contentType: 'application/json', ifNoneMatch: true });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) throw new PartitionBusyError(`partition ${day.iso} is busy: another run took it just now`, { cause: error });
+    throw error;
+  }
+  return lock;
+}
+
+/** Fails with `LockLostError` unless `runId` still holds the unexpired lock of `day`. */
+export async function assertLockHeld(store: ObjectStore, day: CalendarDay, runId: string, now = new Date()): Promise<void> {
+  const current = await readLock(store, day);
+  if (!current || current.lock.runId !== runId) {
+    throw new LockLostError(`run ${runId} no longer holds the lock of ${day.iso}${current ? ` (run ${current.lock.runId} does)` : ''}`);
+  }
+  if (current.lock.expiresAt <= now.toISOString()) {
+    throw new LockLostError(`the lock of ${day.iso} held by run ${runId} expired at ${current.lock.expiresAt}`);
+  }
+}
+
+/** Releases the lock of `day` if `runId` holds it; a lock taken over by another run stays. */
+export async function releaseLock(store: ObjectStore, day: CalendarDay, runId: string): Promise<void> {
+  const current = await readLock(store, day);
+  if (current?.lock.runId === runId) await store.deleteObjects([lockKey(day)]);
+}
+
+export interface LockRequest {
+  readonly owner: string;
+  readonly runId: string;
+  readonly ttlMs: number;
+}
+
+/**
+ * Runs one stage of a run under the day's lock: takes (or keeps) the lock first, releases it when
+ * the stage fails so a retry or another run can go on, and also when `releaseAfter` is set (the
+ * stage that publishes).
+ */
+export async function underPartitionLock<T>(store: ObjectStore, day: CalendarDay, request: LockRequest, releaseAfter: boolean, work: () => Promise<T>): Promise<T> {
+  await acquireLock(store, day, request);
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await releaseLock(store, day, request.runId).catch(() => undefined);
+    throw error;
+  }
+  if (releaseAfter) await releaseLock(store, day, request.runId);
+  return result;
+}
