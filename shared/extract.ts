@@ -22,6 +22,7 @@ const PROGRESS_INTERVAL_MS = 2_000;
 export const ARROW_STREAM_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
 
 export interface ExtractRequest {
+  /** A connection of its own: after a failed extract it must be closed, not reused. */
   readonly client: pg.Client;
   readonly store: ObjectStore;
   readonly day: CalendarDay;
@@ -106,6 +107,11 @@ async function stageTable(
   const key = stagingKey(request.runId, table.name);
   let rows = 0;
   const copy = request.client.query(copyTo(sql));
+  // pg-copy-streams only emits its errors (a dead connection, say), possibly before anyone reads:
+  // destroying the stream with the error keeps it for the reader instead of losing it (or the process).
+  copy.on('error', (error) => {
+    if (!copy.destroyed) copy.destroy(error);
+  });
   async function* counted(): AsyncGenerator<RecordBatch> {
     for await (const batch of decodeCopyBinary(copy, table, request.batchRows)) {
       rows += batch.numRows;
@@ -140,6 +146,7 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
   const start = client.escapeLiteral(window.start.toISOString());
   const end = client.escapeLiteral(window.end.toISOString());
   const where = ` WHERE rent_start >= ${start}::timestamptz AND rent_start < ${end}::timestamptz`;
+  let copyInterrupted = false;
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -149,6 +156,7 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     const sourceCount = Number(counted.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     let lastReport = started;
+    copyInterrupted = true;
     const rentals = await stageTable(request, RENTALS, where, (rows) => {
       request.onProgress?.(rows);
       const now = performance.now();
@@ -159,6 +167,7 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     });
     const users = await stageTable(request, USERS, '');
     const bikes = await stageTable(request, BIKES, '');
+    copyInterrupted = false;
     await client.query('COMMIT');
     if (rentals.rows !== sourceCount) {
       throw new StagingError(`extract staged ${rentals.rows} rentals but the snapshot counted ${sourceCount}`);
@@ -182,7 +191,9 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     });
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A COPY cut short leaves the connection mid-protocol: a ROLLBACK on it would wait forever.
+    // The caller closes the connection (`withClient`), which ends the transaction as well.
+    if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
     throw classifyDbError(error, `extract ${day.iso}`);
   }
 }

@@ -305,15 +305,18 @@ async function* stagedBatches(store: ObjectStore, staged: StagedTable): AsyncGen
   for await (const batch of reader) if (batch.numRows > 0) yield batch;
 }
 
-/** Writes one table's batches as Parquet files of at most `rowsPerFile` rows each. */
+/**
+ * Writes one table's batches as Parquet files of at most `rowsPerFile` rows each, appending each
+ * finished file to `files` (so a caller that fails half-way knows what to remove).
+ */
 async function writeFiles(
   store: ObjectStore,
   batches: AsyncIterable<RecordBatch>,
   keyOf: (index: number) => string,
   options: { rowsPerFile: number; rowGroupRows: number; metadata: Record<string, string>; emptySchema: typeof RENTALS_LAKE_SCHEMA },
+  files: WrittenFile[] = [],
 ): Promise<WrittenFile[]> {
   const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
-  const files: WrittenFile[] = [];
   while (await cursor.hasMore()) {
     let rows = 0;
     async function* fileBatches(): AsyncGenerator<RecordBatch> {
@@ -351,6 +354,8 @@ class QuarantineWriter {
   write(line: object): void {
     if (!this.stream) {
       this.stream = new PassThrough();
+      // The upload reports failures; the stream's own error event would otherwise be unhandled.
+      this.stream.on('error', () => undefined);
       this.upload = this.store.upload(this.key, this.stream, 'application/x-ndjson');
       // Surface an upload failure at close(), not as an unhandled rejection.
       this.upload.catch(() => undefined);
@@ -366,7 +371,7 @@ class QuarantineWriter {
   }
 
   abort(): void {
-    this.stream?.destroy(new Error('transform failed'));
+    this.stream?.destroy();
   }
 }
 
@@ -397,18 +402,21 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
     }
   }
 
-  let files: WrittenFile[];
+  const files: WrittenFile[] = [];
   let quarantinedKey: string | undefined;
   try {
-    files = await writeFiles(store, lakeBatches(), (i) => dataFileKey(day, runId, i), {
-      rowsPerFile: request.rowsPerFile,
-      rowGroupRows: request.rowGroupRows,
-      metadata,
-      emptySchema: RENTALS_LAKE_SCHEMA,
-    });
+    await writeFiles(
+      store,
+      lakeBatches(),
+      (i) => dataFileKey(day, runId, i),
+      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA },
+      files,
+    );
     quarantinedKey = await quarantine.close();
   } catch (error) {
+    // Files of an unpublished run are not part of the lake, but a glob would see them: remove them.
     quarantine.abort();
+    await store.deleteObjects([...files.map((f) => f.key), quarantine.key]).catch(() => undefined);
     throw error;
   }
 

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { QualityThresholds } from './config.js';
 import { addDays, dayWindow, type CalendarDay } from './day.js';
-import { ValidationBreachError } from './errors.js';
+import { isRetryable, ValidationBreachError } from './errors.js';
 import { newRunId, reportKey, stagingPrefix } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
 import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from './lake/manifest.js';
@@ -205,9 +205,11 @@ async function checkAndPublish(request: ValidateRequest): Promise<ValidateResult
 
   const current = await readManifest(store, day);
   const now = new Date().toISOString();
+  // A retried validate whose earlier attempt published already: do not publish (or append) twice.
+  const alreadyPublished = current?.manifest.runs.some((r) => r.runId === transform.runId) ?? false;
   const files: ManifestFile[] = transform.files.map((f) => ({ ...f, runId: transform.runId }));
   const keepPrevious = transform.mode === 'append' && current !== undefined;
-  const next: PartitionManifest = {
+  const next: PartitionManifest = alreadyPublished ? current!.manifest : {
     version: 1,
     table: 'rentals',
     date: day.iso,
@@ -221,7 +223,15 @@ async function checkAndPublish(request: ValidateRequest): Promise<ValidateResult
       { runId: transform.runId, mode: transform.mode, sourceCount: transform.sourceCount, sourceSnapshotAt: transform.snapshotAt, rows: footers.rows, publishedAt: now },
     ],
   };
-  await publishManifest(store, day, next, current?.etag, current !== undefined);
+  if (!alreadyPublished) {
+    try {
+      await publishManifest(store, day, next, current?.etag, current !== undefined);
+    } catch (error) {
+      // A retry may still publish these files; a terminal failure never will.
+      if (!isRetryable(error)) await discardRun(store, transform);
+      throw error;
+    }
+  }
   const removed = await removeUnlisted(store, day, next);
   await store.deleteObjects((await store.list(stagingPrefix(transform.runId))).map((o) => o.key));
 
