@@ -14,7 +14,7 @@ import { stagingKey } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
-import { BIKES, RENTALS, USERS, stagingSchema, type SourceTable } from './schema.js';
+import { BIKES, RENTALS, USERS, stagingSchema, type ColumnKind, type SourceTable } from './schema.js';
 
 /** How often a long extract logs its progress. */
 const PROGRESS_INTERVAL_MS = 2_000;
@@ -95,6 +95,38 @@ const SELECT_ORDER: Record<SourceTable['name'], string> = {
   bikes: 'bike_id',
 };
 
+/** Postgres types whose binary form the COPY decoder reads for each column kind. */
+const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
+  int64: ['bigint'],
+  int32: ['integer'],
+  bool: ['boolean'],
+  date: ['date'],
+  timestamptz: ['timestamp with time zone'],
+  text: ['text', 'character varying'],
+};
+
+/**
+ * Checks that the source tables have the columns and types of the source contract. COPY BINARY
+ * sends raw bytes: a text column read as a bigint would decode as garbage without this.
+ */
+export async function checkSourceColumns(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(
+    `SELECT table_name, column_name, data_type FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = ANY($1)`,
+    [[RENTALS.name, USERS.name, BIKES.name]],
+  );
+  for (const table of [RENTALS, USERS, BIKES]) {
+    for (const column of table.columns) {
+      const actual = rows.find((r) => r.table_name === table.name && r.column_name === column.name)?.data_type;
+      if (actual === undefined || !SOURCE_TYPES[column.kind].includes(actual)) {
+        throw new StagingError(
+          `source column ${table.name}.${column.name}: expected ${SOURCE_TYPES[column.kind].join(' or ')}, got ${actual ?? 'no such column'}`,
+        );
+      }
+    }
+  }
+}
+
 /** Streams `COPY (SELECT ...) TO STDOUT (FORMAT binary)` of `table` into a staging object. */
 async function stageTable(
   request: ExtractRequest,
@@ -150,6 +182,7 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await checkSourceColumns(client);
     const counted = await client.query<{ n: string; snapshot_at: Date }>(
       `SELECT count(*) AS n, now() AS snapshot_at FROM rentals${where}`,
     );

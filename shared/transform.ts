@@ -19,7 +19,13 @@ import type { ExtractResult, StagedTable } from './extract.js';
 export type WriteMode = 'overwrite' | 'append';
 
 /** Why a raw value could not be cast; stored with the raw row in quarantine. */
-export type RejectReason = 'rent_cost_blank' | 'rent_cost_not_numeric' | 'rent_cost_out_of_range' | 'rent_cost_too_precise';
+export type RejectReason =
+  | 'rent_cost_blank'
+  | 'rent_cost_not_numeric'
+  | 'rent_cost_out_of_range'
+  | 'rent_cost_too_precise'
+  /** A column the lake requires (a key, rent_start, updated_at) is NULL: the row is left out. */
+  | 'required_value_null';
 
 export interface WrittenFile {
   readonly key: string;
@@ -35,6 +41,8 @@ export interface DayMetrics {
   readonly negativeDurations: number;
   readonly negativeCosts: number;
   readonly quarantined: number;
+  /** Source rows left out of the lake (quarantined whole: a required value is NULL). */
+  readonly excluded: number;
   readonly rejectReasons: Partial<Record<RejectReason, number>>;
 }
 
@@ -147,14 +155,40 @@ function constantUtf8(value: string, length: number): Data<Utf8> {
 export interface CastRejection {
   readonly row: number;
   readonly reason: RejectReason;
+  /** The column at fault. */
+  readonly column: string;
+}
+
+/** Source columns the lake declares NOT NULL. */
+const REQUIRED_COLUMNS = RENTALS.columns.filter((c) => !c.nullable).map((c) => c.name);
+
+/** Rows of `raw` with a NULL in a required column; the lake cannot hold them. */
+function rowsMissingRequiredValues(raw: RecordBatch): CastRejection[] {
+  const out: CastRejection[] = [];
+  for (const name of REQUIRED_COLUMNS) {
+    const child = raw.getChild(name);
+    if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${name}`);
+    const data = child.data[0];
+    if (data.nullCount === 0) continue;
+    for (let row = 0; row < raw.numRows; row++) {
+      if (!data.getValid(row) && !out.some((r) => r.row === row)) out.push({ row, reason: 'required_value_null', column: name });
+    }
+  }
+  return out.sort((a, b) => a.row - b.row);
 }
 
 /**
  * Casts one staged batch to the lake schema. Columns that need no cast are reused as they are;
  * a rent_cost that cannot be cast becomes NULL and its row is reported for quarantine.
  */
-export function castRentals(raw: RecordBatch, lineage: { runId: string; extractedAtMicros: bigint }): { batch: RecordBatch; rejected: CastRejection[]; negativeCosts: number } {
+export function castRentals(
+  raw: RecordBatch,
+  lineage: { runId: string; extractedAtMicros: bigint },
+): { batch: RecordBatch; rejected: CastRejection[]; excluded: CastRejection[]; negativeCosts: number } {
   const length = raw.numRows;
+  const excluded = rowsMissingRequiredValues(raw);
+  const isExcluded = new Uint8Array(excluded.length > 0 ? length : 0);
+  for (const e of excluded) isExcluded[e.row] = 1;
   const costData = raw.getChild('rent_cost')!.data[0] as Data<Utf8>;
   const offsets = costData.valueOffsets;
   const values = costData.values;
@@ -170,11 +204,11 @@ export function castRentals(raw: RecordBatch, lineage: { runId: string; extracte
     }
     const parsed = parseRentCost(values, offsets[row], offsets[row + 1]);
     if (typeof parsed === 'string') {
-      rejected.push({ row, reason: parsed });
+      if (isExcluded.length === 0 || isExcluded[row] === 0) rejected.push({ row, reason: parsed, column: 'rent_cost' });
       nullCount++;
       continue;
     }
-    if (parsed < 0) negativeCosts++;
+    if (parsed < 0 && (isExcluded.length === 0 || isExcluded[row] === 0)) negativeCosts++;
     validity[row >> 3] |= 1 << (row & 7);
     writeDecimal128(words, row * 4, parsed);
   }
@@ -195,7 +229,20 @@ export function castRentals(raw: RecordBatch, lineage: { runId: string; extracte
     }
   });
   const batch = new RecordBatch(RENTALS_LAKE_SCHEMA, makeData({ type: new Struct(RENTALS_LAKE_SCHEMA.fields), length, children }));
-  return { batch, rejected, negativeCosts };
+  return { batch, rejected, excluded, negativeCosts };
+}
+
+/** The parts of `batch` between the excluded rows (all of it when none is excluded). */
+export function withoutRows(batch: RecordBatch, excluded: readonly CastRejection[]): RecordBatch[] {
+  if (excluded.length === 0) return [batch];
+  const parts: RecordBatch[] = [];
+  let start = 0;
+  for (const { row } of excluded) {
+    if (row > start) parts.push(batch.slice(start, row));
+    start = row + 1;
+  }
+  if (start < batch.numRows) parts.push(batch.slice(start));
+  return parts;
 }
 
 /** ISO 8601 with microseconds for a timestamp stored as microseconds since the epoch. */
@@ -229,10 +276,20 @@ class MetricsCollector {
   private negativeDurations = 0;
   private negativeCosts = 0;
   private quarantined = 0;
+  private excluded = 0;
   private readonly rejectReasons: Partial<Record<RejectReason, number>> = {};
   private ids = new BigInt64Array(1 << 16);
 
-  add(batch: RecordBatch, rejected: readonly CastRejection[], negativeCosts: number): void {
+  /** Counts the rejections and negative costs of one staged batch. */
+  addRejections(rejected: readonly CastRejection[], excluded: readonly CastRejection[], negativeCosts: number): void {
+    this.negativeCosts += negativeCosts;
+    this.quarantined += rejected.length + excluded.length;
+    this.excluded += excluded.length;
+    for (const r of [...rejected, ...excluded]) this.rejectReasons[r.reason] = (this.rejectReasons[r.reason] ?? 0) + 1;
+  }
+
+  /** Measures rows written to the lake. */
+  addRows(batch: RecordBatch): void {
     const n = batch.numRows;
     for (const field of RENTALS_LAKE_SCHEMA.fields) this.nullCounts[field.name] += batch.getChild(field.name)!.nullCount;
     const start = batch.getChild('rent_start')!.data[0];
@@ -247,9 +304,6 @@ class MetricsCollector {
     }
     this.ids.set(batch.getChild('rental_id')!.data[0].values as BigInt64Array, this.rows);
     this.rows += n;
-    this.negativeCosts += negativeCosts;
-    this.quarantined += rejected.length;
-    for (const r of rejected) this.rejectReasons[r.reason] = (this.rejectReasons[r.reason] ?? 0) + 1;
   }
 
   finish(): DayMetrics {
@@ -263,6 +317,7 @@ class MetricsCollector {
       negativeDurations: this.negativeDurations,
       negativeCosts: this.negativeCosts,
       quarantined: this.quarantined,
+      excluded: this.excluded,
       rejectReasons: this.rejectReasons,
     };
   }
@@ -395,10 +450,15 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const raw of stagedBatches(store, extract.staging.rentals)) {
-      const { batch, rejected, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
-      for (const r of rejected) quarantine.write({ reason: r.reason, run_id: runId, date: day.iso, row: rawRow(raw, r.row) });
-      metrics.add(batch, rejected, negativeCosts);
-      yield batch;
+      const { batch, rejected, excluded, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
+      for (const r of [...rejected, ...excluded]) {
+        quarantine.write({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rawRow(raw, r.row) });
+      }
+      metrics.addRejections(rejected, excluded, negativeCosts);
+      for (const part of withoutRows(batch, excluded)) {
+        metrics.addRows(part);
+        yield part;
+      }
     }
   }
 

@@ -122,7 +122,13 @@ export function qualityChecks(
   const { metrics, sourceCount } = transform;
   const checks: CheckResult[] = [
     { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every written file', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
-    { check: 'row_count', passed: footers.rows === sourceCount, severity: 'error', expected: `${sourceCount} (source count in the extract snapshot)`, actual: String(footers.rows) },
+    {
+      check: 'row_count',
+      passed: footers.rows === sourceCount - metrics.excluded,
+      severity: 'error',
+      expected: `${sourceCount - metrics.excluded} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''})`,
+      actual: String(footers.rows),
+    },
     { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
     {
       check: 'footer_null_counts',

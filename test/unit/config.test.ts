@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       rowsPerFile: 4_194_304,
       rowGroupRows: 131_072,
       thresholds: DEFAULT_THRESHOLDS,
+      lockTtlMs: 3_600_000,
     });
   });
 
@@ -68,6 +69,7 @@ describe('loadConfig', () => {
       QUALITY_MAX_NEGATIVE_COST_RATE: '0.5',
       QUALITY_MAX_DUPLICATE_IDS: '3',
       QUALITY_MAX_DAY_OVER_DAY_CHANGE: '0.25',
+      PARTITION_LOCK_TTL_SECONDS: '900',
     };
 
     // Act
@@ -91,6 +93,7 @@ describe('loadConfig', () => {
         maxDuplicateIds: 3,
         maxDayOverDayChange: 0.25,
       },
+      lockTtlMs: 900_000,
     });
   });
 

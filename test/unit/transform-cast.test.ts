@@ -208,10 +208,10 @@ describe('castRentals', () => {
 
     // Assess
     expect(rejected).toEqual([
-      { row: 3, reason: 'rent_cost_not_numeric' },
-      { row: 4, reason: 'rent_cost_blank' },
-      { row: 5, reason: 'rent_cost_too_precise' },
-      { row: 9, reason: 'rent_cost_out_of_range' },
+      { row: 3, reason: 'rent_cost_not_numeric', column: 'rent_cost' },
+      { row: 4, reason: 'rent_cost_blank', column: 'rent_cost' },
+      { row: 5, reason: 'rent_cost_too_precise', column: 'rent_cost' },
+      { row: 9, reason: 'rent_cost_out_of_range', column: 'rent_cost' },
     ]);
     const cost = batch.getChild('rent_cost')!;
     expect(costs.map((_, i) => cost.isValid(i))).toEqual([true, true, false, false, false, false, true, true, true, false, true]);
