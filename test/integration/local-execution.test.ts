@@ -10,6 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocalExecution } from '../../cli/local-execution.js';
 import { createExtractHandler } from '../../functions/extract/handler.js';
+import { createTransformWriteHandler } from '../../functions/transform-write/handler.js';
+import { readManifest } from '../../shared/lake/manifest.js';
 import { createValidateHandler } from '../../functions/validate/handler.js';
 import { loadConfig, type Config } from '../../shared/config.js';
 import { parseDay } from '../../shared/day.js';
@@ -67,6 +69,30 @@ describe('local execution of the deployed definition', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect(calls).toBe(2);
+  });
+
+  it('retries a Lambda that timed out after taking the lock: the retry (a new run of the same execution) takes it over', async () => {
+    // Prepare: the first attempt does its work, then its response is lost to a timeout
+    const transform = createTransformWriteHandler(config);
+    let calls = 0;
+    const timesOutOnce = async (event: unknown) => {
+      calls++;
+      const result = await transform(event);
+      if (calls === 1) throw Object.assign(new Error('Task timed out after 900.00 seconds'), { name: 'Sandbox.Timedout' });
+      return result;
+    };
+
+    // Act
+    const result = await runLocalExecution(config, { date: '2025-05-05' }, { concurrency: 1, retryIntervalMs: 0, handlers: { TransformWrite: timesOutOnce } });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(2);
+    expect(result.outcomes[0].writtenRows).toBe(500);
+    const store = new FsStore(config.lake);
+    const manifest = (await readManifest(store, parseDay('2025-05-05')))!.manifest;
+    const files = (await store.list('rentals/year=2025/month=05/day=05/')).filter((o) => o.key.endsWith('.parquet')).map((o) => o.key);
+    expect(files.sort()).toEqual(manifest.files.map((f) => f.key).sort());
   });
 
   it('fails only the day whose validation breached and lists it in the cause', async () => {

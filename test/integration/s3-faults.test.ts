@@ -1,0 +1,106 @@
+/**
+ * Faults that only a real S3 API has, injected into real requests to the S3-compatible endpoint
+ * with SDK middleware: a failed multipart completion and throttling (503 SlowDown).
+ */
+import { ListMultipartUploadsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLakeUri } from '../../shared/config.js';
+import { parseDay } from '../../shared/day.js';
+import { StoreUnavailableError } from '../../shared/errors.js';
+import { seed } from '../../shared/generator.js';
+import { readManifest } from '../../shared/lake/manifest.js';
+import { S3Store } from '../../shared/lake/s3-store.js';
+import { createTestDatabase } from '../support/databases.js';
+import { runDay } from '../support/run-day.js';
+import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
+
+const DAY = parseDay('2025-09-01');
+
+function serviceError(name: string, status: number): S3ServiceException {
+  return new S3ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: status }, message: `injected ${name}` });
+}
+
+describe.skipIf(!s3Endpoint)('S3 faults', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let bucket: string;
+
+  /** A store whose client fails `command` per `shouldFail`, at a middleware `step`. */
+  function storeFailing(command: string, step: 'initialize' | 'deserialize', shouldFail: () => boolean, error: () => Error) {
+    const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, maxAttempts: 5 });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === command && shouldFail()) throw error();
+        return next(args);
+      },
+      { step, name: 'injectFault' },
+    );
+    return new S3Store(parseLakeUri(`s3://${bucket}/lake`), { client });
+  }
+
+  beforeAll(async () => {
+    useS3Credentials(s3Endpoint!);
+    bucket = await createBucket(s3Endpoint!);
+    database = await createTestDatabase();
+    const client = new pg.Client(database.url);
+    await client.connect();
+    // Enough rows that the staged day (about 10 MB) goes up as a multipart upload.
+    await seed(client, { from: DAY, to: DAY, rentalsPerDay: 100_000, seed: 3 });
+    await client.end();
+  }, 120_000);
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('a failed multipart completion aborts the upload, leaves the day as it was, and a rerun succeeds', async () => {
+    // Prepare
+    const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
+    await runDay(healthy, database.url, DAY);
+    const before = await readManifest(healthy, DAY);
+    let failures = 0;
+    const faulty = storeFailing('CompleteMultipartUploadCommand', 'initialize', () => failures++ === 0, () => serviceError('InternalError', 500));
+
+    // Act
+    const failure = await runDay(faulty, database.url, DAY).catch((e: unknown) => e);
+    const uploads = await healthy.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    const after = await readManifest(healthy, DAY);
+    const rerun = await runDay(healthy, database.url, DAY);
+
+    // Assess
+    expect(failures).toBeGreaterThan(0);
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect(uploads.Uploads ?? []).toEqual([]);
+    expect(after?.manifest).toEqual(before?.manifest);
+    expect(await healthy.list(`_staging/`)).toEqual([]);
+    expect(rerun.rows).toBe(100_000);
+  });
+
+  it('throttling (503 SlowDown) is retried with backoff inside the function', async () => {
+    // Prepare: the first two PutObject requests are throttled
+    let throttled = 0;
+    const store = storeFailing('PutObjectCommand', 'deserialize', () => throttled++ < 2, () => serviceError('SlowDown', 503));
+
+    // Act
+    const result = await runDay(store, database.url, DAY);
+
+    // Assess
+    expect(throttled).toBeGreaterThan(2);
+    expect(result.verdict).toBe('passed');
+  });
+
+  it('persistent throttling surfaces as a transient error for the state machine to retry, and the day stays valid', async () => {
+    // Prepare: the manifest write is throttled every time
+    const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
+    const before = await readManifest(healthy, DAY);
+    const store = storeFailing('PutObjectCommand', 'deserialize', () => true, () => serviceError('SlowDown', 503));
+
+    // Act
+    const failure = await runDay(store, database.url, DAY).catch((e: unknown) => e);
+
+    // Assess
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as Error).message).toMatch(/SlowDown/);
+    expect((await readManifest(healthy, DAY))?.manifest).toEqual(before?.manifest);
+  });
+});
