@@ -6,7 +6,7 @@
  *   etl run --date D [--mode overwrite|append]
  *   etl backfill --from D1 --to D2 [--mode overwrite|append] [--concurrency N]
  *   etl validate --date D
- *   etl read --date D | --from D1 --to D2
+ *   etl read --date D | --from D1 --to D2 [--sql]
  *   etl start
  *
  * Exit codes: 0 every day validated, 1 a day failed, 2 bad input or configuration (nothing written).
@@ -36,7 +36,7 @@ const USAGE = `usage: etl <command> [options]
   run --date D [--mode overwrite|append]      extract, transform, validate and publish one day
   backfill --from D --to D [--mode M] [--concurrency N]
   validate --date D                           re-check a published day against the source now
-  read --date D | --from D --to D             list the published Parquet files of days
+  read --date D | --from D --to D [--sql]     list the published Parquet files of days (or a DuckDB query)
   start                                       demo: embedded Postgres, 14 seeded days, ./lake
 Dates are YYYY-MM-DD. Configuration comes from the environment (see README).`;
 
@@ -103,8 +103,13 @@ function rangeFlags(values: { from?: string; to?: string; date?: string }): Cale
   return daysBetween(parseDay(values.from, 'from'), parseDay(values.to, 'to'), MAX_DAYS_PER_EXECUTION);
 }
 
-async function listPublished(store: ObjectStore, days: CalendarDay[], io: Io): Promise<number> {
+/**
+ * Prints the published files of `days` (what the manifests name), one per line, or as one DuckDB
+ * query over exactly those files with `sql`.
+ */
+async function listPublished(store: ObjectStore, days: CalendarDay[], io: Io, sql: boolean): Promise<number> {
   let missing = 0;
+  const uris: string[] = [];
   for (const day of days) {
     const published = await readManifest(store, day);
     if (!published) {
@@ -112,7 +117,13 @@ async function listPublished(store: ObjectStore, days: CalendarDay[], io: Io): P
       missing++;
       continue;
     }
-    for (const file of published.manifest.files) io.out(`${store.location.uri}/${file.key}`);
+    for (const file of published.manifest.files) uris.push(`${store.location.uri}/${file.key}`);
+  }
+  if (sql) {
+    const list = uris.map((u) => `'${u.replace(/'/g, "''")}'`).join(', ');
+    io.out(`SELECT * FROM read_parquet([${list}], hive_partitioning = true)`);
+  } else {
+    for (const uri of uris) io.out(uri);
   }
   return missing === 0 ? 0 : 1;
 }
@@ -137,6 +148,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         seed: { type: 'string' },
         'error-rate': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        sql: { type: 'boolean' },
       },
     });
     if (values.help || command === undefined || command === 'help' || command === '--help') {
@@ -202,7 +214,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         }
       }
       case 'read':
-        return await listPublished(await openStore(config), rangeFlags(values), io);
+        return await listPublished(await openStore(config), rangeFlags(values), io, values.sql === true);
       case 'start':
         return await startCommand(env, io);
       default:

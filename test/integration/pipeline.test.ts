@@ -152,6 +152,21 @@ describe('pipeline on a local lake', () => {
     expect(result.stdout.sort()).toEqual((await parquetFiles(DAYS[0])).sort());
   });
 
+  it('prints a DuckDB query over exactly the published files of a range', async () => {
+    // Act
+    const result = await etl('read', '--from', DAYS[0], '--to', DAYS.at(-1)!, '--sql');
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toHaveLength(1);
+    const instance = await (await import('@duckdb/node-api')).DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    const rows = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT day)::INTEGER AS days FROM (${result.stdout[0]})`)).getRowObjectsJS();
+    db.closeSync();
+    instance.closeSync();
+    expect(rows).toEqual([{ n: DAYS.length * PER_DAY, days: DAYS.length }]);
+  });
+
   it('publishes an empty partition for a day without rentals', async () => {
     // Act
     const result = await etl('run', '--date', '2025-02-01');

@@ -28,13 +28,12 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
   /** A store whose client fails `command` per `shouldFail`, at a middleware `step`. */
   function storeFailing(command: string, step: 'initialize' | 'deserialize', shouldFail: () => boolean, error: () => Error) {
     const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, maxAttempts: 5 });
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === command && shouldFail()) throw error();
-        return next(args);
-      },
-      { step, name: 'injectFault' },
-    );
+    const inject = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      if (context.commandName === command && shouldFail()) throw error();
+      return next(args);
+    };
+    // The same middleware at either step: before the SDK's retries (initialize) or inside them (deserialize).
+    client.middlewareStack.add(inject as never, { step, name: 'injectFault' } as never);
     return new S3Store(parseLakeUri(`s3://${bucket}/lake`), { client });
   }
 
