@@ -10,7 +10,7 @@ import { classifyDbError } from './db/connect.js';
 import { decodeCopyBinary } from './db/copy-binary.js';
 import { dayWindow, type CalendarDay } from './day.js';
 import { StagingError } from './errors.js';
-import { stagingKey } from './lake/layout.js';
+import { stagingKey, stagingPrefix } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
@@ -227,6 +227,9 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     // A COPY cut short leaves the connection mid-protocol: a ROLLBACK on it would wait forever.
     // The caller closes the connection (`withClient`), which ends the transaction as well.
     if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
+    // Tables staged before the failure would never be read: remove them.
+    const staged = await request.store.list(stagingPrefix(request.runId)).catch(() => []);
+    await request.store.deleteObjects(staged.map((o) => o.key)).catch(() => undefined);
     throw classifyDbError(error, `extract ${day.iso}`);
   }
 }
