@@ -11,7 +11,8 @@ export interface DayOutcome {
   readonly quarantined?: number;
   readonly files?: number;
   readonly bytes?: number;
-  readonly seconds: number;
+  /** Wall time of the day; unknown for a remote execution (printed as -). */
+  readonly seconds?: number;
   readonly error?: string;
   readonly note?: string;
 }
@@ -34,7 +35,7 @@ export function summaryTable(outcomes: readonly DayOutcome[]): string {
     num(o.quarantined),
     num(o.files),
     formatBytes(o.bytes),
-    o.seconds.toFixed(2),
+    o.seconds === undefined ? '-' : o.seconds.toFixed(2),
     o.verdict + (o.error ? `: ${o.error}` : o.note ? ` (${o.note})` : ''),
   ]);
   const sum = (pick: (o: DayOutcome) => number | undefined) => outcomes.reduce((s, o) => s + (pick(o) ?? 0), 0);

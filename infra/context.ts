@@ -19,6 +19,7 @@ export const CONTEXT_KEYS = [
   'scheduleEnabled',
   'databaseSecretArn',
   'databaseSecretKeyArn',
+  'databaseSslMode',
   'vpcId',
   'subnetIds',
   'securityGroupId',
@@ -75,6 +76,13 @@ function object<T>(key: string, value: unknown): T | undefined {
   return parsed as T;
 }
 
+function sslMode(key: string, value: unknown): LakeEtlStackProps['databaseSslMode'] {
+  const mode = text(key, value);
+  if (mode === undefined) return undefined;
+  if (mode !== 'disable' && mode !== 'require' && mode !== 'verify-full') fail(key, 'disable, require or verify-full', value);
+  return mode;
+}
+
 function retention(key: string, value: unknown): RetentionDays | undefined {
   const days = integer(key, value);
   if (days === undefined) return undefined;
@@ -97,6 +105,7 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): { stac
       scheduleEnabled: flag('scheduleEnabled', get('scheduleEnabled')),
       databaseSecretArn: text('databaseSecretArn', get('databaseSecretArn')),
       databaseSecretKeyArn: text('databaseSecretKeyArn', get('databaseSecretKeyArn')),
+      databaseSslMode: sslMode('databaseSslMode', get('databaseSslMode')),
       vpcId: text('vpcId', get('vpcId')),
       subnetIds: list('subnetIds', get('subnetIds')),
       securityGroupId: text('securityGroupId', get('securityGroupId')),

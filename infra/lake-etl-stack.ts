@@ -84,6 +84,12 @@ export interface LakeEtlStackProps extends StackProps {
   readonly databaseSecretArn?: string;
   /** ARN of the customer-managed KMS key that encrypts `databaseSecretArn`, if any. */
   readonly databaseSecretKeyArn?: string;
+  /**
+   * TLS mode of the extract function's database connection (`DATABASE_SSLMODE`); `disable` only for
+   * a database without TLS on a private network, such as the LocalStack flow's compose Postgres.
+   * @default - the function's default, 'require'
+   */
+  readonly databaseSslMode?: 'disable' | 'require' | 'verify-full';
   /** VPC the extract function runs in to reach the database (the other functions need no VPC). */
   readonly vpcId?: string;
   /** Private subnets for the extract function; they need a route to S3 and Secrets Manager (endpoints or NAT). */
@@ -177,7 +183,12 @@ export class LakeEtlStack extends Stack {
       // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
       memorySize: 1024,
       timeout: Duration.minutes(10),
-      environment: { ...lakeEnv, ...extractEnv, DATABASE_SECRET_ARN: this.databaseSecret.secretArn },
+      environment: {
+        ...lakeEnv,
+        ...extractEnv,
+        DATABASE_SECRET_ARN: this.databaseSecret.secretArn,
+        ...(props.databaseSslMode ? { DATABASE_SSLMODE: props.databaseSslMode } : {}),
+      },
       ...network,
     });
     const transformWrite = new EtlFunction(this, 'TransformWrite', {
