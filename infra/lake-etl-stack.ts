@@ -209,7 +209,6 @@ export class LakeEtlStack extends Stack {
       memorySize: 512,
       timeout: Duration.minutes(5),
       environment: { ...lakeEnv, ...qualityEnv },
-      copyFiles: [PARQUET_WASM],
     });
     this.functions = { plan, extract, transformWrite, validate };
 

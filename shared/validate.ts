@@ -13,7 +13,7 @@ import { underPartitionLock } from './lake/lock.js';
 import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from './lake/manifest.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
-import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from './parquet.js';
+import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from './parquet-footer.js';
 import { RENTALS_LAKE_SCHEMA } from './schema.js';
 import type { DayMetrics, TransformResult, WrittenFile } from './transform.js';
 import { classifyDbError } from './db/connect.js';
