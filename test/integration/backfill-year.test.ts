@@ -1,0 +1,76 @@
+/**
+ * A 365-day backfill through the deployed state machine definition, run locally: every day is
+ * published, at most `concurrency` days run at once, and the Map's result for a year stays far
+ * under Step Functions' 256 KB payload limit.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLocalExecution } from '../../cli/local-execution.js';
+import { createExtractHandler } from '../../functions/extract/handler.js';
+import { loadConfig, type Config } from '../../shared/config.js';
+import { daysBetween, parseDay } from '../../shared/day.js';
+import { seed } from '../../shared/generator.js';
+import { FsStore } from '../../shared/lake/fs-store.js';
+import { readManifest } from '../../shared/lake/manifest.js';
+import { createTestDatabase } from '../support/databases.js';
+
+const FROM = parseDay('2024-01-01');
+const TO = parseDay('2024-12-30');
+const CONCURRENCY = 8;
+
+describe('a year-long backfill', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let lake: string;
+  let config: Config;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const client = new pg.Client(database.url);
+    await client.connect();
+    await seed(client, { from: FROM, to: TO, rentalsPerDay: 20, users: 50, bikes: 20 });
+    await client.end();
+    lake = await mkdtemp(join(tmpdir(), 'year-'));
+    // Days of 20 rows cannot meet rates meant for real days.
+    config = loadConfig({ DATABASE_URL: database.url, LAKE_URI: lake, QUALITY_MAX_QUARANTINE_RATE: '1', QUALITY_MAX_NULL_RATE: '1', QUALITY_MAX_NEGATIVE_DURATION_RATE: '1', QUALITY_MAX_NEGATIVE_COST_RATE: '1' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await database?.drop();
+    await rm(lake, { recursive: true, force: true });
+  });
+
+  it(`publishes all 365 days with at most ${CONCURRENCY} in flight`, async () => {
+    // Prepare
+    const extract = createExtractHandler(config);
+    let inFlight = 0;
+    let peak = 0;
+    const counted = async (event: unknown) => {
+      peak = Math.max(peak, ++inFlight);
+      try {
+        return await extract(event);
+      } finally {
+        inFlight--;
+      }
+    };
+
+    // Act
+    const result = await runLocalExecution(config, { from: FROM.iso, to: TO.iso }, { concurrency: CONCURRENCY, handlers: { Extract: counted } });
+
+    // Assess
+    const days = daysBetween(FROM, TO);
+    expect(days).toHaveLength(365);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.outcomes.filter((o) => o.verdict === 'passed')).toHaveLength(365);
+    expect(peak).toBeLessThanOrEqual(CONCURRENCY);
+    expect(peak).toBeGreaterThan(1);
+    const store = new FsStore(config.lake);
+    const manifests = await Promise.all(days.map((d) => readManifest(store, d)));
+    expect(manifests.every((m) => m?.manifest.rows === 20)).toBe(true);
+    // What the Map returns per day ({ date, status, rows }) for a year, against the 256 KB limit.
+    const mapResult = JSON.stringify({ days: result.outcomes.map((o) => ({ date: o.date, status: o.verdict, rows: o.writtenRows })), anyFailed: false });
+    expect(mapResult.length).toBeLessThan(256 * 1024 / 10);
+  }, 600_000);
+});
