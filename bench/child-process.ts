@@ -9,11 +9,6 @@ import { fileURLToPath } from 'node:url';
 /** Repository root: the children run from here so `--import tsx` and relative paths resolve. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Peak resident set of the calling process in KB (Linux `ru_maxrss`). */
-export function peakRssKb(): number {
-  return process.resourceUsage().maxRSS;
-}
-
 export interface ChildOptions {
   readonly env?: Record<string, string | undefined>;
   /** Node flags before the script, e.g. `['--import', 'tsx']`. */

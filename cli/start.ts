@@ -13,7 +13,6 @@ import { seed } from '../shared/generator.js';
 import { readManifest } from '../shared/lake/manifest.js';
 import { openStore } from '../shared/lake/store.js';
 import { isUpToDate, sourceState } from '../shared/validate.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { runLocalExecution } from './local-execution.js';
 import { progressPrinter, type Io } from './main.js';
 import { summaryTable, type DayOutcome } from './summary.js';
@@ -47,6 +46,8 @@ export async function startCommand(env: NodeJS.ProcessEnv, io: Io): Promise<numb
   let runEnv = env;
   if (!env.DATABASE_URL) {
     io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
+    // Loaded only here: embedded-postgres installs exit hooks that would end every other command with code 0.
+    const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
     const postgres = await startEmbeddedPostgres(EMBEDDED_DATA_DIR, { log: io.err });
     stopPostgres = postgres.stop;
     runEnv = { ...env, DATABASE_URL: postgres.url };

@@ -14,15 +14,21 @@ export interface ParquetWriteOptions {
   readonly rowGroupRows: number;
   /** Stored in the file footer's key-value metadata (run id, schema fingerprint). */
   readonly metadata?: Record<string, string>;
+  /**
+   * Columns written without dictionary encoding: ids and timestamps are nearly unique, so the
+   * writer's dictionary attempt costs time and falls back anyway.
+   */
+  readonly plainColumns?: readonly string[];
 }
 
 function writerProperties(options: ParquetWriteOptions): wasm.WriterProperties {
-  return new wasm.WriterPropertiesBuilder()
+  let builder = new wasm.WriterPropertiesBuilder()
     .setCompression(wasm.Compression.ZSTD)
     .setMaxRowGroupSize(options.rowGroupRows)
     .setCreatedBy(CREATED_BY)
-    .setKeyValueMetadata(new Map(Object.entries(options.metadata ?? {})))
-    .build();
+    .setKeyValueMetadata(new Map(Object.entries(options.metadata ?? {})));
+  for (const column of options.plainColumns ?? []) builder = builder.setColumnDictionaryEnabled(column, false);
+  return builder.build();
 }
 
 /** Moves one apache-arrow batch into wasm memory (via the Arrow IPC stream format). */

@@ -12,7 +12,7 @@ import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from './l
 import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
-import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream } from './parquet.js';
+import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from './parquet.js';
 import { RENT_COST_PRECISION, RENTALS, RENTALS_LAKE_SCHEMA, SNAPSHOT_LAKE_SCHEMAS, schemaFingerprint } from './schema.js';
 import type { ExtractResult, StagedTable } from './extract.js';
 
@@ -73,6 +73,9 @@ export interface TransformRequest {
   /** Hold the day's partition lock while writing (the pipeline does; benchmarks may not). */
   readonly lockTtlMs?: number;
 }
+
+/** Lake columns whose values are (nearly) all distinct: no dictionary encoding for them. */
+const UNIQUE_COLUMNS = ['rental_id', 'rent_start', 'rent_end', 'updated_at'];
 
 const MAX_COST_INTEGER_DIGITS = RENT_COST_PRECISION - 2;
 const TWO_POW_32 = 2 ** 32;
@@ -368,7 +371,7 @@ async function writeFiles(
   store: ObjectStore,
   batches: AsyncIterable<RecordBatch>,
   keyOf: (index: number) => string,
-  options: { rowsPerFile: number; rowGroupRows: number; metadata: Record<string, string>; emptySchema: typeof RENTALS_LAKE_SCHEMA },
+  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: typeof RENTALS_LAKE_SCHEMA },
   files: WrittenFile[] = [],
 ): Promise<WrittenFile[]> {
   const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
@@ -469,7 +472,7 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
       store,
       lakeBatches(),
       (i) => dataFileKey(day, runId, i),
-      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA },
+      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA, plainColumns: UNIQUE_COLUMNS },
       files,
     );
     quarantinedKey = await quarantine.close();
