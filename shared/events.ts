@@ -66,6 +66,7 @@ export function parseTransformEvent(event: unknown): { day: CalendarDay; extract
   const day = parseDay(e.date, 'date');
   parseMode(e.mode);
   if (!Number.isInteger(e.sourceCount) || e.sourceCount < 0) throw new InputError('sourceCount', 'a non-negative integer', String(e.sourceCount));
+  if (!Number.isInteger(e.sourceDuplicateIds) || e.sourceDuplicateIds < 0) throw new InputError('sourceDuplicateIds', 'a non-negative integer', String(e.sourceDuplicateIds));
   if (typeof e.snapshotAt !== 'string' || Number.isNaN(Date.parse(e.snapshotAt))) throw new InputError('snapshotAt', 'an ISO 8601 timestamp', String(e.snapshotAt));
   if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by extract', String(e.owner));
   const staging = asObject(e.staging, 'staging keys');

@@ -48,6 +48,8 @@ export interface ExtractResult {
   readonly date: string;
   /** count(*) of the day's rentals in the extract snapshot. */
   readonly sourceCount: number;
+  /** Rows of the day repeating another row's rental_id (0 without counting where rental_id is unique-indexed). */
+  readonly sourceDuplicateIds: number;
   /** Source time of the snapshot (ISO 8601). */
   readonly snapshotAt: string;
   readonly window: { readonly start: string; readonly end: string };
@@ -127,6 +129,22 @@ export async function checkSourceColumns(client: pg.Client): Promise<void> {
   }
 }
 
+/**
+ * Rows of the day whose rental_id another row has too. Where a unique index on rental_id exists
+ * (the source contract's primary key) Postgres guarantees none and nothing is counted.
+ */
+async function countDuplicateIds(client: pg.Client, where: string): Promise<number> {
+  const unique = await client.query<{ unique: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE i.indrelid = 'rentals'::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = 'rental_id'
+     ) AS unique`,
+  );
+  if (unique.rows[0].unique) return 0;
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) - count(DISTINCT rental_id) AS n FROM rentals${where}`);
+  return Number(rows[0].n);
+}
+
 /** Streams `COPY (SELECT ...) TO STDOUT (FORMAT binary)` of `table` into a staging object. */
 async function stageTable(
   request: ExtractRequest,
@@ -187,6 +205,7 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
       `SELECT count(*) AS n, now() AS snapshot_at FROM rentals${where}`,
     );
     const sourceCount = Number(counted.rows[0].n);
+    const sourceDuplicateIds = await countDuplicateIds(client, where);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     let lastReport = started;
     copyInterrupted = true;
@@ -209,6 +228,7 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
       runId: request.runId,
       date: day.iso,
       sourceCount,
+      sourceDuplicateIds,
       snapshotAt,
       window: { start: window.start.toISOString(), end: window.end.toISOString() },
       staging: { rentals, users, bikes },

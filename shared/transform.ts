@@ -4,8 +4,9 @@
  * them as Parquet files into the day's partition under run-unique names. Publishing the files
  * (the manifest) is the validate stage's job, after the checks pass.
  */
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type Vector } from 'apache-arrow';
+import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type DataType, type TimestampMicrosecond, type Vector } from 'apache-arrow';
 import type { CalendarDay } from './day.js';
 import { StagingError } from './errors.js';
 import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from './lake/layout.js';
@@ -145,14 +146,55 @@ function writeDecimal128(words: Uint32Array, w: number, cents: number): void {
   words[w + 3] = 0xffffffff;
 }
 
-/** A column of `length` copies of one string. */
-function constantUtf8(value: string, length: number): Data<Utf8> {
-  const bytes = Buffer.from(value, 'utf8');
-  const data = new Uint8Array(bytes.length * length);
-  for (let i = 0; i < length; i++) data.set(bytes, i * bytes.length);
-  const valueOffsets = new Int32Array(length + 1);
-  for (let i = 0; i <= length; i++) valueOffsets[i] = i * bytes.length;
-  return makeData({ type: new Utf8(), length, nullCount: 0, data, valueOffsets });
+/** Reads a column's validity bit by bit straight from its bitmap (no per-row method call). */
+function validity(data: Data): (row: number) => boolean {
+  const bitmap = data.nullBitmap;
+  if (data.nullCount === 0 || !bitmap || bitmap.length === 0) return () => true;
+  const offset = data.offset;
+  return (row) => ((bitmap[(offset + row) >> 3] >> ((offset + row) & 7)) & 1) === 1;
+}
+
+/** The lineage columns of one run: built once for the largest batch, sliced for each batch. */
+class LineageColumns {
+  private runIds: Data<Utf8> | undefined;
+  private extractedAt: Data | undefined;
+
+  constructor(
+    private readonly runId: string,
+    private readonly extractedAtMicros: bigint,
+  ) {}
+
+  runIdColumn(length: number): Data<Utf8> {
+    if (!this.runIds || this.runIds.length < length) {
+      const bytes = Buffer.from(this.runId, 'utf8');
+      const data = new Uint8Array(bytes.length * length);
+      for (let i = 0; i < length; i++) data.set(bytes, i * bytes.length);
+      const valueOffsets = new Int32Array(length + 1);
+      for (let i = 0; i <= length; i++) valueOffsets[i] = i * bytes.length;
+      this.runIds = makeData({ type: new Utf8(), length, nullCount: 0, data, valueOffsets });
+    }
+    return this.runIds.length === length ? this.runIds : this.runIds.slice(0, length);
+  }
+
+  extractedAtColumn(type: DataType, length: number): Data {
+    if (!this.extractedAt || this.extractedAt.length < length) {
+      this.extractedAt = makeData({ type: type as TimestampMicrosecond, length, nullCount: 0, data: new BigInt64Array(length).fill(this.extractedAtMicros) });
+    }
+    return this.extractedAt.length === length ? this.extractedAt : this.extractedAt.slice(0, length);
+  }
+}
+
+/** Lineage columns of the runs in this process (a few at most: one per day in flight). */
+const lineageByRun = new Map<string, LineageColumns>();
+
+function lineageOf(runId: string, extractedAtMicros: bigint): LineageColumns {
+  const key = `${runId}@${extractedAtMicros}`;
+  let columns = lineageByRun.get(key);
+  if (!columns) {
+    if (lineageByRun.size >= 8) lineageByRun.delete(lineageByRun.keys().next().value!);
+    lineageByRun.set(key, (columns = new LineageColumns(runId, extractedAtMicros)));
+  }
+  return columns;
 }
 
 export interface CastRejection {
@@ -173,8 +215,9 @@ function rowsMissingRequiredValues(raw: RecordBatch): CastRejection[] {
     if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${name}`);
     const data = child.data[0];
     if (data.nullCount === 0) continue;
+    const valid = validity(data);
     for (let row = 0; row < raw.numRows; row++) {
-      if (!data.getValid(row) && !out.some((r) => r.row === row)) out.push({ row, reason: 'required_value_null', column: name });
+      if (!valid(row) && !out.some((r) => r.row === row)) out.push({ row, reason: 'required_value_null', column: name });
     }
   }
   return out.sort((a, b) => a.row - b.row);
@@ -196,12 +239,13 @@ export function castRentals(
   const offsets = costData.valueOffsets;
   const values = costData.values;
   const words = new Uint32Array(length * 4);
-  const validity = new Uint8Array((length + 7) >> 3);
+  const costBitmap = new Uint8Array((length + 7) >> 3);
   const rejected: CastRejection[] = [];
   let nullCount = 0;
   let negativeCosts = 0;
+  const costValid = validity(costData);
   for (let row = 0; row < length; row++) {
-    if (!costData.getValid(row)) {
+    if (!costValid(row)) {
       nullCount++;
       continue;
     }
@@ -212,18 +256,18 @@ export function castRentals(
       continue;
     }
     if (parsed < 0 && (isExcluded.length === 0 || isExcluded[row] === 0)) negativeCosts++;
-    validity[row >> 3] |= 1 << (row & 7);
+    costBitmap[row >> 3] |= 1 << (row & 7);
     writeDecimal128(words, row * 4, parsed);
   }
-  const extractedAt = new BigInt64Array(length).fill(lineage.extractedAtMicros);
+  const lineageColumns = lineageOf(lineage.runId, lineage.extractedAtMicros);
   const children = RENTALS_LAKE_SCHEMA.fields.map((field): Data => {
     switch (field.name) {
       case 'rent_cost':
-        return makeData({ type: field.type, length, nullCount, nullBitmap: nullCount > 0 ? validity : undefined, data: words });
+        return makeData({ type: field.type, length, nullCount, nullBitmap: nullCount > 0 ? costBitmap : undefined, data: words });
       case 'etl_run_id':
-        return constantUtf8(lineage.runId, length);
+        return lineageColumns.runIdColumn(length);
       case 'etl_extracted_at':
-        return makeData({ type: field.type, length, nullCount: 0, data: extractedAt });
+        return lineageColumns.extractedAtColumn(field.type, length);
       default: {
         const child = raw.getChild(field.name);
         if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${field.name}`);
@@ -281,7 +325,9 @@ class MetricsCollector {
   private quarantined = 0;
   private excluded = 0;
   private readonly rejectReasons: Partial<Record<RejectReason, number>> = {};
-  private ids = new BigInt64Array(1 << 16);
+
+  /** `duplicateIds`: counted by extract in the source snapshot (free where rental_id is the key). */
+  constructor(private readonly duplicateIds: number) {}
 
   /** Counts the rejections and negative costs of one staged batch. */
   addRejections(rejected: readonly CastRejection[], excluded: readonly CastRejection[], negativeCosts: number): void {
@@ -299,24 +345,16 @@ class MetricsCollector {
     const end = batch.getChild('rent_end')!.data[0];
     const startValues = start.values as BigInt64Array;
     const endValues = end.values as BigInt64Array;
-    for (let i = 0; i < n; i++) if (end.getValid(i) && endValues[i] < startValues[i]) this.negativeDurations++;
-    if (this.rows + n > this.ids.length) {
-      const grown = new BigInt64Array(Math.max(this.ids.length * 2, this.rows + n));
-      grown.set(this.ids.subarray(0, this.rows));
-      this.ids = grown;
-    }
-    this.ids.set(batch.getChild('rental_id')!.data[0].values as BigInt64Array, this.rows);
+    const valid = validity(end);
+    for (let i = 0; i < n; i++) if (valid(i) && endValues[i] < startValues[i]) this.negativeDurations++;
     this.rows += n;
   }
 
   finish(): DayMetrics {
-    const ids = this.ids.subarray(0, this.rows).sort();
-    let duplicateIds = 0;
-    for (let i = 1; i < ids.length; i++) if (ids[i] === ids[i - 1]) duplicateIds++;
     return {
       rows: this.rows,
       nullCounts: this.nullCounts,
-      duplicateIds,
+      duplicateIds: this.duplicateIds,
       negativeDurations: this.negativeDurations,
       negativeCosts: this.negativeCosts,
       quarantined: this.quarantined,
@@ -409,7 +447,8 @@ class QuarantineWriter {
     readonly key: string,
   ) {}
 
-  write(line: object): void {
+  /** Queues one line; resolves at once unless the upload is behind (then when it catches up). */
+  async write(line: object): Promise<void> {
     if (!this.stream) {
       this.stream = new PassThrough();
       // The upload reports failures; the stream's own error event would otherwise be unhandled.
@@ -418,7 +457,7 @@ class QuarantineWriter {
       // Surface an upload failure at close(), not as an unhandled rejection.
       this.upload.catch(() => undefined);
     }
-    this.stream.write(`${JSON.stringify(line)}\n`);
+    if (!this.stream.write(`${JSON.stringify(line)}\n`)) await once(this.stream, 'drain');
   }
 
   async close(): Promise<string | undefined> {
@@ -448,14 +487,14 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
   const extractedAtMicros = BigInt(Date.parse(extract.snapshotAt)) * 1000n;
   const fingerprint = schemaFingerprint(RENTALS_LAKE_SCHEMA);
   const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
-  const metrics = new MetricsCollector();
+  const metrics = new MetricsCollector(extract.sourceDuplicateIds);
   const quarantine = new QuarantineWriter(store, quarantineKey(day, runId));
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const raw of stagedBatches(store, extract.staging.rentals)) {
       const { batch, rejected, excluded, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
       for (const r of [...rejected, ...excluded]) {
-        quarantine.write({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rawRow(raw, r.row) });
+        await quarantine.write({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rawRow(raw, r.row) });
       }
       metrics.addRejections(rejected, excluded, negativeCosts);
       for (const part of withoutRows(batch, excluded)) {

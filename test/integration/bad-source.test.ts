@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS, parseLakeUri } from '../../shared/config.js';
 import { parseDay } from '../../shared/day.js';
-import { StagingError } from '../../shared/errors.js';
+import { StagingError, ValidationBreachError } from '../../shared/errors.js';
 import { FsStore } from '../../shared/lake/fs-store.js';
 import { readManifest } from '../../shared/lake/manifest.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -70,6 +70,25 @@ describe('unusual source rows', () => {
     expect(lines).toEqual([expect.objectContaining({ reason: 'required_value_null', column: 'user_id', row: expect.objectContaining({ rental_id: '2', user_id: null }) })]);
     const report = JSON.parse(await readFile(join(lake, result.reportKey), 'utf8'));
     expect(report.checks.find((c: { check: string }) => c.check === 'row_count').expected).toMatch(/^2 \(source count in the extract snapshot less 1 quarantined rows/);
+  });
+
+  it('counts repeated rental_ids when the source has no key on them, and fails the day', async () => {
+    // Prepare: a source without its primary key
+    const { database, client, store } = await freshSource();
+    await client.query('ALTER TABLE rentals DROP CONSTRAINT rentals_pkey');
+    await client.query(`INSERT INTO rentals VALUES
+      (7, 1, 1, '2025-08-01 08:00+00', '2025-08-01 08:20+00', 'A', 'B', '3.10', now()),
+      (7, 1, 1, '2025-08-01 09:00+00', '2025-08-01 09:20+00', 'A', 'B', '3.20', now()),
+      (8, 1, 1, '2025-08-01 10:00+00', '2025-08-01 10:20+00', 'A', 'B', '3.30', now())`);
+    await client.end();
+
+    // Act
+    const failure = await runDay(store, database.url, DAY, { thresholds: LENIENT }).catch((e: unknown) => e);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ValidationBreachError);
+    expect((failure as Error).message).toMatch(/^duplicate_rental_id: expected <= 0, got 1/);
+    expect(await readManifest(store, DAY)).toBeUndefined();
   });
 
   it('fails the day with a named error when a numeric column holds text, and publishes nothing', async () => {
