@@ -24,7 +24,7 @@ import { seed } from '../shared/generator.js';
 import { manifestKey } from '../shared/lake/layout.js';
 import { readManifest } from '../shared/lake/manifest.js';
 import { openStore, type ObjectStore } from '../shared/lake/store.js';
-import { recheckPartition } from '../shared/validate.js';
+import { recheckPartition } from '../shared/recheck.js';
 import { runLocalExecution } from './local-execution.js';
 import { summaryTable, type DayOutcome } from './summary.js';
 import { startCommand } from './start.js';

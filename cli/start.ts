@@ -12,7 +12,7 @@ import { addDays, dayAt, daysBetween, parseDay } from '../shared/day.js';
 import { seed } from '../shared/generator.js';
 import { readManifest } from '../shared/lake/manifest.js';
 import { openStore } from '../shared/lake/store.js';
-import { isUpToDate, sourceState } from '../shared/validate.js';
+import { isUpToDate, sourceState } from '../shared/recheck.js';
 import { runLocalExecution } from './local-execution.js';
 import { progressPrinter, type Io } from './main.js';
 import { summaryTable, type DayOutcome } from './summary.js';

@@ -3,7 +3,7 @@
  * AWS, the Secrets Manager secret `DATABASE_SECRET_ARN` in the RDS JSON form
  * `{ username, password, host, port, dbname }`, read once per Lambda container.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, SourceUnavailableError } from '../errors.js';
 
 type Env = Record<string, string | undefined>;
@@ -43,7 +43,9 @@ export function databaseUrlSource(env: Env, databaseUrl: string | undefined, cli
   return () => {
     cached ??= (async () => {
       try {
-        const out = await (client ?? new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: arn }));
+        // Loaded on first use: a cold start with DATABASE_URL never pays for this client.
+        const sdk = await import('@aws-sdk/client-secrets-manager');
+        const out = await (client ?? new sdk.SecretsManagerClient({})).send(new sdk.GetSecretValueCommand({ SecretId: arn }));
         return databaseUrlFromSecret(out.SecretString ?? '', env.DATABASE_SSLMODE ?? 'require');
       } catch (error) {
         cached = undefined;
