@@ -67,7 +67,7 @@ export const CONFIG_REFERENCE: ReadonlyArray<{ name: string; fallback: string; m
   { name: 'QUALITY_MAX_DUPLICATE_IDS', fallback: '`0`', meaning: 'Most rows repeating a rental_id' },
   { name: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE', fallback: 'unset: warn above 0.5', meaning: 'Largest relative change of the row count against the previous day; set it to fail instead of warn' },
   { name: 'PARTITION_LOCK_TTL_SECONDS', fallback: '`3600`', meaning: 'How long a run holds a day before another run may take it over (a crashed run cannot block a day longer)' },
-  { name: 'BATCH_ROWS', fallback: '`65536`', meaning: 'Rows per Arrow batch while streaming' },
+  { name: 'BATCH_ROWS', fallback: '`32768`', meaning: 'Rows per Arrow batch while streaming (memory per stage grows with it)' },
   { name: 'ROW_GROUP_ROWS', fallback: '`131072`', meaning: 'Rows per Parquet row group' },
   { name: 'ROWS_PER_FILE', fallback: '`4194304`', meaning: 'Most rows per Parquet file; a bigger day is split' },
 ];
@@ -174,7 +174,7 @@ export function loadConfig(env: Env = process.env, defaults: { lakeUri?: string 
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     endpoint,
     timeZone: parseTimeZone(env.PARTITION_TIMEZONE ?? 'UTC'),
-    batchRows: readNumber(env, 'BATCH_ROWS', 65_536, 1, 1_048_576, true),
+    batchRows: readNumber(env, 'BATCH_ROWS', 32_768, 1, 1_048_576, true),
     rowsPerFile: readNumber(env, 'ROWS_PER_FILE', Math.max(4_194_304, rowGroupRows), rowGroupRows, 1_000_000_000, true),
     rowGroupRows,
     thresholds: loadThresholds(env),

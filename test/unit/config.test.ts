@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       region: undefined,
       endpoint: undefined,
       timeZone: 'UTC',
-      batchRows: 65_536,
+      batchRows: 32_768,
       rowsPerFile: 4_194_304,
       rowGroupRows: 131_072,
       thresholds: DEFAULT_THRESHOLDS,
@@ -120,7 +120,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...LAKE, BATCH_ROWS: '  ', QUALITY_MAX_DAY_OVER_DAY_CHANGE: '' });
 
     // Assess
-    expect(config.batchRows).toBe(65_536);
+    expect(config.batchRows).toBe(32_768);
     expect(config.thresholds.maxDayOverDayChange).toBeUndefined();
   });
 
