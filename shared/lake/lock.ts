@@ -1,17 +1,14 @@
 /**
- * One writer per partition at a time. A run takes the day's lock in extract with a create-only
- * conditional write (`If-None-Match: *`), checks it before writing and before publishing, and
- * releases it after publishing or failing. A lock expires, so a crashed run cannot hold a day
- * forever; the same owner (one Step Functions execution, whose retries make new runs) may take
- * its own lock over at once. Anyone else meets `PartitionBusyError`, which the state machine
+ * One writer per partition at a time. Each stage of a run takes (or keeps) the day's lock with a
+ * create-only conditional write (`If-None-Match: *`), or an `If-Match` takeover; the lock is
+ * released when a stage fails and after publishing. A lock expires, so a crashed run cannot hold
+ * a day forever; the same owner (one Step Functions execution, whose retries make new runs) may
+ * take its own lock over at once. Anyone else meets `PartitionBusyError`, which the state machine
  * retries with backoff: the second run waits, then runs on top of the first one's result.
  */
 import { partitionPath, type CalendarDay } from '../day.js';
-import { PartitionBusyError, PreconditionFailedError, TerminalError } from '../errors.js';
+import { PartitionBusyError, PreconditionFailedError } from '../errors.js';
 import type { ObjectStore } from './store.js';
-
-/** This run no longer holds the lock it took (it expired and another run took over). */
-export class LockLostError extends TerminalError {}
 
 export interface PartitionLock {
   readonly owner: string;
@@ -71,17 +68,6 @@ export async function acquireLock(
     throw error;
   }
   return lock;
-}
-
-/** Fails with `LockLostError` unless `runId` still holds the unexpired lock of `day`. */
-export async function assertLockHeld(store: ObjectStore, day: CalendarDay, runId: string, now = new Date()): Promise<void> {
-  const current = await readLock(store, day);
-  if (!current || current.lock.runId !== runId) {
-    throw new LockLostError(`run ${runId} no longer holds the lock of ${day.iso}${current ? ` (run ${current.lock.runId} does)` : ''}`);
-  }
-  if (current.lock.expiresAt <= now.toISOString()) {
-    throw new LockLostError(`the lock of ${day.iso} held by run ${runId} expired at ${current.lock.expiresAt}`);
-  }
 }
 
 /** Releases the lock of `day` if `runId` holds it; a lock taken over by another run stays. */

@@ -1,0 +1,67 @@
+/**
+ * The validate stage's checks, given footers and metrics: each breach names the check, the limit
+ * and the value seen; the day-over-day change warns unless a limit is configured.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS } from '../../shared/config.js';
+import type { DayMetrics } from '../../shared/transform.js';
+import { qualityChecks, type FooterSummary } from '../../shared/validate.js';
+
+const NULLS = { rental_id: 0, user_id: 0, bike_id: 0, rent_start: 0, rent_end: 10, start_station: 0, end_station: 10, rent_cost: 20, updated_at: 0, etl_run_id: 0, etl_extracted_at: 0 };
+
+function metrics(overrides: Partial<DayMetrics> = {}): DayMetrics {
+  return { rows: 1_000, nullCounts: NULLS, duplicateIds: 0, negativeDurations: 2, negativeCosts: 1, quarantined: 10, excluded: 0, rejectReasons: {}, ...overrides };
+}
+
+function footers(overrides: Partial<FooterSummary> = {}): FooterSummary {
+  return { rows: 1_000, nullCounts: { ...NULLS }, schemaMismatches: [], missing: [], ...overrides };
+}
+
+const failed = (checks: ReturnType<typeof qualityChecks>) => checks.filter((c) => !c.passed).map((c) => `${c.severity} ${c.check}: ${c.actual}`);
+
+describe('qualityChecks', () => {
+  it('passes a day like the generator makes', () => {
+    // Act
+    const checks = qualityChecks({ sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 980);
+
+    // Assess
+    expect(failed(checks)).toEqual([]);
+    expect(checks.map((c) => c.check)).toContain('day_over_day_change');
+  });
+
+  it.each([
+    ['a missing row', { sourceCount: 1_001, metrics: metrics() }, footers(), 'error row_count: 1000'],
+    ['a schema mismatch', { sourceCount: 1_000, metrics: metrics() }, footers({ schemaMismatches: ['f.parquet: rent_cost INT64 OPTIONAL'] }), 'error schema: f.parquet: rent_cost INT64 OPTIONAL'],
+    ['footer NULLs that differ from the writer', { sourceCount: 1_000, metrics: metrics() }, footers({ nullCounts: { ...NULLS, rent_cost: 21 } }), expect.stringMatching(/^error footer_null_counts/)],
+    ['a repeated rental_id', { sourceCount: 1_000, metrics: metrics({ duplicateIds: 1 }) }, footers(), 'error duplicate_rental_id: 1'],
+    ['too many quarantined rows', { sourceCount: 1_000, metrics: metrics({ quarantined: 60 }) }, footers(), 'error quarantine_rate: 6.00%'],
+    ['too many NULLs in a column', { sourceCount: 1_000, metrics: metrics({ nullCounts: { ...NULLS, rent_end: 150 } }) }, footers({ nullCounts: { ...NULLS, rent_end: 150 } }), 'error null_rate.rent_end: 15.00%'],
+    ['too many negative durations', { sourceCount: 1_000, metrics: metrics({ negativeDurations: 11 }) }, footers(), 'error negative_duration_rate: 1.10%'],
+    ['too many negative costs', { sourceCount: 1_000, metrics: metrics({ negativeCosts: 20 }) }, footers(), 'error negative_cost_rate: 2.00%'],
+  ])('fails on %s', (_name, transform, footerSummary, expected) => {
+    // Act
+    const checks = qualityChecks(transform, footerSummary, DEFAULT_THRESHOLDS, undefined);
+
+    // Assess
+    expect(failed(checks)).toEqual([expected]);
+  });
+
+  it('expects the source count less the rows left out for a NULL key', () => {
+    // Act
+    const checks = qualityChecks({ sourceCount: 1_002, metrics: metrics({ excluded: 2 }) }, footers(), DEFAULT_THRESHOLDS, undefined);
+
+    // Assess
+    expect(failed(checks)).toEqual([]);
+    expect(checks.find((c) => c.check === 'row_count')?.expected).toMatch(/^1000 \(source count in the extract snapshot less 2 quarantined rows/);
+  });
+
+  it('only warns about a large day-over-day change unless a limit is set', () => {
+    // Act
+    const warned = qualityChecks({ sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 400);
+    const enforced = qualityChecks({ sourceCount: 1_000, metrics: metrics() }, footers(), { ...DEFAULT_THRESHOLDS, maxDayOverDayChange: 0.2 }, 400);
+
+    // Assess
+    expect(failed(warned)).toEqual(['warning day_over_day_change: 150.00%']);
+    expect(failed(enforced)).toEqual(['error day_over_day_change: 150.00%']);
+  });
+});
