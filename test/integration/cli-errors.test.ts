@@ -36,7 +36,7 @@ describe('etl with bad input', () => {
     ['an unparsable LAKE_URI', ['run', '--date', '2025-03-01'], { LAKE_URI: 's3://' }, /^etl: LAKE_URI: expected s3:\/\/bucket\[\/prefix\] with a valid bucket name/],
     ['a LAKE_URI escaping its prefix', ['run', '--date', '2025-03-01'], { LAKE_URI: 's3://bucket/lake/../other' }, /^etl: LAKE_URI: expected s3:\/\/bucket\/prefix with no empty, "\." or "\.\." segments/],
     ['a threshold out of range', ['run', '--date', '2025-03-01'], { QUALITY_MAX_NULL_RATE: '1.5' }, /^etl: QUALITY_MAX_NULL_RATE: expected a number from 0 to 1, got "1.5"/],
-    ['an unreachable database', ['run', '--date', '2025-03-01'], { DATABASE_URL: 'postgres://etl@127.0.0.1:1/nowhere' }, /^etl: DATABASE_URL: expected a reachable Postgres .* got "127\.0\.0\.1:1\/nowhere: /],
+    ['an unreachable database', ['run', '--date', '2025-03-01'], { DATABASE_URL: 'postgres://etl:hunter2@127.0.0.1:1/nowhere' }, /^etl: DATABASE_URL: expected a reachable Postgres .* got "127\.0\.0\.1:1\/nowhere: (?!.*hunter2)/],
     ['a non-Postgres DATABASE_URL', ['run', '--date', '2025-03-01'], { DATABASE_URL: 'mysql://x@y/z' }, /^etl: DATABASE_URL: expected postgres:\/\/user:password@host:port\/database, got "mysql:"/],
     ['an unknown command', ['explode'], {}, /^etl: command: expected one of db, seed, run, backfill, validate, read, start/],
     ['an unknown flag', ['run', '--dat', '2025-03-01'], {}, /^etl: Unknown option '--dat'/],

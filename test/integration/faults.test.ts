@@ -197,6 +197,31 @@ describe('faults leave the lake valid', () => {
     expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
   });
 
+  it('a retried publish of an append is applied once', async () => {
+    // Prepare: an append run whose validate fails after the manifest is written
+    const { extractDay } = await import('../../shared/extract.js');
+    const { transformDay } = await import('../../shared/transform.js');
+    const { validateAndPublish } = await import('../../shared/validate.js');
+    const { DEFAULT_THRESHOLDS } = await import('../../shared/config.js');
+    const { withClient } = await import('../../shared/db/connect.js');
+    const before = (await readManifest(store, DAY))!.manifest;
+    const runId = '20250701T120000000Z-0000a99d';
+    const extract = await withClient(database.url, (c) => extractDay({ client: c, store, day: DAY, timeZone: 'UTC', runId, batchRows: 1_000, lock: { owner: 'appender', ttlMs: 60_000 } }));
+    const transform = await transformDay({ store, day: DAY, extract, mode: 'append', rowsPerFile: 1_024, rowGroupRows: 1_024, lockTtlMs: 60_000 });
+    const faulty = new FaultyStore(store, { operation: 'deleteObjects', key: /_staging\//, error: () => new StoreUnavailableError('injected') });
+
+    // Act: the first attempt publishes then fails; the state machine retries validate with the same input
+    const first = await validateAndPublish({ store: faulty, day: DAY, transform, thresholds: DEFAULT_THRESHOLDS, lockTtlMs: 60_000 }).catch((e: unknown) => e);
+    const retry = await validateAndPublish({ store, day: DAY, transform, thresholds: DEFAULT_THRESHOLDS, lockTtlMs: 60_000 });
+
+    // Assess
+    expect(first).toBeInstanceOf(StoreUnavailableError);
+    const after = (await readManifest(store, DAY))!.manifest;
+    expect(after.runs.map((r) => r.runId)).toEqual([...before.runs.map((r) => r.runId), runId]);
+    expect(after.rows).toBe(before.rows + ROWS);
+    expect(retry.partitionRows).toBe(before.rows + ROWS);
+  });
+
   it('two runs of the same day at once: exactly one publishes, the other is told the partition is busy', async () => {
     // Act
     const results = await Promise.allSettled([runDay(store, database.url, DAY, { owner: 'schedule' }), runDay(store, database.url, DAY, { owner: 'backfill' })]);
