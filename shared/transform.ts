@@ -210,14 +210,18 @@ const REQUIRED_COLUMNS = RENTALS.columns.filter((c) => !c.nullable).map((c) => c
 /** Rows of `raw` with a NULL in a required column; the lake cannot hold them. */
 function rowsMissingRequiredValues(raw: RecordBatch): CastRejection[] {
   const out: CastRejection[] = [];
+  let seen: Uint8Array | undefined;
   for (const name of REQUIRED_COLUMNS) {
     const child = raw.getChild(name);
     if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${name}`);
     const data = child.data[0];
     if (data.nullCount === 0) continue;
     const valid = validity(data);
+    seen ??= new Uint8Array(raw.numRows);
     for (let row = 0; row < raw.numRows; row++) {
-      if (!valid(row) && !out.some((r) => r.row === row)) out.push({ row, reason: 'required_value_null', column: name });
+      if (valid(row) || seen[row] === 1) continue;
+      seen[row] = 1;
+      out.push({ row, reason: 'required_value_null', column: name });
     }
   }
   return out.sort((a, b) => a.row - b.row);

@@ -2,9 +2,9 @@
  * A lake in a local directory. Writes go to a temporary file first and are renamed into place,
  * so a reader sees an object whole or not at all, as on S3.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,8 +15,12 @@ import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
 
 const TMP_DIR = '.tmp';
 
-function etagOf(bytes: Uint8Array | string): string {
-  return createHash('md5').update(bytes).digest('hex');
+/**
+ * A file's version: its inode and modification time. Every write renames a new file into place,
+ * so each write gets a new ETag, without reading the content.
+ */
+function etagOf(info: { ino: bigint; mtimeNs: bigint }): string {
+  return `${info.ino}-${info.mtimeNs}`;
 }
 
 export class FsStore implements ObjectStore {
@@ -45,6 +49,7 @@ export class FsStore implements ObjectStore {
     await mkdir(dirname(target), { recursive: true });
     const tmp = await this.tempFile();
     await writeFile(tmp, body);
+    const etag = etagOf(await stat(tmp, { bigint: true }));
     try {
       if (options.ifNoneMatch) {
         // link() fails when the target exists: create-if-absent with the full content at once.
@@ -60,7 +65,7 @@ export class FsStore implements ObjectStore {
     } finally {
       await rm(tmp, { force: true });
     }
-    return { etag: etagOf(body) };
+    return { etag };
   }
 
   /** Replaces `target` only if its content still has `etag`, under a lock file. */
@@ -71,7 +76,7 @@ export class FsStore implements ObjectStore {
       throw error;
     });
     try {
-      const current = await readFile(target).catch(() => undefined);
+      const current = await stat(target, { bigint: true }).catch(() => undefined);
       if (current === undefined || etagOf(current) !== etag) throw new PreconditionFailedError(`${key} changed since it was read`);
       await rename(tmp, target);
     } finally {
@@ -94,9 +99,15 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  async getObject(key: string): Promise<Uint8Array | undefined> {
+  async getObject(key: string): Promise<{ body: Uint8Array; etag: string } | undefined> {
     try {
-      return await readFile(this.path(key));
+      // One open file: the ETag and the bytes are of the same version even if it is replaced meanwhile.
+      const handle = await open(this.path(key), 'r');
+      try {
+        return { etag: etagOf(await handle.stat({ bigint: true })), body: await handle.readFile() };
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -124,10 +135,9 @@ export class FsStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const path = this.path(key);
-      const info = await stat(path);
+      const info = await stat(this.path(key), { bigint: true });
       if (!info.isFile()) return undefined;
-      return { key, size: info.size, etag: info.size <= 1 << 20 ? etagOf(await readFile(path)) : undefined };
+      return { key, size: Number(info.size), etag: etagOf(info) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

@@ -23,14 +23,13 @@ export function lockKey(day: CalendarDay): string {
 
 async function readLock(store: ObjectStore, day: CalendarDay): Promise<{ lock: PartitionLock; etag: string | undefined } | undefined> {
   const key = lockKey(day);
-  const bytes = await store.getObject(key);
-  if (!bytes) return undefined;
-  const head = await store.head(key);
+  const object = await store.getObject(key);
+  if (!object) return undefined;
   try {
-    return { lock: JSON.parse(Buffer.from(bytes).toString('utf8')) as PartitionLock, etag: head?.etag };
+    return { lock: JSON.parse(Buffer.from(object.body).toString('utf8')) as PartitionLock, etag: object.etag };
   } catch {
     // An unreadable lock is treated as expired: it cannot name a live run.
-    return { lock: { owner: '', runId: '', acquiredAt: '', expiresAt: '' }, etag: head?.etag };
+    return { lock: { owner: '', runId: '', acquiredAt: '', expiresAt: '' }, etag: object.etag };
   }
 }
 

@@ -43,17 +43,16 @@ export interface PartitionManifest {
 /** The published manifest of `day` and its ETag, or undefined when the day was never published. */
 export async function readManifest(store: ObjectStore, day: CalendarDay): Promise<{ manifest: PartitionManifest; etag: string | undefined } | undefined> {
   const key = manifestKey(day);
-  const bytes = await store.getObject(key);
-  if (!bytes) return undefined;
+  const object = await store.getObject(key);
+  if (!object) return undefined;
   let manifest: PartitionManifest;
   try {
-    manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as PartitionManifest;
+    manifest = JSON.parse(Buffer.from(object.body).toString('utf8')) as PartitionManifest;
   } catch (error) {
     throw new StagingError(`${key} is not valid JSON`, { cause: error });
   }
   if (manifest.version !== 1 || !Array.isArray(manifest.files)) throw new StagingError(`${key} is not a version 1 manifest`);
-  const head = await store.head(key);
-  return { manifest, etag: head?.etag };
+  return { manifest, etag: object.etag };
 }
 
 /**

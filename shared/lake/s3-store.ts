@@ -114,10 +114,10 @@ export class S3Store implements ObjectStore {
     return { bytes };
   }
 
-  async getObject(key: string): Promise<Uint8Array | undefined> {
+  async getObject(key: string): Promise<{ body: Uint8Array; etag: string | undefined } | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
-      return await out.Body!.transformToByteArray();
+      return { body: await out.Body!.transformToByteArray(), etag: out.ETag };
     } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw classifyS3Error(error, `GetObject ${key}`);

@@ -25,8 +25,11 @@ export interface ObjectStore {
   putObject(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string | undefined }>;
   /** Streams a large object (multipart on S3); visible only once complete. Returns its size. */
   upload(key: string, body: Readable | AsyncIterable<Uint8Array>, contentType: string): Promise<{ bytes: number }>;
-  /** The whole object, or undefined when it does not exist. */
-  getObject(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * The whole object and the ETag of exactly these bytes (a conditional write that builds on them
+   * passes it as `ifMatch`), or undefined when it does not exist.
+   */
+  getObject(key: string): Promise<{ body: Uint8Array; etag: string | undefined } | undefined>;
   /** The object as a byte stream; throws `StagingError` when it does not exist. */
   readStream(key: string): Promise<AsyncIterable<Uint8Array>>;
   /** Bytes [start, end) of the object. */

@@ -40,7 +40,7 @@ function contract(name: string, open: () => Promise<{ store: ObjectStore; close:
 
       // Assess
       expect(listed.map((o) => [o.key, o.size])).toEqual([['a/b/1.txt', 3], ['a/b/2.txt', 3]]);
-      expect(Buffer.from((await store.getObject('a/b/2.txt'))!).toString()).toBe('two');
+      expect(Buffer.from((await store.getObject('a/b/2.txt'))!.body).toString()).toBe('two');
       expect(Buffer.from(await store.readRange('a/c.txt', 1, 3)).toString()).toBe('ee');
       expect((await store.head('a/c.txt'))?.size).toBe(3);
       expect(await store.head('a/missing.txt')).toBeUndefined();
@@ -61,7 +61,8 @@ function contract(name: string, open: () => Promise<{ store: ObjectStore; close:
       expect(again).toBeInstanceOf(PreconditionFailedError);
       expect(swapped.etag).toBeDefined();
       expect(stale).toBeInstanceOf(PreconditionFailedError);
-      expect(Buffer.from((await store.getObject('cond/m.json'))!).toString()).toBe('{"v":3}');
+      expect(Buffer.from((await store.getObject('cond/m.json'))!.body).toString()).toBe('{"v":3}');
+      expect((await store.getObject('cond/m.json'))!.etag).toBe(swapped.etag);
     });
 
     it('streams a large upload (multipart on S3) and reads it back byte for byte', async () => {

@@ -182,17 +182,18 @@ describe('S3Store', () => {
   });
 
   describe('getObject', () => {
-    it('returns the bytes of the object under the prefix', async () => {
+    it('returns the bytes of the object under the prefix and their ETag', async () => {
       // Prepare
       const bytes = new TextEncoder().encode('{"files":[]}');
-      s3Mock.on(GetObjectCommand, { Bucket: 'bucket', Key: 'pre/fix/m.json' }).resolves({ Body: bodyOf(bytes) });
+      s3Mock.on(GetObjectCommand, { Bucket: 'bucket', Key: 'pre/fix/m.json' }).resolves({ Body: bodyOf(bytes), ETag: '"etag-7"' });
       const store = newStore();
 
       // Act
       const out = await store.getObject('m.json');
 
       // Assess
-      expect(out).toEqual(bytes);
+      expect(out?.body).toEqual(bytes);
+      expect(out?.etag).toBe('"etag-7"');
       expect(s3Mock).toReceiveCommandWith(GetObjectCommand, { Bucket: 'bucket', Key: 'pre/fix/m.json' });
     });
 
