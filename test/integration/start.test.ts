@@ -1,0 +1,49 @@
+/**
+ * `npm start` against a given database and lake: the first run seeds the empty source and
+ * publishes 14 days; the second finds them all up to date and does no work.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { DEMO_DAYS, DEMO_RENTALS_PER_DAY } from '../../cli/start.js';
+import { createTestDatabase } from '../support/databases.js';
+
+describe('etl start', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let lake: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    lake = await mkdtemp(join(tmpdir(), 'start-'));
+  });
+  afterAll(async () => {
+    await database?.drop();
+    await rm(lake, { recursive: true, force: true });
+  });
+
+  const start = async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['start'], { DATABASE_URL: database.url, LAKE_URI: lake }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  it('seeds an empty source, publishes every day, then finds them up to date', async () => {
+    // Act
+    const first = await start();
+    const second = await start();
+
+    // Assess
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toMatch(new RegExp(`source is empty: seeding ${DEMO_DAYS} days`));
+    const total = (DEMO_DAYS * DEMO_RENTALS_PER_DAY).toLocaleString('en-US');
+    expect(first.out).toMatch(new RegExp(`total\\s+${total}\\s+${total}`));
+    expect(first.out).toMatch(new RegExp(`${DEMO_DAYS}/${DEMO_DAYS} ok`));
+    expect(first.out).toMatch(/duckdb -c "SELECT .* FROM read_parquet\('.*rentals\/\*\/\*\/\*\/\*\.parquet', hive_partitioning = true\)/);
+    expect(second.code).toBe(0);
+    expect(second.err).toMatch(new RegExp(`${DEMO_DAYS} up to date, 0 to run`));
+    expect(second.out.match(/skipped \(published and up to date\)/g)).toHaveLength(DEMO_DAYS);
+  }, 180_000);
+});
