@@ -13,7 +13,7 @@ import { bundle, fileSize, PARQUET_WASM_FILE } from './bundle.js';
 import { runJsonChild } from './child-process.js';
 import { median } from './stats.js';
 
-export const HANDLERS = ['plan', 'extract', 'transform-write', 'validate'] as const;
+export const HANDLERS = ['plan', 'plan-day', 'extract', 'transform-write', 'validate'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** Fresh processes per handler; the report gives the median. */
@@ -116,8 +116,30 @@ async function bundleHandler(name: HandlerName, dir: string): Promise<{ file: st
 }
 
 /**
+ * The event of handler `name`, made from the outputs of the handlers before it as the state machine
+ * makes it: extract gets the day plan's first range, validate the plan with the ranges written.
+ */
+function eventOf(name: HandlerName, day: string, outputs: Partial<Record<HandlerName, Record<string, unknown>>>): unknown {
+  // One lock owner for every run, as for one execution's retries: each may take the day's lock over.
+  const owner = 'pg-lake-etl-bench-cold-start';
+  const plan = outputs['plan-day'] as { runId: string; mode: string; ranges: { from: number; to: number }[] } | undefined;
+  switch (name) {
+    case 'plan':
+      return { date: day };
+    case 'plan-day':
+      return { date: day, owner };
+    case 'extract':
+      return { date: day, mode: plan!.mode, owner, runId: plan!.runId, hours: { from: plan!.ranges[0].from, to: plan!.ranges[0].to } };
+    case 'transform-write':
+      return outputs.extract;
+    case 'validate':
+      return { ...plan, written: [outputs['transform-write']] };
+  }
+}
+
+/**
  * Bundles and cold-starts every handler. The handlers are chained on the empty day as the state
- * machine chains them: transform-write gets extract's output, validate transform-write's.
+ * machine chains them (see `eventOf`).
  */
 export async function measureColdStarts(request: ColdStartRequest): Promise<ColdStart[]> {
   const env = {
@@ -127,13 +149,11 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
     NODE_OPTIONS: '',
   };
   const results: ColdStart[] = [];
-  const plan = { date: request.emptyDay };
-  // One lock owner for every extract run, as for one execution's retries: each may take the day's lock over.
-  let stageEvent: unknown = { ...plan, owner: 'pg-lake-etl-bench-cold-start' };
+  const outputs: Partial<Record<HandlerName, Record<string, unknown>>> = {};
   for (const name of HANDLERS) {
     request.onHandler?.(name);
     const { file, size } = await bundleHandler(name, join(request.workDir, 'bundles', name));
-    const args = [file, JSON.stringify(name === 'plan' ? plan : stageEvent)];
+    const args = [file, JSON.stringify(eventOf(name, request.emptyDay, outputs))];
     const runs: ChildReport[] = [];
     const withSourceMaps: ChildReport[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -153,8 +173,7 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
       peakRssKb: Math.max(...runs.map((r) => r.peakRssKb)),
       runs: REPEATS,
     });
-    // Each stage's output is the next stage's event; plan's output is a plan, not a stage event.
-    if (name !== 'plan') stageEvent = runs[0].output;
+    outputs[name] = runs[0].output as Record<string, unknown>;
   }
   return results;
 }

@@ -115,6 +115,7 @@ function dayTable(day: DayRun): string[] {
   }
   const parts = stages.wholeDay.parts;
   rows.push(
+    stageRow('plan-day', stages.planDay),
     stageRow('extract', stages.extract),
     stageRow('transform-write', stages.transformWrite),
     stageRow('validate', stages.validate),
@@ -126,7 +127,7 @@ function dayTable(day: DayRun): string[] {
     ...columns(rows).map((l) => `  ${l}`),
   ];
   if (parts) {
-    lines.push(`  whole day = extract ${seconds(parts.extract)} + transform-write ${seconds(parts.transformWrite)} + validate ${seconds(parts.validate)} s`);
+    lines.push(`  whole day = plan-day ${seconds(parts.planDay)} + extract ${seconds(parts.extract)} + transform-write ${seconds(parts.transformWrite)} + validate ${seconds(parts.validate)} s`);
   }
   if (day.ratioToFloor !== undefined) lines.push(`  whole day / floor = ${day.ratioToFloor.toFixed(2)} x`);
   return lines;

@@ -11,6 +11,7 @@
 import { loadConfig, requireDatabaseUrl, type Config } from '../shared/config.js';
 import { parseDay, type CalendarDay } from '../shared/day.js';
 import type { ExtractResult } from '../shared/extract.js';
+import type { DayPlan } from '../shared/plan-day.js';
 import { newRunId } from '../shared/lake/layout.js';
 import { openStore, type ObjectStore } from '../shared/lake/store.js';
 import type { TransformResult } from '../shared/transform.js';
@@ -27,17 +28,32 @@ interface Stage<R> {
 /** The stage's work, started once its modules are loaded; `timed` brackets the measured call. */
 type Timed = <T>(work: () => Promise<T>) => Promise<T>;
 
-function extractStage(config: Config, store: ObjectStore, day: CalendarDay) {
-  return async (timed: Timed): Promise<Stage<ExtractResult>> => {
+function planDayStage(config: Config, store: ObjectStore, day: CalendarDay) {
+  return async (timed: Timed): Promise<Stage<DayPlan>> => {
     const { withClient } = await import('../shared/db/connect.js');
-    const { extractDay } = await import('../shared/extract.js');
+    const { planDay } = await import('../shared/plan-day.js');
     const result = await withClient(requireDatabaseUrl(config), (client) =>
       timed(() => {
         const runId = newRunId();
-        return extractDay({ client, store, day, timeZone: config.timeZone, runId, batchRows: config.batchRows, lock: { owner: runId, ttlMs: config.lockTtlMs } });
+        return planDay({ client, store, day, timeZone: config.timeZone, runId, maxRowsPerRange: config.maxRowsPerRange, lock: { owner: runId, ttlMs: config.lockTtlMs } });
       }),
     );
-    const staged = Object.values(result.staging);
+    return { rows: result.plannedRows, bytes: 0, files: 0, result };
+  };
+}
+
+/** Extracts the day's first range: the whole day, unless it is bigger than RANGE_MAX_ROWS. */
+function extractStage(config: Config, store: ObjectStore, day: CalendarDay, plan: DayPlan) {
+  return async (timed: Timed): Promise<Stage<ExtractResult>> => {
+    const { withClient } = await import('../shared/db/connect.js');
+    const { extractDay } = await import('../shared/extract.js');
+    const [hours] = plan.ranges;
+    const result = await withClient(requireDatabaseUrl(config), (client) =>
+      timed(() =>
+        extractDay({ client, store, day, timeZone: config.timeZone, runId: plan.runId, hours, batchRows: config.batchRows, lock: { owner: plan.owner, ttlMs: config.lockTtlMs } }),
+      ),
+    );
+    const staged = Object.values(result.staging).filter((t) => t !== undefined);
     return { rows: result.sourceCount, bytes: staged.reduce((s, t) => s + t.bytes, 0), files: staged.length, result };
   };
 }
@@ -52,10 +68,11 @@ function transformStage(config: Config, store: ObjectStore, day: CalendarDay, ex
   };
 }
 
-function validateStage(config: Config, store: ObjectStore, day: CalendarDay, transform: TransformResult) {
+function validateStage(config: Config, store: ObjectStore, day: CalendarDay, plan: DayPlan, transform: TransformResult) {
   return async (timed: Timed): Promise<Stage<ValidateResult>> => {
     const { validateAndPublish } = await import('../shared/validate.js');
-    const result = await timed(() => validateAndPublish({ store, day, transform, thresholds: config.thresholds, lockTtlMs: config.lockTtlMs }));
+    const run = { runId: plan.runId, mode: transform.mode, owner: plan.owner, sourceDuplicateIds: plan.sourceDuplicateIds };
+    const result = await timed(() => validateAndPublish({ store, day, run, written: [transform], thresholds: config.thresholds, lockTtlMs: config.lockTtlMs }));
     return { rows: result.rows, bytes: result.bytes, files: result.files, result };
   };
 }
@@ -105,27 +122,31 @@ async function main(job: StageJob): Promise<StageReport> {
   let measured: Measured<unknown>;
   let parts: StageReport['parts'];
   switch (job.stage) {
+    case 'plan-day':
+      measured = await measure(planDayStage(config, store, day));
+      break;
     case 'extract':
-      measured = await measure(extractStage(config, store, day));
+      measured = await measure(extractStage(config, store, day, job.plan));
       break;
     case 'transform-write':
       measured = await measure(transformStage(config, store, day, job.extract));
       break;
     case 'validate':
-      measured = await measure(validateStage(config, store, day, job.transform));
+      measured = await measure(validateStage(config, store, day, job.plan, job.transform));
       break;
     case 'whole-day': {
       // Load every stage's modules first, so the day's time holds no module loading, as the
       // per-stage times hold none.
-      await Promise.all([import('../shared/extract.js'), import('../shared/transform.js'), import('../shared/validate.js')]);
-      const extract = await measure(extractStage(config, store, day));
+      await Promise.all([import('../shared/plan-day.js'), import('../shared/extract.js'), import('../shared/transform.js'), import('../shared/validate.js')]);
+      const plan = await measure(planDayStage(config, store, day));
+      const extract = await measure(extractStage(config, store, day, plan.result));
       const transform = await measure(transformStage(config, store, day, extract.result));
-      const validate = await measure(validateStage(config, store, day, transform.result));
-      parts = { extract: extract.seconds, transformWrite: transform.seconds, validate: validate.seconds };
+      const validate = await measure(validateStage(config, store, day, plan.result, transform.result));
+      parts = { planDay: plan.seconds, extract: extract.seconds, transformWrite: transform.seconds, validate: validate.seconds };
       measured = {
         ...validate,
-        seconds: extract.seconds + transform.seconds + validate.seconds,
-        baselineRssKb: extract.baselineRssKb,
+        seconds: plan.seconds + extract.seconds + transform.seconds + validate.seconds,
+        baselineRssKb: plan.baselineRssKb,
         rows: transform.rows,
         bytes: transform.bytes,
         files: transform.files,
@@ -133,7 +154,7 @@ async function main(job: StageJob): Promise<StageReport> {
       break;
     }
     default:
-      throw new Error(`usage: stage-child '{"stage":"extract|transform-write|validate|whole-day","date":"YYYY-MM-DD",...}'`);
+      throw new Error(`usage: stage-child '{"stage":"plan-day|extract|transform-write|validate|whole-day","date":"YYYY-MM-DD",...}'`);
   }
   return { stage: job.stage, ...measured, parts, peakRssKb: process.resourceUsage().maxRSS, memoryPeaksKb: stopSampling() };
 }

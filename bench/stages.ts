@@ -7,24 +7,26 @@
  */
 import { join } from 'node:path';
 import type { ExtractResult } from '../shared/extract.js';
+import type { DayPlan } from '../shared/plan-day.js';
 import type { TransformResult } from '../shared/transform.js';
 import type { ValidateResult } from '../shared/validate.js';
 import { bundle } from './bundle.js';
 import { runJsonChild } from './child-process.js';
 import { median, repeated } from './stats.js';
 
-export type StageName = 'extract' | 'transform-write' | 'validate' | 'whole-day';
+export type StageName = 'plan-day' | 'extract' | 'transform-write' | 'validate' | 'whole-day';
 
 /** What a stage child is asked to do (its only argument, as JSON). */
 export type StageJob =
-  | { readonly stage: 'extract'; readonly date: string }
+  | { readonly stage: 'plan-day'; readonly date: string }
+  | { readonly stage: 'extract'; readonly date: string; readonly plan: DayPlan }
   | { readonly stage: 'transform-write'; readonly date: string; readonly extract: ExtractResult }
-  | { readonly stage: 'validate'; readonly date: string; readonly transform: TransformResult }
+  | { readonly stage: 'validate'; readonly date: string; readonly plan: DayPlan; readonly transform: TransformResult }
   | { readonly stage: 'whole-day'; readonly date: string };
 
 export interface StageMeasurement {
   readonly stage: StageName;
-  /** Time of the stage's call into shared/ (extractDay, transformDay, validateAndPublish). */
+  /** Time of the stage's call into shared/ (planDay, extractDay, transformDay, validateAndPublish). */
   readonly seconds: number;
   /** Rows the stage handled: source rows extracted, rows written, rows validated. */
   readonly rows: number;
@@ -42,7 +44,7 @@ export interface StageMeasurement {
    */
   readonly memoryPeaksKb?: { readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
   /** Seconds of each stage inside the whole-day run. */
-  readonly parts?: { readonly extract: number; readonly transformWrite: number; readonly validate: number };
+  readonly parts?: { readonly planDay: number; readonly extract: number; readonly transformWrite: number; readonly validate: number };
 }
 
 /** A stage measured several times: the run of median time, with the largest peak RSS of all runs. */
@@ -70,6 +72,7 @@ export interface StagesRequest {
 }
 
 export interface StagesMeasurement {
+  readonly planDay: RepeatedStageMeasurement;
   readonly extract: RepeatedStageMeasurement;
   readonly transformWrite: RepeatedStageMeasurement;
   readonly validate: RepeatedStageMeasurement;
@@ -97,25 +100,28 @@ function summarise(runs: readonly StageReport[]): RepeatedStageMeasurement {
 }
 
 interface ChainRun {
+  readonly planDay: StageReport;
   readonly extract: StageReport;
   readonly transform: StageReport;
   readonly validate: StageReport;
   readonly wholeDay: StageReport;
 }
 
-/** One run: extract, transform-write and validate chained over fresh processes, then the whole day in one. */
+/** One run: plan-day, extract, transform-write and validate chained over fresh processes, then the whole day in one. */
 async function runChain(request: StagesRequest, run: number): Promise<ChainRun> {
   const { date, child } = request;
   const stageEnv = { DATABASE_URL: request.databaseUrl, LAKE_URI: join(request.workDir, `lake-stages-${run}`) };
+  request.onStage?.('plan-day', run);
+  const planDay = await runStage<DayPlan>(child, { stage: 'plan-day', date }, stageEnv);
   request.onStage?.('extract', run);
-  const extract = await runStage<ExtractResult>(child, { stage: 'extract', date }, stageEnv);
+  const extract = await runStage<ExtractResult>(child, { stage: 'extract', date, plan: planDay.result }, stageEnv);
   request.onStage?.('transform-write', run);
   const transform = await runStage<TransformResult>(child, { stage: 'transform-write', date, extract: extract.result }, stageEnv);
   request.onStage?.('validate', run);
-  const validate = await runStage<ValidateResult>(child, { stage: 'validate', date, transform: transform.result }, stageEnv);
+  const validate = await runStage<ValidateResult>(child, { stage: 'validate', date, plan: planDay.result, transform: transform.result }, stageEnv);
   request.onStage?.('whole-day', run);
   const wholeDay = await runStage(child, { stage: 'whole-day', date }, { ...stageEnv, LAKE_URI: join(request.workDir, `lake-whole-day-${run}`) });
-  return { extract, transform, validate, wholeDay };
+  return { planDay, extract, transform, validate, wholeDay };
 }
 
 /**
@@ -124,14 +130,16 @@ async function runChain(request: StagesRequest, run: number): Promise<ChainRun> 
  */
 export async function measureStages(request: StagesRequest): Promise<StagesMeasurement> {
   const runs = await repeated(request.repeat, (run) => runChain(request, run));
+  const planDay = summarise(runs.map((r) => r.planDay));
   const extract = summarise(runs.map((r) => r.extract));
   const transformWrite = summarise(runs.map((r) => r.transform));
   const validate = summarise(runs.map((r) => r.validate));
   return {
+    planDay,
     extract,
     transformWrite,
     validate,
     wholeDay: summarise(runs.map((r) => r.wholeDay)),
-    maxStagePeakRssKb: Math.max(extract.peakRssKb, transformWrite.peakRssKb, validate.peakRssKb),
+    maxStagePeakRssKb: Math.max(planDay.peakRssKb, extract.peakRssKb, transformWrite.peakRssKb, validate.peakRssKb),
   };
 }

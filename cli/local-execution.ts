@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { createExtractHandler } from '../functions/extract/handler.js';
 import { createPlanHandler } from '../functions/plan/handler.js';
+import { createPlanDayHandler } from '../functions/plan-day/handler.js';
 import { createTransformWriteHandler } from '../functions/transform-write/handler.js';
 import { createValidateHandler } from '../functions/validate/handler.js';
 import { synthesizeDefinition, TASK_STATES } from '../infra/definition.js';
 import type { Config } from '../shared/config.js';
-import type { ExtractOutput } from '../shared/events.js';
 import { ReadableLogger } from '../shared/log.js';
 import type { TransformResult } from '../shared/transform.js';
 import type { ValidateResult } from '../shared/validate.js';
@@ -54,6 +54,8 @@ export function localExecutionContext(input: unknown = {}): { Execution: { Id: s
 export interface LocalExecutionOptions {
   /** The Map's MaxConcurrency, as the stack's `backfillConcurrency`. */
   readonly concurrency: number;
+  /** Hour ranges of one day at once, as the stack's `rangeConcurrency`; its default otherwise. */
+  readonly rangeConcurrency?: number;
   /** Told each day's outcome as the day finishes. */
   readonly onDay?: (outcome: DayOutcome) => void;
   /** Milliseconds between retries instead of the definition's backoff (tests). */
@@ -70,10 +72,11 @@ export interface LocalExecutionResult {
   readonly cause?: string;
 }
 
+/** What the day's stages returned so far (its ranges added up). */
 interface DayRecord {
   started: number;
-  extract?: ExtractOutput;
-  transform?: TransformResult;
+  sourceRows?: number;
+  written?: Pick<TransformResult['metrics'], 'rows' | 'quarantined'> & { files: number };
   validate?: ValidateResult;
 }
 
@@ -88,18 +91,31 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     return r;
   };
   const plan = createPlanHandler(config, () => new ReadableLogger('plan'));
+  const planDay = createPlanDayHandler(config, () => new ReadableLogger('plan-day'));
   const extract = createExtractHandler(config, () => new ReadableLogger('extract'));
   const transform = createTransformWriteHandler(config, () => new ReadableLogger('transform-write'));
   const validate = createValidateHandler(config, () => new ReadableLogger('validate'));
   const dateOf = (event: unknown) => String((event as { date?: unknown })?.date);
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
     Plan: (e) => plan(e),
-    Extract: async (e) => {
+    PlanDay: async (e) => {
       const r = record(dateOf(e));
       r.started = performance.now();
-      return (r.extract = await extract(e));
+      return planDay(e);
     },
-    TransformWrite: async (e) => (record(dateOf(e)).transform = await transform(e)),
+    Extract: async (e) => {
+      const staged = await extract(e);
+      const r = record(dateOf(e));
+      r.sourceRows = (r.sourceRows ?? 0) + staged.sourceCount;
+      return staged;
+    },
+    TransformWrite: async (e) => {
+      const written = await transform(e);
+      const r = record(dateOf(e));
+      const sum = r.written ?? { rows: 0, quarantined: 0, files: 0 };
+      r.written = { rows: sum.rows + written.metrics.rows, quarantined: sum.quarantined + written.metrics.quarantined, files: sum.files + written.files.length };
+      return written;
+    },
     Validate: async (e) => (record(dateOf(e)).validate = await validate(e)),
     ...options.handlers,
   };
@@ -109,10 +125,10 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     return {
       date: day.date,
       verdict: day.status,
-      sourceRows: v?.sourceCount ?? r?.extract?.sourceCount,
-      writtenRows: v?.rows ?? r?.transform?.metrics.rows,
-      quarantined: v?.quarantined ?? r?.transform?.metrics.quarantined,
-      files: v?.files ?? r?.transform?.files.length,
+      sourceRows: v?.sourceCount ?? r?.sourceRows,
+      writtenRows: v?.rows ?? r?.written?.rows,
+      quarantined: v?.quarantined ?? r?.written?.quarantined,
+      files: v?.files ?? r?.written?.files,
       bytes: v?.bytes,
       seconds: r ? (performance.now() - r.started) / 1000 : 0,
       error: day.status === 'failed' ? `${day.error}: ${causeMessage(day.cause)}` : undefined,
@@ -120,7 +136,8 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     };
   };
 
-  const machine = new StateMachine(synthesizeDefinition({ backfillConcurrency: options.concurrency }) as never, {
+  const definition = synthesizeDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
+  const machine = new StateMachine(definition as never, {
     validationOptions: { checkArn: false, checkPaths: false },
   });
   const retryIntervalOverrides =

@@ -26,12 +26,19 @@ const MANIFESTS = `${PARTITION}/_manifest.json`;
 const LOCKS = '_locks/rentals/*';
 
 export const LAKE_ACCESS = {
-  /** Streams the day's source rows into the staging area; nothing else. */
+  /** Takes the day's lock; reads no lake object besides it. */
+  planDay: {
+    read: [LOCKS],
+    list: [LOCKS],
+    write: [LOCKS],
+    delete: [LOCKS],
+  },
+  /** Streams a range's source rows into the staging area (and removes them if it fails); nothing else. */
   extract: {
     read: [LOCKS],
     list: [LOCKS],
     write: ['_staging/*', LOCKS],
-    delete: [LOCKS],
+    delete: ['_staging/*', LOCKS],
   },
   /** Reads the staged day; writes data files, quarantine lines and the snapshots of users and bikes. */
   transformWrite: {

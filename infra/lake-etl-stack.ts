@@ -53,13 +53,16 @@ export const STACK_DEFAULTS = {
   scheduleCron: 'cron(30 2 * * ? *)',
   scheduleEnabled: true,
   backfillConcurrency: 4,
+  rangeConcurrency: 4,
 } as const;
 
-/** Row counts of the streaming stages (`BATCH_ROWS`, `ROWS_PER_FILE`, `ROW_GROUP_ROWS`). */
+/** Row counts of the streaming stages (`BATCH_ROWS`, `ROWS_PER_FILE`, `ROW_GROUP_ROWS`, `RANGE_MAX_ROWS`). */
 export interface StageTuning {
   readonly batchRows?: number;
   readonly rowsPerFile?: number;
   readonly rowGroupRows?: number;
+  /** Most rentals one extract or transform-write invocation takes on; a bigger day is cut into hour ranges. */
+  readonly maxRowsPerRange?: number;
 }
 
 export interface LakeEtlStackProps extends StackProps {
@@ -90,14 +93,20 @@ export interface LakeEtlStackProps extends StackProps {
    * @default - the function's default, 'require'
    */
   readonly databaseSslMode?: 'disable' | 'require' | 'verify-full';
-  /** VPC the extract function runs in to reach the database (the other functions need no VPC). */
+  /** VPC the plan-day and extract functions run in to reach the database (the others need no VPC). */
   readonly vpcId?: string;
-  /** Private subnets for the extract function; they need a route to S3 and Secrets Manager (endpoints or NAT). */
+  /** Private subnets for the database functions; they need a route to S3 and Secrets Manager (endpoints or NAT). */
   readonly subnetIds?: readonly string[];
-  /** Security group of the extract function. @default - a new one allowing all outbound traffic */
+  /** Security group of the database functions. @default - a new one each, allowing all outbound traffic */
   readonly securityGroupId?: string;
-  /** Most days in flight at once, which is also the most database connections a run opens. @default 4 */
+  /** Most days in flight at once. @default 4 */
   readonly backfillConcurrency?: number;
+  /**
+   * Most hour ranges of one day in flight at once; only days cut into ranges (`tuning.maxRowsPerRange`)
+   * have more than one. A run opens at most backfillConcurrency × rangeConcurrency database connections.
+   * @default 4
+   */
+  readonly rangeConcurrency?: number;
   /** Address subscribed to the failed-executions alarm. @default - no subscription */
   readonly alarmEmail?: string;
   /** @default RetentionDays.ONE_MONTH */
@@ -125,7 +134,7 @@ export class LakeEtlStack extends Stack {
   readonly bucket: IBucket;
   readonly lakePrefix: string;
   readonly stateMachine: StateMachine;
-  readonly functions: { readonly plan: EtlFunction; readonly extract: EtlFunction; readonly transformWrite: EtlFunction; readonly validate: EtlFunction };
+  readonly functions: { readonly plan: EtlFunction; readonly planDay: EtlFunction; readonly extract: EtlFunction; readonly transformWrite: EtlFunction; readonly validate: EtlFunction };
   readonly databaseSecret: ISecret;
   readonly alarmTopic: Topic;
 
@@ -148,12 +157,13 @@ export class LakeEtlStack extends Stack {
     const lakeEnv = { LAKE_URI: lakeUri, PARTITION_TIMEZONE: partitionTimeZone };
     const qualityEnv = definedEntries(Object.fromEntries(Object.entries(props.quality ?? {}).map(([k, v]) => [QUALITY_ENV[k as keyof QualityThresholds], v])));
     const tuning = props.tuning ?? {};
+    const planDayEnv = definedEntries({ RANGE_MAX_ROWS: tuning.maxRowsPerRange });
     const extractEnv = definedEntries({ BATCH_ROWS: tuning.batchRows });
     const transformEnv = definedEntries({ BATCH_ROWS: tuning.batchRows, ROWS_PER_FILE: tuning.rowsPerFile, ROW_GROUP_ROWS: tuning.rowGroupRows });
-    loadConfig({ ...lakeEnv, ...qualityEnv, ...transformEnv, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}` });
+    loadConfig({ ...lakeEnv, ...qualityEnv, ...transformEnv, ...planDayEnv, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}` });
     const scheduleTimeZone = parseTimeZone(props.scheduleTimeZone ?? partitionTimeZone, 'scheduleTimeZone');
 
-    // --- Database secret (read by extract only)
+    // --- Database secret (read by plan-day and extract only)
     this.databaseSecret = props.databaseSecretArn
       ? Secret.fromSecretAttributes(this, 'DatabaseSecret', {
           secretCompleteArn: props.databaseSecretArn,
@@ -161,8 +171,12 @@ export class LakeEtlStack extends Stack {
         })
       : this.placeholderSecret();
 
-    // --- Network (extract only, and only when a VPC is given)
-    const network = this.extractNetwork(props);
+    // --- Network (plan-day and extract only, and only when a VPC is given)
+    const network = this.databaseNetwork(props);
+    const databaseEnv = {
+      DATABASE_SECRET_ARN: this.databaseSecret.secretArn,
+      ...(props.databaseSslMode ? { DATABASE_SSLMODE: props.databaseSslMode } : {}),
+    };
 
     // --- Functions
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
@@ -176,19 +190,24 @@ export class LakeEtlStack extends Stack {
       // It reads no lake object (no S3 grant); LAKE_URI is there because loadConfig() requires it.
       environment: lakeEnv,
     });
+    const planDay = new EtlFunction(this, 'PlanDay', {
+      ...common,
+      entry: 'functions/plan-day/index.ts',
+      description: "Takes a day's lock and cuts a day too big for one invocation into hour ranges",
+      // Two counts on the source's rent_start index; the memory is for the pg client.
+      memorySize: 256,
+      timeout: Duration.minutes(5),
+      environment: { ...lakeEnv, ...planDayEnv, ...databaseEnv },
+      ...network,
+    });
     const extract = new EtlFunction(this, 'Extract', {
       ...common,
       entry: 'functions/extract/index.ts',
-      description: "Copies a day's rows from Postgres into the lake's staging area",
+      description: "Copies a day's (or an hour range's) rows from Postgres into the lake's staging area",
       // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
       memorySize: 1024,
       timeout: Duration.minutes(10),
-      environment: {
-        ...lakeEnv,
-        ...extractEnv,
-        DATABASE_SECRET_ARN: this.databaseSecret.secretArn,
-        ...(props.databaseSslMode ? { DATABASE_SSLMODE: props.databaseSslMode } : {}),
-      },
+      environment: { ...lakeEnv, ...extractEnv, ...databaseEnv },
       ...network,
     });
     const transformWrite = new EtlFunction(this, 'TransformWrite', {
@@ -210,23 +229,27 @@ export class LakeEtlStack extends Stack {
       timeout: Duration.minutes(5),
       environment: { ...lakeEnv, ...qualityEnv },
     });
-    this.functions = { plan, extract, transformWrite, validate };
+    this.functions = { plan, planDay, extract, transformWrite, validate };
 
+    this.databaseSecret.grantRead(planDay.role);
     this.databaseSecret.grantRead(extract.role);
+    this.grantLake(planDay, LAKE_ACCESS.planDay, root);
     this.grantLake(extract, LAKE_ACCESS.extract, root);
     this.grantLake(transformWrite, LAKE_ACCESS.transformWrite, root);
     this.grantLake(validate, LAKE_ACCESS.validate, root);
 
     // --- State machine
     const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
+    const rangeConcurrency = props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency;
     const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new StateMachine(this, 'Pipeline', {
-      comment: 'Postgres to Parquet lake: plan the days, then extract, transform-write and validate each one',
+      comment: 'Postgres to Parquet lake: plan the days, then plan, extract, transform-write and validate each one',
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
         buildPipelineDefinition(new Construct(this, 'States'), {
-          functions: { plan: plan.function, extract: extract.function, transformWrite: transformWrite.function, validate: validate.function },
+          functions: { plan: plan.function, planDay: planDay.function, extract: extract.function, transformWrite: transformWrite.function, validate: validate.function },
           backfillConcurrency,
+          rangeConcurrency,
         }),
       ),
       logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: false },
@@ -265,6 +288,7 @@ export class LakeEtlStack extends Stack {
     output('LakeUri', lakeUri, 'LAKE_URI of the deployed functions');
     output('StateMachineArn', this.stateMachine.stateMachineArn, 'Start an execution with {"date":"YYYY-MM-DD"} or {"from","to","mode"}');
     output('PlanFunctionName', plan.function.functionName, 'Plan function');
+    output('PlanDayFunctionName', planDay.function.functionName, 'Plan-day function');
     output('ExtractFunctionName', extract.function.functionName, 'Extract function');
     output('TransformWriteFunctionName', transformWrite.function.functionName, 'Transform-write function');
     output('ValidateFunctionName', validate.function.functionName, 'Validate function');
@@ -277,7 +301,7 @@ export class LakeEtlStack extends Stack {
     acknowledge(
       sm.role,
       [...functionArns.map((arn) => wildcardResourceFinding(this, `${arn}:*`)), ANY_RESOURCE_FINDING],
-      'CDK grants lambda:InvokeFunction on "<function ARN>:*" too (versions and aliases of the same four functions); ' +
+      'CDK grants lambda:InvokeFunction on "<function ARN>:*" too (versions and aliases of the same five functions); ' +
         'the CloudWatch Logs delivery and X-Ray actions of a logging, traced state machine support no resource-level permissions.',
     );
     const distributedMapPolicy = sm.node.findChild('DistributedMapPolicy') as Policy;
@@ -308,18 +332,18 @@ export class LakeEtlStack extends Stack {
     return secret;
   }
 
-  private extractNetwork(props: LakeEtlStackProps): { vpc?: IVpc; vpcSubnets?: { subnets: ReturnType<typeof Subnet.fromSubnetId>[] }; securityGroups?: ISecurityGroup[] } {
+  private databaseNetwork(props: LakeEtlStackProps): { vpc?: IVpc; vpcSubnets?: { subnets: ReturnType<typeof Subnet.fromSubnetId>[] }; securityGroups?: ISecurityGroup[] } {
     if (!props.vpcId) {
       if (props.subnetIds?.length || props.securityGroupId) throw new Error('subnetIds and securityGroupId need vpcId');
       return {};
     }
-    if (!props.subnetIds?.length) throw new Error('vpcId needs subnetIds (the private subnets the extract function runs in)');
+    if (!props.subnetIds?.length) throw new Error('vpcId needs subnetIds (the private subnets the database functions run in)');
     // No lookup: synth stays offline. The AZ list is required by the type but unused with explicit subnets.
     const vpc = Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: ['unused'] });
     return {
       vpc,
       vpcSubnets: { subnets: props.subnetIds.map((id, i) => Subnet.fromSubnetId(this, `Subnet${i}`, id)) },
-      securityGroups: props.securityGroupId ? [SecurityGroup.fromSecurityGroupId(this, 'ExtractSecurityGroup', props.securityGroupId)] : undefined,
+      securityGroups: props.securityGroupId ? [SecurityGroup.fromSecurityGroupId(this, 'DatabaseSecurityGroup', props.securityGroupId)] : undefined,
     };
   }
 

@@ -2,8 +2,11 @@
  * The pipeline's Amazon States Language, built with CDK:
  *
  *   Plan ─▶ Days (Distributed Map over the planned dates, at most `backfillConcurrency` at once)
- *             └─ per date: Extract ─▶ TransformWrite ─▶ Validate ─▶ DayPassed
- *                            any error left after the retries ─▶ DayFailed
+ *             └─ per date: PlanDay ─▶ HourRanges ─▶ Validate ─▶ DayPassed
+ *                                     └─ per hour range of the day (one range unless the day is
+ *                                        too big for one invocation; at most `rangeConcurrency`
+ *                                        at once): Extract ─▶ TransformWrite
+ *                          any error left after the retries ─▶ DayFailed
  *        ─▶ CheckDays ─▶ Done (every day passed)
  *                    └▶ ListFailedDays ─▶ DaysFailed (error `DaysFailed`, cause = JSON list of the failed days)
  *
@@ -20,6 +23,7 @@ import {
   Fail,
   JitterType,
   JsonPath,
+  Map as InlineMap,
   Pass,
   StateMachineType,
   Succeed,
@@ -33,6 +37,7 @@ import { PartitionBusyError, PreconditionFailedError, SourceUnavailableError, St
 /** The Lambda task states, by the handler module they run. */
 export const TASK_STATES = {
   plan: 'Plan',
+  planDay: 'PlanDay',
   extract: 'Extract',
   transformWrite: 'TransformWrite',
   validate: 'Validate',
@@ -42,6 +47,7 @@ export const TASK_STATES = {
 export const STATE_NAMES = {
   ...TASK_STATES,
   days: 'Days',
+  hourRanges: 'HourRanges',
   dayPassed: 'DayPassed',
   dayFailed: 'DayFailed',
   checkDays: 'CheckDays',
@@ -108,6 +114,7 @@ const TIMEOUT_RETRY: RetryProps = {
 
 export interface PipelineFunctions {
   readonly plan: IFunction;
+  readonly planDay: IFunction;
   readonly extract: IFunction;
   readonly transformWrite: IFunction;
   readonly validate: IFunction;
@@ -117,6 +124,8 @@ export interface PipelineDefinitionProps {
   readonly functions: PipelineFunctions;
   /** Most days in flight at once; each holds one database connection while it extracts. */
   readonly backfillConcurrency: number;
+  /** Most hour ranges of one day in flight at once (only days cut into ranges have several). */
+  readonly rangeConcurrency: number;
 }
 
 function invoke(scope: Construct, name: string, fn: IFunction, comment: string): LambdaInvoke {
@@ -143,14 +152,18 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   if (!Number.isInteger(props.backfillConcurrency) || props.backfillConcurrency < 1 || props.backfillConcurrency > 10_000) {
     throw new Error(`backfillConcurrency: expected an integer from 1 to 10000, got ${props.backfillConcurrency}`);
   }
+  if (!Number.isInteger(props.rangeConcurrency) || props.rangeConcurrency < 1 || props.rangeConcurrency > 25) {
+    throw new Error(`rangeConcurrency: expected an integer from 1 to 25, got ${props.rangeConcurrency}`);
+  }
   const { functions } = props;
 
   const plan = invoke(scope, TASK_STATES.plan, functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
   plan.addRetry(SERVICE_RETRY);
 
-  const extract = invoke(scope, TASK_STATES.extract, functions.extract, "Copies the day's rows from Postgres into the staging area.");
-  const transformWrite = invoke(scope, TASK_STATES.transformWrite, functions.transformWrite, 'Casts the staged day and writes Parquet data files and quarantine lines.');
-  const validate = invoke(scope, TASK_STATES.validate, functions.validate, 'Checks the written files, writes the report and publishes the partition manifest.');
+  const planDay = invoke(scope, TASK_STATES.planDay, functions.planDay, 'Names the run, takes the partition lock and cuts a day too big for one invocation into hour ranges.');
+  const extract = invoke(scope, TASK_STATES.extract, functions.extract, "Copies the range's rows from Postgres into the staging area.");
+  const transformWrite = invoke(scope, TASK_STATES.transformWrite, functions.transformWrite, 'Casts the staged range and writes Parquet data files and quarantine lines.');
+  const validate = invoke(scope, TASK_STATES.validate, functions.validate, 'Checks the files of every range, writes the report and publishes the partition manifest.');
 
   // Kept small on purpose: the Map's results travel in the execution (256 KiB at most), so a
   // 10-year backfill must fit; the day's report in the lake has the details.
@@ -168,10 +181,30 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     },
   });
 
-  // Every stage's input carries `date`, so the catch keeps it and adds the error beside it.
-  for (const task of [extract, transformWrite, validate]) {
+  for (const task of [planDay, extract, transformWrite, validate]) {
     task.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
-    task.addCatch(dayFailed, { errors: [Errors.ALL], resultPath: '$.error' });
+  }
+
+  const hourRanges = new InlineMap(scope, STATE_NAMES.hourRanges, {
+    comment: 'Extracts and writes each hour range of the day, at most rangeConcurrency at once; one range unless the day is too big for one invocation.',
+    itemsPath: JsonPath.stringAt('$.ranges'),
+    itemSelector: {
+      date: JsonPath.stringAt('$.date'),
+      mode: JsonPath.stringAt('$.mode'),
+      owner: JsonPath.stringAt('$.owner'),
+      runId: JsonPath.stringAt('$.runId'),
+      hours: { from: JsonPath.numberAt('$$.Map.Item.Value.from'), to: JsonPath.numberAt('$$.Map.Item.Value.to') },
+    },
+    maxConcurrency: props.rangeConcurrency,
+    // Beside the plan, so validate gets the run (id, mode, owner, duplicate count) and every range.
+    resultPath: '$.written',
+  });
+  hourRanges.itemProcessor(extract.next(transformWrite));
+
+  // Each state's input carries `date`, so the catch keeps it and adds the error beside it. A range
+  // that fails stops the others and fails the day at the Map.
+  for (const state of [planDay, hourRanges, validate]) {
+    state.addCatch(dayFailed, { errors: [Errors.ALL], resultPath: '$.error' });
   }
 
   const days = new DistributedMap(scope, STATE_NAMES.days, {
@@ -190,7 +223,7 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
       anyFailed: JsonPath.arrayContains(JsonPath.listAt('$[*].status'), 'failed'),
     },
   });
-  days.itemProcessor(extract.next(transformWrite).next(validate).next(dayPassed));
+  days.itemProcessor(planDay.next(hourRanges).next(validate).next(dayPassed));
 
   // The cause is built in a Pass state rather than with an intrinsic in the Fail state's CausePath:
   // both are valid ASL, but aws-local-stepfunctions only resolves plain paths in CausePath.

@@ -37,6 +37,8 @@ export interface LakeSettings {
   readonly rowsPerFile: number;
   /** Most rows in one Parquet row group. */
   readonly rowGroupRows: number;
+  /** Most rentals one extract or transform-write invocation takes on; a bigger day is cut into hour ranges. */
+  readonly maxRowsPerRange: number;
   readonly thresholds: QualityThresholds;
   /** How long a run's partition lock lasts before another run may take it over. */
   readonly lockTtlMs: number;
@@ -70,6 +72,7 @@ export const CONFIG_REFERENCE: ReadonlyArray<{ name: string; fallback: string; m
   { name: 'BATCH_ROWS', fallback: '`32768`', meaning: 'Rows per Arrow batch while streaming (memory per stage grows with it)' },
   { name: 'ROW_GROUP_ROWS', fallback: '`131072`', meaning: 'Rows per Parquet row group' },
   { name: 'ROWS_PER_FILE', fallback: '`4194304`', meaning: 'Most rows per Parquet file; a bigger day is split' },
+  { name: 'RANGE_MAX_ROWS', fallback: '`20000000`', meaning: 'Most rentals one extract or transform-write invocation takes on; a bigger day is cut at hour boundaries into ranges run in parallel and published as one partition (an hour is never cut)' },
 ];
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env, defaults: { lakeUri?: string 
     batchRows: readNumber(env, 'BATCH_ROWS', 32_768, 1, 1_048_576, true),
     rowsPerFile: readNumber(env, 'ROWS_PER_FILE', Math.max(4_194_304, rowGroupRows), rowGroupRows, 1_000_000_000, true),
     rowGroupRows,
+    maxRowsPerRange: readNumber(env, 'RANGE_MAX_ROWS', 20_000_000, 1, 1_000_000_000, true),
     thresholds: loadThresholds(env),
     lockTtlMs: readNumber(env, 'PARTITION_LOCK_TTL_SECONDS', 3_600, 60, 86_400, true) * 1000,
   };

@@ -6,6 +6,7 @@ import { InputError } from './errors.js';
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** A calendar date with no time zone, as written in partition paths. */
 export interface CalendarDay {
@@ -95,6 +96,26 @@ function localMidnight(day: CalendarDay, timeZone: string): Date {
 /** The half-open window [start, end) of UTC instants that fall on `day` in `timeZone`. */
 export function dayWindow(day: CalendarDay, timeZone: string): { start: Date; end: Date } {
   return { start: localMidnight(day, timeZone), end: localMidnight(addDays(day, 1), timeZone) };
+}
+
+/**
+ * Whole hours `[from, to)` of a day, counted from the start of its window: a day too big for one
+ * invocation is cut into such ranges. A daylight-saving day has 23 or 25 of them.
+ */
+export interface HourRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** How many hour ranges of one hour a window holds (the last may be cut short by the window's end). */
+export function windowHours(window: { start: Date; end: Date }): number {
+  return Math.ceil((window.end.getTime() - window.start.getTime()) / HOUR_MS);
+}
+
+/** The part of `window` that `range` covers, cut at the window's end. */
+export function hourWindow(window: { start: Date; end: Date }, range: HourRange): { start: Date; end: Date } {
+  const start = window.start.getTime();
+  return { start: new Date(start + range.from * HOUR_MS), end: new Date(Math.min(start + range.to * HOUR_MS, window.end.getTime())) };
 }
 
 /** `day` moved by `n` calendar days. */

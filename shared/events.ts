@@ -2,11 +2,13 @@
  * The payloads that travel between the stages (Lambda events and results), checked at each
  * stage's door: a malformed event fails with `InputError` naming the field.
  */
-import { parseDay, type CalendarDay } from './day.js';
+import { parseDay, type CalendarDay, type HourRange } from './day.js';
 import { InputError } from './errors.js';
 import type { ExtractResult } from './extract.js';
 import { isRunId, stagingPrefix } from './lake/layout.js';
+import type { DayPlan } from './plan-day.js';
 import type { TransformResult, WriteMode } from './transform.js';
+import type { RunOfDay } from './validate.js';
 
 export const WRITE_MODES: readonly WriteMode[] = ['overwrite', 'append'];
 
@@ -28,23 +30,69 @@ function onlyFields(event: Record<string, unknown>, allowed: readonly string[]):
   if (extra.length > 0) throw new InputError(extra[0], `no such field (allowed: ${allowed.join(', ')})`, String(event[extra[0]]));
 }
 
-export interface ExtractEvent {
+export interface DayEvent {
   readonly day: CalendarDay;
   readonly mode: WriteMode;
-  readonly runId: string | undefined;
   /** Who may take the partition lock over (the Step Functions execution); default: the run. */
   readonly owner: string | undefined;
 }
 
-/** `{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "runId"?: string }` */
+function parseOwner(value: unknown): string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || value === '' || value.length > 512)) {
+    throw new InputError('owner', 'a non-empty string of at most 512 characters (an execution ARN)', String(value));
+  }
+  return value as string | undefined;
+}
+
+function parseRunId(value: unknown): string {
+  if (!isRunId(value)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(value));
+  return value;
+}
+
+/** The plan-day event: `{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "owner"?: string }` */
+export function parseDayEvent(event: unknown): DayEvent {
+  const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
+  onlyFields(e, ['date', 'mode', 'owner']);
+  return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), owner: parseOwner(e.owner) };
+}
+
+/** What plan-day returns: the day plan plus the write mode for the later stages. */
+export type DayPlanOutput = DayPlan & { readonly mode: WriteMode };
+
+/** Most hours a local day can have (a day that falls back one hour has 25). */
+const MAX_DAY_HOURS = 25;
+
+function parseHours(value: unknown): HourRange | undefined {
+  if (value === undefined) return undefined;
+  const form = `{ "from": h, "to": h } with whole hours 0 <= from < to <= ${MAX_DAY_HOURS}`;
+  const e = asObject(value, form);
+  const { from, to } = e;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || (from as number) < 0 || (from as number) >= (to as number) || (to as number) > MAX_DAY_HOURS) {
+    throw new InputError('hours', form, JSON.stringify(value));
+  }
+  return { from: from as number, to: to as number };
+}
+
+export interface ExtractEvent extends DayEvent {
+  readonly runId: string | undefined;
+  /** The hours of the day to extract; the whole day when absent. */
+  readonly hours: HourRange | undefined;
+}
+
+/**
+ * The extract event: `{ "date", "mode"?, "owner"?, "runId"?, "hours"?: { "from", "to" } }`; in
+ * the pipeline, one hour range of the day plan with the plan's run id.
+ */
 export function parseExtractEvent(event: unknown): ExtractEvent {
   const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
-  onlyFields(e, ['date', 'mode', 'runId', 'owner']);
-  if (e.runId !== undefined && !isRunId(e.runId)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(e.runId));
-  if (e.owner !== undefined && (typeof e.owner !== 'string' || e.owner === '' || e.owner.length > 512)) {
-    throw new InputError('owner', 'a non-empty string of at most 512 characters (an execution ARN)', String(e.owner));
-  }
-  return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), runId: e.runId as string | undefined, owner: e.owner as string | undefined };
+  onlyFields(e, ['date', 'mode', 'runId', 'owner', 'hours']);
+  return {
+    day: parseDay(e.date, 'date'),
+    mode: parseMode(e.mode),
+    owner: parseOwner(e.owner),
+    runId: e.runId === undefined ? undefined : parseRunId(e.runId),
+    hours: parseHours(e.hours),
+  };
 }
 
 /** What extract returns: its result plus the write mode for the next stage. */
@@ -66,22 +114,38 @@ export function parseTransformEvent(event: unknown): { day: CalendarDay; extract
   const day = parseDay(e.date, 'date');
   parseMode(e.mode);
   if (!Number.isInteger(e.sourceCount) || e.sourceCount < 0) throw new InputError('sourceCount', 'a non-negative integer', String(e.sourceCount));
-  if (!Number.isInteger(e.sourceDuplicateIds) || e.sourceDuplicateIds < 0) throw new InputError('sourceDuplicateIds', 'a non-negative integer', String(e.sourceDuplicateIds));
+  if (parseHours(e.hours) === undefined) throw new InputError('hours', 'the hour range extract staged', undefined);
   if (typeof e.snapshotAt !== 'string' || Number.isNaN(Date.parse(e.snapshotAt))) throw new InputError('snapshotAt', 'an ISO 8601 timestamp', String(e.snapshotAt));
   if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by extract', String(e.owner));
   const staging = asObject(e.staging, 'staging keys');
-  checkRunKeys(e.runId, ['rentals', 'users', 'bikes'].map((t) => (staging[t] as { key?: unknown } | undefined)?.key), stagingPrefix, 'staging');
+  const staged = ['rentals', 'users', 'bikes'].filter((t) => t === 'rentals' || staging[t] !== undefined);
+  checkRunKeys(e.runId, staged.map((t) => (staging[t] as { key?: unknown } | undefined)?.key), stagingPrefix, 'staging');
   return { day, extract: e };
 }
 
-/** The validate event: transform-write's output, checked for the keys it will read. */
-export function parseValidateEvent(event: unknown): { day: CalendarDay; transform: TransformResult } {
-  const e = asObject(event, 'the transform-write stage output') as unknown as TransformResult;
+/**
+ * The validate event: the day plan's run (`runId`, `mode`, `owner`, `sourceDuplicateIds`) and
+ * `written`, what transform-write returned for each hour range; checked for the keys it will read.
+ */
+export function parseValidateEvent(event: unknown): { day: CalendarDay; run: RunOfDay; written: TransformResult[] } {
+  const e = asObject(event, 'the day plan with the written ranges');
   const day = parseDay(e.date, 'date');
-  parseMode(e.mode);
-  if (!Array.isArray(e.files)) throw new InputError('files', 'a list of written files', String(e.files));
-  if (typeof e.metrics !== 'object' || e.metrics === null) throw new InputError('metrics', 'the day metrics object', String(e.metrics));
-  if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by transform-write', String(e.owner));
-  checkRunKeys(e.runId, e.files.map((f) => f?.key), () => 'rentals/', 'files');
-  return { day, transform: e };
+  const mode = parseMode(e.mode);
+  const runId = parseRunId(e.runId);
+  const owner = parseOwner(e.owner);
+  if (owner === undefined) throw new InputError('owner', 'the partition lock owner passed on by plan-day', undefined);
+  if (!Number.isInteger(e.sourceDuplicateIds) || (e.sourceDuplicateIds as number) < 0) {
+    throw new InputError('sourceDuplicateIds', 'a non-negative integer', String(e.sourceDuplicateIds));
+  }
+  if (!Array.isArray(e.written) || e.written.length === 0) throw new InputError('written', 'a non-empty list of transform-write outputs, one per hour range', JSON.stringify(e.written));
+  const written = e.written.map((item, i) => {
+    const range = asObject(item, `written[${i}]: a transform-write output`) as unknown as TransformResult;
+    if (!Array.isArray(range.files)) throw new InputError(`written[${i}].files`, 'a list of written files', String(range.files));
+    if (typeof range.metrics !== 'object' || range.metrics === null) throw new InputError(`written[${i}].metrics`, 'the range metrics object', String(range.metrics));
+    if (parseHours(range.hours) === undefined) throw new InputError(`written[${i}].hours`, 'the hour range written', undefined);
+    if (range.runId !== runId) throw new InputError(`written[${i}].runId`, `the run of the day plan (${runId})`, String(range.runId));
+    checkRunKeys(range.runId, range.files.map((f) => f?.key), () => 'rentals/', `written[${i}].files`);
+    return range;
+  });
+  return { day, run: { runId, mode, owner, sourceDuplicateIds: e.sourceDuplicateIds as number }, written };
 }

@@ -1,6 +1,7 @@
 /**
- * Extract: one day of rentals (plus the users and bikes they reference) read from one consistent
- * snapshot of the source and streamed into staging objects in the lake, raw values preserved.
+ * Extract: one day of rentals, or one hour range of a day too big for one invocation (plus, with
+ * the range that starts the day, all users and bikes), read from one consistent snapshot of the
+ * source and streamed into staging objects in the lake, raw values preserved.
  */
 import { Readable } from 'node:stream';
 import type pg from 'pg';
@@ -8,9 +9,9 @@ import { to as copyTo } from 'pg-copy-streams';
 import { RecordBatchStreamWriter, type RecordBatch } from 'apache-arrow';
 import { classifyDbError } from './db/connect.js';
 import { decodeCopyBinary } from './db/copy-binary.js';
-import { dayWindow, type CalendarDay } from './day.js';
+import { dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from './day.js';
 import { StagingError } from './errors.js';
-import { stagingKey, stagingPrefix } from './lake/layout.js';
+import { rangePart, stagingKey } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
@@ -28,6 +29,8 @@ export interface ExtractRequest {
   readonly day: CalendarDay;
   readonly timeZone: string;
   readonly runId: string;
+  /** The hours of the day to extract (from the day plan); the whole day when absent. */
+  readonly hours?: HourRange;
   readonly batchRows: number;
   readonly log?: Logger;
   /** Told the running row count of the day's rentals after every batch. */
@@ -46,14 +49,17 @@ export interface StagedTable {
 export interface ExtractResult {
   readonly runId: string;
   readonly date: string;
-  /** count(*) of the day's rentals in the extract snapshot. */
+  /** The hours of the day extracted. */
+  readonly hours: HourRange;
+  /** Names the range in its object keys (`h06`); undefined when the range is the whole day. */
+  readonly part: string | undefined;
+  /** count(*) of the range's rentals in the extract snapshot. */
   readonly sourceCount: number;
-  /** Rows of the day repeating another row's rental_id (0 without counting where rental_id is unique-indexed). */
-  readonly sourceDuplicateIds: number;
   /** Source time of the snapshot (ISO 8601). */
   readonly snapshotAt: string;
   readonly window: { readonly start: string; readonly end: string };
-  readonly staging: { readonly rentals: StagedTable; readonly users: StagedTable; readonly bikes: StagedTable };
+  /** Users and bikes are staged by the range that starts the day only. */
+  readonly staging: { readonly rentals: StagedTable; readonly users?: StagedTable; readonly bikes?: StagedTable };
   readonly seconds: number;
   /** Who holds the partition lock for this run (the Step Functions execution, or the run itself). */
   readonly owner: string;
@@ -129,32 +135,17 @@ export async function checkSourceColumns(client: pg.Client): Promise<void> {
   }
 }
 
-/**
- * Rows of the day whose rental_id another row has too. Where a unique index on rental_id exists
- * (the source contract's primary key) Postgres guarantees none and nothing is counted.
- */
-async function countDuplicateIds(client: pg.Client, where: string): Promise<number> {
-  const unique = await client.query<{ unique: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-       WHERE i.indrelid = 'rentals'::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = 'rental_id'
-     ) AS unique`,
-  );
-  if (unique.rows[0].unique) return 0;
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) - count(DISTINCT rental_id) AS n FROM rentals${where}`);
-  return Number(rows[0].n);
-}
-
 /** Streams `COPY (SELECT ...) TO STDOUT (FORMAT binary)` of `table` into a staging object. */
 async function stageTable(
   request: ExtractRequest,
+  part: string | undefined,
   table: SourceTable,
   where: string,
   onBatch?: (rows: number) => void,
 ): Promise<StagedTable> {
   const columns = table.columns.map((c) => c.name).join(', ');
   const sql = `COPY (SELECT ${columns} FROM ${table.name}${where} ORDER BY ${SELECT_ORDER[table.name]}) TO STDOUT (FORMAT binary)`;
-  const key = stagingKey(request.runId, table.name);
+  const key = stagingKey(request.runId, table.name, part);
   let rows = 0;
   const copy = request.client.query(copyTo(sql));
   // pg-copy-streams only emits its errors (a dead connection, say), possibly before anyone reads:
@@ -179,8 +170,9 @@ async function stageTable(
 }
 
 /**
- * Reads the day's rentals, all users and all bikes in one REPEATABLE READ READ ONLY transaction
- * (one snapshot, so the count and the rows agree) and stages them as Arrow IPC streams.
+ * Reads the range's rentals (and, for the range starting the day, all users and all bikes) in one
+ * REPEATABLE READ READ ONLY transaction (one snapshot, so the count and the rows agree) and stages
+ * them as Arrow IPC streams.
  */
 export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
   const owner = request.lock?.owner ?? request.runId;
@@ -192,7 +184,11 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
 async function extractSnapshot(request: ExtractRequest, owner: string): Promise<ExtractResult> {
   const started = performance.now();
   const { client, day, timeZone } = request;
-  const window = dayWindow(day, timeZone);
+  const dayHours = dayWindow(day, timeZone);
+  const hours = request.hours ?? { from: 0, to: windowHours(dayHours) };
+  const part = rangePart(hours, windowHours(dayHours));
+  const window = hourWindow(dayHours, hours);
+  const withSnapshots = hours.from === 0;
   const start = client.escapeLiteral(window.start.toISOString());
   const end = client.escapeLiteral(window.end.toISOString());
   const where = ` WHERE rent_start >= ${start}::timestamptz AND rent_start < ${end}::timestamptz`;
@@ -205,11 +201,10 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
       `SELECT count(*) AS n, now() AS snapshot_at FROM rentals${where}`,
     );
     const sourceCount = Number(counted.rows[0].n);
-    const sourceDuplicateIds = await countDuplicateIds(client, where);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     let lastReport = started;
     copyInterrupted = true;
-    const rentals = await stageTable(request, RENTALS, where, (rows) => {
+    const rentals = await stageTable(request, part, RENTALS, where, (rows) => {
       request.onProgress?.(rows);
       const now = performance.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS) {
@@ -217,8 +212,8 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
         request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
       }
     });
-    const users = await stageTable(request, USERS, '');
-    const bikes = await stageTable(request, BIKES, '');
+    const users = withSnapshots ? await stageTable(request, part, USERS, '') : undefined;
+    const bikes = withSnapshots ? await stageTable(request, part, BIKES, '') : undefined;
     copyInterrupted = false;
     await client.query('COMMIT');
     if (rentals.rows !== sourceCount) {
@@ -227,8 +222,9 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     const result: ExtractResult = {
       runId: request.runId,
       date: day.iso,
+      hours,
+      part,
       sourceCount,
-      sourceDuplicateIds,
       snapshotAt,
       window: { start: window.start.toISOString(), end: window.end.toISOString() },
       staging: { rentals, users, bikes },
@@ -237,9 +233,10 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     };
     request.log?.info('extracted', {
       rows: sourceCount,
-      users: users.rows,
-      bikes: bikes.rows,
-      staged_bytes: rentals.bytes + users.bytes + bikes.bytes,
+      hours: `${hours.from}-${hours.to}`,
+      users: users?.rows,
+      bikes: bikes?.rows,
+      staged_bytes: rentals.bytes + (users?.bytes ?? 0) + (bikes?.bytes ?? 0),
       seconds: round(result.seconds),
     });
     return result;
@@ -247,9 +244,10 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
     // A COPY cut short leaves the connection mid-protocol: a ROLLBACK on it would wait forever.
     // The caller closes the connection (`withClient`), which ends the transaction as well.
     if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
-    // Tables staged before the failure would never be read: remove them.
-    const staged = await request.store.list(stagingPrefix(request.runId)).catch(() => []);
-    await request.store.deleteObjects(staged.map((o) => o.key)).catch(() => undefined);
+    // Tables staged before the failure would never be read: remove them (this range's only: the
+    // other ranges of the day may be in flight).
+    const staged = [RENTALS, USERS, BIKES].map((table) => stagingKey(request.runId, table.name, part));
+    await request.store.deleteObjects(staged).catch(() => undefined);
     throw classifyDbError(error, `extract ${day.iso}`);
   }
 }

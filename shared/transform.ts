@@ -1,5 +1,5 @@
 /**
- * Transform-and-write: reads a day's staged rentals batch by batch, casts them to the lake schema
+ * Transform-and-write: reads a day's (or one hour range's) staged rentals batch by batch, casts them to the lake schema
  * (coercing anomalies, quarantining what cannot be cast), measures their quality and writes
  * them as Parquet files into the day's partition under run-unique names. Publishing the files
  * (the manifest) is the validate stage's job, after the checks pass.
@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type DataType, type TimestampMicrosecond, type Vector } from 'apache-arrow';
-import type { CalendarDay } from './day.js';
+import type { CalendarDay, HourRange } from './day.js';
 import { StagingError } from './errors.js';
 import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
@@ -47,16 +47,22 @@ export interface DayMetrics {
   readonly rejectReasons: Partial<Record<RejectReason, number>>;
 }
 
+/** The measures of one hour range's rows; duplicate ids are counted for the whole day when planned. */
+export type RangeMetrics = Omit<DayMetrics, 'duplicateIds'>;
+
 export interface TransformResult {
   readonly runId: string;
   readonly date: string;
   readonly mode: WriteMode;
+  /** The hours of the day written (all of them unless the day was cut into ranges). */
+  readonly hours: HourRange;
   readonly sourceCount: number;
   readonly snapshotAt: string;
   readonly files: readonly WrittenFile[];
   readonly quarantineKey: string | undefined;
-  readonly metrics: DayMetrics;
-  readonly snapshots: Record<SnapshotTable, WrittenFile>;
+  readonly metrics: RangeMetrics;
+  /** Written by the range that starts the day only. */
+  readonly snapshots: Record<SnapshotTable, WrittenFile> | undefined;
   readonly schemaFingerprint: string;
   readonly seconds: number;
   /** Holder of the partition lock, passed on from extract. */
@@ -330,9 +336,6 @@ class MetricsCollector {
   private excluded = 0;
   private readonly rejectReasons: Partial<Record<RejectReason, number>> = {};
 
-  /** `duplicateIds`: counted by extract in the source snapshot (free where rental_id is the key). */
-  constructor(private readonly duplicateIds: number) {}
-
   /** Counts the rejections and negative costs of one staged batch. */
   addRejections(rejected: readonly CastRejection[], excluded: readonly CastRejection[], negativeCosts: number): void {
     this.negativeCosts += negativeCosts;
@@ -354,11 +357,10 @@ class MetricsCollector {
     this.rows += n;
   }
 
-  finish(): DayMetrics {
+  finish(): RangeMetrics {
     return {
       rows: this.rows,
       nullCounts: this.nullCounts,
-      duplicateIds: this.duplicateIds,
       negativeDurations: this.negativeDurations,
       negativeCosts: this.negativeCosts,
       quarantined: this.quarantined,
@@ -491,8 +493,8 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
   const extractedAtMicros = BigInt(Date.parse(extract.snapshotAt)) * 1000n;
   const fingerprint = schemaFingerprint(RENTALS_LAKE_SCHEMA);
   const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
-  const metrics = new MetricsCollector(extract.sourceDuplicateIds);
-  const quarantine = new QuarantineWriter(store, quarantineKey(day, runId));
+  const metrics = new MetricsCollector();
+  const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, extract.part));
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const raw of stagedBatches(store, extract.staging.rentals)) {
@@ -514,7 +516,7 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
     await writeFiles(
       store,
       lakeBatches(),
-      (i) => dataFileKey(day, runId, i),
+      (i) => dataFileKey(day, runId, i, extract.part),
       { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA, plainColumns: UNIQUE_COLUMNS },
       files,
     );
@@ -526,21 +528,23 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
     throw error;
   }
 
-  const snapshots = {} as Record<SnapshotTable, WrittenFile>;
-  for (const table of ['users', 'bikes'] as const) {
-    const [file] = await writeFiles(store, stagedBatches(store, extract.staging[table]), () => snapshotKey(table), {
+  async function writeSnapshot(table: SnapshotTable, staged: StagedTable): Promise<WrittenFile> {
+    const [file] = await writeFiles(store, stagedBatches(store, staged), () => snapshotKey(table), {
       rowsPerFile: Number.MAX_SAFE_INTEGER,
       rowGroupRows: request.rowGroupRows,
       metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(SNAPSHOT_LAKE_SCHEMAS[table]) },
       emptySchema: SNAPSHOT_LAKE_SCHEMAS[table],
     });
-    snapshots[table] = file;
+    return file;
   }
+  const { users, bikes } = extract.staging;
+  const snapshots = users && bikes ? { users: await writeSnapshot('users', users), bikes: await writeSnapshot('bikes', bikes) } : undefined;
 
   const result: TransformResult = {
     runId,
     date: day.iso,
     mode: request.mode,
+    hours: extract.hours,
     sourceCount: extract.sourceCount,
     snapshotAt: extract.snapshotAt,
     files,

@@ -1,12 +1,13 @@
 /**
- * Validate: checks a day's written files against the source count of the extract snapshot, the
- * lake schema and the quality thresholds, writes a JSON report, and only then publishes the
- * partition. A breach fails the run with `ValidationBreachError` and leaves the previously
+ * Validate: puts together what the day's ranges wrote (one range unless the day was cut into hour
+ * ranges), checks the files against the source counts of the extract snapshots, the lake schema
+ * and the quality thresholds, writes a JSON report, and only then publishes the partition, all
+ * ranges in one manifest. A breach fails the run with `ValidationBreachError` and leaves the previously
  * published partition untouched.
  */
 import type { QualityThresholds } from './config.js';
 import { addDays, type CalendarDay } from './day.js';
-import { isRetryable, ValidationBreachError } from './errors.js';
+import { isRetryable, StagingError, ValidationBreachError } from './errors.js';
 import { reportKey, stagingPrefix } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
 import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from './lake/manifest.js';
@@ -14,7 +15,7 @@ import type { ObjectStore } from './lake/store.js';
 import type { Logger } from './log.js';
 import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from './parquet-footer.js';
 import { RENTALS_LAKE_SCHEMA } from './schema.js';
-import type { DayMetrics, TransformResult, WrittenFile } from './transform.js';
+import type { DayMetrics, RangeMetrics, TransformResult, WriteMode, WrittenFile } from './transform.js';
 
 export interface CheckResult {
   readonly check: string;
@@ -57,10 +58,84 @@ export interface ValidateResult {
   readonly seconds: number;
 }
 
+/** The run a day's ranges belong to, as the day plan made it. */
+export interface RunOfDay {
+  readonly runId: string;
+  readonly mode: WriteMode;
+  readonly owner: string;
+  /** Counted for the whole day when planned. */
+  readonly sourceDuplicateIds: number;
+}
+
+/** What the ranges of one run wrote for a day, put together. */
+export interface DayWrite {
+  readonly runId: string;
+  readonly mode: WriteMode;
+  readonly owner: string;
+  /** The ranges' source counts added up. */
+  readonly sourceCount: number;
+  /** The earliest of the ranges' snapshots: no row changed after it is missing from the lake. */
+  readonly snapshotAt: string;
+  readonly files: readonly WrittenFile[];
+  readonly quarantineKeys: readonly string[];
+  readonly metrics: DayMetrics;
+  readonly schemaFingerprint: string;
+}
+
+const NO_ROWS: RangeMetrics = { rows: 0, nullCounts: {}, negativeDurations: 0, negativeCosts: 0, quarantined: 0, excluded: 0, rejectReasons: {} };
+
+function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
+  const nullCounts = { ...total.nullCounts };
+  for (const [name, n] of Object.entries(next.nullCounts)) nullCounts[name] = (nullCounts[name] ?? 0) + n;
+  const rejectReasons = { ...total.rejectReasons };
+  for (const [reason, n] of Object.entries(next.rejectReasons) as [keyof RangeMetrics['rejectReasons'], number][]) {
+    rejectReasons[reason] = (rejectReasons[reason] ?? 0) + n;
+  }
+  return {
+    rows: total.rows + next.rows,
+    nullCounts,
+    negativeDurations: total.negativeDurations + next.negativeDurations,
+    negativeCosts: total.negativeCosts + next.negativeCosts,
+    quarantined: total.quarantined + next.quarantined,
+    excluded: total.excluded + next.excluded,
+    rejectReasons,
+  };
+}
+
+/**
+ * Puts the ranges of one run together. They must belong to `run` and cover the day's hours from
+ * the first without a gap or an overlap; anything else is a wiring fault, not data to publish.
+ */
+export function combineRanges(run: RunOfDay, written: readonly TransformResult[]): DayWrite {
+  if (written.length === 0) throw new StagingError(`run ${run.runId} has no written ranges`);
+  const ranges = [...written].sort((a, b) => a.hours.from - b.hours.from);
+  let nextHour = 0;
+  for (const range of ranges) {
+    if (range.runId !== run.runId) throw new StagingError(`a range written by run ${range.runId} was handed to run ${run.runId}`);
+    if (range.hours.from !== nextHour) throw new StagingError(`run ${run.runId}: the written ranges do not cover hour ${nextHour} of the day exactly once`);
+    if (range.schemaFingerprint !== ranges[0].schemaFingerprint) throw new StagingError(`run ${run.runId}: ranges written with different schemas`);
+    nextHour = range.hours.to;
+  }
+  const metrics = ranges.map((range) => range.metrics).reduce(addMetrics, NO_ROWS);
+  return {
+    runId: run.runId,
+    mode: run.mode,
+    owner: run.owner,
+    sourceCount: ranges.reduce((n, range) => n + range.sourceCount, 0),
+    snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
+    files: ranges.flatMap((range) => range.files),
+    quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
+    metrics: { ...metrics, duplicateIds: run.sourceDuplicateIds },
+    schemaFingerprint: ranges[0].schemaFingerprint,
+  };
+}
+
 export interface ValidateRequest {
   readonly store: ObjectStore;
   readonly day: CalendarDay;
-  readonly transform: TransformResult;
+  readonly run: RunOfDay;
+  /** What each range of the day wrote (one entry unless the day was cut into hour ranges). */
+  readonly written: readonly TransformResult[];
   readonly thresholds: QualityThresholds;
   readonly log?: Logger;
   /** Hold the day's partition lock while checking and publishing, then release it. */
@@ -112,7 +187,7 @@ export async function summariseFooters(store: ObjectStore, files: readonly Pick<
 
 /** The checks of one run's written files; pure given the footers, for the report and the tests. */
 export function qualityChecks(
-  transform: Pick<TransformResult, 'sourceCount' | 'metrics'>,
+  transform: Pick<DayWrite, 'sourceCount' | 'metrics'>,
   footers: FooterSummary,
   thresholds: QualityThresholds,
   previousRows: number | undefined,
@@ -160,23 +235,24 @@ export async function writeReport(store: ObjectStore, key: string, report: Valid
 }
 
 /** Best-effort removal of a failed run's unpublished files; the staging area goes too. */
-async function discardRun(store: ObjectStore, transform: TransformResult): Promise<void> {
-  const staged = await store.list(stagingPrefix(transform.runId)).catch(() => []);
-  const keys = [...transform.files.map((f) => f.key), ...(transform.quarantineKey ? [transform.quarantineKey] : []), ...staged.map((o) => o.key)];
+async function discardRun(store: ObjectStore, write: DayWrite): Promise<void> {
+  const staged = await store.list(stagingPrefix(write.runId)).catch(() => []);
+  const keys = [...write.files.map((f) => f.key), ...write.quarantineKeys, ...staged.map((o) => o.key)];
   await store.deleteObjects(keys).catch(() => undefined);
 }
 
 /** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
-  const { store, day, transform } = request;
-  if (request.lockTtlMs === undefined) return checkAndPublish(request);
-  const lock = { owner: transform.owner, runId: transform.runId, ttlMs: request.lockTtlMs };
-  return underPartitionLock(store, day, lock, true, () => checkAndPublish(request));
+  const { store, day, run } = request;
+  const write = combineRanges(run, request.written);
+  if (request.lockTtlMs === undefined) return checkAndPublish(request, write);
+  const lock = { owner: run.owner, runId: run.runId, ttlMs: request.lockTtlMs };
+  return underPartitionLock(store, day, lock, true, () => checkAndPublish(request, write));
 }
 
-async function checkAndPublish(request: ValidateRequest): Promise<ValidateResult> {
+async function checkAndPublish(request: ValidateRequest, transform: DayWrite): Promise<ValidateResult> {
   const started = performance.now();
-  const { store, day, transform, thresholds } = request;
+  const { store, day, thresholds } = request;
   const footers = await summariseFooters(store, transform.files);
   const previousDay = await readManifest(store, addDays(day, -1));
   const checks = qualityChecks(transform, footers, thresholds, previousDay?.manifest.rows);
@@ -221,7 +297,7 @@ async function checkAndPublish(request: ValidateRequest): Promise<ValidateResult
     schemaFingerprint: transform.schemaFingerprint,
     files: keepPrevious ? [...current.manifest.files, ...files] : files,
     rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
-    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...(transform.quarantineKey ? [transform.quarantineKey] : [])],
+    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...transform.quarantineKeys],
     runs: [
       ...(keepPrevious ? current.manifest.runs : []),
       { runId: transform.runId, mode: transform.mode, sourceCount: transform.sourceCount, sourceSnapshotAt: transform.snapshotAt, rows: footers.rows, publishedAt: now },

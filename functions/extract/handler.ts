@@ -7,17 +7,17 @@ import { newRunId } from '../../shared/lake/layout.js';
 import { openStore } from '../../shared/lake/store.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 
-/** Extract handler: `{ date, mode? }` in, the staged day's summary out. */
+/** Extract handler: `{ date, mode?, owner?, runId?, hours? }` in, the staged range's summary out. */
 export function createExtractHandler(config: Config, newLogger: () => Logger = () => createLogger('extract'), env: Record<string, string | undefined> = process.env) {
   const databaseUrl = databaseUrlSource(env, config.databaseUrl);
   const opened = openStore(config);
   return async (event: unknown): Promise<ExtractOutput> => {
-    const { day, mode, runId = newRunId(), owner = runId } = parseExtractEvent(event);
+    const { day, mode, runId = newRunId(), owner = runId, hours } = parseExtractEvent(event);
     const log = newLogger();
     log.appendKeys({ date: day.iso, run_id: runId });
     const store = await opened;
     const result = await withClient(await databaseUrl(), (client) =>
-      extractDay({ client, store, day, timeZone: config.timeZone, runId, batchRows: config.batchRows, log, lock: { owner, ttlMs: config.lockTtlMs } }),
+      extractDay({ client, store, day, timeZone: config.timeZone, runId, hours, batchRows: config.batchRows, log, lock: { owner, ttlMs: config.lockTtlMs } }),
     );
     return { ...result, mode };
   };

@@ -4,14 +4,14 @@ import { openStore } from '../../shared/lake/store.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { validateAndPublish, type ValidateResult } from '../../shared/validate.js';
 
-/** Validate handler: transform-write's output in; checks, report and publish; the verdict out. */
+/** Validate handler: the day plan with what each range wrote in; checks, report and publish; the verdict out. */
 export function createValidateHandler(config: Config, newLogger: () => Logger = () => createLogger('validate')) {
   const opened = openStore(config);
   return async (event: unknown): Promise<ValidateResult> => {
-    const { day, transform } = parseValidateEvent(event);
+    const { day, run, written } = parseValidateEvent(event);
     const log = newLogger();
-    log.appendKeys({ date: day.iso, run_id: transform.runId });
+    log.appendKeys({ date: day.iso, run_id: run.runId });
     const store = await opened;
-    return validateAndPublish({ store, day, transform, thresholds: config.thresholds, log, lockTtlMs: config.lockTtlMs });
+    return validateAndPublish({ store, day, run, written, thresholds: config.thresholds, log, lockTtlMs: config.lockTtlMs });
   };
 }

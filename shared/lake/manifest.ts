@@ -75,7 +75,7 @@ export async function publishManifest(store: ObjectStore, day: CalendarDay, next
   }
 }
 
-const RUN_ID_IN_KEY = /(\d{8}T\d{9}Z-[0-9a-f]{8})(?:-\d+)?\.(?:parquet|jsonl)$/;
+const RUN_ID_IN_KEY = /(\d{8}T\d{9}Z-[0-9a-f]{8})(?:-h\d{2})?(?:-\d+)?\.(?:parquet|jsonl)$/;
 
 /**
  * Deletes data and quarantine files of `day` that `manifest` does not name and that older runs

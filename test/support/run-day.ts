@@ -1,12 +1,14 @@
 /**
- * Runs one day through the three stages in this process with a store of the test's choosing
- * (a fault-injecting one, say), the way the handlers do: same lock, same order.
+ * Runs one day through the stages in this process with a store of the test's choosing (a
+ * fault-injecting one, say), the way the handlers do: same lock, same order, the day's hour
+ * ranges extracted and written one after the other.
  */
 import { DEFAULT_THRESHOLDS, type QualityThresholds } from '../../shared/config.js';
 import type { CalendarDay } from '../../shared/day.js';
 import { withClient } from '../../shared/db/connect.js';
 import { extractDay } from '../../shared/extract.js';
 import { newRunId } from '../../shared/lake/layout.js';
+import { planDay } from '../../shared/plan-day.js';
 import type { ObjectStore } from '../../shared/lake/store.js';
 import { transformDay, type WriteMode } from '../../shared/transform.js';
 import { validateAndPublish } from '../../shared/validate.js';
@@ -18,21 +20,26 @@ export interface RunDayOptions {
   readonly thresholds?: QualityThresholds;
   readonly batchRows?: number;
   readonly rowsPerFile?: number;
+  readonly maxRowsPerRange?: number;
 }
 
 /** Runs the day with a connection of its own to `databaseUrl`, as the extract Lambda does. */
 export async function runDay(store: ObjectStore, databaseUrl: string, day: CalendarDay, options: RunDayOptions = {}) {
   const runId = newRunId();
+  const owner = options.owner ?? runId;
   const lockTtlMs = options.lockTtlMs ?? 60_000;
-  const extract = await withClient(databaseUrl, (client) => extractDay({
-    client,
-    store,
-    day,
-    timeZone: 'UTC',
-    runId,
-    batchRows: options.batchRows ?? 1_000,
-    lock: { owner: options.owner ?? runId, ttlMs: lockTtlMs },
-  }));
-  const transform = await transformDay({ store, day, extract, mode: options.mode ?? 'overwrite', rowsPerFile: options.rowsPerFile ?? 1_024, rowGroupRows: 1_024, lockTtlMs });
-  return validateAndPublish({ store, day, transform, thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, lockTtlMs });
+  const lock = { owner, ttlMs: lockTtlMs };
+  const plan = await withClient(databaseUrl, (client) =>
+    planDay({ client, store, day, timeZone: 'UTC', runId, maxRowsPerRange: options.maxRowsPerRange ?? 20_000_000, lock }),
+  );
+  const mode = options.mode ?? 'overwrite';
+  const written = [];
+  for (const hours of plan.ranges) {
+    const extract = await withClient(databaseUrl, (client) =>
+      extractDay({ client, store, day, timeZone: 'UTC', runId, hours, batchRows: options.batchRows ?? 1_000, lock }),
+    );
+    written.push(await transformDay({ store, day, extract, mode, rowsPerFile: options.rowsPerFile ?? 1_024, rowGroupRows: 1_024, lockTtlMs }));
+  }
+  const run = { runId, mode, owner, sourceDuplicateIds: plan.sourceDuplicateIds };
+  return validateAndPublish({ store, day, run, written, thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, lockTtlMs });
 }
