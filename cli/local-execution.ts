@@ -9,6 +9,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { createExtractHandler } from '../functions/extract/handler.js';
 import { createPlanHandler } from '../functions/plan/handler.js';
 import { createPlanDayHandler } from '../functions/plan-day/handler.js';
+import { createReleaseDayHandler } from '../functions/release-day/handler.js';
 import { createTransformWriteHandler } from '../functions/transform-write/handler.js';
 import { createValidateHandler } from '../functions/validate/handler.js';
 import { synthesizeDefinition, TASK_STATES } from '../infra/definition.js';
@@ -95,6 +96,7 @@ export async function runLocalExecution(config: Config, input: Record<string, un
   const extract = createExtractHandler(config, () => new ReadableLogger('extract'));
   const transform = createTransformWriteHandler(config, () => new ReadableLogger('transform-write'));
   const validate = createValidateHandler(config, () => new ReadableLogger('validate'));
+  const releaseDay = createReleaseDayHandler(config, () => new ReadableLogger('release-day'));
   const dateOf = (event: unknown) => String((event as { date?: unknown })?.date);
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
     Plan: (e) => plan(e),
@@ -117,6 +119,7 @@ export async function runLocalExecution(config: Config, input: Record<string, un
       return written;
     },
     Validate: async (e) => (record(dateOf(e)).validate = await validate(e)),
+    ReleaseDay: (e) => releaseDay(e),
     ...options.handlers,
   };
   const outcomeOf = (day: DayResult): DayOutcome => {

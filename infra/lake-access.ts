@@ -33,6 +33,12 @@ export const LAKE_ACCESS = {
     write: [LOCKS],
     delete: [LOCKS],
   },
+  /** Gives a failed day's lock back. */
+  releaseDay: {
+    read: [LOCKS],
+    list: [LOCKS],
+    delete: [LOCKS],
+  },
   /** Streams a range's source rows into the staging area (and removes them if it fails); nothing else. */
   extract: {
     read: [LOCKS],

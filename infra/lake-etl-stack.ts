@@ -134,7 +134,14 @@ export class LakeEtlStack extends Stack {
   readonly bucket: IBucket;
   readonly lakePrefix: string;
   readonly stateMachine: StateMachine;
-  readonly functions: { readonly plan: EtlFunction; readonly planDay: EtlFunction; readonly extract: EtlFunction; readonly transformWrite: EtlFunction; readonly validate: EtlFunction };
+  readonly functions: {
+    readonly plan: EtlFunction;
+    readonly planDay: EtlFunction;
+    readonly extract: EtlFunction;
+    readonly transformWrite: EtlFunction;
+    readonly validate: EtlFunction;
+    readonly releaseDay: EtlFunction;
+  };
   readonly databaseSecret: ISecret;
   readonly alarmTopic: Topic;
 
@@ -229,7 +236,15 @@ export class LakeEtlStack extends Stack {
       timeout: Duration.minutes(5),
       environment: { ...lakeEnv, ...qualityEnv },
     });
-    this.functions = { plan, planDay, extract, transformWrite, validate };
+    const releaseDay = new EtlFunction(this, 'ReleaseDay', {
+      ...common,
+      entry: 'functions/release-day/index.ts',
+      description: "Gives a failed day's partition lock back",
+      memorySize: 128,
+      timeout: Duration.seconds(30),
+      environment: lakeEnv,
+    });
+    this.functions = { plan, planDay, extract, transformWrite, validate, releaseDay };
 
     this.databaseSecret.grantRead(planDay.role);
     this.databaseSecret.grantRead(extract.role);
@@ -237,6 +252,7 @@ export class LakeEtlStack extends Stack {
     this.grantLake(extract, LAKE_ACCESS.extract, root);
     this.grantLake(transformWrite, LAKE_ACCESS.transformWrite, root);
     this.grantLake(validate, LAKE_ACCESS.validate, root);
+    this.grantLake(releaseDay, LAKE_ACCESS.releaseDay, root);
 
     // --- State machine
     const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
@@ -247,7 +263,14 @@ export class LakeEtlStack extends Stack {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
         buildPipelineDefinition(new Construct(this, 'States'), {
-          functions: { plan: plan.function, planDay: planDay.function, extract: extract.function, transformWrite: transformWrite.function, validate: validate.function },
+          functions: {
+            plan: plan.function,
+            planDay: planDay.function,
+            extract: extract.function,
+            transformWrite: transformWrite.function,
+            validate: validate.function,
+            releaseDay: releaseDay.function,
+          },
           backfillConcurrency,
           rangeConcurrency,
         }),
@@ -292,6 +315,7 @@ export class LakeEtlStack extends Stack {
     output('ExtractFunctionName', extract.function.functionName, 'Extract function');
     output('TransformWriteFunctionName', transformWrite.function.functionName, 'Transform-write function');
     output('ValidateFunctionName', validate.function.functionName, 'Validate function');
+    output('ReleaseDayFunctionName', releaseDay.function.functionName, 'Release-day function');
     output('DatabaseSecretArn', this.databaseSecret.secretArn, 'Secret holding the Postgres connection (RDS JSON)');
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'Topic of the failed-executions alarm');
   }
@@ -301,7 +325,7 @@ export class LakeEtlStack extends Stack {
     acknowledge(
       sm.role,
       [...functionArns.map((arn) => wildcardResourceFinding(this, `${arn}:*`)), ANY_RESOURCE_FINDING],
-      'CDK grants lambda:InvokeFunction on "<function ARN>:*" too (versions and aliases of the same five functions); ' +
+      'CDK grants lambda:InvokeFunction on "<function ARN>:*" too (versions and aliases of the same six functions); ' +
         'the CloudWatch Logs delivery and X-Ray actions of a logging, traced state machine support no resource-level permissions.',
     );
     const distributedMapPolicy = sm.node.findChild('DistributedMapPolicy') as Policy;

@@ -6,7 +6,8 @@
  *                                     └─ per hour range of the day (one range unless the day is
  *                                        too big for one invocation; at most `rangeConcurrency`
  *                                        at once): Extract ─▶ TransformWrite
- *                          any error left after the retries ─▶ DayFailed
+ *                          any error left after the retries ─▶ ReleaseDay ─▶ DayFailed
+ *                          (PlanDay gives its lock back itself, so its errors go to DayFailed)
  *        ─▶ CheckDays ─▶ Done (every day passed)
  *                    └▶ ListFailedDays ─▶ DaysFailed (error `DaysFailed`, cause = JSON list of the failed days)
  *
@@ -27,6 +28,7 @@ import {
   Pass,
   StateMachineType,
   Succeed,
+  TaskInput,
   type IChainable,
   type RetryProps,
 } from 'aws-cdk-lib/aws-stepfunctions';
@@ -41,6 +43,7 @@ export const TASK_STATES = {
   extract: 'Extract',
   transformWrite: 'TransformWrite',
   validate: 'Validate',
+  releaseDay: 'ReleaseDay',
 } as const;
 
 /** Every state of the definition, for readers of executions and for tests. */
@@ -118,6 +121,7 @@ export interface PipelineFunctions {
   readonly extract: IFunction;
   readonly transformWrite: IFunction;
   readonly validate: IFunction;
+  readonly releaseDay: IFunction;
 }
 
 export interface PipelineDefinitionProps {
@@ -201,10 +205,25 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   });
   hourRanges.itemProcessor(extract.next(transformWrite));
 
+  const releaseDay = new LambdaInvoke(scope, TASK_STATES.releaseDay, {
+    lambdaFunction: functions.releaseDay,
+    comment: "Gives the failed day's partition lock back, so another run need not wait for it to expire.",
+    payload: TaskInput.fromObject({ date: JsonPath.stringAt('$.date'), runId: JsonPath.stringAt('$.runId') }),
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    // The day's error stays the state's content.
+    resultPath: JsonPath.DISCARD,
+  });
+  releaseDay.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY);
+  // Failing to release hides nothing: the lock expires, and the day's own error is what is reported.
+  releaseDay.addCatch(dayFailed, { errors: [Errors.ALL], resultPath: '$.releaseError' });
+  releaseDay.next(dayFailed);
+
   // Each state's input carries `date`, so the catch keeps it and adds the error beside it. A range
   // that fails stops the others and fails the day at the Map.
-  for (const state of [planDay, hourRanges, validate]) {
-    state.addCatch(dayFailed, { errors: [Errors.ALL], resultPath: '$.error' });
+  planDay.addCatch(dayFailed, { errors: [Errors.ALL], resultPath: '$.error' });
+  for (const state of [hourRanges, validate]) {
+    state.addCatch(releaseDay, { errors: [Errors.ALL], resultPath: '$.error' });
   }
 
   const days = new DistributedMap(scope, STATE_NAMES.days, {

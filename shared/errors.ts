@@ -73,3 +73,10 @@ export class PreconditionFailedError extends TransientError {}
 
 /** Another run is publishing the same partition right now. */
 export class PartitionBusyError extends TransientError {}
+
+/**
+ * The run no longer holds its partition's lock: its day was given up (the lock released after a
+ * failure) or the lock expired and another run took the day. Whatever the run would still do
+ * would be thrown away, so it stops.
+ */
+export class LockLostError extends TerminalError {}

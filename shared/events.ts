@@ -56,6 +56,13 @@ export function parseDayEvent(event: unknown): DayEvent {
   return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), owner: parseOwner(e.owner) };
 }
 
+/** The release-day event: `{ "date": "YYYY-MM-DD", "runId": string }`, the run giving the day up. */
+export function parseReleaseEvent(event: unknown): { day: CalendarDay; runId: string } {
+  const e = asObject(event, '{ "date": "YYYY-MM-DD", "runId": "<run id>" }');
+  onlyFields(e, ['date', 'runId']);
+  return { day: parseDay(e.date, 'date'), runId: parseRunId(e.runId) };
+}
+
 /** What plan-day returns: the day plan plus the write mode for the later stages. */
 export type DayPlanOutput = DayPlan & { readonly mode: WriteMode };
 
@@ -74,14 +81,15 @@ function parseHours(value: unknown): HourRange | undefined {
 }
 
 export interface ExtractEvent extends DayEvent {
-  readonly runId: string | undefined;
+  /** The run the day plan made (its lock must still be held). */
+  readonly runId: string;
   /** The hours of the day to extract; the whole day when absent. */
   readonly hours: HourRange | undefined;
 }
 
 /**
- * The extract event: `{ "date", "mode"?, "owner"?, "runId"?, "hours"?: { "from", "to" } }`; in
- * the pipeline, one hour range of the day plan with the plan's run id.
+ * The extract event: `{ "date", "runId", "mode"?, "owner"?, "hours"?: { "from", "to" } }`; in the
+ * pipeline, one hour range of the day plan with the plan's run id.
  */
 export function parseExtractEvent(event: unknown): ExtractEvent {
   const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
@@ -90,7 +98,7 @@ export function parseExtractEvent(event: unknown): ExtractEvent {
     day: parseDay(e.date, 'date'),
     mode: parseMode(e.mode),
     owner: parseOwner(e.owner),
-    runId: e.runId === undefined ? undefined : parseRunId(e.runId),
+    runId: parseRunId(e.runId),
     hours: parseHours(e.hours),
   };
 }

@@ -35,7 +35,7 @@ export interface ExtractRequest {
   readonly log?: Logger;
   /** Told the running row count of the day's rentals after every batch. */
   readonly onProgress?: (rows: number) => void;
-  /** Take the day's partition lock first (the pipeline does; benchmarks may not). */
+  /** Renew the day's partition lock, which the run (plan-day) must hold; benchmarks may go without. */
   readonly lock?: { readonly owner: string; readonly ttlMs: number };
 }
 
@@ -178,7 +178,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   const owner = request.lock?.owner ?? request.runId;
   if (!request.lock) return extractSnapshot(request, owner);
   const lock = { owner, runId: request.runId, ttlMs: request.lock.ttlMs };
-  return underPartitionLock(request.store, request.day, lock, false, () => extractSnapshot(request, owner));
+  return underPartitionLock(request.store, request.day, lock, { take: 'renew', releaseAfter: false }, () => extractSnapshot(request, owner));
 }
 
 async function extractSnapshot(request: ExtractRequest, owner: string): Promise<ExtractResult> {

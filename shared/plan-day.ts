@@ -85,7 +85,7 @@ export async function planDay(request: DayPlanRequest): Promise<DayPlan> {
   const owner = request.lock?.owner ?? request.runId;
   if (!request.lock) return countAndCut(request, owner);
   const lock = { owner, runId: request.runId, ttlMs: request.lock.ttlMs };
-  return underPartitionLock(request.store, request.day, lock, false, () => countAndCut(request, owner));
+  return underPartitionLock(request.store, request.day, lock, { take: 'acquire', releaseAfter: false }, () => countAndCut(request, owner));
 }
 
 async function countAndCut(request: DayPlanRequest, owner: string): Promise<DayPlan> {

@@ -77,7 +77,7 @@ export interface TransformRequest {
   readonly rowsPerFile: number;
   readonly rowGroupRows: number;
   readonly log?: Logger;
-  /** Hold the day's partition lock while writing (the pipeline does; benchmarks may not). */
+  /** Renew the day's partition lock, which the run must hold, before writing. */
   readonly lockTtlMs?: number;
 }
 
@@ -483,7 +483,7 @@ export async function transformDay(request: TransformRequest): Promise<Transform
   const { store, day, extract } = request;
   if (request.lockTtlMs === undefined) return castAndWrite(request);
   const lock = { owner: extract.owner, runId: extract.runId, ttlMs: request.lockTtlMs };
-  return underPartitionLock(store, day, lock, false, () => castAndWrite(request));
+  return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: false }, () => castAndWrite(request));
 }
 
 async function castAndWrite(request: TransformRequest): Promise<TransformResult> {

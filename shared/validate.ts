@@ -247,7 +247,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   const write = combineRanges(run, request.written);
   if (request.lockTtlMs === undefined) return checkAndPublish(request, write);
   const lock = { owner: run.owner, runId: run.runId, ttlMs: request.lockTtlMs };
-  return underPartitionLock(store, day, lock, true, () => checkAndPublish(request, write));
+  return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: true }, () => checkAndPublish(request, write));
 }
 
 async function checkAndPublish(request: ValidateRequest, transform: DayWrite): Promise<ValidateResult> {

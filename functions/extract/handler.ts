@@ -3,7 +3,6 @@ import { withClient } from '../../shared/db/connect.js';
 import { databaseUrlSource } from '../../shared/db/credentials.js';
 import { parseExtractEvent, type ExtractOutput } from '../../shared/events.js';
 import { extractDay } from '../../shared/extract.js';
-import { newRunId } from '../../shared/lake/layout.js';
 import { openStore } from '../../shared/lake/store.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 
@@ -12,7 +11,7 @@ export function createExtractHandler(config: Config, newLogger: () => Logger = (
   const databaseUrl = databaseUrlSource(env, config.databaseUrl);
   const opened = openStore(config);
   return async (event: unknown): Promise<ExtractOutput> => {
-    const { day, mode, runId = newRunId(), owner = runId, hours } = parseExtractEvent(event);
+    const { day, mode, runId, owner = runId, hours } = parseExtractEvent(event);
     const log = newLogger();
     log.appendKeys({ date: day.iso, run_id: runId });
     const store = await opened;

@@ -1,13 +1,15 @@
 /**
- * One writer per partition at a time. Each stage of a run takes (or keeps) the day's lock with a
- * create-only conditional write (`If-None-Match: *`), or an `If-Match` takeover; the lock is
- * released when a stage fails and after publishing. A lock expires, so a crashed run cannot hold
- * a day forever; the same owner (one Step Functions execution, whose retries make new runs) may
- * take its own lock over at once. Anyone else meets `PartitionBusyError`, which the state machine
- * retries with backoff: the second run waits, then runs on top of the first one's result.
+ * One writer per partition at a time. The first stage of a run (plan-day) takes the day's lock
+ * with a create-only conditional write (`If-None-Match: *`), or an `If-Match` takeover; every
+ * later stage renews it (it must still be the run's) and validate releases it after publishing.
+ * A day that fails releases it too (the state machine's ReleaseDay step, or the stage itself on
+ * a terminal error); a transient error keeps it for the retry. A lock expires, so a crashed run
+ * cannot hold a day forever; the same owner (one Step Functions execution) may take its own lock
+ * over at once. Anyone else meets `PartitionBusyError`, which the state machine retries with
+ * backoff: the second run waits, then runs on top of the first one's result.
  */
 import { partitionPath, type CalendarDay } from '../day.js';
-import { PartitionBusyError, PreconditionFailedError } from '../errors.js';
+import { isRetryable, LockLostError, PartitionBusyError, PreconditionFailedError } from '../errors.js';
 import type { ObjectStore } from './store.js';
 
 export interface PartitionLock {
@@ -63,16 +65,52 @@ export async function acquireLock(
   try {
     await store.putObject(key, body, current ? { contentType: 'application/json', ifMatch: current.etag } : { contentType: 'application/json', ifNoneMatch: true });
   } catch (error) {
-    if (error instanceof PreconditionFailedError) throw new PartitionBusyError(`partition ${day.iso} is busy: another run took it just now`, { cause: error });
-    throw error;
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    // Another stage of the same run (a parallel hour range) wrote it meanwhile: it is ours all the same.
+    const now = await readLock(store, day);
+    if (now?.lock.runId === request.runId) return now.lock;
+    throw new PartitionBusyError(`partition ${day.iso} is busy: another run took it just now`, { cause: error });
   }
   return lock;
 }
 
-/** Releases the lock of `day` if `runId` holds it; a lock taken over by another run stays. */
-export async function releaseLock(store: ObjectStore, day: CalendarDay, runId: string): Promise<void> {
+/**
+ * Extends the lock of `day` that `runId` holds by `ttlMs` from now. Throws `LockLostError` when
+ * the run no longer holds it: the day was given up, or the lock expired and another run took it.
+ */
+export async function renewLock(
+  store: ObjectStore,
+  day: CalendarDay,
+  request: { owner: string; runId: string; ttlMs: number; now?: Date },
+): Promise<PartitionLock> {
   const current = await readLock(store, day);
-  if (current?.lock.runId === runId) await store.deleteObjects([lockKey(day)]);
+  if (current?.lock.runId !== request.runId) {
+    throw new LockLostError(
+      current
+        ? `run ${request.runId} no longer holds partition ${day.iso}: run ${current.lock.runId} holds it until ${current.lock.expiresAt}`
+        : `run ${request.runId} no longer holds partition ${day.iso}: its lock was released (the day was given up) or never taken`,
+    );
+  }
+  const now = request.now ?? new Date();
+  const lock: PartitionLock = { ...current.lock, expiresAt: new Date(now.getTime() + request.ttlMs).toISOString() };
+  try {
+    await store.putObject(lockKey(day), `${JSON.stringify(lock)}\n`, { contentType: 'application/json', ifMatch: current.etag });
+    return lock;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    // A parallel stage of the same run renewed it first; anything else means it was lost.
+    return renewLock(store, day, request).catch((lost: unknown) => {
+      throw lost instanceof LockLostError ? lost : error;
+    });
+  }
+}
+
+/** Releases the lock of `day` if `runId` holds it (true then); a lock taken over by another run stays. */
+export async function releaseLock(store: ObjectStore, day: CalendarDay, runId: string): Promise<boolean> {
+  const current = await readLock(store, day);
+  if (current?.lock.runId !== runId) return false;
+  await store.deleteObjects([lockKey(day)]);
+  return true;
 }
 
 export interface LockRequest {
@@ -82,19 +120,27 @@ export interface LockRequest {
 }
 
 /**
- * Runs one stage of a run under the day's lock: takes (or keeps) the lock first, releases it when
- * the stage fails so a retry or another run can go on, and also when `releaseAfter` is set (the
- * stage that publishes).
+ * Runs one stage of a run under the day's lock: takes it (`acquire`: the first stage) or renews it
+ * (`renew`: the run must still hold it) first; gives it back when the stage fails for good (a
+ * transient failure keeps it for the retry), and also after the work when `releaseAfter` is set
+ * (the stage that publishes).
  */
-export async function underPartitionLock<T>(store: ObjectStore, day: CalendarDay, request: LockRequest, releaseAfter: boolean, work: () => Promise<T>): Promise<T> {
-  await acquireLock(store, day, request);
+export async function underPartitionLock<T>(
+  store: ObjectStore,
+  day: CalendarDay,
+  request: LockRequest,
+  options: { readonly take: 'acquire' | 'renew'; readonly releaseAfter: boolean },
+  work: () => Promise<T>,
+): Promise<T> {
+  if (options.take === 'acquire') await acquireLock(store, day, request);
+  else await renewLock(store, day, request);
   let result: T;
   try {
     result = await work();
   } catch (error) {
-    await releaseLock(store, day, request.runId).catch(() => undefined);
+    if (!isRetryable(error)) await releaseLock(store, day, request.runId).catch(() => undefined);
     throw error;
   }
-  if (releaseAfter) await releaseLock(store, day, request.runId);
+  if (options.releaseAfter) await releaseLock(store, day, request.runId);
   return result;
 }

@@ -14,14 +14,17 @@ function statementsOfFunction(prefix: string): Statement[] {
 
 const roles = {
   plan: statementsOfFunction('PlanFunction'),
+  planDay: statementsOfFunction('PlanDayFunction'),
   extract: statementsOfFunction('ExtractFunction'),
   transformWrite: statementsOfFunction('TransformWriteFunction'),
   validate: statementsOfFunction('ValidateFunction'),
+  releaseDay: statementsOfFunction('ReleaseDayFunction'),
 };
 
 const DAY = 'lake/rentals/year=2025/month=03/day=01';
 const KEYS = {
   staged: 'lake/_staging/20250302T013000000Z-0a1b2c3d/rentals.arrows',
+  lock: 'lake/_locks/rentals/year=2025/month=03/day=01.json',
   dataFile: `${DAY}/part-20250302T013000000Z-0a1b2c3d-00000.parquet`,
   manifest: `${DAY}/_manifest.json`,
   quarantine: 'lake/_quarantine/rentals/year=2025/month=03/day=01/20250302T013000000Z-0a1b2c3d.jsonl',
@@ -40,12 +43,14 @@ const canList = (role: Role, prefix: string) => allows(roles[role], resources, '
 /** What each function may do, every (action, key) pair not listed must be denied. */
 const EXPECTED: Record<Role, Partial<Record<'s3:GetObject' | 's3:PutObject' | 's3:DeleteObject', Key[]>>> = {
   plan: {},
-  extract: { 's3:PutObject': ['staged'] },
-  transformWrite: { 's3:GetObject': ['staged'], 's3:PutObject': ['dataFile', 'quarantine', 'users', 'bikes'] },
+  planDay: { 's3:GetObject': ['lock'], 's3:PutObject': ['lock'], 's3:DeleteObject': ['lock'] },
+  releaseDay: { 's3:GetObject': ['lock'], 's3:DeleteObject': ['lock'] },
+  extract: { 's3:GetObject': ['lock'], 's3:PutObject': ['staged', 'lock'], 's3:DeleteObject': ['staged', 'lock'] },
+  transformWrite: { 's3:GetObject': ['staged', 'lock'], 's3:PutObject': ['dataFile', 'quarantine', 'users', 'bikes', 'lock'], 's3:DeleteObject': ['lock'] },
   validate: {
-    's3:GetObject': ['dataFile', 'manifest'],
-    's3:PutObject': ['manifest', 'report'],
-    's3:DeleteObject': ['dataFile', 'quarantine', 'staged'],
+    's3:GetObject': ['dataFile', 'manifest', 'lock'],
+    's3:PutObject': ['manifest', 'report', 'lock'],
+    's3:DeleteObject': ['dataFile', 'quarantine', 'staged', 'lock'],
   },
 };
 
@@ -61,11 +66,19 @@ describe('lake access per function', () => {
     }
   }
 
-  it('extract cannot write rentals/ nor delete anything, not even in staging', () => {
+  it('extract cannot write rentals/ nor delete anything outside staging and its lock', () => {
     // Act / Assess
     expect(can('extract', 's3:PutObject', 'dataFile')).toBe(false);
     expect(can('extract', 's3:PutObject', 'manifest')).toBe(false);
-    for (const key of Object.keys(KEYS) as Key[]) expect(can('extract', 's3:DeleteObject', key)).toBe(false);
+    for (const key of Object.keys(KEYS) as Key[]) expect(can('extract', 's3:DeleteObject', key)).toBe(key === 'staged' || key === 'lock');
+  });
+
+  it('plan-day touches nothing but the lock', () => {
+    for (const key of Object.keys(KEYS) as Key[]) {
+      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) expect(can('planDay', action, key), `${action} ${key}`).toBe(key === 'lock');
+    }
+    expect(canList('planDay', 'lake/_locks/rentals/')).toBe(true);
+    expect(canList('planDay', 'lake/rentals/')).toBe(false);
   });
 
   it('validate cannot write a data file, only the manifest and the report', () => {
@@ -113,22 +126,22 @@ describe('lake access per function', () => {
 describe('database secret', () => {
   const secretArn = flattenValue(stack.resolve(stack.databaseSecret.secretArn), resources);
 
-  it('only extract can read it', () => {
+  it('only plan-day and extract can read it', () => {
     // Arrange
     const readers = Object.entries(resources)
       .filter(([, r]) => (r as { Type: string }).Type === 'AWS::IAM::Role')
       .filter(([id]) => allows(roleStatements(template, id), resources, 'secretsmanager:GetSecretValue', secretArn))
       .map(([id]) => id);
     // Assess
-    expect(readers).toEqual([functionRoleId(template, logicalId(template, 'AWS::Lambda::Function', 'ExtractFunction'))]);
+    expect(readers.sort()).toEqual(['PlanDayFunction', 'ExtractFunction'].map((f) => functionRoleId(template, logicalId(template, 'AWS::Lambda::Function', f))).sort());
   });
 
-  it('extract gets the secret ARN, and no function gets credentials in its environment', () => {
+  it('plan-day and extract get the secret ARN, and no function gets credentials in its environment', () => {
     const functions = template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>;
     for (const [id, fn] of Object.entries(functions)) {
       const names = Object.keys(fn.Properties.Environment.Variables);
       expect(names.filter((n) => /PASSWORD|DATABASE_URL/.test(n)), id).toEqual([]);
-      expect(names.includes('DATABASE_SECRET_ARN'), id).toBe(id.startsWith('ExtractFunction'));
+      expect(names.includes('DATABASE_SECRET_ARN'), id).toBe(id.startsWith('ExtractFunction') || id.startsWith('PlanDayFunction'));
     }
   });
 });
@@ -137,9 +150,9 @@ describe('orchestration roles', () => {
   const stateMachineRole = (resources[logicalId(template, 'AWS::StepFunctions::StateMachine', 'Pipeline')] as { Properties: { RoleArn: { 'Fn::GetAtt': [string, string] } } })
     .Properties.RoleArn['Fn::GetAtt'][0];
 
-  it('the state machine can invoke the four functions and touch no data', () => {
+  it('the state machine can invoke the six functions and touch no data', () => {
     const statements = roleStatements(template, stateMachineRole);
-    for (const prefix of ['PlanFunction', 'ExtractFunction', 'TransformWriteFunction', 'ValidateFunction']) {
+    for (const prefix of ['PlanFunction', 'PlanDayFunction', 'ReleaseDayFunction', 'ExtractFunction', 'TransformWriteFunction', 'ValidateFunction']) {
       expect(allows(statements, resources, 'lambda:InvokeFunction', `arn:test:${logicalId(template, 'AWS::Lambda::Function', prefix)}.Arn`)).toBe(true);
     }
     expect(allows(statements, resources, 'lambda:InvokeFunction', 'arn:aws:lambda:us-east-1:123456789012:function:other')).toBe(false);

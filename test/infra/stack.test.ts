@@ -16,8 +16,8 @@ function lambda(prefix: string): Fn {
 }
 
 describe('resources', () => {
-  it('has four functions, one state machine, one schedule, one alarm and topic, the lake and access-log buckets', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('has six functions, one state machine, one schedule, one alarm and topic, the lake and access-log buckets', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
@@ -79,9 +79,11 @@ describe('lake bucket', () => {
 describe('functions', () => {
   const sizes = {
     PlanFunction: { MemorySize: 128, Timeout: 10 },
+    PlanDayFunction: { MemorySize: 256, Timeout: 300 },
     ExtractFunction: { MemorySize: 1024, Timeout: 600 },
     TransformWriteFunction: { MemorySize: 2048, Timeout: 900 },
     ValidateFunction: { MemorySize: 512, Timeout: 300 },
+    ReleaseDayFunction: { MemorySize: 128, Timeout: 30 },
   };
 
   for (const [prefix, size] of Object.entries(sizes)) {
@@ -103,28 +105,32 @@ describe('functions', () => {
       PARTITION_TIMEZONE: 'UTC',
       DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
     });
+    expect(lambda('PlanDayFunction').Properties.Environment.Variables).toEqual(lambda('ExtractFunction').Properties.Environment.Variables);
     expect(lambda('TransformWriteFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri, PARTITION_TIMEZONE: 'UTC' });
   });
 
   it('passes tuning and quality limits through, and rejects bad ones at synth with the cold-start parser', () => {
     // Act
-    const { template: tuned } = buildStack({ partitionTimeZone: 'Europe/Berlin', quality: { maxNullRate: 0.2 }, tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000 } });
+    const { template: tuned } = buildStack({ partitionTimeZone: 'Europe/Berlin', quality: { maxNullRate: 0.2 }, tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000, maxRowsPerRange: 5_000_000 } });
     const env = (prefix: string) => (tuned.toJSON().Resources[logicalId(tuned, 'AWS::Lambda::Function', prefix)] as Fn).Properties.Environment.Variables;
     // Assess
     expect(env('ValidateFunction')).toMatchObject({ QUALITY_MAX_NULL_RATE: '0.2', PARTITION_TIMEZONE: 'Europe/Berlin' });
     expect(env('TransformWriteFunction')).toMatchObject({ ROWS_PER_FILE: '1000000', ROW_GROUP_ROWS: '100000' });
+    expect(env('PlanDayFunction')).toMatchObject({ RANGE_MAX_ROWS: '5000000' });
+    expect(() => buildStack({ tuning: { maxRowsPerRange: 0 } })).toThrow(/RANGE_MAX_ROWS/);
     expect(() => buildStack({ quality: { maxNullRate: 2 } })).toThrow(/QUALITY_MAX_NULL_RATE/);
     expect(() => buildStack({ partitionTimeZone: 'Mars/Olympus' })).toThrow(/PARTITION_TIMEZONE/);
   });
 
-  it('puts only extract in the VPC, with the given subnets and security group', () => {
+  it('puts only the database functions (plan-day, extract) in the VPC, with the given subnets and security group', () => {
     // Act
     const { template: private_ } = buildStack({ vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], securityGroupId: 'sg-0123456789abcdef0' });
     const vpcConfigs = Object.entries(private_.findResources('AWS::Lambda::Function'))
       .filter(([, r]) => (r as Fn).Properties.VpcConfig)
       .map(([id, r]) => [id.replace(/[0-9A-F]{8}$/, ''), (r as Fn).Properties.VpcConfig]);
     // Assess
-    expect(vpcConfigs).toEqual([['ExtractFunction', { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], SecurityGroupIds: ['sg-0123456789abcdef0'] }]]);
+    const vpcConfig = { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], SecurityGroupIds: ['sg-0123456789abcdef0'] };
+    expect(vpcConfigs.sort()).toEqual([['ExtractFunction', vpcConfig], ['PlanDayFunction', vpcConfig]]);
     expect(() => buildStack({ vpcId: 'vpc-0123456789abcdef0' })).toThrow(/subnetIds/);
   });
 });
@@ -201,6 +207,7 @@ describe('outputs and context', () => {
   it('parses context given as strings on the command line', () => {
     const values: Record<string, string> = {
       backfillConcurrency: '8',
+      rangeConcurrency: '6',
       scheduleEnabled: 'false',
       subnetIds: 'subnet-a, subnet-b',
       quality: '{"maxNullRate":0.2}',
@@ -208,7 +215,7 @@ describe('outputs and context', () => {
       logRetentionDays: '90',
     };
     const { props } = stackPropsFromContext((key) => values[key]);
-    expect(props).toMatchObject({ backfillConcurrency: 8, scheduleEnabled: false, subnetIds: ['subnet-a', 'subnet-b'], quality: { maxNullRate: 0.2 }, logRetention: 90 });
+    expect(props).toMatchObject({ backfillConcurrency: 8, rangeConcurrency: 6, scheduleEnabled: false, subnetIds: ['subnet-a', 'subnet-b'], quality: { maxNullRate: 0.2 }, logRetention: 90 });
     expect(props.alarmEmail).toBeUndefined();
     expect(() => stackPropsFromContext((key) => (key === 'backfillConcurrency' ? 'four' : undefined))).toThrow(/backfillConcurrency/);
     expect(() => stackPropsFromContext((key) => (key === 'logRetentionDays' ? '31' : undefined))).toThrow(/logRetentionDays/);

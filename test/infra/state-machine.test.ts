@@ -22,11 +22,13 @@ type State = { Type: string; Retry?: Retrier[]; Catch?: { ErrorEquals: string[];
 let asl: AslDefinition;
 let days: State;
 let dayStates: Record<string, State>;
+let rangeStates: Record<string, State>;
 
 beforeAll(() => {
-  asl = synthesizeDefinition({ backfillConcurrency: 7 });
+  asl = synthesizeDefinition({ backfillConcurrency: 7, rangeConcurrency: 3 });
   days = asl.States[STATE_NAMES.days] as State;
   dayStates = (days.ItemProcessor as { States: Record<string, State> }).States;
+  rangeStates = (dayStates[STATE_NAMES.hourRanges].ItemProcessor as { States: Record<string, State> }).States;
 });
 
 /** Class names exported by shared/errors.ts, split by what a retry can do. */
@@ -43,7 +45,8 @@ describe('definition', () => {
   it('has the stable state names local runs map handlers to', () => {
     expect(asl.StartAt).toBe(TASK_STATES.plan);
     expect(Object.keys(asl.States).sort()).toEqual(['CheckDays', 'Days', 'DaysFailed', 'Done', 'ListFailedDays', 'Plan']);
-    expect(Object.keys(dayStates).sort()).toEqual(['DayFailed', 'DayPassed', 'Extract', 'TransformWrite', 'Validate']);
+    expect(Object.keys(dayStates).sort()).toEqual(['DayFailed', 'DayPassed', 'HourRanges', 'PlanDay', 'ReleaseDay', 'Validate']);
+    expect(Object.keys(rangeStates).sort()).toEqual(['Extract', 'TransformWrite']);
     expect((asl.States.Plan as State).Resource).toBe('arn:aws:lambda:us-east-1:123456789012:function:Plan');
     expect(JSON.stringify(asl)).not.toMatch(/Fn::|Ref"/);
   });
@@ -54,11 +57,34 @@ describe('definition', () => {
       ItemsPath: '$.dates',
       ItemSelector: { 'date.$': '$$.Map.Item.Value', 'mode.$': '$.mode', 'owner.$': '$$.Execution.Id' },
       MaxConcurrency: 7,
-      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: TASK_STATES.extract },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: TASK_STATES.planDay },
     });
     expect(synthesizeDefinition().States.Days).toMatchObject({ MaxConcurrency: 4 });
     expect(days).not.toHaveProperty('ItemReader');
     expect(days).not.toHaveProperty('ItemBatcher');
+  });
+
+  it("runs each hour range of the day plan through Extract and TransformWrite, capped, and hands Validate the plan with every range's result", () => {
+    expect(dayStates.PlanDay).toMatchObject({ Type: 'Task', Next: STATE_NAMES.hourRanges });
+    expect(dayStates.HourRanges).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.ranges',
+      ItemSelector: {
+        'date.$': '$.date',
+        'mode.$': '$.mode',
+        'owner.$': '$.owner',
+        'runId.$': '$.runId',
+        hours: { 'from.$': '$$.Map.Item.Value.from', 'to.$': '$$.Map.Item.Value.to' },
+      },
+      MaxConcurrency: 3,
+      ResultPath: '$.written',
+      Next: TASK_STATES.validate,
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: TASK_STATES.extract },
+    });
+    expect(rangeStates.Extract).toMatchObject({ Next: TASK_STATES.transformWrite });
+    expect(rangeStates.TransformWrite).toMatchObject({ End: true });
+    expect(synthesizeDefinition().States.Days).toMatchObject({ ItemProcessor: { States: { HourRanges: { MaxConcurrency: 4 } } } });
+    expect(() => synthesizeDefinition({ rangeConcurrency: 0 })).toThrow(/rangeConcurrency: expected an integer from 1 to 25, got 0/);
   });
 
   it('retries exactly the transient error classes of shared/errors.ts, with exponential backoff and full jitter', () => {
@@ -66,8 +92,8 @@ describe('definition', () => {
     const { transient, terminal } = errorNames();
     // Assess
     expect([...TRANSIENT_ERRORS].sort()).toEqual(transient.sort());
-    for (const name of [TASK_STATES.extract, TASK_STATES.transformWrite, TASK_STATES.validate]) {
-      const retry = dayStates[name].Retry!;
+    for (const name of [TASK_STATES.planDay, TASK_STATES.extract, TASK_STATES.transformWrite, TASK_STATES.validate]) {
+      const retry = (dayStates[name] ?? rangeStates[name]).Retry!;
       expect(retry[0]).toMatchObject({ ErrorEquals: [...TRANSIENT_ERRORS], BackoffRate: 2, MaxAttempts: 4, JitterStrategy: 'FULL' });
       expect(retry[1]).toMatchObject({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' });
       expect(retry[2]).toMatchObject({ ErrorEquals: [...TIMEOUT_ERRORS], MaxAttempts: 1 });
@@ -76,10 +102,21 @@ describe('definition', () => {
     }
   });
 
-  it('catches whatever is left after the retries per day, keeping the date beside the error', () => {
-    for (const name of [TASK_STATES.extract, TASK_STATES.transformWrite, TASK_STATES.validate]) {
-      expect(dayStates[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE_NAMES.dayFailed }]);
+  it('catches whatever is left after the retries per day, keeping the date beside the error, and gives the day up', () => {
+    expect(dayStates.PlanDay.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE_NAMES.dayFailed }]);
+    for (const name of [STATE_NAMES.hourRanges, TASK_STATES.validate]) {
+      expect(dayStates[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: TASK_STATES.releaseDay }]);
     }
+    expect(dayStates.ReleaseDay).toMatchObject({
+      Type: 'Task',
+      Parameters: { 'date.$': '$.date', 'runId.$': '$.runId' },
+      ResultPath: null,
+      Next: STATE_NAMES.dayFailed,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseError', Next: STATE_NAMES.dayFailed }],
+    });
+    expect(dayStates.ReleaseDay.Retry!.flatMap((r) => r.ErrorEquals)).toEqual([...TRANSIENT_ERRORS, ...LAMBDA_SERVICE_ERRORS]);
+    // A range's error fails the Map, which the day catches.
+    for (const name of [TASK_STATES.extract, TASK_STATES.transformWrite]) expect(rangeStates[name].Catch).toBeUndefined();
     expect(dayStates.DayFailed).toMatchObject({
       Type: 'Pass',
       Parameters: { 'date.$': '$.date', status: 'failed', 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' },
@@ -103,55 +140,111 @@ describe('a run of the definition', () => {
     override name = 'StoreUnavailableError';
   }
 
-  /** Stand-ins with the stages' event shapes: one day fails validation, one needs a retry. */
-  function handlers(failing: string | undefined) {
+  class SourceUnavailableError extends Error {
+    override name = 'SourceUnavailableError';
+  }
+  class StagingError extends Error {
+    override name = 'StagingError';
+  }
+
+  type Hours = { from: number; to: number };
+  type RangeEvent = { date: string; mode: string; owner: string; runId: string; hours: Hours };
+
+  /**
+   * Stand-ins with the stages' event shapes: one day fails validation, one needs a retry, 03-02
+   * is cut into three hour ranges, and `failingRange` (a day and hour) fails for good.
+   */
+  function handlers(failing: string | undefined, failingRange?: { date: string; from: number }) {
     type Event = { date: string; from: string; to: string; mode?: string };
     const attempts = new Map<string, number>();
-    return {
+    const validated: unknown[] = [];
+    const released: unknown[] = [];
+    const stages = {
       Plan: async (input: unknown) => {
         const e = input as Event;
         return { mode: e.mode ?? 'overwrite', dates: ['2025-03-01', '2025-03-02', '2025-03-03'].filter((d) => d >= e.from && d <= e.to) };
       },
-      Extract: async (input: unknown) => ({ ...(input as { date: string; mode: string }), runId: `run-${(input as Event).date}` }),
+      PlanDay: async (input: unknown) => {
+        const e = input as { date: string; mode: string; owner: string };
+        const ranges = e.date === '2025-03-02' ? [{ from: 0, to: 8, rows: 4 }, { from: 8, to: 16, rows: 3 }, { from: 16, to: 24, rows: 3 }] : [{ from: 0, to: 24, rows: 10 }];
+        return { ...e, runId: `run-${e.date}`, plannedRows: 10, sourceDuplicateIds: 0, ranges };
+      },
+      Extract: async (input: unknown) => {
+        const e = input as RangeEvent;
+        if (failingRange && e.date === failingRange.date && e.hours.from === failingRange.from) throw new StagingError(`hour ${e.hours.from} cannot be staged`);
+        const n = (attempts.get(`extract ${e.date}`) ?? 0) + 1;
+        attempts.set(`extract ${e.date}`, n);
+        if (e.date === '2025-03-01' && n === 1) throw new SourceUnavailableError('connection reset');
+        return { ...e, staged: true };
+      },
       TransformWrite: async (input: unknown) => {
-        const e = input as { date: string; mode: string; runId: string };
+        const e = input as RangeEvent;
         const n = (attempts.get(e.date) ?? 0) + 1;
         attempts.set(e.date, n);
         if (e.date === '2025-03-03' && n === 1) throw new StoreUnavailableError('SlowDown');
-        return { ...e, files: 1 };
+        return { runId: e.runId, date: e.date, hours: e.hours, files: [`part-${e.hours.from}`] };
       },
       Validate: async (input: unknown) => {
+        validated.push(input);
         const { date } = input as Event;
         if (date === failing) throw new ValidationBreachError('row_count: expected 10, got 9');
         return { date, rows: 10, runId: 'r', reportKey: 'k' };
       },
+      ReleaseDay: async (input: unknown) => {
+        released.push(input);
+        return { date: (input as Event).date, released: true };
+      },
     };
+    return { stages, validated, released };
   }
 
-  const retryIntervalOverrides = { Extract: 0, TransformWrite: 0, Validate: 0 };
+  const retryIntervalOverrides = { PlanDay: 0, Extract: 0, TransformWrite: 0, Validate: 0, ReleaseDay: 0 };
 
-  it('succeeds with every day passed, a transient error retried', async () => {
+  it('succeeds with every day passed, transient errors retried, a day cut into ranges validated once with all of them', async () => {
     // Arrange
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const { stages, validated, released } = handlers(undefined);
+    const context = localExecutionContext();
     // Act
-    const result = await machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined), retryIntervalOverrides } }).result;
+    const result = await machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context, overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } }).result;
     // Assess
     expect(result).toEqual({
       days: ['2025-03-01', '2025-03-02', '2025-03-03'].map((date) => ({ date, status: 'passed', rows: 10 })),
       anyFailed: false,
     });
+    const split = validated.find((v) => (v as { date: string }).date === '2025-03-02') as Record<string, unknown>;
+    expect(split).toMatchObject({ date: '2025-03-02', mode: 'overwrite', owner: context.Execution.Id, runId: 'run-2025-03-02', sourceDuplicateIds: 0 });
+    expect(split.written).toEqual([0, 8, 16].map((from) => ({ runId: 'run-2025-03-02', date: '2025-03-02', hours: { from, to: from + 8 }, files: [`part-${from}`] })));
+    expect(validated).toHaveLength(3);
+    expect(released).toEqual([]);
+  });
+
+  it('fails only the day whose hour range failed for good, with that range\'s error', async () => {
+    // Arrange
+    const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const { stages, validated, released } = handlers(undefined, { date: '2025-03-02', from: 8 });
+    // Act
+    const failure = await machine
+      .run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } })
+      .result.then(() => undefined, (error: Error) => error);
+    // Assess
+    const reason = failure?.cause as Error;
+    expect(reason.name).toBe(DAYS_FAILED_ERROR);
+    expect(JSON.parse(reason.message)).toEqual([{ date: '2025-03-02', status: 'failed', error: 'StagingError', cause: 'hour 8 cannot be staged' }]);
+    expect(validated.map((v) => (v as { date: string }).date).sort()).toEqual(['2025-03-01', '2025-03-03']);
+    expect(released).toEqual([{ date: '2025-03-02', runId: 'run-2025-03-02' }]);
   });
 
   it('passes a single day', async () => {
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const result = await machine.run({ from: '2025-03-01', to: '2025-03-01' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined), retryIntervalOverrides } }).result;
+    const result = await machine.run({ from: '2025-03-01', to: '2025-03-01' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined).stages, retryIntervalOverrides } }).result;
     expect(result).toEqual({ days: [{ date: '2025-03-01', status: 'passed', rows: 10 }], anyFailed: false });
   });
 
   it('fails with DaysFailed and the failed days as cause, the other days done', async () => {
     // Arrange
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const execution = machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers('2025-03-02'), retryIntervalOverrides } });
+    const execution = machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers('2025-03-02').stages, retryIntervalOverrides } });
     // Act
     const failure = await execution.result.then(
       () => undefined,

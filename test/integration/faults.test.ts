@@ -13,7 +13,7 @@ import { parseDay } from '../../shared/day.js';
 import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../shared/errors.js';
 import { seed } from '../../shared/generator.js';
 import { FsStore } from '../../shared/lake/fs-store.js';
-import { acquireLock, lockKey } from '../../shared/lake/lock.js';
+import { acquireLock, lockKey, releaseLock } from '../../shared/lake/lock.js';
 import { readManifest } from '../../shared/lake/manifest.js';
 import type { ObjectStore } from '../../shared/lake/store.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -171,6 +171,8 @@ describe('faults leave the lake valid', () => {
     const victimPid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     expect(victimPid).not.toBe(pid);
     const { extractDay } = await import('../../shared/extract.js');
+    const runId = '20250701T000000000Z-0000dead';
+    await acquireLock(store, DAY, { owner: 'run-drop', runId, ttlMs: 60_000 });
 
     // Act
     const failure = await extractDay({
@@ -178,7 +180,7 @@ describe('faults leave the lake valid', () => {
       store,
       day: DAY,
       timeZone: 'UTC',
-      runId: '20250701T000000000Z-0000dead',
+      runId,
       batchRows: 500,
       lock: { owner: 'run-drop', ttlMs: 60_000 },
       onProgress: (rows) => {
@@ -192,7 +194,9 @@ describe('faults leave the lake valid', () => {
     expect(failure).toBeInstanceOf(SourceUnavailableError);
     expect(await published()).toEqual(before);
     expect(await store.list('_staging/20250701T000000000Z-0000dead/')).toEqual([]);
-    expect(await store.getObject(lockKey(DAY))).toBeUndefined();
+    // A transient failure keeps the lock for the retry; giving the day up (ReleaseDay) frees it.
+    expect(JSON.parse(Buffer.from((await store.getObject(lockKey(DAY)))!.body).toString())).toMatchObject({ runId });
+    expect(await releaseLock(store, DAY, runId)).toBe(true);
     await runDay(store, database.url, DAY);
     expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
   });
@@ -206,6 +210,7 @@ describe('faults leave the lake valid', () => {
     const { withClient } = await import('../../shared/db/connect.js');
     const before = (await readManifest(store, DAY))!.manifest;
     const runId = '20250701T120000000Z-0000a99d';
+    await acquireLock(store, DAY, { owner: 'appender', runId, ttlMs: 60_000 });
     const extract = await withClient(database.url, (c) => extractDay({ client: c, store, day: DAY, timeZone: 'UTC', runId, batchRows: 1_000, lock: { owner: 'appender', ttlMs: 60_000 } }));
     const transform = await transformDay({ store, day: DAY, extract, mode: 'append', rowsPerFile: 1_024, rowGroupRows: 1_024, lockTtlMs: 60_000 });
     const faulty = new FaultyStore(store, { operation: 'deleteObjects', key: /_staging\//, error: () => new StoreUnavailableError('injected') });

@@ -1,13 +1,14 @@
 /**
  * Runs one day through the stages in this process with a store of the test's choosing (a
- * fault-injecting one, say), the way the handlers do: same lock, same order, the day's hour
- * ranges extracted and written one after the other.
+ * fault-injecting one, say), the way the state machine does: same lock, same order, the day's
+ * hour ranges extracted and written one after the other, the lock given back when the day fails.
  */
 import { DEFAULT_THRESHOLDS, type QualityThresholds } from '../../shared/config.js';
 import type { CalendarDay } from '../../shared/day.js';
 import { withClient } from '../../shared/db/connect.js';
 import { extractDay } from '../../shared/extract.js';
 import { newRunId } from '../../shared/lake/layout.js';
+import { releaseLock } from '../../shared/lake/lock.js';
 import { planDay } from '../../shared/plan-day.js';
 import type { ObjectStore } from '../../shared/lake/store.js';
 import { transformDay, type WriteMode } from '../../shared/transform.js';
@@ -33,13 +34,19 @@ export async function runDay(store: ObjectStore, databaseUrl: string, day: Calen
     planDay({ client, store, day, timeZone: 'UTC', runId, maxRowsPerRange: options.maxRowsPerRange ?? 20_000_000, lock }),
   );
   const mode = options.mode ?? 'overwrite';
-  const written = [];
-  for (const hours of plan.ranges) {
-    const extract = await withClient(databaseUrl, (client) =>
-      extractDay({ client, store, day, timeZone: 'UTC', runId, hours, batchRows: options.batchRows ?? 1_000, lock }),
-    );
-    written.push(await transformDay({ store, day, extract, mode, rowsPerFile: options.rowsPerFile ?? 1_024, rowGroupRows: 1_024, lockTtlMs }));
+  try {
+    const written = [];
+    for (const hours of plan.ranges) {
+      const extract = await withClient(databaseUrl, (client) =>
+        extractDay({ client, store, day, timeZone: 'UTC', runId, hours, batchRows: options.batchRows ?? 1_000, lock }),
+      );
+      written.push(await transformDay({ store, day, extract, mode, rowsPerFile: options.rowsPerFile ?? 1_024, rowGroupRows: 1_024, lockTtlMs }));
+    }
+    const run = { runId, mode, owner, sourceDuplicateIds: plan.sourceDuplicateIds };
+    return await validateAndPublish({ store, day, run, written, thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, lockTtlMs });
+  } catch (error) {
+    // The state machine's ReleaseDay step.
+    await releaseLock(store, day, runId).catch(() => undefined);
+    throw error;
   }
-  const run = { runId, mode, owner, sourceDuplicateIds: plan.sourceDuplicateIds };
-  return validateAndPublish({ store, day, run, written, thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, lockTtlMs });
 }

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       batchRows: 32_768,
       rowsPerFile: 4_194_304,
       rowGroupRows: 131_072,
+      maxRowsPerRange: 20_000_000,
       thresholds: DEFAULT_THRESHOLDS,
       lockTtlMs: 3_600_000,
     });
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       BATCH_ROWS: '1000',
       ROW_GROUP_ROWS: '2048',
       ROWS_PER_FILE: '8192',
+      RANGE_MAX_ROWS: '5000000',
       QUALITY_MAX_QUARANTINE_RATE: '0.2',
       QUALITY_MAX_NULL_RATE: '1',
       QUALITY_MAX_NEGATIVE_DURATION_RATE: '0',
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
       batchRows: 1000,
       rowsPerFile: 8192,
       rowGroupRows: 2048,
+      maxRowsPerRange: 5_000_000,
       thresholds: {
         maxQuarantineRate: 0.2,
         maxNullRate: 1,
@@ -154,6 +157,8 @@ describe('loadConfig', () => {
     ['BATCH_ROWS', '0'],
     ['BATCH_ROWS', '2000000'],
     ['ROW_GROUP_ROWS', '1023'],
+    ['RANGE_MAX_ROWS', '0'],
+    ['RANGE_MAX_ROWS', '1e6.5'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     // Act
     const error = configErrorOf(() => loadConfig({ ...LAKE, [name]: value }), name);
