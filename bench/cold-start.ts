@@ -13,7 +13,7 @@ import { bundle, fileSize, PARQUET_WASM_FILE } from './bundle.js';
 import { runJsonChild } from './child-process.js';
 import { median } from './stats.js';
 
-export const HANDLERS = ['plan', 'plan-day', 'extract', 'transform-write', 'validate'] as const;
+export const HANDLERS = ['plan', 'plan-day', 'extract', 'transform-write', 'validate', 'release-day'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** Fresh processes per handler; the report gives the median. */
@@ -134,6 +134,8 @@ function eventOf(name: HandlerName, day: string, outputs: Partial<Record<Handler
       return outputs.extract;
     case 'validate':
       return { ...plan, written: [outputs['transform-write']] };
+    case 'release-day':
+      return { date: day, runId: plan!.runId };
   }
 }
 

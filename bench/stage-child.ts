@@ -71,7 +71,7 @@ function transformStage(config: Config, store: ObjectStore, day: CalendarDay, ex
 function validateStage(config: Config, store: ObjectStore, day: CalendarDay, plan: DayPlan, transform: TransformResult) {
   return async (timed: Timed): Promise<Stage<ValidateResult>> => {
     const { validateAndPublish } = await import('../shared/validate.js');
-    const run = { runId: plan.runId, mode: transform.mode, owner: plan.owner, sourceDuplicateIds: plan.sourceDuplicateIds };
+    const run = { runId: plan.runId, mode: transform.mode, owner: plan.owner, sourceDuplicateIds: plan.sourceDuplicateIds, ranges: plan.ranges };
     const result = await timed(() => validateAndPublish({ store, day, run, written: [transform], thresholds: config.thresholds, lockTtlMs: config.lockTtlMs }));
     return { rows: result.rows, bytes: result.bytes, files: result.files, result };
   };

@@ -20,8 +20,8 @@ export function parseMode(value: unknown, field = 'mode'): WriteMode {
   return value as WriteMode;
 }
 
-function asObject(event: unknown, what: string): Record<string, unknown> {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new InputError('event', `a JSON object (${what})`, JSON.stringify(event));
+function asObject(event: unknown, what: string, field = 'event'): Record<string, unknown> {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new InputError(field, `a JSON object (${what})`, JSON.stringify(event));
   return event as Record<string, unknown>;
 }
 
@@ -69,13 +69,13 @@ export type DayPlanOutput = DayPlan & { readonly mode: WriteMode };
 /** Most hours a local day can have (a day that falls back one hour has 25). */
 const MAX_DAY_HOURS = 25;
 
-function parseHours(value: unknown): HourRange | undefined {
+function parseHours(value: unknown, field = 'hours'): HourRange | undefined {
   if (value === undefined) return undefined;
   const form = `{ "from": h, "to": h } with whole hours 0 <= from < to <= ${MAX_DAY_HOURS}`;
-  const e = asObject(value, form);
+  const e = asObject(value, form, field);
   const { from, to } = e;
   if (!Number.isInteger(from) || !Number.isInteger(to) || (from as number) < 0 || (from as number) >= (to as number) || (to as number) > MAX_DAY_HOURS) {
-    throw new InputError('hours', form, JSON.stringify(value));
+    throw new InputError(field, form, JSON.stringify(value));
   }
   return { from: from as number, to: to as number };
 }
@@ -132,8 +132,8 @@ export function parseTransformEvent(event: unknown): { day: CalendarDay; extract
 }
 
 /**
- * The validate event: the day plan's run (`runId`, `mode`, `owner`, `sourceDuplicateIds`) and
- * `written`, what transform-write returned for each hour range; checked for the keys it will read.
+ * The validate event: the day plan's run (`runId`, `mode`, `owner`, `sourceDuplicateIds`, `ranges`)
+ * and `written`, what transform-write returned for each hour range; checked for the keys it will read.
  */
 export function parseValidateEvent(event: unknown): { day: CalendarDay; run: RunOfDay; written: TransformResult[] } {
   const e = asObject(event, 'the day plan with the written ranges');
@@ -145,15 +145,17 @@ export function parseValidateEvent(event: unknown): { day: CalendarDay; run: Run
   if (!Number.isInteger(e.sourceDuplicateIds) || (e.sourceDuplicateIds as number) < 0) {
     throw new InputError('sourceDuplicateIds', 'a non-negative integer', String(e.sourceDuplicateIds));
   }
+  if (!Array.isArray(e.ranges) || e.ranges.length === 0) throw new InputError('ranges', 'the non-empty list of hour ranges of the day plan', JSON.stringify(e.ranges));
+  const ranges = e.ranges.map((range, i) => parseHours(range === null || typeof range !== 'object' ? range : { from: range.from, to: range.to }, `ranges[${i}]`)!);
   if (!Array.isArray(e.written) || e.written.length === 0) throw new InputError('written', 'a non-empty list of transform-write outputs, one per hour range', JSON.stringify(e.written));
   const written = e.written.map((item, i) => {
     const range = asObject(item, `written[${i}]: a transform-write output`) as unknown as TransformResult;
     if (!Array.isArray(range.files)) throw new InputError(`written[${i}].files`, 'a list of written files', String(range.files));
     if (typeof range.metrics !== 'object' || range.metrics === null) throw new InputError(`written[${i}].metrics`, 'the range metrics object', String(range.metrics));
-    if (parseHours(range.hours) === undefined) throw new InputError(`written[${i}].hours`, 'the hour range written', undefined);
+    if (parseHours(range.hours, `written[${i}].hours`) === undefined) throw new InputError(`written[${i}].hours`, 'the hour range written', undefined);
     if (range.runId !== runId) throw new InputError(`written[${i}].runId`, `the run of the day plan (${runId})`, String(range.runId));
     checkRunKeys(range.runId, range.files.map((f) => f?.key), () => 'rentals/', `written[${i}].files`);
     return range;
   });
-  return { day, run: { runId, mode, owner, sourceDuplicateIds: e.sourceDuplicateIds as number }, written };
+  return { day, run: { runId, mode, owner, sourceDuplicateIds: e.sourceDuplicateIds as number, ranges }, written };
 }

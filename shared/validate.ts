@@ -6,7 +6,7 @@
  * published partition untouched.
  */
 import type { QualityThresholds } from './config.js';
-import { addDays, type CalendarDay } from './day.js';
+import { addDays, type CalendarDay, type HourRange } from './day.js';
 import { isRetryable, StagingError, ValidationBreachError } from './errors.js';
 import { reportKey, stagingPrefix } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
@@ -65,6 +65,8 @@ export interface RunOfDay {
   readonly owner: string;
   /** Counted for the whole day when planned. */
   readonly sourceDuplicateIds: number;
+  /** The hour ranges the day was cut into; each must have been written, once. */
+  readonly ranges: readonly HourRange[];
 }
 
 /** What the ranges of one run wrote for a day, put together. */
@@ -103,8 +105,9 @@ function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
 }
 
 /**
- * Puts the ranges of one run together. They must belong to `run` and cover the day's hours from
- * the first without a gap or an overlap; anything else is a wiring fault, not data to publish.
+ * Puts the ranges of one run together. They must belong to `run` and be exactly the ranges its day
+ * plan made (so they cover the day without a gap or an overlap); anything else is a wiring fault,
+ * not data to publish.
  */
 export function combineRanges(run: RunOfDay, written: readonly TransformResult[]): DayWrite {
   if (written.length === 0) throw new StagingError(`run ${run.runId} has no written ranges`);
@@ -115,6 +118,12 @@ export function combineRanges(run: RunOfDay, written: readonly TransformResult[]
     if (range.hours.from !== nextHour) throw new StagingError(`run ${run.runId}: the written ranges do not cover hour ${nextHour} of the day exactly once`);
     if (range.schemaFingerprint !== ranges[0].schemaFingerprint) throw new StagingError(`run ${run.runId}: ranges written with different schemas`);
     nextHour = range.hours.to;
+  }
+  const planned = [...run.ranges].sort((a, b) => a.from - b.from);
+  const matches = planned.length === ranges.length && planned.every((p, i) => p.from === ranges[i].hours.from && p.to === ranges[i].hours.to);
+  if (!matches) {
+    const list = (hours: readonly HourRange[]) => hours.map((h) => `${h.from}-${h.to}`).join(', ');
+    throw new StagingError(`run ${run.runId}: written hour ranges [${list(ranges.map((r) => r.hours))}] are not the planned [${list(planned)}]`);
   }
   const metrics = ranges.map((range) => range.metrics).reduce(addMetrics, NO_ROWS);
   return {

@@ -216,7 +216,7 @@ describe('faults leave the lake valid', () => {
     const faulty = new FaultyStore(store, { operation: 'deleteObjects', key: /_staging\//, error: () => new StoreUnavailableError('injected') });
 
     // Act: the first attempt publishes then fails; the state machine retries validate with the same input
-    const run = { runId, mode: 'append' as const, owner: 'appender', sourceDuplicateIds: 0 };
+    const run = { runId, mode: 'append' as const, owner: 'appender', sourceDuplicateIds: 0, ranges: [extract.hours] };
     const first = await validateAndPublish({ store: faulty, day: DAY, run, written: [transform], thresholds: DEFAULT_THRESHOLDS, lockTtlMs: 60_000 }).catch((e: unknown) => e);
     const retry = await validateAndPublish({ store, day: DAY, run, written: [transform], thresholds: DEFAULT_THRESHOLDS, lockTtlMs: 60_000 });
 

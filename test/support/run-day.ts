@@ -42,7 +42,7 @@ export async function runDay(store: ObjectStore, databaseUrl: string, day: Calen
       );
       written.push(await transformDay({ store, day, extract, mode, rowsPerFile: options.rowsPerFile ?? 1_024, rowGroupRows: 1_024, lockTtlMs }));
     }
-    const run = { runId, mode, owner, sourceDuplicateIds: plan.sourceDuplicateIds };
+    const run = { runId, mode, owner, sourceDuplicateIds: plan.sourceDuplicateIds, ranges: plan.ranges };
     return await validateAndPublish({ store, day, run, written, thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, lockTtlMs });
   } catch (error) {
     // The state machine's ReleaseDay step.
