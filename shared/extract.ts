@@ -10,7 +10,7 @@ import { RecordBatchStreamWriter, type RecordBatch } from 'apache-arrow';
 import { classifyDbError } from './db/connect.js';
 import { decodeCopyBinary } from './db/copy-binary.js';
 import { dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from './day.js';
-import { StagingError } from './errors.js';
+import { InputError, StagingError } from './errors.js';
 import { rangePart, stagingKey } from './lake/layout.js';
 import { underPartitionLock } from './lake/lock.js';
 import type { ObjectStore } from './lake/store.js';
@@ -184,10 +184,14 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
 async function extractSnapshot(request: ExtractRequest, owner: string): Promise<ExtractResult> {
   const started = performance.now();
   const { client, day, timeZone } = request;
-  const dayHours = dayWindow(day, timeZone);
-  const hours = request.hours ?? { from: 0, to: windowHours(dayHours) };
-  const part = rangePart(hours, windowHours(dayHours));
-  const window = hourWindow(dayHours, hours);
+  const wholeDay = dayWindow(day, timeZone);
+  const dayHours = windowHours(wholeDay);
+  const hours = request.hours ?? { from: 0, to: dayHours };
+  if (hours.to > dayHours) {
+    throw new InputError('hours', `whole hours within the ${dayHours} hours of ${day.iso} in ${timeZone}`, JSON.stringify(hours));
+  }
+  const part = rangePart(hours, dayHours);
+  const window = hourWindow(wholeDay, hours);
   const withSnapshots = hours.from === 0;
   const start = client.escapeLiteral(window.start.toISOString());
   const end = client.escapeLiteral(window.end.toISOString());

@@ -76,7 +76,7 @@ export interface DayWrite {
   readonly owner: string;
   /** The ranges' source counts added up. */
   readonly sourceCount: number;
-  /** The earliest of the ranges' snapshots: no row changed after it is missing from the lake. */
+  /** The earliest of the ranges' snapshot times: a source row changed after it may differ in the lake. */
   readonly snapshotAt: string;
   readonly files: readonly WrittenFile[];
   readonly quarantineKeys: readonly string[];
@@ -196,12 +196,12 @@ export async function summariseFooters(store: ObjectStore, files: readonly Pick<
 
 /** The checks of one run's written files; pure given the footers, for the report and the tests. */
 export function qualityChecks(
-  transform: Pick<DayWrite, 'sourceCount' | 'metrics'>,
+  write: Pick<DayWrite, 'sourceCount' | 'metrics'>,
   footers: FooterSummary,
   thresholds: QualityThresholds,
   previousRows: number | undefined,
 ): CheckResult[] {
-  const { metrics, sourceCount } = transform;
+  const { metrics, sourceCount } = write;
   const checks: CheckResult[] = [
     { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every written file', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
     {
@@ -259,35 +259,35 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: true }, () => checkAndPublish(request, write));
 }
 
-async function checkAndPublish(request: ValidateRequest, transform: DayWrite): Promise<ValidateResult> {
+async function checkAndPublish(request: ValidateRequest, write: DayWrite): Promise<ValidateResult> {
   const started = performance.now();
   const { store, day, thresholds } = request;
-  const footers = await summariseFooters(store, transform.files);
+  const footers = await summariseFooters(store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
-  const checks = qualityChecks(transform, footers, thresholds, previousDay?.manifest.rows);
+  const checks = qualityChecks(write, footers, thresholds, previousDay?.manifest.rows);
   const failed = checks.filter((c) => !c.passed && c.severity === 'error');
   const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
-  const bytes = transform.files.reduce((s, f) => s + f.bytes, 0);
+  const bytes = write.files.reduce((s, f) => s + f.bytes, 0);
   const report: ValidationReport = {
     table: 'rentals',
     date: day.iso,
-    runId: transform.runId,
+    runId: write.runId,
     kind: 'publish',
     verdict: failed.length === 0 ? 'passed' : 'failed',
     checkedAt: new Date().toISOString(),
-    sourceCount: transform.sourceCount,
+    sourceCount: write.sourceCount,
     rows: footers.rows,
-    files: transform.files.length,
+    files: write.files.length,
     bytes,
-    quarantined: transform.metrics.quarantined,
-    metrics: transform.metrics,
+    quarantined: write.metrics.quarantined,
+    metrics: write.metrics,
     checks,
   };
-  const key = reportKey(day, transform.runId);
+  const key = reportKey(day, write.runId);
   await writeReport(store, key, report);
   for (const w of warnings) request.log?.warn('quality warning', { check: w.check, expected: w.expected, actual: w.actual });
   if (failed.length > 0) {
-    await discardRun(store, transform);
+    await discardRun(store, write);
     request.log?.error('validation failed', { checks: failed.map((c) => c.check), report: key });
     throw new ValidationBreachError(failed, key);
   }
@@ -295,21 +295,21 @@ async function checkAndPublish(request: ValidateRequest, transform: DayWrite): P
   const current = await readManifest(store, day);
   const now = new Date().toISOString();
   // A retried validate whose earlier attempt published already: do not publish (or append) twice.
-  const alreadyPublished = current?.manifest.runs.some((r) => r.runId === transform.runId) ?? false;
-  const files: ManifestFile[] = transform.files.map((f) => ({ ...f, runId: transform.runId }));
-  const keepPrevious = transform.mode === 'append' && current !== undefined;
+  const alreadyPublished = current?.manifest.runs.some((r) => r.runId === write.runId) ?? false;
+  const files: ManifestFile[] = write.files.map((f) => ({ ...f, runId: write.runId }));
+  const keepPrevious = write.mode === 'append' && current !== undefined;
   const next: PartitionManifest = alreadyPublished ? current!.manifest : {
     version: 1,
     table: 'rentals',
     date: day.iso,
-    runId: transform.runId,
-    schemaFingerprint: transform.schemaFingerprint,
+    runId: write.runId,
+    schemaFingerprint: write.schemaFingerprint,
     files: keepPrevious ? [...current.manifest.files, ...files] : files,
     rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
-    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...transform.quarantineKeys],
+    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
     runs: [
       ...(keepPrevious ? current.manifest.runs : []),
-      { runId: transform.runId, mode: transform.mode, sourceCount: transform.sourceCount, sourceSnapshotAt: transform.snapshotAt, rows: footers.rows, publishedAt: now },
+      { runId: write.runId, mode: write.mode, sourceCount: write.sourceCount, sourceSnapshotAt: write.snapshotAt, rows: footers.rows, publishedAt: now },
     ],
   };
   if (!alreadyPublished) {
@@ -317,23 +317,23 @@ async function checkAndPublish(request: ValidateRequest, transform: DayWrite): P
       await publishManifest(store, day, next, current?.etag, current !== undefined);
     } catch (error) {
       // A retry may still publish these files; a terminal failure never will.
-      if (!isRetryable(error)) await discardRun(store, transform);
+      if (!isRetryable(error)) await discardRun(store, write);
       throw error;
     }
   }
   const removed = await removeUnlisted(store, day, next);
-  await store.deleteObjects((await store.list(stagingPrefix(transform.runId))).map((o) => o.key));
+  await store.deleteObjects((await store.list(stagingPrefix(write.runId))).map((o) => o.key));
 
   const result: ValidateResult = {
-    runId: transform.runId,
+    runId: write.runId,
     date: day.iso,
     verdict: 'passed',
-    sourceCount: transform.sourceCount,
+    sourceCount: write.sourceCount,
     rows: footers.rows,
     partitionRows: next.rows,
-    files: transform.files.length,
+    files: write.files.length,
     bytes,
-    quarantined: transform.metrics.quarantined,
+    quarantined: write.metrics.quarantined,
     warnings: warnings.map((w) => `${w.check}: expected ${w.expected}, got ${w.actual}`),
     reportKey: key,
     removed: removed.length,
