@@ -33,6 +33,8 @@ export function parseDay(value: unknown, field = 'date'): CalendarDay {
 
 /** Checks an IANA time zone name (`UTC`, `Europe/Berlin`). */
 export function parseTimeZone(value: string, field = 'PARTITION_TIMEZONE'): string {
+  // The default needs no check: ICU's time-zone data costs about 20 ms of every cold start to load.
+  if (value === 'UTC') return value;
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
   } catch {
