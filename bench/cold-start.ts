@@ -12,6 +12,8 @@ import type { Metafile } from 'esbuild';
 import { bundle, fileSize, PARQUET_WASM_FILE } from './bundle.js';
 import { runJsonChild } from './child-process.js';
 import { median } from './stats.js';
+import { parseDay } from '../shared/day.js';
+import { lockKey, type PartitionLock } from '../shared/lake/lock.js';
 
 export const HANDLERS = ['plan', 'plan-day', 'extract', 'transform-write', 'validate', 'release-day'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
@@ -139,6 +141,14 @@ function eventOf(name: HandlerName, day: string, outputs: Partial<Record<Handler
   }
 }
 
+/** The lock file plan-day left for the run, as `{ path, body }` for the child to write. */
+function lockOfPlan(lakeDir: string, day: string, outputs: Partial<Record<HandlerName, Record<string, unknown>>>): { path: string; body: string } {
+  const { runId, owner } = outputs['plan-day'] as { runId: string; owner: string };
+  const now = new Date();
+  const lock: PartitionLock = { owner, runId, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString() };
+  return { path: join(lakeDir, lockKey(parseDay(day))), body: `${JSON.stringify(lock)}\n` };
+}
+
 /**
  * Bundles and cold-starts every handler. The handlers are chained on the empty day as the state
  * machine chains them (see `eventOf`).
@@ -156,6 +166,9 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
     request.onHandler?.(name);
     const { file, size } = await bundleHandler(name, join(request.workDir, 'bundles', name));
     const args = [file, JSON.stringify(eventOf(name, request.emptyDay, outputs))];
+    // Validate gives the day's lock back after publishing: each of its calls needs the lock the
+    // day plan took, so the child puts it back in place before each call (outside the timing).
+    if (name === 'validate') args.push(JSON.stringify(lockOfPlan(env.LAKE_URI, request.emptyDay, outputs)));
     const runs: ChildReport[] = [];
     const withSourceMaps: ChildReport[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -175,7 +188,8 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
       peakRssKb: Math.max(...runs.map((r) => r.peakRssKb)),
       runs: REPEATS,
     });
-    outputs[name] = runs[0].output as Record<string, unknown>;
+    // The last run's output: each plan-day run made a new run id and took the day's lock over.
+    outputs[name] = withSourceMaps.at(-1)!.output as Record<string, unknown>;
   }
   return results;
 }

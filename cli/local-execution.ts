@@ -73,12 +73,18 @@ export interface LocalExecutionResult {
   readonly cause?: string;
 }
 
-/** What the day's stages returned so far (its ranges added up). */
+/** What the day's stages returned so far, by the first hour of each range (a retry replaces its range's entry). */
 interface DayRecord {
   started: number;
-  sourceRows?: number;
-  written?: Pick<TransformResult['metrics'], 'rows' | 'quarantined'> & { files: number };
+  sourceRows: Map<number, number>;
+  written: Map<number, TransformResult>;
   validate?: ValidateResult;
+}
+
+function sum(values: Iterable<number>): number | undefined {
+  let total: number | undefined;
+  for (const value of values) total = (total ?? 0) + value;
+  return total;
 }
 
 type DayResult = { date: string; status: 'passed' | 'failed'; error?: string; cause?: string };
@@ -88,7 +94,7 @@ export async function runLocalExecution(config: Config, input: Record<string, un
   const records = new Map<string, DayRecord>();
   const record = (date: string) => {
     let r = records.get(date);
-    if (!r) records.set(date, (r = { started: performance.now() }));
+    if (!r) records.set(date, (r = { started: performance.now(), sourceRows: new Map(), written: new Map() }));
     return r;
   };
   const plan = createPlanHandler(config, () => new ReadableLogger('plan'));
@@ -107,15 +113,12 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     },
     Extract: async (e) => {
       const staged = await extract(e);
-      const r = record(dateOf(e));
-      r.sourceRows = (r.sourceRows ?? 0) + staged.sourceCount;
+      record(dateOf(e)).sourceRows.set(staged.hours.from, staged.sourceCount);
       return staged;
     },
     TransformWrite: async (e) => {
       const written = await transform(e);
-      const r = record(dateOf(e));
-      const sum = r.written ?? { rows: 0, quarantined: 0, files: 0 };
-      r.written = { rows: sum.rows + written.metrics.rows, quarantined: sum.quarantined + written.metrics.quarantined, files: sum.files + written.files.length };
+      record(dateOf(e)).written.set(written.hours.from, written);
       return written;
     },
     Validate: async (e) => (record(dateOf(e)).validate = await validate(e)),
@@ -128,10 +131,10 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     return {
       date: day.date,
       verdict: day.status,
-      sourceRows: v?.sourceCount ?? r?.sourceRows,
-      writtenRows: v?.rows ?? r?.written?.rows,
-      quarantined: v?.quarantined ?? r?.written?.quarantined,
-      files: v?.files ?? r?.written?.files,
+      sourceRows: v?.sourceCount ?? sum(r?.sourceRows.values() ?? []),
+      writtenRows: v?.rows ?? sum([...(r?.written.values() ?? [])].map((w) => w.metrics.rows)),
+      quarantined: v?.quarantined ?? sum([...(r?.written.values() ?? [])].map((w) => w.metrics.quarantined)),
+      files: v?.files ?? sum([...(r?.written.values() ?? [])].map((w) => w.files.length)),
       bytes: v?.bytes,
       seconds: r ? (performance.now() - r.started) / 1000 : 0,
       error: day.status === 'failed' ? `${day.error}: ${causeMessage(day.cause)}` : undefined,
