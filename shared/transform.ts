@@ -310,20 +310,25 @@ export function isoMicros(micros: bigint): string {
   return `${base.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
 }
 
-/** The raw source row at `row` as JSON-safe values (ids as strings, timestamps as ISO). */
-function rawRow(raw: RecordBatch, row: number): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  for (const column of RENTALS.columns) {
+/**
+ * Reads the raw source rows of one staged batch as JSON-safe values (ids as strings, timestamps as
+ * ISO); the columns are looked up once per batch, not once per row.
+ */
+function rawRowReader(raw: RecordBatch): (row: number) => Record<string, string | null> {
+  const readers = RENTALS.columns.map((column): [string, (row: number) => string | null] => {
     const vector = raw.getChild(column.name) as Vector;
-    if (!vector.isValid(row)) {
-      out[column.name] = null;
-    } else if (column.kind === 'timestamptz') {
-      out[column.name] = isoMicros((vector.data[0].values as BigInt64Array)[row]);
-    } else {
-      out[column.name] = String(vector.get(row));
+    const valid = validity(vector.data[0]);
+    if (column.kind === 'timestamptz') {
+      const values = vector.data[0].values as BigInt64Array;
+      return [column.name, (row) => (valid(row) ? isoMicros(values[row]) : null)];
     }
-  }
-  return out;
+    return [column.name, (row) => (valid(row) ? String(vector.get(row)) : null)];
+  });
+  return (row) => {
+    const out: Record<string, string | null> = {};
+    for (const [name, read] of readers) out[name] = read(row);
+    return out;
+  };
 }
 
 /** Collects the day's quality measures batch by batch. */
@@ -453,8 +458,8 @@ class QuarantineWriter {
     readonly key: string,
   ) {}
 
-  /** Queues one line; resolves at once unless the upload is behind (then when it catches up). */
-  async write(line: object): Promise<void> {
+  /** Queues JSON lines; resolves at once unless the upload is behind (then when it catches up). */
+  async write(lines: string): Promise<void> {
     if (!this.stream) {
       this.stream = new PassThrough();
       // The upload reports failures; the stream's own error event would otherwise be unhandled.
@@ -463,7 +468,7 @@ class QuarantineWriter {
       // Surface an upload failure at close(), not as an unhandled rejection.
       this.upload.catch(() => undefined);
     }
-    if (!this.stream.write(`${JSON.stringify(line)}\n`)) await once(this.stream, 'drain');
+    if (!this.stream.write(lines)) await once(this.stream, 'drain');
   }
 
   async close(): Promise<string | undefined> {
@@ -499,8 +504,13 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const raw of stagedBatches(store, extract.staging.rentals)) {
       const { batch, rejected, excluded, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
-      for (const r of [...rejected, ...excluded]) {
-        await quarantine.write({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rawRow(raw, r.row) });
+      if (rejected.length + excluded.length > 0) {
+        const rowOf = rawRowReader(raw);
+        let lines = '';
+        for (const r of [...rejected, ...excluded]) {
+          lines += `${JSON.stringify({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rowOf(r.row) })}\n`;
+        }
+        await quarantine.write(lines);
       }
       metrics.addRejections(rejected, excluded, negativeCosts);
       for (const part of withoutRows(batch, excluded)) {
