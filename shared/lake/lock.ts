@@ -3,7 +3,8 @@
  * with a create-only conditional write (`If-None-Match: *`), or an `If-Match` takeover; every
  * later stage renews it (it must still be the run's) and validate releases it after publishing.
  * A day that fails releases it too (the state machine's ReleaseDay step, or the stage itself on
- * a terminal error); a transient error keeps it for the retry. A lock expires, so a crashed run
+ * a terminal error, or plan-day on any error); a transient error of a later stage keeps it for the
+ * retry. A lock expires, so a crashed run
  * cannot hold a day forever; the same owner (one Step Functions execution) may take its own lock
  * over at once. Anyone else meets `PartitionBusyError`, which the state machine retries with
  * backoff: the second run waits, then runs on top of the first one's result.
@@ -121,9 +122,10 @@ export interface LockRequest {
 
 /**
  * Runs one stage of a run under the day's lock: takes it (`acquire`: the first stage) or renews it
- * (`renew`: the run must still hold it) first; gives it back when the stage fails for good (a
- * transient failure keeps it for the retry), and also after the work when `releaseAfter` is set
- * (the stage that publishes).
+ * (`renew`: the run must still hold it) first; gives it back when a later stage fails for good (a
+ * transient failure keeps it for the retry) and when the first stage fails at all (its retry makes
+ * a new run, which takes the lock again; a day whose first stage runs out of retries must not keep
+ * the day locked), and also after the work when `releaseAfter` is set (the stage that publishes).
  */
 export async function underPartitionLock<T>(
   store: ObjectStore,
@@ -138,7 +140,7 @@ export async function underPartitionLock<T>(
   try {
     result = await work();
   } catch (error) {
-    if (!isRetryable(error)) await releaseLock(store, day, request.runId).catch(() => undefined);
+    if (options.take === 'acquire' || !isRetryable(error)) await releaseLock(store, day, request.runId).catch(() => undefined);
     throw error;
   }
   if (options.releaseAfter) await releaseLock(store, day, request.runId);

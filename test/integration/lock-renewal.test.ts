@@ -209,6 +209,19 @@ describe('the partition lock of a day cut into hour ranges', () => {
       expect(await storedLock()).toMatchObject({ owner: OWNER, runId: RUN });
     });
 
+    it('gives the lock back when the stage that took it fails, even transiently (its retry is a new run)', async () => {
+      // Act
+      const error = await rejectionOf(() =>
+        underPartitionLock(store, DAY, request, { take: 'acquire', releaseAfter: false }, async () => {
+          throw new StoreUnavailableError('injected: connection reset');
+        }),
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(await storedLock()).toBeUndefined();
+    });
+
     it.each([
       ['a terminal error', () => new StagingError('injected: staged file unreadable')],
       ['an error of no known class', () => new TypeError('injected: bug')],
