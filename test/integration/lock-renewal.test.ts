@@ -16,6 +16,7 @@ import { FsStore } from '../../shared/lake/fs-store.js';
 import { dataFileKey, quarantineKey } from '../../shared/lake/layout.js';
 import { acquireLock, lockKey, releaseLock, renewLock, underPartitionLock, type PartitionLock } from '../../shared/lake/lock.js';
 import { removeUnlisted, type PartitionManifest } from '../../shared/lake/manifest.js';
+import { rejectionOf } from '../support/outcomes.js';
 
 const DAY = parseDay('2025-06-01');
 const OLD_RUN = '20250601T010000000Z-0a0a0a0a';
@@ -33,16 +34,6 @@ describe('the partition lock of a day cut into hour ranges', () => {
   async function storedLock(): Promise<PartitionLock | undefined> {
     const object = await store.getObject(lockKey(DAY));
     return object ? (JSON.parse(Buffer.from(object.body).toString('utf8')) as PartitionLock) : undefined;
-  }
-
-  /** Runs `act` and returns what it rejected with, failing the test when it resolves. */
-  async function rejectionOf(act: () => Promise<unknown>): Promise<unknown> {
-    try {
-      await act();
-    } catch (error) {
-      return error;
-    }
-    throw new Error('expected the call to reject');
   }
 
   beforeAll(async () => {
@@ -107,7 +98,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       const released = await releaseLock(store, DAY, RUN);
 
       // Act
-      const error = await rejectionOf(() => renewLock(store, DAY, request));
+      const error = await rejectionOf(renewLock(store, DAY, request));
 
       // Assess
       expect(released).toBe(true);
@@ -123,7 +114,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       let ran = false;
 
       // Act
-      const error = await rejectionOf(() =>
+      const error = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: true }, async () => {
           ran = true;
         }),
@@ -141,8 +132,8 @@ describe('the partition lock of a day cut into hour ranges', () => {
       let ran = false;
 
       // Act
-      const renewal = await rejectionOf(() => renewLock(store, DAY, request));
-      const stage = await rejectionOf(() =>
+      const renewal = await rejectionOf(renewLock(store, DAY, request));
+      const stage = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: true }, async () => {
           ran = true;
         }),
@@ -163,7 +154,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       await acquireLock(store, DAY, { owner: 'another-execution', runId: NEW_RUN, ttlMs: TTL_MS });
 
       // Act
-      const error = await rejectionOf(() => renewLock(store, DAY, request));
+      const error = await rejectionOf(renewLock(store, DAY, request));
 
       // Assess
       expect(error).toBeInstanceOf(LockLostError);
@@ -177,7 +168,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       let ran = false;
 
       // Act
-      const error = await rejectionOf(() =>
+      const error = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'acquire', releaseAfter: false }, async () => {
           ran = true;
         }),
@@ -198,7 +189,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       const transient = new StoreUnavailableError('injected: 503 SlowDown');
 
       // Act
-      const error = await rejectionOf(() =>
+      const error = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: true }, async () => {
           throw transient;
         }),
@@ -211,7 +202,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
     it('gives the lock back when the stage that took it fails, even transiently (its retry is a new run)', async () => {
       // Act
-      const error = await rejectionOf(() =>
+      const error = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'acquire', releaseAfter: false }, async () => {
           throw new StoreUnavailableError('injected: connection reset');
         }),
@@ -231,7 +222,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       const terminal = makeError();
 
       // Act
-      const error = await rejectionOf(() =>
+      const error = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: false }, async () => {
           throw terminal;
         }),
@@ -247,7 +238,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       await acquireLock(store, DAY, request);
 
       // Act
-      const error = await rejectionOf(() =>
+      const error = await rejectionOf(
         underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: false }, async () => {
           await store.deleteObjects([lockKey(DAY)]);
           await acquireLock(store, DAY, { owner: 'another-execution', runId: NEW_RUN, ttlMs: TTL_MS });

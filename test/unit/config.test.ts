@@ -2,16 +2,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS, loadConfig, parseDatabaseUrl, parseLakeUri, requireDatabaseUrl } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
-
-/** Runs `act` and returns what it threw, failing the test when it throws nothing. */
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrownBy } from '../support/outcomes.js';
 
 /** The error `act` threw, checked to be a `ConfigError` naming `field`. */
 function configErrorOf(act: () => unknown, field: string): ConfigError {

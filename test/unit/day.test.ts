@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addDays, dayAt, daysBetween, dayWindow, parseDay, parseTimeZone, partitionPath } from '../../shared/day.js';
 import { ConfigError, InputError } from '../../shared/errors.js';
-
-/** Runs `act` and returns what it threw, failing the test when it throws nothing. */
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrownBy } from '../support/outcomes.js';
 
 const HOUR_MS = 3_600_000;
 

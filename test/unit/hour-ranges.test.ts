@@ -13,20 +13,11 @@ import { dataFileKey, quarantineKey, rangePart, stagingKey } from '../../shared/
 import { cutIntoRanges } from '../../shared/plan-day.js';
 import type { RangeMetrics, TransformResult } from '../../shared/transform.js';
 import { combineRanges, type RunOfDay } from '../../shared/validate.js';
+import { thrownBy } from '../support/outcomes.js';
 
 const HOUR_MS = 3_600_000;
 const RUN = '20250601T020000000Z-0a1b2c3d';
 const OTHER_RUN = '20250601T030000000Z-9f8e7d6c';
-
-/** Runs `act` and returns what it threw, failing the test when it throws nothing. */
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 /** Checks that `ranges` follow each other without a gap or an overlap and cover `[0, hours)`. */
 function expectContiguous(ranges: readonly HourRange[], hours: number): void {

@@ -22,6 +22,7 @@ import {
   TransientError,
 } from '../../shared/errors.js';
 import { classifyS3Error, S3Store } from '../../shared/lake/s3-store.js';
+import { rejectionOf } from '../support/outcomes.js';
 
 const s3Mock = mockClient(S3Client);
 
@@ -31,16 +32,6 @@ function serviceError(name: string, status: number, fault: 'client' | 'server' =
 
 function newStore(uri = 's3://bucket/pre/fix'): S3Store {
   return new S3Store(parseLakeUri(uri), { client: new S3Client({ region: 'us-east-1' }) });
-}
-
-/** What `promise` rejected with, failing the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 /** A GetObject body as the SDK hands it out, reduced to what the store reads. */
