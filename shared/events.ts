@@ -69,13 +69,13 @@ export type DayPlanOutput = DayPlan & { readonly mode: WriteMode };
 /** Most hours a local day can have (a day that falls back one hour has 25). */
 const MAX_DAY_HOURS = 25;
 
-function parseHours(value: unknown, field = 'hours'): HourRange | undefined {
-  if (value === undefined) return undefined;
-  const form = `{ "from": h, "to": h } with whole hours 0 <= from < to <= ${MAX_DAY_HOURS}`;
-  const e = asObject(value, form, field);
-  const { from, to } = e;
+const HOURS_FORM = `{ "from": h, "to": h } with whole hours 0 <= from < to <= ${MAX_DAY_HOURS}`;
+
+/** An hour range `{ from, to }` (other fields dropped); `field` names it in the error. */
+function parseHours(value: unknown, field: string): HourRange {
+  const { from, to } = asObject(value, HOURS_FORM, field);
   if (!Number.isInteger(from) || !Number.isInteger(to) || (from as number) < 0 || (from as number) >= (to as number) || (to as number) > MAX_DAY_HOURS) {
-    throw new InputError(field, form, JSON.stringify(value));
+    throw new InputError(field, HOURS_FORM, JSON.stringify(value));
   }
   return { from: from as number, to: to as number };
 }
@@ -99,7 +99,7 @@ export function parseExtractEvent(event: unknown): ExtractEvent {
     mode: parseMode(e.mode),
     owner: parseOwner(e.owner),
     runId: parseRunId(e.runId),
-    hours: parseHours(e.hours),
+    hours: e.hours === undefined ? undefined : parseHours(e.hours, 'hours'),
   };
 }
 
@@ -122,7 +122,7 @@ export function parseTransformEvent(event: unknown): { day: CalendarDay; extract
   const day = parseDay(e.date, 'date');
   parseMode(e.mode);
   if (!Number.isInteger(e.sourceCount) || e.sourceCount < 0) throw new InputError('sourceCount', 'a non-negative integer', String(e.sourceCount));
-  if (parseHours(e.hours) === undefined) throw new InputError('hours', 'the hour range extract staged', undefined);
+  parseHours(e.hours, 'hours');
   if (typeof e.snapshotAt !== 'string' || Number.isNaN(Date.parse(e.snapshotAt))) throw new InputError('snapshotAt', 'an ISO 8601 timestamp', String(e.snapshotAt));
   if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by extract', String(e.owner));
   const staging = asObject(e.staging, 'staging keys');
@@ -146,13 +146,13 @@ export function parseValidateEvent(event: unknown): { day: CalendarDay; run: Run
     throw new InputError('sourceDuplicateIds', 'a non-negative integer', String(e.sourceDuplicateIds));
   }
   if (!Array.isArray(e.ranges) || e.ranges.length === 0) throw new InputError('ranges', 'the non-empty list of hour ranges of the day plan', JSON.stringify(e.ranges));
-  const ranges = e.ranges.map((range, i) => parseHours(range === null || typeof range !== 'object' ? range : { from: range.from, to: range.to }, `ranges[${i}]`)!);
+  const ranges = e.ranges.map((range, i) => parseHours(range, `ranges[${i}]`));
   if (!Array.isArray(e.written) || e.written.length === 0) throw new InputError('written', 'a non-empty list of transform-write outputs, one per hour range', JSON.stringify(e.written));
   const written = e.written.map((item, i) => {
     const range = asObject(item, `written[${i}]: a transform-write output`) as unknown as TransformResult;
     if (!Array.isArray(range.files)) throw new InputError(`written[${i}].files`, 'a list of written files', String(range.files));
     if (typeof range.metrics !== 'object' || range.metrics === null) throw new InputError(`written[${i}].metrics`, 'the range metrics object', String(range.metrics));
-    if (parseHours(range.hours, `written[${i}].hours`) === undefined) throw new InputError(`written[${i}].hours`, 'the hour range written', undefined);
+    parseHours(range.hours, `written[${i}].hours`);
     if (range.runId !== runId) throw new InputError(`written[${i}].runId`, `the run of the day plan (${runId})`, String(range.runId));
     checkRunKeys(range.runId, range.files.map((f) => f?.key), () => 'rentals/', `written[${i}].files`);
     return range;

@@ -4,10 +4,10 @@
  * later stage renews it (it must still be the run's) and validate releases it after publishing.
  * A day that fails releases it too (the state machine's ReleaseDay step, or the stage itself on
  * a terminal error, or plan-day on any error); a transient error of a later stage keeps it for the
- * retry. A lock expires, so a crashed run
- * cannot hold a day forever; the same owner (one Step Functions execution) may take its own lock
- * over at once. Anyone else meets `PartitionBusyError`, which the state machine retries with
- * backoff: the second run waits, then runs on top of the first one's result.
+ * retry. A lock expires, so a crashed run cannot hold a day forever; the same owner (one Step
+ * Functions execution) may take its own lock over at once. Anyone else meets
+ * `PartitionBusyError`, which the state machine retries with backoff: the second run waits, then
+ * runs on top of the first one's result.
  */
 import { partitionPath, type CalendarDay } from '../day.js';
 import { isRetryable, LockLostError, PartitionBusyError, PreconditionFailedError } from '../errors.js';
