@@ -12,19 +12,7 @@ import { extractDay } from '../../shared/extract.js';
 import { FsStore } from '../../shared/lake/fs-store.js';
 import { newRunId } from '../../shared/lake/layout.js';
 import { createTestDatabase } from '../support/databases.js';
-
-/** Records the text of every query `client` sends, still sending it. */
-function recordQueries(client: pg.Client): string[] {
-  const texts: string[] = [];
-  const send = client.query.bind(client) as (...args: unknown[]) => unknown;
-  Object.assign(client, {
-    query: (query: string | { text: string }, ...rest: unknown[]) => {
-      texts.push(typeof query === 'string' ? query : query.text);
-      return send(query, ...rest);
-    },
-  });
-  return texts;
-}
+import { recordQueries } from '../support/queries.js';
 
 describe('the floor', () => {
   let database: { url: string; drop: () => Promise<void> };
