@@ -176,8 +176,7 @@ async function stageTable(
  */
 export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
   const owner = request.lock?.owner ?? request.runId;
-  if (!request.lock) return extractSnapshot(request, owner);
-  const lock = { owner, runId: request.runId, ttlMs: request.lock.ttlMs };
+  const lock = { owner, runId: request.runId, ttlMs: request.lock?.ttlMs };
   return underPartitionLock(request.store, request.day, lock, { take: 'renew', releaseAfter: false }, () => extractSnapshot(request, owner));
 }
 

@@ -83,8 +83,7 @@ async function countDuplicateIds(client: pg.Client, where: string, params: unkno
 /** Names the run, takes the lock and cuts the day into hour ranges; see the module comment. */
 export async function planDay(request: DayPlanRequest): Promise<DayPlan> {
   const owner = request.lock?.owner ?? request.runId;
-  if (!request.lock) return countAndCut(request, owner);
-  const lock = { owner, runId: request.runId, ttlMs: request.lock.ttlMs };
+  const lock = { owner, runId: request.runId, ttlMs: request.lock?.ttlMs };
   return underPartitionLock(request.store, request.day, lock, { take: 'acquire', releaseAfter: false }, () => countAndCut(request, owner));
 }
 

@@ -486,7 +486,6 @@ class QuarantineWriter {
 /** Casts, measures and writes one staged day; see the module comment. */
 export async function transformDay(request: TransformRequest): Promise<TransformResult> {
   const { store, day, extract } = request;
-  if (request.lockTtlMs === undefined) return castAndWrite(request);
   const lock = { owner: extract.owner, runId: extract.runId, ttlMs: request.lockTtlMs };
   return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: false }, () => castAndWrite(request));
 }

@@ -254,7 +254,6 @@ async function discardRun(store: ObjectStore, write: DayWrite): Promise<void> {
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
   const { store, day, run } = request;
   const write = combineRanges(run, request.written);
-  if (request.lockTtlMs === undefined) return checkAndPublish(request, write);
   const lock = { owner: run.owner, runId: run.runId, ttlMs: request.lockTtlMs };
   return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: true }, () => checkAndPublish(request, write));
 }

@@ -117,7 +117,8 @@ export async function releaseLock(store: ObjectStore, day: CalendarDay, runId: s
 export interface LockRequest {
   readonly owner: string;
   readonly runId: string;
-  readonly ttlMs: number;
+  /** How long the lock lasts; undefined runs the stage without the lock (benchmarks, tools). */
+  readonly ttlMs: number | undefined;
 }
 
 /**
@@ -126,6 +127,7 @@ export interface LockRequest {
  * transient failure keeps it for the retry) and when the first stage fails at all (its retry makes
  * a new run, which takes the lock again; a day whose first stage runs out of retries must not keep
  * the day locked), and also after the work when `releaseAfter` is set (the stage that publishes).
+ * Without a `ttlMs` the stage runs without the lock.
  */
 export async function underPartitionLock<T>(
   store: ObjectStore,
@@ -134,8 +136,10 @@ export async function underPartitionLock<T>(
   options: { readonly take: 'acquire' | 'renew'; readonly releaseAfter: boolean },
   work: () => Promise<T>,
 ): Promise<T> {
-  if (options.take === 'acquire') await acquireLock(store, day, request);
-  else await renewLock(store, day, request);
+  const { ttlMs } = request;
+  if (ttlMs === undefined) return work();
+  if (options.take === 'acquire') await acquireLock(store, day, { ...request, ttlMs });
+  else await renewLock(store, day, { ...request, ttlMs });
   let result: T;
   try {
     result = await work();
