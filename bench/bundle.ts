@@ -1,6 +1,6 @@
 /**
  * esbuild bundles made the way the stack makes the Lambda bundles (`infra/constructs/etl-function.ts`):
- * CommonJS for Node 20+, minified with names kept, everything inside but pg-native, a linked source
+ * CommonJS for Node 24 (the Lambda runtime), minified with names kept, everything inside but pg-native, a linked source
  * map without sources, and parquet-wasm's `.wasm` copied beside the bundle when it is used. The
  * benchmark runs its measurements from such bundles with plain `node`, so neither tsx's loader
  * thread (about 35 MB of RSS) nor its transpiling inflates them.
@@ -31,7 +31,7 @@ export async function bundle(entry: string, dir: string): Promise<Bundle> {
     outfile: file,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     keepNames: true,

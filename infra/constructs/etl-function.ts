@@ -93,6 +93,7 @@ export class EtlFunction extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.CJS,
+        target: 'node24',
         minify: true,
         // Error classes are matched by `name` in the state machine's Retry/Catch: never mangle them.
         keepNames: true,

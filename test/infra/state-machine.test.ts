@@ -8,7 +8,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as errors from '../../shared/errors.js';
 import { DAYS_FAILED_ERROR, STATE_NAMES, TASK_STATES, synthesizeDefinition, type AslDefinition } from '../../infra/definition.js';
 import { LAMBDA_SERVICE_ERRORS, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from '../../infra/state-machine.js';
-import { polyfillWithResolvers } from './support.js';
 
 interface Retrier {
   ErrorEquals: string[];
@@ -131,8 +130,6 @@ describe('definition', () => {
 });
 
 describe('a run of the definition', () => {
-  polyfillWithResolvers();
-
   class ValidationBreachError extends Error {
     override name = 'ValidationBreachError';
   }

@@ -116,18 +116,3 @@ export function objectArn(key: string): string {
 }
 
 export const BUCKET_ARN = `arn:aws:s3:::${TEST_BUCKET}`;
-
-/** Installs `Promise.withResolvers` on Node 20 (aws-local-stepfunctions 3 needs it). */
-export function polyfillWithResolvers(): void {
-  const P = Promise as unknown as { withResolvers?: unknown };
-  if (P.withResolvers) return;
-  P.withResolvers = <T>() => {
-    let resolve!: (value: T) => void;
-    let reject!: (reason?: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}

@@ -23,6 +23,7 @@ import { readManifest } from '../../shared/lake/manifest.js';
 import type { ValidationReport } from '../../shared/validate.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
+import { overlapBarrier } from '../support/overlap.js';
 import { sourceAggregate } from '../support/source.js';
 
 const DAY = parseDay('2025-06-01');
@@ -99,25 +100,18 @@ describe('a day cut into hour ranges', () => {
     const tight = configWith({ RANGE_MAX_ROWS: '20' });
     const extract = createExtractHandler(tight);
     const hoursSeen: Array<{ from: number; to: number }> = [];
-    let inFlight = 0;
-    let peak = 0;
-    const counted = async (event: unknown) => {
+    const overlap = overlapBarrier(3);
+    const counted = overlap.wrap(async (event: unknown) => {
       hoursSeen.push((event as { hours: { from: number; to: number } }).hours);
-      peak = Math.max(peak, ++inFlight);
-      try {
-        await new Promise((r) => setTimeout(r, 20));
-        return await extract(event);
-      } finally {
-        inFlight--;
-      }
-    };
+      return extract(event);
+    });
 
     // Act
     const result = await runLocalExecution(tight, { date: DAY.iso }, { concurrency: 1, rangeConcurrency: 3, handlers: { Extract: counted } });
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(peak).toBe(3);
+    expect(overlap.peak).toBe(3);
     const sorted = [...hoursSeen].sort((a, b) => a.from - b.from);
     expect(sorted[0].from).toBe(0);
     expect(sorted.at(-1)!.to).toBe(24);

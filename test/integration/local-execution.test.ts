@@ -20,6 +20,7 @@ import { seed } from '../../shared/generator.js';
 import { FsStore } from '../../shared/lake/fs-store.js';
 import { releaseLock } from '../../shared/lake/lock.js';
 import { createTestDatabase } from '../support/databases.js';
+import { overlapBarrier } from '../support/overlap.js';
 
 describe('local execution of the deployed definition', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -141,23 +142,13 @@ describe('local execution of the deployed definition', () => {
   it('never runs more days at once than the Map concurrency', async () => {
     // Prepare
     const extract = createExtractHandler(config);
-    let inFlight = 0;
-    let peak = 0;
-    const counted = async (event: unknown) => {
-      peak = Math.max(peak, ++inFlight);
-      try {
-        await new Promise((r) => setTimeout(r, 50));
-        return await extract(event);
-      } finally {
-        inFlight--;
-      }
-    };
+    const overlap = overlapBarrier(2);
 
     // Act
-    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-05' }, { concurrency: 2, handlers: { Extract: counted } });
+    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-05' }, { concurrency: 2, handlers: { Extract: overlap.wrap(extract) } });
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(peak).toBe(2);
+    expect(overlap.peak).toBe(2);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
-import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../../cli/embedded-postgres.js';
+import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
