@@ -13,19 +13,19 @@
  */
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { loadConfig, requireDatabaseUrl, type Config } from '../shared/config.js';
-import { connect } from '../shared/db/connect.js';
-import { migrate } from '../shared/db/migrate.js';
-import { daysBetween, parseDay, type CalendarDay } from '../shared/day.js';
-import { ConfigError, EtlError, InputError } from '../shared/errors.js';
-import { planRun } from '../shared/plan.js';
-import { MAX_DAYS_PER_EXECUTION } from '../functions/plan/handler.js';
-import { seed } from '../shared/generator.js';
-import { manifestKey } from '../shared/lake/layout.js';
-import { readManifest } from '../shared/lake/manifest.js';
-import { openStore, type ObjectStore } from '../shared/lake/store.js';
-import { recheckPartition } from '../shared/recheck.js';
-import { runLocalExecution } from './local-execution.js';
+import { loadConfig, requireDatabaseUrl, type Config } from '../src/core/config.js';
+import { connect } from '../src/source/connect.js';
+import { migrate } from '../dev/source/migrate.js';
+import { daysBetween, parseDay, type CalendarDay } from '../src/core/day.js';
+import { ConfigError, EtlError, InputError } from '../src/core/errors.js';
+import { planRun } from '../src/pipeline/plan/plan.js';
+import { MAX_DAYS_PER_EXECUTION } from '../src/pipeline/plan/handler.js';
+import { seed } from '../dev/source/generator.js';
+import { manifestKey } from '../src/lake/layout.js';
+import { readManifest } from '../src/lake/manifest.js';
+import { openStore, type ObjectStore } from '../src/lake/store.js';
+import { recheckPartition } from '../src/pipeline/validate/recheck.js';
+import { runLocalExecution } from '../src/pipeline/local-execution.js';
 import { summaryTable, type DayOutcome } from './summary.js';
 import { startCommand } from './start.js';
 

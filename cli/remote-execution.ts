@@ -15,8 +15,8 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { DAYS_FAILED_ERROR, STATE_NAMES } from '../infra/state-machine.js';
-import { ConfigError } from '../shared/errors.js';
-import { causeMessage } from './local-execution.js';
+import { ConfigError } from '../src/core/errors.js';
+import { causeMessage } from '../src/pipeline/local-execution.js';
 import type { DayOutcome } from './summary.js';
 
 /** Where the AWS clients send requests and as whom; every field unset means the SDK's defaults (real AWS). */

@@ -5,15 +5,15 @@
  * query to read the result. A second run finds everything up to date and does no work.
  */
 import { relative } from 'node:path';
-import { loadConfig, type Config } from '../shared/config.js';
-import { connect } from '../shared/db/connect.js';
-import { migrate } from '../shared/db/migrate.js';
-import { addDays, dayAt, daysBetween, parseDay } from '../shared/day.js';
-import { seed } from '../shared/generator.js';
-import { readManifest } from '../shared/lake/manifest.js';
-import { openStore } from '../shared/lake/store.js';
-import { isUpToDate, sourceState } from '../shared/recheck.js';
-import { runLocalExecution } from './local-execution.js';
+import { loadConfig, type Config } from '../src/core/config.js';
+import { connect } from '../src/source/connect.js';
+import { migrate } from '../dev/source/migrate.js';
+import { addDays, dayAt, daysBetween, parseDay } from '../src/core/day.js';
+import { seed } from '../dev/source/generator.js';
+import { readManifest } from '../src/lake/manifest.js';
+import { openStore } from '../src/lake/store.js';
+import { isUpToDate, sourceState } from '../src/pipeline/validate/recheck.js';
+import { runLocalExecution } from '../src/pipeline/local-execution.js';
 import { progressPrinter, type Io } from './main.js';
 import { summaryTable, type DayOutcome } from './summary.js';
 

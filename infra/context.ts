@@ -5,7 +5,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { LakeEtlStackProps, StageTuning } from './lake-etl-stack.js';
-import type { QualityThresholds } from '../shared/config.js';
+import type { QualityThresholds } from '../src/core/config.js';
 
 /** The context keys this app reads. */
 export const CONTEXT_KEYS = [

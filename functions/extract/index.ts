@@ -1,5 +1,5 @@
-import { loadConfig } from '../../shared/config.js';
-import { createExtractHandler } from './handler.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createExtractHandler } from '../../src/pipeline/extract/handler.js';
 
 /** Lambda entry point; configuration is read once, at cold start. */
 export const handler = createExtractHandler(loadConfig());

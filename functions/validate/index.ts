@@ -1,5 +1,5 @@
-import { loadConfig } from '../../shared/config.js';
-import { createValidateHandler } from './handler.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createValidateHandler } from '../../src/pipeline/validate/handler.js';
 
 /** Lambda entry point; configuration is read once, at cold start. */
 export const handler = createValidateHandler(loadConfig());

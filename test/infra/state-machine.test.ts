@@ -2,10 +2,10 @@
  * The state machine definition: its retry/catch policy read from the synthesized ASL, and its
  * data flow (filters, intrinsics, per-day catch) run once through aws-local-stepfunctions.
  */
-import { localExecutionContext } from '../../cli/local-execution.js';
+import { localExecutionContext } from '../../src/pipeline/local-execution.js';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as errors from '../../shared/errors.js';
+import * as errors from '../../src/core/errors.js';
 import { DAYS_FAILED_ERROR, STATE_NAMES, TASK_STATES, synthesizeDefinition, type AslDefinition } from '../../infra/definition.js';
 import { LAMBDA_SERVICE_ERRORS, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from '../../infra/state-machine.js';
 

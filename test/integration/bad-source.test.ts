@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS, parseLakeUri } from '../../shared/config.js';
-import { parseDay } from '../../shared/day.js';
-import { StagingError, ValidationBreachError } from '../../shared/errors.js';
-import { FsStore } from '../../shared/lake/fs-store.js';
-import { readManifest } from '../../shared/lake/manifest.js';
+import { DEFAULT_THRESHOLDS, parseLakeUri } from '../../src/core/config.js';
+import { parseDay } from '../../src/core/day.js';
+import { StagingError, ValidationBreachError } from '../../src/core/errors.js';
+import { FsStore } from '../../src/lake/fs-store.js';
+import { readManifest } from '../../src/lake/manifest.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseLakeUri } from '../../shared/config.js';
-import { parseDay } from '../../shared/day.js';
-import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../shared/errors.js';
-import { seed } from '../../shared/generator.js';
-import { FsStore } from '../../shared/lake/fs-store.js';
-import { acquireLock, lockKey, releaseLock } from '../../shared/lake/lock.js';
-import { readManifest } from '../../shared/lake/manifest.js';
-import type { ObjectStore } from '../../shared/lake/store.js';
+import { parseLakeUri } from '../../src/core/config.js';
+import { parseDay } from '../../src/core/day.js';
+import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../src/core/errors.js';
+import { seed } from '../../dev/source/generator.js';
+import { FsStore } from '../../src/lake/fs-store.js';
+import { acquireLock, lockKey, releaseLock } from '../../src/lake/lease.js';
+import { readManifest } from '../../src/lake/manifest.js';
+import type { ObjectStore } from '../../src/lake/store.js';
 import { createTestDatabase } from '../support/databases.js';
 import { FaultyStore, type Fault } from '../support/faulty-store.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
@@ -170,7 +170,7 @@ describe('faults leave the lake valid', () => {
     victim.on('error', () => undefined);
     const victimPid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     expect(victimPid).not.toBe(pid);
-    const { extractDay } = await import('../../shared/extract.js');
+    const { extractDay } = await import('../../src/pipeline/extract/extract.js');
     const runId = '20250701T000000000Z-0000dead';
     await acquireLock(store, DAY, { owner: 'run-drop', runId, ttlMs: 60_000 });
 
@@ -203,11 +203,11 @@ describe('faults leave the lake valid', () => {
 
   it('a retried publish of an append is applied once', async () => {
     // Prepare: an append run whose validate fails after the manifest is written
-    const { extractDay } = await import('../../shared/extract.js');
-    const { transformDay } = await import('../../shared/transform.js');
-    const { validateAndPublish } = await import('../../shared/validate.js');
-    const { DEFAULT_THRESHOLDS } = await import('../../shared/config.js');
-    const { withClient } = await import('../../shared/db/connect.js');
+    const { extractDay } = await import('../../src/pipeline/extract/extract.js');
+    const { transformDay } = await import('../../src/pipeline/transform-write/transform.js');
+    const { validateAndPublish } = await import('../../src/pipeline/validate/validate.js');
+    const { DEFAULT_THRESHOLDS } = await import('../../src/core/config.js');
+    const { withClient } = await import('../../src/source/connect.js');
     const before = (await readManifest(store, DAY))!.manifest;
     const runId = '20250701T120000000Z-0000a99d';
     await acquireLock(store, DAY, { owner: 'appender', runId, ttlMs: 60_000 });

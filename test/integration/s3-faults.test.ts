@@ -5,12 +5,12 @@
 import { ListMultipartUploadsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLakeUri } from '../../shared/config.js';
-import { parseDay } from '../../shared/day.js';
-import { StoreUnavailableError } from '../../shared/errors.js';
-import { seed } from '../../shared/generator.js';
-import { readManifest } from '../../shared/lake/manifest.js';
-import { S3Store } from '../../shared/lake/s3-store.js';
+import { parseLakeUri } from '../../src/core/config.js';
+import { parseDay } from '../../src/core/day.js';
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import { seed } from '../../dev/source/generator.js';
+import { readManifest } from '../../src/lake/manifest.js';
+import { S3Store } from '../../src/lake/s3-store.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';

@@ -10,8 +10,8 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main.js';
-import { parseDay } from '../../shared/day.js';
-import { seed } from '../../shared/generator.js';
+import { parseDay } from '../../src/core/day.js';
+import { seed } from '../../dev/source/generator.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDay } from '../../shared/day.js';
-import { seed, usersFor } from '../../shared/generator.js';
+import { parseDay } from '../../src/core/day.js';
+import { seed, usersFor } from '../../dev/source/generator.js';
 import { createTestDatabase } from '../support/databases.js';
 
 const FROM = parseDay('2025-01-01');

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLakeUri } from '../../shared/config.js';
-import { PreconditionFailedError, StagingError, StoreError } from '../../shared/errors.js';
-import { FsStore } from '../../shared/lake/fs-store.js';
-import { S3Store } from '../../shared/lake/s3-store.js';
-import type { ObjectStore } from '../../shared/lake/store.js';
+import { parseLakeUri } from '../../src/core/config.js';
+import { PreconditionFailedError, StagingError, StoreError } from '../../src/core/errors.js';
+import { FsStore } from '../../src/lake/fs-store.js';
+import { S3Store } from '../../src/lake/s3-store.js';
+import type { ObjectStore } from '../../src/lake/store.js';
 import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {

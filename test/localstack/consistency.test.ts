@@ -15,8 +15,8 @@ import { ETL_RUNTIME } from '../../infra/constructs/etl-function.js';
 import { CONTEXT_KEYS } from '../../infra/context.js';
 import { createApp } from '../../infra/create-app.js';
 import { STACK_DEFAULTS } from '../../infra/lake-etl-stack.js';
-import { cdklocalCommands, main as deployMain, SECRET_ARN_PLACEHOLDER } from '../../localstack/deploy.js';
-import { COMPOSE_FILE, LOCAL_POSTGRES, LOCALSTACK, MIN_LOCALSTACK_VERSION, PROJECT_ROOT, STACK_NAME, versionAtLeast } from '../../localstack/env.js';
+import { cdklocalCommands, main as deployMain, SECRET_ARN_PLACEHOLDER } from '../../dev/localstack/deploy.js';
+import { COMPOSE_FILE, LOCAL_POSTGRES, LOCALSTACK, MIN_LOCALSTACK_VERSION, PROJECT_ROOT, STACK_NAME, versionAtLeast } from '../../dev/localstack/env.js';
 import { buildStack } from '../infra/support.js';
 
 interface ComposeService {

@@ -11,7 +11,7 @@ import {
   STATE_MACHINE_ARN_OUTPUT,
   UnexpectedExecutionOutputError,
 } from '../../cli/remote-execution.js';
-import { ConfigError } from '../../shared/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);

@@ -8,9 +8,9 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartE
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { main as deployMain, upsertSecret, type Command } from '../../localstack/deploy.js';
-import { lambdaDatabaseSecret } from '../../localstack/env.js';
-import { main as runMain } from '../../localstack/run.js';
+import { main as deployMain, upsertSecret, type Command } from '../../dev/localstack/deploy.js';
+import { lambdaDatabaseSecret } from '../../dev/localstack/env.js';
+import { main as runMain } from '../../dev/localstack/run.js';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);

@@ -3,8 +3,8 @@ import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secret
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCloudFormationClient, createSfnClient } from '../../cli/remote-execution.js';
-import { ConfigError } from '../../shared/errors.js';
-import { LOCALSTACK, localstackClientSettings, localstackEndpoint, localstackS3Endpoint } from '../../localstack/env.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { LOCALSTACK, localstackClientSettings, localstackEndpoint, localstackS3Endpoint } from '../../dev/localstack/env.js';
 
 interface SentRequest {
   readonly url: string;

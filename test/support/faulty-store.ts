@@ -5,7 +5,7 @@
  * clean-up included.
  */
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../../shared/lake/store.js';
+import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/lake/store.js';
 
 export type StoreOperation = 'putObject' | 'upload' | 'getObject' | 'readStream' | 'readRange' | 'head' | 'list' | 'deleteObjects';
 

@@ -3,16 +3,16 @@
  * fault-injecting one, say), the way the state machine does: same lock, same order, the day's
  * hour ranges extracted and written one after the other, the lock given back when the day fails.
  */
-import { DEFAULT_THRESHOLDS, type QualityThresholds } from '../../shared/config.js';
-import type { CalendarDay } from '../../shared/day.js';
-import { withClient } from '../../shared/db/connect.js';
-import { extractDay } from '../../shared/extract.js';
-import { newRunId } from '../../shared/lake/layout.js';
-import { releaseLock } from '../../shared/lake/lock.js';
-import { planDay } from '../../shared/plan-day.js';
-import type { ObjectStore } from '../../shared/lake/store.js';
-import { transformDay, type WriteMode } from '../../shared/transform.js';
-import { validateAndPublish } from '../../shared/validate.js';
+import { DEFAULT_THRESHOLDS, type QualityThresholds } from '../../src/core/config.js';
+import type { CalendarDay } from '../../src/core/day.js';
+import { withClient } from '../../src/source/connect.js';
+import { extractDay } from '../../src/pipeline/extract/extract.js';
+import { newRunId } from '../../src/lake/layout.js';
+import { releaseLock } from '../../src/lake/lease.js';
+import { planDay } from '../../src/pipeline/plan-day/plan-day.js';
+import type { ObjectStore } from '../../src/lake/store.js';
+import { transformDay, type WriteMode } from '../../src/pipeline/transform-write/transform.js';
+import { validateAndPublish } from '../../src/pipeline/validate/validate.js';
 
 export interface RunDayOptions {
   readonly mode?: WriteMode;

@@ -2,7 +2,7 @@
  * The same per-day aggregates computed by SQL on the source, for comparing with the lake.
  */
 import type pg from 'pg';
-import { dayWindow, parseDay } from '../../shared/day.js';
+import { dayWindow, parseDay } from '../../src/core/day.js';
 import type { DayAggregate } from './lake-readers.js';
 
 /** A rent_cost the pipeline accepts as a number (mirrors the generator's valid prices). */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS, loadConfig, parseDatabaseUrl, parseLakeUri, requireDatabaseUrl } from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
+import { DEFAULT_THRESHOLDS, loadConfig, parseDatabaseUrl, parseLakeUri, requireDatabaseUrl } from '../../src/core/config.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { thrownBy } from '../support/outcomes.js';
 
 /** The error `act` threw, checked to be a `ConfigError` naming `field`. */

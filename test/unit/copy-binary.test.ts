@@ -1,8 +1,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { decodeCopyBinary } from '../../shared/db/copy-binary.js';
-import { StagingError } from '../../shared/errors.js';
-import { BIKES, RENTALS, USERS, type SourceTable } from '../../shared/schema.js';
+import { decodeCopyBinary } from '../../src/source/copy-binary.js';
+import { StagingError } from '../../src/core/errors.js';
+import { BIKES, RENTALS, USERS, type SourceTable } from '../../src/core/schema.js';
 
 /** 2000-01-01T00:00:00Z, the Postgres epoch, in microseconds and days since 1970. */
 const PG_EPOCH_US = 946_684_800_000_000n;

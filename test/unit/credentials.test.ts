@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { databaseUrlFromSecret, databaseUrlSource } from '../../shared/db/credentials.js';
-import { ConfigError, SourceUnavailableError } from '../../shared/errors.js';
+import { databaseUrlFromSecret, databaseUrlSource } from '../../src/source/credentials.js';
+import { ConfigError, SourceUnavailableError } from '../../src/core/errors.js';
 
 const secrets = mockClient(SecretsManagerClient);
 

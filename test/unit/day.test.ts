@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, dayAt, daysBetween, dayWindow, parseDay, parseTimeZone, partitionPath } from '../../shared/day.js';
-import { ConfigError, InputError } from '../../shared/errors.js';
+import { addDays, dayAt, daysBetween, dayWindow, parseDay, parseTimeZone, partitionPath } from '../../src/core/day.js';
+import { ConfigError, InputError } from '../../src/core/errors.js';
 import { thrownBy } from '../support/outcomes.js';
 
 const HOUR_MS = 3_600_000;

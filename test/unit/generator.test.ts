@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import { parseDay } from '../../shared/day.js';
-import { InputError } from '../../shared/errors.js';
+import { parseDay } from '../../src/core/day.js';
+import { InputError } from '../../src/core/errors.js';
 import {
   END_BEFORE_START_RATE,
   JUNK_RENT_COSTS,
@@ -16,8 +16,8 @@ import {
   stationsFor,
   usersFor,
   type RentalRow,
-} from '../../shared/generator.js';
-import { RENTALS } from '../../shared/schema.js';
+} from '../../dev/source/generator.js';
+import { RENTALS } from '../../src/core/schema.js';
 
 const DAY = parseDay('2025-01-02');
 const PRICE = /^\d+\.\d{2}$/;

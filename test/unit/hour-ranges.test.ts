@@ -6,13 +6,13 @@
  * validate puts the ranges of one run back together (`combineRanges`).
  */
 import { describe, expect, it } from 'vitest';
-import { dayWindow, hourWindow, parseDay, windowHours, type HourRange } from '../../shared/day.js';
-import { InputError, StagingError } from '../../shared/errors.js';
-import { parseExtractEvent, parseReleaseEvent, parseValidateEvent } from '../../shared/events.js';
-import { dataFileKey, quarantineKey, rangePart, stagingKey } from '../../shared/lake/layout.js';
-import { cutIntoRanges } from '../../shared/plan-day.js';
-import type { RangeMetrics, TransformResult } from '../../shared/transform.js';
-import { combineRanges, type RunOfDay } from '../../shared/validate.js';
+import { dayWindow, hourWindow, parseDay, windowHours, type HourRange } from '../../src/core/day.js';
+import { InputError, StagingError } from '../../src/core/errors.js';
+import { parseExtractEvent, parseReleaseEvent, parseValidateEvent } from '../../src/pipeline/contracts.js';
+import { dataFileKey, quarantineKey, rangePart, stagingKey } from '../../src/lake/layout.js';
+import { cutIntoRanges } from '../../src/pipeline/plan-day/plan-day.js';
+import type { RangeMetrics, TransformResult } from '../../src/pipeline/transform-write/transform.js';
+import { combineRanges, type RunOfDay } from '../../src/pipeline/validate/validate.js';
 import { thrownBy } from '../support/outcomes.js';
 
 const HOUR_MS = 3_600_000;

@@ -3,8 +3,8 @@
  * with the field and expected form its error names.
  */
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../shared/errors.js';
-import { planRun } from '../../shared/plan.js';
+import { InputError } from '../../src/core/errors.js';
+import { planRun } from '../../src/pipeline/plan/plan.js';
 
 const NOW = new Date('2025-06-15T12:00:00Z');
 const plan = (input: unknown, timeZone = 'UTC') => planRun(input, { timeZone, maxDays: 366, now: NOW });

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_REFERENCE } from '../../shared/config.js';
-import { rentalsSchemaMarkdown } from '../../shared/schema.js';
+import { CONFIG_REFERENCE } from '../../src/core/config.js';
+import { rentalsSchemaMarkdown } from '../../src/core/schema.js';
 
 async function section(name: string): Promise<string> {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
@@ -25,7 +25,7 @@ describe('README', () => {
 
   it('documents every environment variable the configuration reads', async () => {
     // Prepare
-    const source = await readFile(new URL('../../shared/config.ts', import.meta.url), 'utf8');
+    const source = await readFile(new URL('../../src/core/config.ts', import.meta.url), 'utf8');
     const read = new Set([...source.matchAll(/env(?:\.|\[')([A-Z][A-Z0-9_]+)|read\w*\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1] ?? m[2]));
 
     // Act

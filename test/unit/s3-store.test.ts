@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseLakeUri } from '../../shared/config.js';
+import { parseLakeUri } from '../../src/core/config.js';
 import {
   PreconditionFailedError,
   StagingError,
@@ -20,8 +20,8 @@ import {
   StoreUnavailableError,
   TerminalError,
   TransientError,
-} from '../../shared/errors.js';
-import { classifyS3Error, S3Store } from '../../shared/lake/s3-store.js';
+} from '../../src/core/errors.js';
+import { classifyS3Error, S3Store } from '../../src/lake/s3-store.js';
 import { rejectionOf } from '../support/outcomes.js';
 
 const s3Mock = mockClient(S3Client);

@@ -1,8 +1,8 @@
 import { Field, Int64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { StagingError } from '../../shared/errors.js';
-import { RENTALS, RENTALS_LAKE_SCHEMA, schemaFingerprint, stagingSchema } from '../../shared/schema.js';
-import { castRentals, isoMicros, parseRentCost } from '../../shared/transform.js';
+import { StagingError } from '../../src/core/errors.js';
+import { RENTALS, RENTALS_LAKE_SCHEMA, schemaFingerprint, stagingSchema } from '../../src/core/schema.js';
+import { castRentals, isoMicros, parseRentCost } from '../../src/pipeline/transform-write/transform.js';
 
 /** One staged rental as the source holds it; timestamps are microseconds since 1970. */
 interface RawRental {

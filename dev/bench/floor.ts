@@ -1,0 +1,139 @@
+/**
+ * The floor a day cannot beat on this machine: Postgres sending the day's rentals with
+ * `COPY ... TO STDOUT (FORMAT binary)` to nobody, plus DuckDB writing the same rows, already in its
+ * memory, as ZSTD Parquet. The pipeline's whole day is reported as a multiple of their sum.
+ */
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { connect } from '../../src/source/connect.js';
+import { dayWindow, type CalendarDay } from '../../src/core/day.js';
+import { RENTALS } from '../../src/core/schema.js';
+import { median, repeated } from './stats.js';
+
+export interface CopyFloor {
+  /** Median of `samples`. */
+  readonly seconds: number;
+  readonly samples: readonly number[];
+  readonly rows: number;
+  /** Bytes of the COPY BINARY stream. */
+  readonly bytes: number;
+}
+
+export interface DuckDbFloor {
+  /** Time of `COPY t TO '...parquet'` only (median of `samples`); loading the rows into DuckDB is not counted. */
+  readonly seconds: number;
+  readonly samples: readonly number[];
+  readonly rows: number;
+  /** Size of the Parquet file. */
+  readonly bytes: number;
+  readonly threads: number;
+  readonly version: string;
+}
+
+export interface Floor {
+  readonly copy: CopyFloor;
+  readonly duckdb: DuckDbFloor;
+  readonly seconds: number;
+}
+
+export interface FloorRequest {
+  readonly databaseUrl: string;
+  readonly day: CalendarDay;
+  readonly timeZone: string;
+  readonly rowGroupRows: number;
+  /** A scratch directory for the CSV hand-over and the Parquet file. */
+  readonly workDir: string;
+  /** How many times each half is measured; the median counts. */
+  readonly repeat: number;
+}
+
+/**
+ * The day's rentals query exactly as extract sends it (`stageTable` in shared/extract.ts): the
+ * columns of RENTALS in schema order, the day's half-open window, ordered by rent_start, rental_id.
+ */
+export function rentalsCopySql(client: pg.Client, day: CalendarDay, timeZone: string, format: 'binary' | 'csv'): string {
+  const window = dayWindow(day, timeZone);
+  const start = client.escapeLiteral(window.start.toISOString());
+  const end = client.escapeLiteral(window.end.toISOString());
+  const columns = RENTALS.columns.map((c) => c.name).join(', ');
+  const select =
+    `SELECT ${columns} FROM rentals WHERE rent_start >= ${start}::timestamptz AND rent_start < ${end}::timestamptz ` +
+    'ORDER BY rent_start, rental_id';
+  return `COPY (${select}) TO STDOUT (FORMAT ${format})`;
+}
+
+/** Times the extract query's COPY BINARY, reading the stream and dropping it. */
+async function measureCopy(client: pg.Client, request: FloorRequest): Promise<CopyFloor> {
+  const runs = await repeated(request.repeat, async () => {
+    const started = performance.now();
+    const copy = client.query(copyTo(rentalsCopySql(client, request.day, request.timeZone, 'binary')));
+    let bytes = 0;
+    for await (const chunk of copy as AsyncIterable<Buffer>) bytes += chunk.byteLength;
+    return { seconds: (performance.now() - started) / 1000, rows: copy.rowCount, bytes };
+  });
+  const samples = runs.map((r) => r.seconds);
+  return { seconds: median(samples), samples, rows: runs[0].rows, bytes: runs[0].bytes };
+}
+
+/** The lake's rentals columns in DuckDB types, computed from the raw CSV columns. */
+const LAKE_SELECT = [
+  ...RENTALS.columns.map((c) => (c.name === 'rent_cost' ? 'TRY_CAST(rent_cost AS DECIMAL(12,2)) AS rent_cost' : c.name)),
+  `'20250101T000000000Z-00000000' AS etl_run_id`,
+  'now() AS etl_extracted_at',
+].join(', ');
+
+const DUCKDB_TYPES: Record<string, string> = { int64: 'BIGINT', timestamptz: 'TIMESTAMPTZ', text: 'VARCHAR' };
+
+/**
+ * Loads the day into an in-memory DuckDB table with the lake's columns (untimed), then times
+ * DuckDB writing it as ZSTD Parquet with the pipeline's row-group size.
+ */
+async function measureDuckDb(client: pg.Client, request: FloorRequest): Promise<DuckDbFloor> {
+  const csv = join(request.workDir, 'floor-rentals.csv');
+  const parquet = join(request.workDir, 'floor-rentals.parquet');
+  await client.query(`SET TimeZone = 'UTC'`);
+  await pipeline(client.query(copyTo(rentalsCopySql(client, request.day, request.timeZone, 'csv'))), createWriteStream(csv));
+  const columns = RENTALS.columns.map((c) => `'${c.name}': '${DUCKDB_TYPES[c.kind]}'`).join(', ');
+
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  try {
+    await duck.run(
+      `CREATE TABLE t AS SELECT ${LAKE_SELECT} FROM read_csv('${csv}', header = false, auto_detect = false, columns = {${columns}})`,
+    );
+    const [info] = (await duck.runAndReadAll(`SELECT version() AS version, current_setting('threads') AS threads, (SELECT count(*) FROM t) AS n`)).getRowObjectsJson();
+    const samples = await repeated(request.repeat, async () => {
+      const started = performance.now();
+      await duck.run(`COPY t TO '${parquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${request.rowGroupRows})`);
+      return (performance.now() - started) / 1000;
+    });
+    return {
+      seconds: median(samples),
+      samples,
+      rows: Number(info.n),
+      bytes: (await stat(parquet)).size,
+      threads: Number(info.threads),
+      version: String(info.version),
+    };
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Measures both halves of the floor for one seeded day. */
+export async function measureFloor(request: FloorRequest): Promise<Floor> {
+  const client = await connect(request.databaseUrl, 'pg-lake-etl-bench');
+  try {
+    const copy = await measureCopy(client, request);
+    const duckdb = await measureDuckDb(client, request);
+    return { copy, duckdb, seconds: copy.seconds + duckdb.seconds };
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * `npm run bench`: how fast and how lean one day runs through the pipeline, against the floor of
+ * this machine. For each day size it seeds a fresh database, measures the floor (COPY of the
+ * extract query to nowhere + DuckDB writing the rows as Parquet), then each stage in a fresh
+ * process and the whole day in one; then the cold start of each Lambda bundle. Progress goes to
+ * stderr; the table to stdout; everything to `dev/bench/results/bench-<timestamp>.json`.
+ *
+ *   npm run bench -- [--rows 100000,1000000] [--repeat 3] [--skip-floor] [--skip-cold-start] [--json-only]
+ *
+ * Uses DATABASE_URL's server when set (it creates and drops `bench_<rows>` databases there), else
+ * an embedded Postgres. BATCH_ROWS, ROW_GROUP_ROWS, ROWS_PER_FILE and PARTITION_TIMEZONE apply.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../../src/core/config.js';
+import { parseDay } from '../../src/core/day.js';
+import { ConfigError, InputError } from '../../src/core/errors.js';
+import { MAX_RENTALS_PER_DAY } from '../source/generator.js';
+import { PROJECT_ROOT } from './child-process.js';
+import { measureColdStarts, type ColdStart } from './cold-start.js';
+import { measureFloor } from './floor.js';
+import { describeMachine, formatTable, writeResults, type BenchResults, type DayRun } from './report.js';
+import { openServer, seededDatabase, type BenchServer } from './source.js';
+import { bundleStageChild, measureStages } from './stages.js';
+
+/** The one day every benchmark database holds. */
+const BENCH_DAY = '2025-06-02';
+const DEFAULT_ROWS = '100000,1000000';
+/** Runs of every timed measurement; the median is reported. Three keep one noisy run from deciding. */
+const DEFAULT_REPEAT = 3;
+const MAX_REPEAT = 20;
+
+const USAGE = `usage: npm run bench -- [--rows N[,N...]] [--repeat N] [--skip-floor] [--skip-cold-start] [--json-only]
+  --rows             rentals in the benchmark day, one run per value (default ${DEFAULT_ROWS})
+  --repeat           runs of the floor and of the stages per day size; times are medians, peak RSS the largest (default ${DEFAULT_REPEAT})
+  --skip-floor       do not measure COPY to nowhere and DuckDB's Parquet write
+  --skip-cold-start  do not bundle and cold-start the handlers
+  --json-only        print the results JSON on stdout instead of the table`;
+
+interface BenchOptions {
+  readonly rows: readonly number[];
+  readonly repeat: number;
+  readonly skipFloor: boolean;
+  readonly skipColdStart: boolean;
+  readonly jsonOnly: boolean;
+}
+
+/** Parses the flags; throws InputError naming the bad one. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        rows: { type: 'string', default: DEFAULT_ROWS },
+        repeat: { type: 'string', default: String(DEFAULT_REPEAT) },
+        'skip-floor': { type: 'boolean', default: false },
+        'skip-cold-start': { type: 'boolean', default: false },
+        'json-only': { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new InputError('arguments', 'the flags below', (error as Error).message);
+  }
+  const rows = values.rows.split(',').map((part) => {
+    const n = Number(part.trim().replaceAll('_', ''));
+    if (part.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_RENTALS_PER_DAY) {
+      throw new InputError('--rows', `integers from 1 to ${MAX_RENTALS_PER_DAY.toLocaleString('en-US')}, separated by commas`, part);
+    }
+    return n;
+  });
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > MAX_REPEAT) {
+    throw new InputError('--repeat', `an integer from 1 to ${MAX_REPEAT}`, values.repeat);
+  }
+  return { rows, repeat, skipFloor: values['skip-floor'], skipColdStart: values['skip-cold-start'], jsonOnly: values['json-only'] };
+}
+
+function progress(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+/** What every day size is measured with. */
+interface BenchContext {
+  readonly server: BenchServer;
+  readonly options: BenchOptions;
+  readonly config: Config;
+  /** The bundled stage child. */
+  readonly stageChild: string;
+}
+
+/** Seeds a day of `rows` rentals in a fresh database and measures it; `workDir` holds its files. */
+async function benchDay({ server, options, config, stageChild }: BenchContext, rows: number, workDir: string): Promise<DayRun> {
+  const label = rows.toLocaleString('en-US');
+  const day = parseDay(BENCH_DAY);
+  progress(`${label} rows: creating bench_${rows} and seeding ${BENCH_DAY}`);
+  const database = await seededDatabase(server.url, `bench_${rows}`, day, { rentals: rows, timeZone: config.timeZone });
+  await mkdir(workDir, { recursive: true });
+  try {
+    let floor;
+    if (!options.skipFloor) {
+      progress(`${label} rows: floor (COPY binary to nowhere, DuckDB Parquet write)`);
+      floor = await measureFloor({
+        databaseUrl: database.url,
+        day,
+        timeZone: config.timeZone,
+        rowGroupRows: config.rowGroupRows,
+        workDir,
+        repeat: options.repeat,
+      });
+    }
+    const stages = await measureStages({
+      child: stageChild,
+      databaseUrl: database.url,
+      date: BENCH_DAY,
+      workDir,
+      repeat: options.repeat,
+      onStage: (stage, run) => progress(`${label} rows: ${stage} in a fresh process (run ${run + 1} of ${options.repeat})`),
+    });
+    return {
+      rows,
+      database: database.name,
+      seedSeconds: database.seedSeconds,
+      vacuumSeconds: database.vacuumSeconds,
+      floor,
+      stages,
+      ratioToFloor: floor ? stages.wholeDay.seconds / floor.seconds : undefined,
+    };
+  } finally {
+    await database.drop();
+  }
+}
+
+/** Cold-starts every handler against a database whose benchmark day is empty. */
+async function benchColdStart(server: BenchServer, workDir: string, timeZone: string): Promise<ColdStart[]> {
+  progress('cold start: seeding an empty day (users and bikes only)');
+  const database = await seededDatabase(server.url, 'bench_cold_start', parseDay(BENCH_DAY), { rentals: 0, timeZone });
+  try {
+    return await measureColdStarts({
+      databaseUrl: database.url,
+      emptyDay: BENCH_DAY,
+      workDir,
+      onHandler: (name) => progress(`cold start: bundling and starting ${name}`),
+    });
+  } finally {
+    await database.drop();
+  }
+}
+
+/** Runs the benchmark; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions;
+  let config: Config;
+  try {
+    options = parseBenchArgs(argv);
+    // The tuning variables, checked before anything runs; the lakes and databases are the bench's own.
+    config = loadConfig({ ...process.env, LAKE_URI: tmpdir(), DATABASE_URL: undefined });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const started = new Date();
+  const loadAtStart = loadavg()[0];
+  const server = await openServer(process.env.DATABASE_URL, progress);
+  const workDir = await mkdtemp(join(tmpdir(), 'pg-lake-bench-'));
+  try {
+    progress('bundling the stage child as a Lambda bundle');
+    const stageChild = await bundleStageChild(join(workDir, 'stage-child'));
+    const days: DayRun[] = [];
+    for (const rows of options.rows) {
+      const dayDir = join(workDir, `rows-${rows}`);
+      days.push(await benchDay({ server, options, config, stageChild }, rows, dayDir));
+      await rm(dayDir, { recursive: true, force: true });
+    }
+    const coldStart = options.skipColdStart ? undefined : await benchColdStart(server, join(workDir, 'cold-start'), config.timeZone);
+    const finished = new Date();
+    const results: BenchResults = {
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+      machine: describeMachine(server.version),
+      loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
+      settings: {
+        day: BENCH_DAY,
+        timeZone: config.timeZone,
+        batchRows: config.batchRows,
+        rowGroupRows: config.rowGroupRows,
+        rowsPerFile: config.rowsPerFile,
+        repeat: options.repeat,
+        postgres: server.embedded ? 'embedded' : 'DATABASE_URL',
+      },
+      days,
+      coldStart,
+    };
+    const path = await writeResults(join(PROJECT_ROOT, 'dev', 'bench', 'results'), results);
+    process.stdout.write(options.jsonOnly ? `${JSON.stringify(results, null, 2)}\n` : formatTable(results));
+    progress(`results written to ${path}`);
+    return 0;
+  } finally {
+    await server.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

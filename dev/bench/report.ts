@@ -1,0 +1,172 @@
+/**
+ * The benchmark's results: the machine they ran on, the JSON file under `dev/bench/results/`, and the
+ * short table printed on stdout.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, arch, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import type { ColdStart } from './cold-start.js';
+import type { Floor } from './floor.js';
+import type { StageMeasurement, StagesMeasurement } from './stages.js';
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly os: string;
+  readonly node: string;
+  readonly postgres: string;
+}
+
+export interface BenchSettings {
+  readonly day: string;
+  readonly timeZone: string;
+  readonly batchRows: number;
+  readonly rowGroupRows: number;
+  readonly rowsPerFile: number;
+  /** Runs of the floor and of the stages per day size: times are their medians, peak RSS the largest. */
+  readonly repeat: number;
+  /** `embedded` (started by the benchmark) or `DATABASE_URL`. */
+  readonly postgres: 'embedded' | 'DATABASE_URL';
+}
+
+/** Everything measured for one day size. */
+export interface DayRun {
+  readonly rows: number;
+  readonly database: string;
+  readonly seedSeconds: number;
+  readonly vacuumSeconds: number;
+  /** Absent with `--skip-floor`. */
+  readonly floor: Floor | undefined;
+  readonly stages: StagesMeasurement;
+  /** Whole day's seconds over the floor's; absent with `--skip-floor`. */
+  readonly ratioToFloor: number | undefined;
+}
+
+export interface BenchResults {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly seconds: number;
+  readonly machine: Machine;
+  /** One-minute load average when the run started and ended: other work skews the times, not the RSS. */
+  readonly loadAverage: { readonly atStart: number; readonly atEnd: number };
+  readonly settings: BenchSettings;
+  readonly days: readonly DayRun[];
+  /** Absent with `--skip-cold-start`. */
+  readonly coldStart: readonly ColdStart[] | undefined;
+}
+
+/** The machine the numbers come from; `postgresVersion` is the server's `SELECT version()`. */
+export function describeMachine(postgresVersion: string): Machine {
+  const cores = cpus();
+  return {
+    cpu: cores[0]?.model.trim() ?? 'unknown',
+    cores: cores.length,
+    memoryBytes: totalmem(),
+    os: `${type()} ${release()} ${arch()}`,
+    node: process.version,
+    postgres: /^PostgreSQL \S+/.exec(postgresVersion)?.[0] ?? postgresVersion,
+  };
+}
+
+/** Writes the results to `<dir>/bench-<timestamp>.json` and returns the path. */
+export async function writeResults(dir: string, results: BenchResults): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `bench-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
+  return path;
+}
+
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+const seconds = (s: number): string => s.toFixed(2);
+const ms = (n: number): string => n.toFixed(1);
+const mib = (kb: number): string => `${(kb / 1024).toFixed(0)} MiB`;
+
+function size(bytes: number): string {
+  if (bytes < 1_000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1_000).toFixed(1)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+/** Lays out rows of cells: the first column left-aligned, the others right-aligned. */
+function columns(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function stageRow(label: string, m: StageMeasurement): string[] {
+  return [label, seconds(m.seconds), count(m.rows / m.seconds), mib(m.peakRssKb), size(m.bytes), String(m.files)];
+}
+
+function dayTable(day: DayRun): string[] {
+  const { floor, stages } = day;
+  const rows: string[][] = [['', 'seconds', 'rows/s', 'peak RSS', 'bytes', 'files']];
+  if (floor) {
+    rows.push(
+      ['floor: COPY binary', seconds(floor.copy.seconds), count(floor.copy.rows / floor.copy.seconds), '-', size(floor.copy.bytes), '-'],
+      [`floor: DuckDB Parquet (${floor.duckdb.threads} threads)`, seconds(floor.duckdb.seconds), count(floor.duckdb.rows / floor.duckdb.seconds), '-', size(floor.duckdb.bytes), '1'],
+      ['floor', seconds(floor.seconds), count(day.rows / floor.seconds), '', '', ''],
+    );
+  }
+  const parts = stages.wholeDay.parts;
+  rows.push(
+    stageRow('plan-day', stages.planDay),
+    stageRow('extract', stages.extract),
+    stageRow('transform-write', stages.transformWrite),
+    stageRow('validate', stages.validate),
+    stageRow('whole day (one process)', stages.wholeDay),
+    ['max peak RSS of the stages', '', '', mib(stages.maxStagePeakRssKb), '', ''],
+  );
+  const lines = [
+    `${count(day.rows)} rentals in one day (seeded in ${seconds(day.seedSeconds)} s, VACUUM ANALYZE + CHECKPOINT ${seconds(day.vacuumSeconds)} s)`,
+    ...columns(rows).map((l) => `  ${l}`),
+  ];
+  if (parts) {
+    lines.push(`  whole day = plan-day ${seconds(parts.planDay)} + extract ${seconds(parts.extract)} + transform-write ${seconds(parts.transformWrite)} + validate ${seconds(parts.validate)} s`);
+  }
+  if (day.ratioToFloor !== undefined) lines.push(`  whole day / floor = ${day.ratioToFloor.toFixed(2)} x`);
+  return lines;
+}
+
+function coldStartTable(coldStart: readonly ColdStart[]): string[] {
+  const rows: string[][] = [['handler', 'import ms', '1st call ms', 'warm call ms', 'cold init ms', 'import ms (source maps)', 'index.js', '.wasm', 'zip']];
+  for (const c of coldStart) {
+    rows.push([
+      c.handler,
+      ms(c.importMs),
+      ms(c.firstCallMs),
+      ms(c.warmCallMs),
+      ms(c.coldInitMs),
+      ms(c.importMsSourceMaps),
+      size(c.bundle.jsBytes),
+      c.bundle.wasmBytes > 0 ? size(c.bundle.wasmBytes) : '-',
+      size(c.bundle.zipBytes),
+    ]);
+  }
+  const runs = coldStart[0]?.runs ?? 0;
+  return [
+    `cold start (esbuild CJS bundle required by plain node, first call on an empty day; median of ${runs} fresh processes)`,
+    ...columns(rows).map((l) => `  ${l}`),
+  ];
+}
+
+/** The short human-readable summary of a run. */
+export function formatTable(results: BenchResults): string {
+  const { machine, settings } = results;
+  const lines = [
+    `pg-lake-etl bench ${results.startedAt} (${seconds(results.seconds)} s)`,
+    `machine:  ${machine.cpu}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${machine.os}, Node ${machine.node}, ${machine.postgres} (${settings.postgres})`,
+    `load:     ${results.loadAverage.atStart.toFixed(2)} before, ${results.loadAverage.atEnd.toFixed(2)} after (1-minute load average; the run itself adds up to ${machine.cores}, anything more is other work skewing the times)`,
+    `settings: BATCH_ROWS ${count(settings.batchRows)}, ROW_GROUP_ROWS ${count(settings.rowGroupRows)}, ROWS_PER_FILE ${count(settings.rowsPerFile)}, ` +
+      `day ${settings.day} ${settings.timeZone}, local-directory lake`,
+    `times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest; every stage runs in a fresh process from a Lambda-style bundle`,
+  ];
+  for (const day of results.days) lines.push('', ...dayTable(day));
+  if (results.coldStart) lines.push('', ...coldStartTable(results.coldStart));
+  return `${lines.join('\n')}\n`;
+}

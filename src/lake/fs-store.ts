@@ -1,0 +1,170 @@
+/**
+ * A lake in a local directory. Writes go to a temporary file first and are renamed into place,
+ * so a reader sees an object whole or not at all, as on S3.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { LakeLocation } from '../core/config.js';
+import { PreconditionFailedError } from '../core/errors.js';
+import { StagingError, StoreError } from '../core/errors.js';
+import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
+
+const TMP_DIR = '.tmp';
+
+/**
+ * A file's version: its inode and modification time. Every write renames a new file into place,
+ * so each write gets a new ETag, without reading the content.
+ */
+function etagOf(info: { ino: bigint; mtimeNs: bigint }): string {
+  return `${info.ino}-${info.mtimeNs}`;
+}
+
+export class FsStore implements ObjectStore {
+  readonly location: LakeLocation & { kind: 'fs' };
+
+  constructor(location: LakeLocation) {
+    if (location.kind !== 'fs') throw new StoreError(`FsStore needs a directory, got ${location.uri}`);
+    this.location = location;
+  }
+
+  private path(key: string): string {
+    if (key.split('/').some((s) => s === '..' || s === '.') || key.startsWith('/')) {
+      throw new StoreError(`object key must stay inside the lake: ${key}`);
+    }
+    return join(this.location.root, ...key.split('/'));
+  }
+
+  private async tempFile(): Promise<string> {
+    const dir = join(this.location.root, TMP_DIR);
+    await mkdir(dir, { recursive: true });
+    return join(dir, randomUUID());
+  }
+
+  async putObject(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = await this.tempFile();
+    await writeFile(tmp, body);
+    const etag = etagOf(await stat(tmp, { bigint: true }));
+    try {
+      if (options.ifNoneMatch) {
+        // link() fails when the target exists: create-if-absent with the full content at once.
+        await link(tmp, target).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') throw new PreconditionFailedError(`${key} already exists`);
+          throw error;
+        });
+      } else if (options.ifMatch !== undefined) {
+        await this.swapIfMatch(key, target, tmp, options.ifMatch);
+      } else {
+        await rename(tmp, target);
+      }
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return { etag };
+  }
+
+  /** Replaces `target` only if its content still has `etag`, under a lock file. */
+  private async swapIfMatch(key: string, target: string, tmp: string, etag: string): Promise<void> {
+    const lock = `${target}.lock`;
+    const handle = await open(lock, 'wx').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST') throw new PreconditionFailedError(`${key} is being replaced by another writer`);
+      throw error;
+    });
+    try {
+      const current = await stat(target, { bigint: true }).catch(() => undefined);
+      if (current === undefined || etagOf(current) !== etag) throw new PreconditionFailedError(`${key} changed since it was read`);
+      await rename(tmp, target);
+    } finally {
+      await handle.close();
+      await unlink(lock);
+    }
+  }
+
+  async upload(key: string, body: Readable | AsyncIterable<Uint8Array>, _contentType: string): Promise<{ bytes: number }> {
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = await this.tempFile();
+    try {
+      await pipeline(body instanceof Readable ? body : Readable.from(body), createWriteStream(tmp));
+      const { size } = await stat(tmp);
+      await rename(tmp, target);
+      return { bytes: size };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async getObject(key: string): Promise<{ body: Uint8Array; etag: string } | undefined> {
+    try {
+      // One open file: the ETag and the bytes are of the same version even if it is replaced meanwhile.
+      const handle = await open(this.path(key), 'r');
+      try {
+        return { etag: etagOf(await handle.stat({ bigint: true })), body: await handle.readFile() };
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async readStream(key: string): Promise<AsyncIterable<Uint8Array>> {
+    const path = this.path(key);
+    await stat(path).catch(() => {
+      throw new StagingError(`${key} does not exist in ${this.location.uri}`);
+    });
+    return createReadStream(path, { highWaterMark: 1 << 20 });
+  }
+
+  async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const handle = await open(this.path(key), 'r');
+    try {
+      const buffer = Buffer.alloc(end - start);
+      const { bytesRead } = await handle.read(buffer, 0, end - start, start);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.path(key), { bigint: true });
+      if (!info.isFile()) return undefined;
+      return { key, size: Number(info.size), etag: etagOf(info) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const slash = prefix.lastIndexOf('/');
+    const base = slash < 0 ? this.location.root : this.path(prefix.slice(0, slash));
+    let names: string[];
+    try {
+      names = await readdir(base, { recursive: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const out: ObjectInfo[] = [];
+    for (const name of names) {
+      const key = relative(this.location.root, join(base, name)).split(sep).join('/');
+      if (!key.startsWith(prefix) || key.startsWith(`${TMP_DIR}/`) || key.endsWith('.lock')) continue;
+      const info = await stat(join(base, name));
+      if (info.isFile()) out.push({ key, size: info.size });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async deleteObjects(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((key) => rm(this.path(key), { force: true })));
+  }
+}

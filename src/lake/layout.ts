@@ -1,0 +1,80 @@
+/**
+ * Where everything lives in the lake, relative to its root:
+ *
+ *   rentals/year=YYYY/month=MM/day=DD/part-<runId>-<n>.parquet   data files
+ *   rentals/year=YYYY/month=MM/day=DD/part-<runId>-h<HH>-<n>.parquet   ... of a day cut into
+ *                                                                    hour ranges (HH: first hour)
+ *   rentals/year=YYYY/month=MM/day=DD/_manifest.json             the published file list
+ *   users/data.parquet, bikes/data.parquet                        latest full snapshots
+ *   _quarantine/rentals/year=.../<runId>[-h<HH>].jsonl            rejected raw values + reason
+ *   _reports/rentals/year=.../<runId>.json                        validation reports
+ *   _staging/<runId>/<table>[-h<HH>].arrows                       extract output (Arrow IPC stream)
+ */
+import { randomBytes } from 'node:crypto';
+import { partitionPath, type CalendarDay, type HourRange } from '../core/day.js';
+
+export type SnapshotTable = 'users' | 'bikes';
+
+export const MANIFEST_FILE = '_manifest.json';
+
+/** A run id: UTC start time to the millisecond then random hex, so ids sort by start and never collide. */
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+const RUN_ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}$/;
+
+/** True for ids made by `newRunId` (they go into object keys, so nothing else is accepted). */
+export function isRunId(value: unknown): value is string {
+  return typeof value === 'string' && RUN_ID.test(value);
+}
+
+/**
+ * How a range of a day cut into hour ranges is named in its object keys (`h06` for the range
+ * starting at hour 6); undefined for a range that is the whole day, whose keys carry no part.
+ */
+export function rangePart(range: HourRange, dayHours: number): string | undefined {
+  if (range.from === 0 && range.to >= dayHours) return undefined;
+  return `h${String(range.from).padStart(2, '0')}`;
+}
+
+function withPart(part: string | undefined): string {
+  return part === undefined ? '' : `-${part}`;
+}
+
+export function stagingPrefix(runId: string): string {
+  return `_staging/${runId}/`;
+}
+
+export function stagingKey(runId: string, table: string, part?: string): string {
+  return `${stagingPrefix(runId)}${table}${withPart(part)}.arrows`;
+}
+
+export function rentalsPartitionPrefix(day: CalendarDay): string {
+  return `rentals/${partitionPath(day)}/`;
+}
+
+export function dataFileKey(day: CalendarDay, runId: string, index: number, part?: string): string {
+  return `${rentalsPartitionPrefix(day)}part-${runId}${withPart(part)}-${String(index).padStart(5, '0')}.parquet`;
+}
+
+export function manifestKey(day: CalendarDay): string {
+  return `${rentalsPartitionPrefix(day)}${MANIFEST_FILE}`;
+}
+
+export function quarantineKey(day: CalendarDay, runId: string, part?: string): string {
+  return `_quarantine/rentals/${partitionPath(day)}/${runId}${withPart(part)}.jsonl`;
+}
+
+export function quarantinePrefix(day: CalendarDay): string {
+  return `_quarantine/rentals/${partitionPath(day)}/`;
+}
+
+export function reportKey(day: CalendarDay, runId: string): string {
+  return `_reports/rentals/${partitionPath(day)}/${runId}.json`;
+}
+
+export function snapshotKey(table: SnapshotTable): string {
+  return `${table}/data.parquet`;
+}

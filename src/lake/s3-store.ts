@@ -1,0 +1,195 @@
+/**
+ * A lake in an S3 bucket (or any S3-compatible endpoint: LocalStack, MinIO, moto). Path-style
+ * addressing when `AWS_ENDPOINT_URL` is set; large objects go up as multipart uploads.
+ */
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { LakeLocation } from '../core/config.js';
+import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError } from '../core/errors.js';
+import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
+
+const RETRYABLE_CODES = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'ThrottlingException',
+  'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/** Sorts an S3 SDK failure into the project's transient / terminal errors. */
+export function classifyS3Error(error: unknown, action: string): Error {
+  if (error instanceof StoreError || error instanceof StoreUnavailableError || error instanceof PreconditionFailedError) {
+    return error;
+  }
+  const name = (error as { name?: string })?.name ?? '';
+  const code = (error as { code?: string })?.code ?? '';
+  const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const message = `${action}: ${name || code} ${(error as Error)?.message ?? String(error)}`.trim();
+  if (status === 412 || name === 'PreconditionFailed') return new PreconditionFailedError(message, { cause: error });
+  if (status === 409 && name === 'ConditionalRequestConflict') return new PreconditionFailedError(message, { cause: error });
+  if ((status !== undefined && (status >= 500 || status === 429)) || RETRYABLE_CODES.has(name) || RETRYABLE_CODES.has(code)) {
+    return new StoreUnavailableError(message, { cause: error });
+  }
+  if (status === undefined && !(error instanceof S3ServiceException)) {
+    // No HTTP answer at all: a network failure the SDK gave up retrying.
+    return new StoreUnavailableError(message, { cause: error });
+  }
+  return new StoreError(message, { cause: error });
+}
+
+export class S3Store implements ObjectStore {
+  readonly location: LakeLocation & { kind: 's3' };
+  readonly client: S3Client;
+
+  constructor(location: LakeLocation, options: { region?: string; endpoint?: string; client?: S3Client }) {
+    if (location.kind !== 's3') throw new StoreError(`S3Store needs an s3:// lake, got ${location.uri}`);
+    this.location = location;
+    this.client =
+      options.client ??
+      new S3Client({
+        region: options.region ?? 'us-east-1',
+        endpoint: options.endpoint,
+        forcePathStyle: options.endpoint !== undefined,
+        maxAttempts: 5,
+      });
+  }
+
+  private fullKey(key: string): string {
+    return this.location.prefix ? `${this.location.prefix}/${key}` : key;
+  }
+
+  private async send<T>(action: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw classifyS3Error(error, action);
+    }
+  }
+
+  async putObject(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string | undefined }> {
+    const out = await this.send(`PutObject ${key}`, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.location.bucket,
+          Key: this.fullKey(key),
+          Body: body,
+          ContentType: options.contentType,
+          IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
+          IfMatch: options.ifMatch,
+        }),
+      ),
+    );
+    return { etag: out.ETag };
+  }
+
+  async upload(key: string, body: Readable | AsyncIterable<Uint8Array>, contentType: string): Promise<{ bytes: number }> {
+    let bytes = 0;
+    const counted = (body instanceof Readable ? body : Readable.from(body)).map((chunk: Uint8Array) => {
+      bytes += chunk.byteLength;
+      return chunk;
+    });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.location.bucket, Key: this.fullKey(key), Body: counted, ContentType: contentType },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    await this.send(`Upload ${key}`, () => upload.done());
+    return { bytes };
+  }
+
+  async getObject(key: string): Promise<{ body: Uint8Array; etag: string | undefined } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
+      return { body: await out.Body!.transformToByteArray(), etag: out.ETag };
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw classifyS3Error(error, `GetObject ${key}`);
+    }
+  }
+
+  async readStream(key: string): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
+      return out.Body as Readable;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') {
+        throw new StagingError(`${key} does not exist in ${this.location.uri}`, { cause: error });
+      }
+      throw classifyS3Error(error, `GetObject ${key}`);
+    }
+  }
+
+  async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const out = await this.send(`GetObject ${key} bytes ${start}-${end - 1}`, () =>
+      this.client.send(
+        new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end - 1}` }),
+      ),
+    );
+    return out.Body!.transformToByteArray();
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
+      return { key, size: out.ContentLength ?? 0, etag: out.ETag };
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'NotFound' || name === 'NoSuchKey') return undefined;
+      throw classifyS3Error(error, `HeadObject ${key}`);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const strip = this.location.prefix ? this.location.prefix.length + 1 : 0;
+    let token: string | undefined;
+    do {
+      const page = await this.send(`ListObjectsV2 ${prefix}`, () =>
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token }),
+        ),
+      );
+      for (const item of page.Contents ?? []) {
+        out.push({ key: item.Key!.slice(strip), size: item.Size ?? 0, etag: item.ETag });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async deleteObjects(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000);
+      const out = await this.send(`DeleteObjects (${chunk.length})`, () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.location.bucket,
+            Delete: { Objects: chunk.map((key) => ({ Key: this.fullKey(key) })), Quiet: true },
+          }),
+        ),
+      );
+      if (out.Errors && out.Errors.length > 0) {
+        const first = out.Errors[0];
+        const message = `DeleteObjects ${first.Key}: ${first.Code} ${first.Message ?? ''} (${out.Errors.length} key(s) refused)`.trim();
+        throw RETRYABLE_CODES.has(first.Code ?? '') ? new StoreUnavailableError(message) : new StoreError(message);
+      }
+    }
+  }
+}

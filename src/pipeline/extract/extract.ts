@@ -1,0 +1,260 @@
+/**
+ * Extract: one day of rentals, or one hour range of a day too big for one invocation (plus, with
+ * the range that starts the day, all users and bikes), read from one consistent snapshot of the
+ * source and streamed into staging objects in the lake, raw values preserved.
+ */
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { RecordBatchStreamWriter, type RecordBatch } from 'apache-arrow';
+import { classifyDbError } from '../../source/connect.js';
+import { decodeCopyBinary } from '../../source/copy-binary.js';
+import { dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
+import { InputError, StagingError } from '../../core/errors.js';
+import { rangePart, stagingKey } from '../../lake/layout.js';
+import { underPartitionLock } from '../../lake/lease.js';
+import type { ObjectStore } from '../../lake/store.js';
+import type { Logger } from '../../core/log.js';
+import { BIKES, RENTALS, USERS, stagingSchema, type ColumnKind, type SourceTable } from '../../core/schema.js';
+
+/** How often a long extract logs its progress. */
+const PROGRESS_INTERVAL_MS = 2_000;
+
+export const ARROW_STREAM_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
+
+export interface ExtractRequest {
+  /** A connection of its own: after a failed extract it must be closed, not reused. */
+  readonly client: pg.Client;
+  readonly store: ObjectStore;
+  readonly day: CalendarDay;
+  readonly timeZone: string;
+  readonly runId: string;
+  /** The hours of the day to extract (from the day plan); the whole day when absent. */
+  readonly hours?: HourRange;
+  readonly batchRows: number;
+  readonly log?: Logger;
+  /** Told the running row count of the day's rentals after every batch. */
+  readonly onProgress?: (rows: number) => void;
+  /** Renew the day's partition lock, which the run (plan-day) must hold; benchmarks may go without. */
+  readonly lock?: { readonly owner: string; readonly ttlMs: number };
+}
+
+export interface StagedTable {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** What extract hands to the next stage: small enough for any Step Functions payload. */
+export interface ExtractResult {
+  readonly runId: string;
+  readonly date: string;
+  /** The hours of the day extracted. */
+  readonly hours: HourRange;
+  /** Names the range in its object keys (`h06`); undefined when the range is the whole day. */
+  readonly part: string | undefined;
+  /** count(*) of the range's rentals in the extract snapshot. */
+  readonly sourceCount: number;
+  /** Source time of the snapshot (ISO 8601). */
+  readonly snapshotAt: string;
+  readonly window: { readonly start: string; readonly end: string };
+  /** Users and bikes are staged by the range that starts the day only. */
+  readonly staging: { readonly rentals: StagedTable; readonly users?: StagedTable; readonly bikes?: StagedTable };
+  readonly seconds: number;
+  /** Who holds the partition lock for this run (the Step Functions execution, or the run itself). */
+  readonly owner: string;
+}
+
+/** An Arrow IPC stream writer that hands out its bytes as they are produced. */
+class IpcChunkWriter extends RecordBatchStreamWriter {
+  private chunks: Uint8Array[] = [];
+
+  protected override _write(chunk: ArrayBufferView): this {
+    if (this._started && chunk.byteLength > 0) {
+      this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this._position += chunk.byteLength;
+    }
+    return this;
+  }
+
+  take(): Uint8Array[] {
+    const out = this.chunks;
+    this.chunks = [];
+    return out;
+  }
+}
+
+/** Encodes record batches as an Arrow IPC stream, yielding bytes batch by batch. */
+export async function* arrowIpcStream(table: SourceTable, batches: AsyncIterable<RecordBatch>): AsyncGenerator<Uint8Array> {
+  const writer = new IpcChunkWriter();
+  writer.reset(undefined, stagingSchema(table));
+  yield* writer.take();
+  for await (const batch of batches) {
+    writer.write(batch);
+    yield* writer.take();
+  }
+  writer.finish();
+  yield* writer.take();
+}
+
+const SELECT_ORDER: Record<SourceTable['name'], string> = {
+  rentals: 'rent_start, rental_id',
+  users: 'user_id',
+  bikes: 'bike_id',
+};
+
+/** Postgres types whose binary form the COPY decoder reads for each column kind. */
+const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
+  int64: ['bigint'],
+  int32: ['integer'],
+  bool: ['boolean'],
+  date: ['date'],
+  timestamptz: ['timestamp with time zone'],
+  text: ['text', 'character varying'],
+};
+
+/**
+ * Checks that the source tables have the columns and types of the source contract. COPY BINARY
+ * sends raw bytes: a text column read as a bigint would decode as garbage without this.
+ */
+export async function checkSourceColumns(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(
+    `SELECT table_name, column_name, data_type FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = ANY($1)`,
+    [[RENTALS.name, USERS.name, BIKES.name]],
+  );
+  for (const table of [RENTALS, USERS, BIKES]) {
+    for (const column of table.columns) {
+      const actual = rows.find((r) => r.table_name === table.name && r.column_name === column.name)?.data_type;
+      if (actual === undefined || !SOURCE_TYPES[column.kind].includes(actual)) {
+        throw new StagingError(
+          `source column ${table.name}.${column.name}: expected ${SOURCE_TYPES[column.kind].join(' or ')}, got ${actual ?? 'no such column'}`,
+        );
+      }
+    }
+  }
+}
+
+/** Streams `COPY (SELECT ...) TO STDOUT (FORMAT binary)` of `table` into a staging object. */
+async function stageTable(
+  request: ExtractRequest,
+  part: string | undefined,
+  table: SourceTable,
+  where: string,
+  onBatch?: (rows: number) => void,
+): Promise<StagedTable> {
+  const columns = table.columns.map((c) => c.name).join(', ');
+  const sql = `COPY (SELECT ${columns} FROM ${table.name}${where} ORDER BY ${SELECT_ORDER[table.name]}) TO STDOUT (FORMAT binary)`;
+  const key = stagingKey(request.runId, table.name, part);
+  let rows = 0;
+  const copy = request.client.query(copyTo(sql));
+  // pg-copy-streams only emits its errors (a dead connection, say), possibly before anyone reads:
+  // destroying the stream with the error keeps it for the reader instead of losing it (or the process).
+  copy.on('error', (error) => {
+    if (!copy.destroyed) copy.destroy(error);
+  });
+  async function* counted(): AsyncGenerator<RecordBatch> {
+    for await (const batch of decodeCopyBinary(copy, table, request.batchRows)) {
+      rows += batch.numRows;
+      onBatch?.(rows);
+      yield batch;
+    }
+  }
+  try {
+    const { bytes } = await request.store.upload(key, Readable.from(arrowIpcStream(table, counted())), ARROW_STREAM_CONTENT_TYPE);
+    return { key, rows, bytes };
+  } catch (error) {
+    copy.destroy();
+    throw error instanceof StagingError ? error : classifyDbError(error, `COPY ${table.name}`);
+  }
+}
+
+/**
+ * Reads the range's rentals (and, for the range starting the day, all users and all bikes) in one
+ * REPEATABLE READ READ ONLY transaction (one snapshot, so the count and the rows agree) and stages
+ * them as Arrow IPC streams.
+ */
+export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
+  const owner = request.lock?.owner ?? request.runId;
+  const lock = { owner, runId: request.runId, ttlMs: request.lock?.ttlMs };
+  return underPartitionLock(request.store, request.day, lock, { take: 'renew', releaseAfter: false }, () => extractSnapshot(request, owner));
+}
+
+async function extractSnapshot(request: ExtractRequest, owner: string): Promise<ExtractResult> {
+  const started = performance.now();
+  const { client, day, timeZone } = request;
+  const wholeDay = dayWindow(day, timeZone);
+  const dayHours = windowHours(wholeDay);
+  const hours = request.hours ?? { from: 0, to: dayHours };
+  if (hours.to > dayHours) {
+    throw new InputError('hours', `whole hours within the ${dayHours} hours of ${day.iso} in ${timeZone}`, JSON.stringify(hours));
+  }
+  const part = rangePart(hours, dayHours);
+  const window = hourWindow(wholeDay, hours);
+  const withSnapshots = hours.from === 0;
+  const start = client.escapeLiteral(window.start.toISOString());
+  const end = client.escapeLiteral(window.end.toISOString());
+  const where = ` WHERE rent_start >= ${start}::timestamptz AND rent_start < ${end}::timestamptz`;
+  let copyInterrupted = false;
+
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await checkSourceColumns(client);
+    const counted = await client.query<{ n: string; snapshot_at: Date }>(
+      `SELECT count(*) AS n, now() AS snapshot_at FROM rentals${where}`,
+    );
+    const sourceCount = Number(counted.rows[0].n);
+    const snapshotAt = counted.rows[0].snapshot_at.toISOString();
+    let lastReport = started;
+    copyInterrupted = true;
+    const rentals = await stageTable(request, part, RENTALS, where, (rows) => {
+      request.onProgress?.(rows);
+      const now = performance.now();
+      if (now - lastReport >= PROGRESS_INTERVAL_MS) {
+        lastReport = now;
+        request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
+      }
+    });
+    const users = withSnapshots ? await stageTable(request, part, USERS, '') : undefined;
+    const bikes = withSnapshots ? await stageTable(request, part, BIKES, '') : undefined;
+    copyInterrupted = false;
+    await client.query('COMMIT');
+    if (rentals.rows !== sourceCount) {
+      throw new StagingError(`extract staged ${rentals.rows} rentals but the snapshot counted ${sourceCount}`);
+    }
+    const result: ExtractResult = {
+      runId: request.runId,
+      date: day.iso,
+      hours,
+      part,
+      sourceCount,
+      snapshotAt,
+      window: { start: window.start.toISOString(), end: window.end.toISOString() },
+      staging: { rentals, users, bikes },
+      seconds: (performance.now() - started) / 1000,
+      owner,
+    };
+    request.log?.info('extracted', {
+      rows: sourceCount,
+      hours: `${hours.from}-${hours.to}`,
+      users: users?.rows,
+      bikes: bikes?.rows,
+      staged_bytes: rentals.bytes + (users?.bytes ?? 0) + (bikes?.bytes ?? 0),
+      seconds: round(result.seconds),
+    });
+    return result;
+  } catch (error) {
+    // A COPY cut short leaves the connection mid-protocol: a ROLLBACK on it would wait forever.
+    // The caller closes the connection (`withClient`), which ends the transaction as well.
+    if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
+    // Tables staged before the failure would never be read: remove them (this range's only: the
+    // other ranges of the day may be in flight).
+    const staged = [RENTALS, USERS, BIKES].map((table) => stagingKey(request.runId, table.name, part));
+    await request.store.deleteObjects(staged).catch(() => undefined);
+    throw classifyDbError(error, `extract ${day.iso}`);
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,575 @@
+/**
+ * Transform-and-write: reads a day's (or one hour range's) staged rentals batch by batch, casts them to the lake schema
+ * (coercing anomalies, quarantining what cannot be cast), measures their quality and writes
+ * them as Parquet files into the day's partition under run-unique names. Publishing the files
+ * (the manifest) is the validate stage's job, after the checks pass.
+ */
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type DataType, type TimestampMicrosecond, type Vector } from 'apache-arrow';
+import type { CalendarDay, HourRange } from '../../core/day.js';
+import { StagingError } from '../../core/errors.js';
+import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from '../../lake/layout.js';
+import { underPartitionLock } from '../../lake/lease.js';
+import type { ObjectStore } from '../../lake/store.js';
+import type { Logger } from '../../core/log.js';
+import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
+import { RENT_COST_PRECISION, RENTALS, RENTALS_LAKE_SCHEMA, SNAPSHOT_LAKE_SCHEMAS, schemaFingerprint } from '../../core/schema.js';
+import type { ExtractResult, StagedTable } from '../extract/extract.js';
+
+export type WriteMode = 'overwrite' | 'append';
+
+/** Why a raw value could not be cast; stored with the raw row in quarantine. */
+export type RejectReason =
+  | 'rent_cost_blank'
+  | 'rent_cost_not_numeric'
+  | 'rent_cost_out_of_range'
+  | 'rent_cost_too_precise'
+  /** A column the lake requires (a key, rent_start, updated_at) is NULL: the row is left out. */
+  | 'required_value_null';
+
+export interface WrittenFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** Quality measures of the rows written for a day. */
+export interface DayMetrics {
+  readonly rows: number;
+  readonly nullCounts: Record<string, number>;
+  readonly duplicateIds: number;
+  readonly negativeDurations: number;
+  readonly negativeCosts: number;
+  readonly quarantined: number;
+  /** Source rows left out of the lake (quarantined whole: a required value is NULL). */
+  readonly excluded: number;
+  readonly rejectReasons: Partial<Record<RejectReason, number>>;
+}
+
+/** The measures of one hour range's rows; duplicate ids are counted for the whole day when planned. */
+export type RangeMetrics = Omit<DayMetrics, 'duplicateIds'>;
+
+export interface TransformResult {
+  readonly runId: string;
+  readonly date: string;
+  readonly mode: WriteMode;
+  /** The hours of the day written (all of them unless the day was cut into ranges). */
+  readonly hours: HourRange;
+  readonly sourceCount: number;
+  readonly snapshotAt: string;
+  readonly files: readonly WrittenFile[];
+  readonly quarantineKey: string | undefined;
+  readonly metrics: RangeMetrics;
+  /** Written by the range that starts the day only. */
+  readonly snapshots: Record<SnapshotTable, WrittenFile> | undefined;
+  readonly schemaFingerprint: string;
+  readonly seconds: number;
+  /** Holder of the partition lock, passed on from extract. */
+  readonly owner: string;
+}
+
+export interface TransformRequest {
+  readonly store: ObjectStore;
+  readonly day: CalendarDay;
+  readonly extract: ExtractResult;
+  readonly mode: WriteMode;
+  readonly rowsPerFile: number;
+  readonly rowGroupRows: number;
+  readonly log?: Logger;
+  /** Renew the day's partition lock, which the run must hold, before writing. */
+  readonly lockTtlMs?: number;
+}
+
+/** Lake columns whose values are (nearly) all distinct: no dictionary encoding for them. */
+const UNIQUE_COLUMNS = ['rental_id', 'rent_start', 'rent_end', 'updated_at'];
+
+const MAX_COST_INTEGER_DIGITS = RENT_COST_PRECISION - 2;
+const TWO_POW_32 = 2 ** 32;
+
+/**
+ * Parses the UTF-8 bytes of a rent_cost into cents, or names why it cannot: an optional sign, up
+ * to 10 integer digits, an optional point and at most 2 decimals, blanks around it ignored.
+ * `12,50`, `N/A`, `error` and `''` are rejected rather than guessed at.
+ */
+export function parseRentCost(bytes: Uint8Array, start: number, end: number): number | RejectReason {
+  while (start < end && (bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
+  while (end > start && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
+  if (start === end) return 'rent_cost_blank';
+  let i = start;
+  const negative = bytes[i] === 0x2d;
+  if (negative || bytes[i] === 0x2b) i++;
+  const digitsStart = i;
+  let units = 0;
+  let intDigits = 0;
+  while (i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
+    units = units * 10 + (bytes[i] - 0x30);
+    intDigits++;
+    i++;
+  }
+  let cents = 0;
+  let fracDigits = 0;
+  if (i < end && bytes[i] === 0x2e) {
+    i++;
+    while (i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
+      if (fracDigits < 2) cents = cents * 10 + (bytes[i] - 0x30);
+      else if (bytes[i] !== 0x30) return 'rent_cost_too_precise';
+      fracDigits++;
+      i++;
+    }
+  }
+  if (i !== end || intDigits + fracDigits === 0) return 'rent_cost_not_numeric';
+  if (significantDigits(bytes, digitsStart, intDigits) > MAX_COST_INTEGER_DIGITS) return 'rent_cost_out_of_range';
+  if (fracDigits === 1) cents *= 10;
+  const value = units * 100 + cents;
+  return negative ? -value : value;
+}
+
+/** Integer digits without leading zeros (`0012.5` has 2). */
+function significantDigits(bytes: Uint8Array, start: number, intDigits: number): number {
+  let i = start;
+  let digits = intDigits;
+  while (digits > 0 && bytes[i] === 0x30) {
+    digits--;
+    i++;
+  }
+  return digits;
+}
+
+/** Writes `cents` as a little-endian two's-complement 128-bit integer at word `w`. */
+function writeDecimal128(words: Uint32Array, w: number, cents: number): void {
+  const magnitude = Math.abs(cents);
+  const lo = magnitude % TWO_POW_32;
+  const hi = Math.floor(magnitude / TWO_POW_32);
+  if (cents >= 0) {
+    words[w] = lo;
+    words[w + 1] = hi;
+    return;
+  }
+  words[w] = (TWO_POW_32 - lo) % TWO_POW_32;
+  words[w + 1] = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+  words[w + 2] = 0xffffffff;
+  words[w + 3] = 0xffffffff;
+}
+
+/** Reads a column's validity bit by bit straight from its bitmap (no per-row method call). */
+function validity(data: Data): (row: number) => boolean {
+  const bitmap = data.nullBitmap;
+  if (data.nullCount === 0 || !bitmap || bitmap.length === 0) return () => true;
+  const offset = data.offset;
+  return (row) => ((bitmap[(offset + row) >> 3] >> ((offset + row) & 7)) & 1) === 1;
+}
+
+/** The lineage columns of one run: built once for the largest batch, sliced for each batch. */
+class LineageColumns {
+  private runIds: Data<Utf8> | undefined;
+  private extractedAt: Data | undefined;
+
+  constructor(
+    private readonly runId: string,
+    private readonly extractedAtMicros: bigint,
+  ) {}
+
+  runIdColumn(length: number): Data<Utf8> {
+    if (!this.runIds || this.runIds.length < length) {
+      const bytes = Buffer.from(this.runId, 'utf8');
+      const data = new Uint8Array(bytes.length * length);
+      for (let i = 0; i < length; i++) data.set(bytes, i * bytes.length);
+      const valueOffsets = new Int32Array(length + 1);
+      for (let i = 0; i <= length; i++) valueOffsets[i] = i * bytes.length;
+      this.runIds = makeData({ type: new Utf8(), length, nullCount: 0, data, valueOffsets });
+    }
+    return this.runIds.length === length ? this.runIds : this.runIds.slice(0, length);
+  }
+
+  extractedAtColumn(type: DataType, length: number): Data {
+    if (!this.extractedAt || this.extractedAt.length < length) {
+      this.extractedAt = makeData({ type: type as TimestampMicrosecond, length, nullCount: 0, data: new BigInt64Array(length).fill(this.extractedAtMicros) });
+    }
+    return this.extractedAt.length === length ? this.extractedAt : this.extractedAt.slice(0, length);
+  }
+}
+
+/** Lineage columns of the runs in this process (a few at most: one per day in flight). */
+const lineageByRun = new Map<string, LineageColumns>();
+
+function lineageOf(runId: string, extractedAtMicros: bigint): LineageColumns {
+  const key = `${runId}@${extractedAtMicros}`;
+  let columns = lineageByRun.get(key);
+  if (!columns) {
+    if (lineageByRun.size >= 8) lineageByRun.delete(lineageByRun.keys().next().value!);
+    lineageByRun.set(key, (columns = new LineageColumns(runId, extractedAtMicros)));
+  }
+  return columns;
+}
+
+export interface CastRejection {
+  readonly row: number;
+  readonly reason: RejectReason;
+  /** The column at fault. */
+  readonly column: string;
+}
+
+/** Source columns the lake declares NOT NULL. */
+const REQUIRED_COLUMNS = RENTALS.columns.filter((c) => !c.nullable).map((c) => c.name);
+
+/** Rows of `raw` with a NULL in a required column; the lake cannot hold them. */
+function rowsMissingRequiredValues(raw: RecordBatch): CastRejection[] {
+  const out: CastRejection[] = [];
+  let seen: Uint8Array | undefined;
+  for (const name of REQUIRED_COLUMNS) {
+    const child = raw.getChild(name);
+    if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${name}`);
+    const data = child.data[0];
+    if (data.nullCount === 0) continue;
+    const valid = validity(data);
+    seen ??= new Uint8Array(raw.numRows);
+    for (let row = 0; row < raw.numRows; row++) {
+      if (valid(row) || seen[row] === 1) continue;
+      seen[row] = 1;
+      out.push({ row, reason: 'required_value_null', column: name });
+    }
+  }
+  return out.sort((a, b) => a.row - b.row);
+}
+
+/**
+ * Casts one staged batch to the lake schema. Columns that need no cast are reused as they are;
+ * a rent_cost that cannot be cast becomes NULL and its row is reported for quarantine.
+ */
+export function castRentals(
+  raw: RecordBatch,
+  lineage: { runId: string; extractedAtMicros: bigint },
+): { batch: RecordBatch; rejected: CastRejection[]; excluded: CastRejection[]; negativeCosts: number } {
+  const length = raw.numRows;
+  const excluded = rowsMissingRequiredValues(raw);
+  const isExcluded = new Uint8Array(excluded.length > 0 ? length : 0);
+  for (const e of excluded) isExcluded[e.row] = 1;
+  const costData = raw.getChild('rent_cost')!.data[0] as Data<Utf8>;
+  const offsets = costData.valueOffsets;
+  const values = costData.values;
+  const words = new Uint32Array(length * 4);
+  const costBitmap = new Uint8Array((length + 7) >> 3);
+  const rejected: CastRejection[] = [];
+  let nullCount = 0;
+  let negativeCosts = 0;
+  const costValid = validity(costData);
+  for (let row = 0; row < length; row++) {
+    if (!costValid(row)) {
+      nullCount++;
+      continue;
+    }
+    const parsed = parseRentCost(values, offsets[row], offsets[row + 1]);
+    if (typeof parsed === 'string') {
+      if (isExcluded.length === 0 || isExcluded[row] === 0) rejected.push({ row, reason: parsed, column: 'rent_cost' });
+      nullCount++;
+      continue;
+    }
+    if (parsed < 0 && (isExcluded.length === 0 || isExcluded[row] === 0)) negativeCosts++;
+    costBitmap[row >> 3] |= 1 << (row & 7);
+    writeDecimal128(words, row * 4, parsed);
+  }
+  const lineageColumns = lineageOf(lineage.runId, lineage.extractedAtMicros);
+  const children = RENTALS_LAKE_SCHEMA.fields.map((field): Data => {
+    switch (field.name) {
+      case 'rent_cost':
+        return makeData({ type: field.type, length, nullCount, nullBitmap: nullCount > 0 ? costBitmap : undefined, data: words });
+      case 'etl_run_id':
+        return lineageColumns.runIdColumn(length);
+      case 'etl_extracted_at':
+        return lineageColumns.extractedAtColumn(field.type, length);
+      default: {
+        const child = raw.getChild(field.name);
+        if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${field.name}`);
+        return child.data[0];
+      }
+    }
+  });
+  const batch = new RecordBatch(RENTALS_LAKE_SCHEMA, makeData({ type: new Struct(RENTALS_LAKE_SCHEMA.fields), length, children }));
+  return { batch, rejected, excluded, negativeCosts };
+}
+
+/** The parts of `batch` between the excluded rows (all of it when none is excluded). */
+export function withoutRows(batch: RecordBatch, excluded: readonly CastRejection[]): RecordBatch[] {
+  if (excluded.length === 0) return [batch];
+  const parts: RecordBatch[] = [];
+  let start = 0;
+  for (const { row } of excluded) {
+    if (row > start) parts.push(batch.slice(start, row));
+    start = row + 1;
+  }
+  if (start < batch.numRows) parts.push(batch.slice(start));
+  return parts;
+}
+
+/** ISO 8601 with microseconds for a timestamp stored as microseconds since the epoch. */
+export function isoMicros(micros: bigint): string {
+  const ms = micros / 1000n;
+  const rest = Number(((micros % 1000n) + 1000n) % 1000n);
+  const base = new Date(Number(ms - (micros < 0n && rest !== 0 ? 1n : 0n))).toISOString();
+  return `${base.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
+}
+
+/**
+ * Reads the raw source rows of one staged batch as JSON-safe values (ids as strings, timestamps as
+ * ISO); the columns are looked up once per batch, not once per row.
+ */
+function rawRowReader(raw: RecordBatch): (row: number) => Record<string, string | null> {
+  const readers = RENTALS.columns.map((column): [string, (row: number) => string | null] => {
+    const vector = raw.getChild(column.name) as Vector;
+    const valid = validity(vector.data[0]);
+    if (column.kind === 'timestamptz') {
+      const values = vector.data[0].values as BigInt64Array;
+      return [column.name, (row) => (valid(row) ? isoMicros(values[row]) : null)];
+    }
+    return [column.name, (row) => (valid(row) ? String(vector.get(row)) : null)];
+  });
+  return (row) => {
+    const out: Record<string, string | null> = {};
+    for (const [name, read] of readers) out[name] = read(row);
+    return out;
+  };
+}
+
+/** Collects the day's quality measures batch by batch. */
+class MetricsCollector {
+  private rows = 0;
+  private readonly nullCounts: Record<string, number> = Object.fromEntries(RENTALS_LAKE_SCHEMA.fields.map((f) => [f.name, 0]));
+  private negativeDurations = 0;
+  private negativeCosts = 0;
+  private quarantined = 0;
+  private excluded = 0;
+  private readonly rejectReasons: Partial<Record<RejectReason, number>> = {};
+
+  /** Counts the rejections and negative costs of one staged batch. */
+  addRejections(rejected: readonly CastRejection[], excluded: readonly CastRejection[], negativeCosts: number): void {
+    this.negativeCosts += negativeCosts;
+    this.quarantined += rejected.length + excluded.length;
+    this.excluded += excluded.length;
+    for (const r of [...rejected, ...excluded]) this.rejectReasons[r.reason] = (this.rejectReasons[r.reason] ?? 0) + 1;
+  }
+
+  /** Measures rows written to the lake. */
+  addRows(batch: RecordBatch): void {
+    const n = batch.numRows;
+    for (const field of RENTALS_LAKE_SCHEMA.fields) this.nullCounts[field.name] += batch.getChild(field.name)!.nullCount;
+    const start = batch.getChild('rent_start')!.data[0];
+    const end = batch.getChild('rent_end')!.data[0];
+    const startValues = start.values as BigInt64Array;
+    const endValues = end.values as BigInt64Array;
+    const valid = validity(end);
+    for (let i = 0; i < n; i++) if (valid(i) && endValues[i] < startValues[i]) this.negativeDurations++;
+    this.rows += n;
+  }
+
+  finish(): RangeMetrics {
+    return {
+      rows: this.rows,
+      nullCounts: this.nullCounts,
+      negativeDurations: this.negativeDurations,
+      negativeCosts: this.negativeCosts,
+      quarantined: this.quarantined,
+      excluded: this.excluded,
+      rejectReasons: this.rejectReasons,
+    };
+  }
+}
+
+/** Hands out batches of at most `limit` rows, slicing a larger batch and keeping the rest. */
+class BatchCursor {
+  private leftover: RecordBatch | undefined;
+  private done = false;
+
+  constructor(private readonly source: AsyncIterator<RecordBatch>) {}
+
+  async hasMore(): Promise<boolean> {
+    if (this.leftover) return true;
+    if (this.done) return false;
+    const next = await this.source.next();
+    if (next.done) {
+      this.done = true;
+      return false;
+    }
+    this.leftover = next.value;
+    return true;
+  }
+
+  async take(limit: number): Promise<RecordBatch | undefined> {
+    if (!(await this.hasMore())) return undefined;
+    const batch = this.leftover!;
+    if (batch.numRows <= limit) {
+      this.leftover = undefined;
+      return batch;
+    }
+    this.leftover = batch.slice(limit);
+    return batch.slice(0, limit);
+  }
+}
+
+/** Staged batches of `table`, read as a stream from the lake. */
+async function* stagedBatches(store: ObjectStore, staged: StagedTable): AsyncGenerator<RecordBatch> {
+  const reader = await RecordBatchReader.from(await store.readStream(staged.key));
+  for await (const batch of reader) if (batch.numRows > 0) yield batch;
+}
+
+/**
+ * Writes one table's batches as Parquet files of at most `rowsPerFile` rows each, appending each
+ * finished file to `files` (so a caller that fails half-way knows what to remove).
+ */
+async function writeFiles(
+  store: ObjectStore,
+  batches: AsyncIterable<RecordBatch>,
+  keyOf: (index: number) => string,
+  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: typeof RENTALS_LAKE_SCHEMA },
+  files: WrittenFile[] = [],
+): Promise<WrittenFile[]> {
+  const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
+  while (await cursor.hasMore()) {
+    let rows = 0;
+    async function* fileBatches(): AsyncGenerator<RecordBatch> {
+      while (rows < options.rowsPerFile) {
+        const batch = await cursor.take(options.rowsPerFile - rows);
+        if (!batch) return;
+        rows += batch.numRows;
+        yield batch;
+      }
+    }
+    const key = keyOf(files.length);
+    const { bytes } = await store.upload(key, await parquetStream(fileBatches(), options), PARQUET_CONTENT_TYPE);
+    files.push({ key, rows, bytes });
+  }
+  if (files.length === 0) {
+    // An empty day is still a partition: one file with the schema and no rows.
+    const key = keyOf(0);
+    const body = parquetBytes(options.emptySchema, [], options);
+    await store.putObject(key, body, { contentType: PARQUET_CONTENT_TYPE });
+    files.push({ key, rows: 0, bytes: body.byteLength });
+  }
+  return files;
+}
+
+/** Streams quarantine lines into one JSON-lines object, opened on the first rejected row. */
+class QuarantineWriter {
+  private stream: PassThrough | undefined;
+  private upload: Promise<{ bytes: number }> | undefined;
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly key: string,
+  ) {}
+
+  /** Queues JSON lines; resolves at once unless the upload is behind (then when it catches up). */
+  async write(lines: string): Promise<void> {
+    if (!this.stream) {
+      this.stream = new PassThrough();
+      // The upload reports failures; the stream's own error event would otherwise be unhandled.
+      this.stream.on('error', () => undefined);
+      this.upload = this.store.upload(this.key, this.stream, 'application/x-ndjson');
+      // Surface an upload failure at close(), not as an unhandled rejection.
+      this.upload.catch(() => undefined);
+    }
+    if (!this.stream.write(lines)) await once(this.stream, 'drain');
+  }
+
+  async close(): Promise<string | undefined> {
+    if (!this.stream) return undefined;
+    this.stream.end();
+    await this.upload;
+    return this.key;
+  }
+
+  abort(): void {
+    this.stream?.destroy();
+  }
+}
+
+/** Casts, measures and writes one staged day; see the module comment. */
+export async function transformDay(request: TransformRequest): Promise<TransformResult> {
+  const { store, day, extract } = request;
+  const lock = { owner: extract.owner, runId: extract.runId, ttlMs: request.lockTtlMs };
+  return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: false }, () => castAndWrite(request));
+}
+
+async function castAndWrite(request: TransformRequest): Promise<TransformResult> {
+  const started = performance.now();
+  const { store, day, extract } = request;
+  const runId = extract.runId;
+  const extractedAtMicros = BigInt(Date.parse(extract.snapshotAt)) * 1000n;
+  const fingerprint = schemaFingerprint(RENTALS_LAKE_SCHEMA);
+  const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
+  const metrics = new MetricsCollector();
+  const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, extract.part));
+
+  async function* lakeBatches(): AsyncGenerator<RecordBatch> {
+    for await (const raw of stagedBatches(store, extract.staging.rentals)) {
+      const { batch, rejected, excluded, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
+      if (rejected.length + excluded.length > 0) {
+        const rowOf = rawRowReader(raw);
+        let lines = '';
+        for (const r of [...rejected, ...excluded]) {
+          lines += `${JSON.stringify({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rowOf(r.row) })}\n`;
+        }
+        await quarantine.write(lines);
+      }
+      metrics.addRejections(rejected, excluded, negativeCosts);
+      for (const part of withoutRows(batch, excluded)) {
+        metrics.addRows(part);
+        yield part;
+      }
+    }
+  }
+
+  const files: WrittenFile[] = [];
+  let quarantinedKey: string | undefined;
+  try {
+    await writeFiles(
+      store,
+      lakeBatches(),
+      (i) => dataFileKey(day, runId, i, extract.part),
+      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA, plainColumns: UNIQUE_COLUMNS },
+      files,
+    );
+    quarantinedKey = await quarantine.close();
+  } catch (error) {
+    // Files of an unpublished run are not part of the lake, but a glob would see them: remove them.
+    quarantine.abort();
+    await store.deleteObjects([...files.map((f) => f.key), quarantine.key]).catch(() => undefined);
+    throw error;
+  }
+
+  async function writeSnapshot(table: SnapshotTable, staged: StagedTable): Promise<WrittenFile> {
+    const [file] = await writeFiles(store, stagedBatches(store, staged), () => snapshotKey(table), {
+      rowsPerFile: Number.MAX_SAFE_INTEGER,
+      rowGroupRows: request.rowGroupRows,
+      metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(SNAPSHOT_LAKE_SCHEMAS[table]) },
+      emptySchema: SNAPSHOT_LAKE_SCHEMAS[table],
+    });
+    return file;
+  }
+  const { users, bikes } = extract.staging;
+  const snapshots = users && bikes ? { users: await writeSnapshot('users', users), bikes: await writeSnapshot('bikes', bikes) } : undefined;
+
+  const result: TransformResult = {
+    runId,
+    date: day.iso,
+    mode: request.mode,
+    hours: extract.hours,
+    sourceCount: extract.sourceCount,
+    snapshotAt: extract.snapshotAt,
+    files,
+    quarantineKey: quarantinedKey,
+    metrics: metrics.finish(),
+    snapshots,
+    schemaFingerprint: fingerprint,
+    seconds: (performance.now() - started) / 1000,
+    owner: extract.owner,
+  };
+  request.log?.info('written', {
+    rows: result.metrics.rows,
+    files: files.length,
+    bytes: files.reduce((s, f) => s + f.bytes, 0),
+    quarantined: result.metrics.quarantined,
+    seconds: Math.round(result.seconds * 1000) / 1000,
+  });
+  return result;
+}

@@ -1,0 +1,343 @@
+/**
+ * Validate: puts together what the day's ranges wrote (one range unless the day was cut into hour
+ * ranges), checks the files against the source counts of the extract snapshots, the lake schema
+ * and the quality thresholds, writes a JSON report, and only then publishes the partition, all
+ * ranges in one manifest. A breach fails the run with `ValidationBreachError` and leaves the previously
+ * published partition untouched.
+ */
+import type { QualityThresholds } from '../../core/config.js';
+import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
+import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
+import { reportKey, stagingPrefix } from '../../lake/layout.js';
+import { underPartitionLock } from '../../lake/lease.js';
+import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from '../../lake/manifest.js';
+import type { ObjectStore } from '../../lake/store.js';
+import type { Logger } from '../../core/log.js';
+import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from '../../formats/parquet-footer.js';
+import { RENTALS_LAKE_SCHEMA } from '../../core/schema.js';
+import type { DayMetrics, RangeMetrics, TransformResult, WriteMode, WrittenFile } from '../transform-write/transform.js';
+
+export interface CheckResult {
+  readonly check: string;
+  readonly passed: boolean;
+  /** `error` fails the run; `warning` is reported only. */
+  readonly severity: 'error' | 'warning';
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export interface ValidationReport {
+  readonly table: 'rentals';
+  readonly date: string;
+  readonly runId: string;
+  readonly kind: 'publish' | 'recheck';
+  readonly verdict: 'passed' | 'failed';
+  readonly checkedAt: string;
+  readonly sourceCount: number;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly quarantined: number;
+  readonly metrics?: DayMetrics;
+  readonly checks: readonly CheckResult[];
+}
+
+export interface ValidateResult {
+  readonly runId: string;
+  readonly date: string;
+  readonly verdict: 'passed';
+  readonly sourceCount: number;
+  readonly rows: number;
+  readonly partitionRows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly quarantined: number;
+  readonly warnings: readonly string[];
+  readonly reportKey: string;
+  readonly removed: number;
+  readonly seconds: number;
+}
+
+/** The run a day's ranges belong to, as the day plan made it. */
+export interface RunOfDay {
+  readonly runId: string;
+  readonly mode: WriteMode;
+  readonly owner: string;
+  /** Counted for the whole day when planned. */
+  readonly sourceDuplicateIds: number;
+  /** The hour ranges the day was cut into; each must have been written, once. */
+  readonly ranges: readonly HourRange[];
+}
+
+/** What the ranges of one run wrote for a day, put together. */
+export interface DayWrite {
+  readonly runId: string;
+  readonly mode: WriteMode;
+  readonly owner: string;
+  /** The ranges' source counts added up. */
+  readonly sourceCount: number;
+  /** The earliest of the ranges' snapshot times: a source row changed after it may differ in the lake. */
+  readonly snapshotAt: string;
+  readonly files: readonly WrittenFile[];
+  readonly quarantineKeys: readonly string[];
+  readonly metrics: DayMetrics;
+  readonly schemaFingerprint: string;
+}
+
+const NO_ROWS: RangeMetrics = { rows: 0, nullCounts: {}, negativeDurations: 0, negativeCosts: 0, quarantined: 0, excluded: 0, rejectReasons: {} };
+
+function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
+  const nullCounts = { ...total.nullCounts };
+  for (const [name, n] of Object.entries(next.nullCounts)) nullCounts[name] = (nullCounts[name] ?? 0) + n;
+  const rejectReasons = { ...total.rejectReasons };
+  for (const [reason, n] of Object.entries(next.rejectReasons) as [keyof RangeMetrics['rejectReasons'], number][]) {
+    rejectReasons[reason] = (rejectReasons[reason] ?? 0) + n;
+  }
+  return {
+    rows: total.rows + next.rows,
+    nullCounts,
+    negativeDurations: total.negativeDurations + next.negativeDurations,
+    negativeCosts: total.negativeCosts + next.negativeCosts,
+    quarantined: total.quarantined + next.quarantined,
+    excluded: total.excluded + next.excluded,
+    rejectReasons,
+  };
+}
+
+/**
+ * Puts the ranges of one run together. They must belong to `run` and be exactly the ranges its day
+ * plan made (so they cover the day without a gap or an overlap); anything else is a wiring fault,
+ * not data to publish.
+ */
+export function combineRanges(run: RunOfDay, written: readonly TransformResult[]): DayWrite {
+  if (written.length === 0) throw new StagingError(`run ${run.runId} has no written ranges`);
+  const ranges = [...written].sort((a, b) => a.hours.from - b.hours.from);
+  let nextHour = 0;
+  for (const range of ranges) {
+    if (range.runId !== run.runId) throw new StagingError(`a range written by run ${range.runId} was handed to run ${run.runId}`);
+    if (range.hours.from !== nextHour) throw new StagingError(`run ${run.runId}: the written ranges do not cover hour ${nextHour} of the day exactly once`);
+    if (range.schemaFingerprint !== ranges[0].schemaFingerprint) throw new StagingError(`run ${run.runId}: ranges written with different schemas`);
+    nextHour = range.hours.to;
+  }
+  const planned = [...run.ranges].sort((a, b) => a.from - b.from);
+  const matches = planned.length === ranges.length && planned.every((p, i) => p.from === ranges[i].hours.from && p.to === ranges[i].hours.to);
+  if (!matches) {
+    const list = (hours: readonly HourRange[]) => hours.map((h) => `${h.from}-${h.to}`).join(', ');
+    throw new StagingError(`run ${run.runId}: written hour ranges [${list(ranges.map((r) => r.hours))}] are not the planned [${list(planned)}]`);
+  }
+  const metrics = ranges.map((range) => range.metrics).reduce(addMetrics, NO_ROWS);
+  return {
+    runId: run.runId,
+    mode: run.mode,
+    owner: run.owner,
+    sourceCount: ranges.reduce((n, range) => n + range.sourceCount, 0),
+    snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
+    files: ranges.flatMap((range) => range.files),
+    quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
+    metrics: { ...metrics, duplicateIds: run.sourceDuplicateIds },
+    schemaFingerprint: ranges[0].schemaFingerprint,
+  };
+}
+
+export interface ValidateRequest {
+  readonly store: ObjectStore;
+  readonly day: CalendarDay;
+  readonly run: RunOfDay;
+  /** What each range of the day wrote (one entry unless the day was cut into hour ranges). */
+  readonly written: readonly TransformResult[];
+  readonly thresholds: QualityThresholds;
+  readonly log?: Logger;
+  /** Hold the day's partition lock while checking and publishing, then release it. */
+  readonly lockTtlMs?: number;
+}
+
+const EXPECTED_COLUMNS = expectedParquetColumns(RENTALS_LAKE_SCHEMA);
+const NULLABLE_COLUMNS = RENTALS_LAKE_SCHEMA.fields.filter((f) => f.nullable).map((f) => f.name);
+
+function pct(n: number): string {
+  return `${(n * 100).toFixed(2)}%`;
+}
+
+function rate(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
+}
+
+function atMost(check: string, actual: number, limit: number, format: (n: number) => string = String): CheckResult {
+  return { check, passed: actual <= limit, severity: 'error', expected: `<= ${format(limit)}`, actual: format(actual) };
+}
+
+/** What the footers of a set of files say. */
+export interface FooterSummary {
+  rows: number;
+  nullCounts: Record<string, number>;
+  schemaMismatches: string[];
+  missing: string[];
+}
+
+export async function summariseFooters(store: ObjectStore, files: readonly Pick<WrittenFile, 'key'>[]): Promise<FooterSummary> {
+  const summary: FooterSummary = { rows: 0, nullCounts: {}, schemaMismatches: [], missing: [] };
+  for (const file of files) {
+    const head = await store.head(file.key);
+    if (!head) {
+      summary.missing.push(file.key);
+      continue;
+    }
+    const footer = await readFooter(store, file.key, head.size);
+    summary.rows += Number(footer.num_rows);
+    const columns = footerColumns(footer);
+    if (columns.join('\n') !== EXPECTED_COLUMNS.join('\n')) {
+      const diff = columns.filter((c) => !EXPECTED_COLUMNS.includes(c)).concat(EXPECTED_COLUMNS.filter((c) => !columns.includes(c)).map((c) => `missing ${c}`));
+      summary.schemaMismatches.push(`${file.key}: ${diff.join(', ') || 'column order differs'}`);
+    }
+    for (const [name, n] of Object.entries(footerNullCounts(footer))) summary.nullCounts[name] = (summary.nullCounts[name] ?? 0) + n;
+  }
+  return summary;
+}
+
+/** The checks of one run's written files; pure given the footers, for the report and the tests. */
+export function qualityChecks(
+  write: Pick<DayWrite, 'sourceCount' | 'metrics'>,
+  footers: FooterSummary,
+  thresholds: QualityThresholds,
+  previousRows: number | undefined,
+): CheckResult[] {
+  const { metrics, sourceCount } = write;
+  const checks: CheckResult[] = [
+    { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every written file', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
+    {
+      check: 'row_count',
+      passed: footers.rows === sourceCount - metrics.excluded,
+      severity: 'error',
+      expected: `${sourceCount - metrics.excluded} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''})`,
+      actual: String(footers.rows),
+    },
+    { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
+    {
+      check: 'footer_null_counts',
+      passed: RENTALS_LAKE_SCHEMA.fields.every((f) => (footers.nullCounts[f.name] ?? 0) === (metrics.nullCounts[f.name] ?? 0)),
+      severity: 'error',
+      expected: JSON.stringify(metrics.nullCounts),
+      actual: JSON.stringify(footers.nullCounts),
+    },
+    atMost('duplicate_rental_id', metrics.duplicateIds, thresholds.maxDuplicateIds),
+    atMost('quarantine_rate', rate(metrics.quarantined, metrics.rows), thresholds.maxQuarantineRate, pct),
+    atMost('negative_duration_rate', rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct),
+    atMost('negative_cost_rate', rate(metrics.negativeCosts, metrics.rows), thresholds.maxNegativeCostRate, pct),
+    ...NULLABLE_COLUMNS.map((name) => atMost(`null_rate.${name}`, rate(metrics.nullCounts[name] ?? 0, metrics.rows), thresholds.maxNullRate, pct)),
+  ];
+  if (previousRows !== undefined) {
+    const change = previousRows === 0 ? (metrics.rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(metrics.rows - previousRows) / previousRows;
+    const limit = thresholds.maxDayOverDayChange;
+    checks.push({
+      check: 'day_over_day_change',
+      passed: change <= (limit ?? 0.5),
+      severity: limit === undefined ? 'warning' : 'error',
+      expected: `<= ${pct(limit ?? 0.5)} change against ${previousRows} rows the day before`,
+      actual: Number.isFinite(change) ? pct(change) : 'from 0 rows',
+    });
+  }
+  return checks;
+}
+
+export async function writeReport(store: ObjectStore, key: string, report: ValidationReport): Promise<void> {
+  await store.putObject(key, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+}
+
+/** Best-effort removal of a failed run's unpublished files; the staging area goes too. */
+async function discardRun(store: ObjectStore, write: DayWrite): Promise<void> {
+  const staged = await store.list(stagingPrefix(write.runId)).catch(() => []);
+  const keys = [...write.files.map((f) => f.key), ...write.quarantineKeys, ...staged.map((o) => o.key)];
+  await store.deleteObjects(keys).catch(() => undefined);
+}
+
+/** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
+export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
+  const { store, day, run } = request;
+  const write = combineRanges(run, request.written);
+  const lock = { owner: run.owner, runId: run.runId, ttlMs: request.lockTtlMs };
+  return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: true }, () => checkAndPublish(request, write));
+}
+
+async function checkAndPublish(request: ValidateRequest, write: DayWrite): Promise<ValidateResult> {
+  const started = performance.now();
+  const { store, day, thresholds } = request;
+  const footers = await summariseFooters(store, write.files);
+  const previousDay = await readManifest(store, addDays(day, -1));
+  const checks = qualityChecks(write, footers, thresholds, previousDay?.manifest.rows);
+  const failed = checks.filter((c) => !c.passed && c.severity === 'error');
+  const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
+  const bytes = write.files.reduce((s, f) => s + f.bytes, 0);
+  const report: ValidationReport = {
+    table: 'rentals',
+    date: day.iso,
+    runId: write.runId,
+    kind: 'publish',
+    verdict: failed.length === 0 ? 'passed' : 'failed',
+    checkedAt: new Date().toISOString(),
+    sourceCount: write.sourceCount,
+    rows: footers.rows,
+    files: write.files.length,
+    bytes,
+    quarantined: write.metrics.quarantined,
+    metrics: write.metrics,
+    checks,
+  };
+  const key = reportKey(day, write.runId);
+  await writeReport(store, key, report);
+  for (const w of warnings) request.log?.warn('quality warning', { check: w.check, expected: w.expected, actual: w.actual });
+  if (failed.length > 0) {
+    await discardRun(store, write);
+    request.log?.error('validation failed', { checks: failed.map((c) => c.check), report: key });
+    throw new ValidationBreachError(failed, key);
+  }
+
+  const current = await readManifest(store, day);
+  const now = new Date().toISOString();
+  // A retried validate whose earlier attempt published already: do not publish (or append) twice.
+  const alreadyPublished = current?.manifest.runs.some((r) => r.runId === write.runId) ?? false;
+  const files: ManifestFile[] = write.files.map((f) => ({ ...f, runId: write.runId }));
+  const keepPrevious = write.mode === 'append' && current !== undefined;
+  const next: PartitionManifest = alreadyPublished ? current!.manifest : {
+    version: 1,
+    table: 'rentals',
+    date: day.iso,
+    runId: write.runId,
+    schemaFingerprint: write.schemaFingerprint,
+    files: keepPrevious ? [...current.manifest.files, ...files] : files,
+    rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
+    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
+    runs: [
+      ...(keepPrevious ? current.manifest.runs : []),
+      { runId: write.runId, mode: write.mode, sourceCount: write.sourceCount, sourceSnapshotAt: write.snapshotAt, rows: footers.rows, publishedAt: now },
+    ],
+  };
+  if (!alreadyPublished) {
+    try {
+      await publishManifest(store, day, next, current?.etag, current !== undefined);
+    } catch (error) {
+      // A retry may still publish these files; a terminal failure never will.
+      if (!isRetryable(error)) await discardRun(store, write);
+      throw error;
+    }
+  }
+  const removed = await removeUnlisted(store, day, next);
+  await store.deleteObjects((await store.list(stagingPrefix(write.runId))).map((o) => o.key));
+
+  const result: ValidateResult = {
+    runId: write.runId,
+    date: day.iso,
+    verdict: 'passed',
+    sourceCount: write.sourceCount,
+    rows: footers.rows,
+    partitionRows: next.rows,
+    files: write.files.length,
+    bytes,
+    quarantined: write.metrics.quarantined,
+    warnings: warnings.map((w) => `${w.check}: expected ${w.expected}, got ${w.actual}`),
+    reportKey: key,
+    removed: removed.length,
+    seconds: (performance.now() - started) / 1000,
+  };
+  request.log?.info('published', { rows: result.rows, partition_rows: next.rows, files: result.files, removed: removed.length, report: key });
+  return result;
+}

@@ -1,0 +1,219 @@
+/**
+ * Decodes Postgres `COPY ... TO STDOUT (FORMAT binary)` straight into Arrow record batches.
+ *
+ * Values go from the wire bytes into column buffers (int64 and timestamps as 32-bit halves, text as
+ * UTF-8 bytes plus offsets) without a JavaScript object per row: the reason the extract stage runs
+ * near the speed of COPY itself.
+ */
+import { makeData, RecordBatch, Struct, type Data, type Schema } from 'apache-arrow';
+import { StagingError } from '../core/errors.js';
+import { stagingSchema, type ColumnKind, type SourceTable } from '../core/schema.js';
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** 2000-01-01T00:00:00Z in microseconds since the Unix epoch, split into 32-bit halves. */
+const PG_EPOCH_US_HI = 0x00035d01;
+const PG_EPOCH_US_LO = 0x3b37e000;
+/** Days from 1970-01-01 to 2000-01-01. */
+const PG_EPOCH_DAYS = 10_957;
+const PG_INFINITY_HI = 0x7fffffff;
+const PG_MINUS_INFINITY_HI = -0x80000000;
+
+/** Fills one Arrow column of a batch in progress. */
+class ColumnBuffer {
+  private validity: Uint8Array;
+  private nulls = 0;
+  private values: Uint8Array;
+  /** Fixed-width values seen as 32-bit words (little-endian halves for 64-bit kinds). */
+  private readonly words: Int32Array;
+  private offsets: Int32Array | undefined;
+  private dataLength = 0;
+
+  constructor(
+    readonly kind: ColumnKind,
+    readonly name: string,
+    capacity: number,
+  ) {
+    this.validity = new Uint8Array((capacity + 7) >> 3);
+    const width = kind === 'int64' || kind === 'timestamptz' ? 8 : kind === 'int32' || kind === 'date' ? 4 : 0;
+    if (kind === 'text') {
+      this.offsets = new Int32Array(capacity + 1);
+      this.values = new Uint8Array(capacity * 24);
+    } else if (kind === 'bool') {
+      this.values = new Uint8Array((capacity + 7) >> 3);
+    } else {
+      this.values = new Uint8Array(capacity * width);
+    }
+    this.words = new Int32Array(this.values.buffer, 0, this.values.byteLength >> 2);
+  }
+
+  /** Appends the value at `buf[pos..pos+len)`, or NULL when `len` is -1. */
+  append(row: number, buf: Buffer, view: DataView, pos: number, len: number): void {
+    if (len < 0) {
+      this.nulls++;
+      if (this.offsets) this.offsets[row + 1] = this.dataLength;
+      return;
+    }
+    this.validity[row >> 3] |= 1 << (row & 7);
+    switch (this.kind) {
+      case 'int64': {
+        this.expectWidth(len, 8);
+        const out = this.words;
+        out[row * 2] = view.getInt32(pos + 4);
+        out[row * 2 + 1] = view.getInt32(pos);
+        return;
+      }
+      case 'timestamptz': {
+        this.expectWidth(len, 8);
+        const out = this.words;
+        const hi = view.getInt32(pos);
+        const lo = view.getUint32(pos + 4);
+        if (hi === PG_INFINITY_HI || hi === PG_MINUS_INFINITY_HI) {
+          throw new StagingError(`${this.name}: infinite timestamps cannot be stored in the lake`);
+        }
+        const sumLo = lo + PG_EPOCH_US_LO;
+        out[row * 2] = sumLo | 0;
+        out[row * 2 + 1] = (hi + PG_EPOCH_US_HI + (sumLo > 0xffffffff ? 1 : 0)) | 0;
+        return;
+      }
+      case 'int32':
+      case 'date': {
+        this.expectWidth(len, 4);
+        this.words[row] = view.getInt32(pos) + (this.kind === 'date' ? PG_EPOCH_DAYS : 0);
+        return;
+      }
+      case 'bool':
+        this.expectWidth(len, 1);
+        if (buf[pos] !== 0) this.values[row >> 3] |= 1 << (row & 7);
+        return;
+      case 'text': {
+        const end = this.dataLength + len;
+        if (end > this.values.length) {
+          const grown = new Uint8Array(Math.max(end, this.values.length * 2));
+          grown.set(this.values.subarray(0, this.dataLength));
+          this.values = grown;
+        }
+        if (len < 32) for (let i = 0; i < len; i++) this.values[this.dataLength + i] = buf[pos + i];
+        else this.values.set(buf.subarray(pos, pos + len), this.dataLength);
+        this.dataLength = end;
+        this.offsets![row + 1] = end;
+        return;
+      }
+    }
+  }
+
+  private expectWidth(len: number, width: number): void {
+    if (len !== width) throw new StagingError(`${this.name}: expected a ${width}-byte ${this.kind}, got ${len} bytes`);
+  }
+
+  /** The finished column of `length` rows. */
+  toData(type: Schema['fields'][number]['type'], length: number): Data {
+    const nullCount = this.nulls;
+    const nullBitmap = nullCount > 0 ? this.validity.subarray(0, (length + 7) >> 3) : undefined;
+    switch (this.kind) {
+      case 'int64':
+      case 'timestamptz':
+        return makeData({ type, length, nullCount, nullBitmap, data: new BigInt64Array(this.values.buffer, 0, length) });
+      case 'int32':
+      case 'date':
+        return makeData({ type, length, nullCount, nullBitmap, data: new Int32Array(this.values.buffer, 0, length) });
+      case 'bool':
+        return makeData({ type, length, nullCount, nullBitmap, data: this.values.subarray(0, (length + 7) >> 3) });
+      case 'text':
+        return makeData({
+          type,
+          length,
+          nullCount,
+          nullBitmap,
+          valueOffsets: this.offsets!.subarray(0, length + 1),
+          data: this.values.subarray(0, this.dataLength),
+        });
+    }
+  }
+}
+
+/**
+ * Turns a COPY BINARY byte stream of `table`'s columns (in schema order) into record batches of at
+ * most `batchRows` rows. `onRows` is told the running row count after every batch.
+ */
+export async function* decodeCopyBinary(
+  chunks: AsyncIterable<Buffer | Uint8Array>,
+  table: SourceTable,
+  batchRows: number,
+): AsyncGenerator<RecordBatch> {
+  const schema = stagingSchema(table);
+  const kinds = table.columns.map((c) => c.kind);
+  const fieldCount = kinds.length;
+  let columns = newColumns();
+  let rows = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  let headerDone = false;
+  let trailerSeen = false;
+
+  function newColumns(): ColumnBuffer[] {
+    return table.columns.map((c) => new ColumnBuffer(c.kind, c.name, batchRows));
+  }
+
+  function finishBatch(): RecordBatch {
+    const children = columns.map((c, i) => c.toData(schema.fields[i].type, rows));
+    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, children }));
+    columns = newColumns();
+    rows = 0;
+    return batch;
+  }
+
+  for await (const chunk of chunks) {
+    const buf: Buffer = pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([pending, chunk]);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let pos = 0;
+    if (!headerDone) {
+      if (buf.length < 19) {
+        pending = Buffer.from(buf);
+        continue;
+      }
+      if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new StagingError('COPY BINARY stream: bad signature');
+      const headerEnd = 19 + view.getInt32(15);
+      if (buf.length < headerEnd) {
+        pending = Buffer.from(buf);
+        continue;
+      }
+      pos = headerEnd;
+      headerDone = true;
+    }
+    while (!trailerSeen && pos + 2 <= buf.length) {
+      const count = view.getInt16(pos);
+      if (count === -1) {
+        trailerSeen = true;
+        pos += 2;
+        break;
+      }
+      if (count !== fieldCount) {
+        throw new StagingError(`COPY BINARY stream for ${table.name}: expected ${fieldCount} fields, got ${count}`);
+      }
+      // Find the end of the tuple before decoding it, so a tuple split across chunks waits whole.
+      let end = pos + 2;
+      let complete = true;
+      for (let f = 0; f < fieldCount; f++) {
+        if (end + 4 > buf.length) {
+          complete = false;
+          break;
+        }
+        const len = view.getInt32(end);
+        end += 4 + (len > 0 ? len : 0);
+      }
+      if (!complete || end > buf.length) break;
+      let p = pos + 2;
+      for (let f = 0; f < fieldCount; f++) {
+        const len = view.getInt32(p);
+        p += 4;
+        columns[f].append(rows, buf, view, p, len);
+        if (len > 0) p += len;
+      }
+      rows++;
+      pos = end;
+      if (rows === batchRows) yield finishBatch();
+    }
+    pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+  }
+  if (!headerDone || !trailerSeen) throw new StagingError(`COPY BINARY stream for ${table.name} ended early`);
+  if (rows > 0) yield finishBatch();
+}
