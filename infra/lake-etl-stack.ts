@@ -25,9 +25,10 @@ import { loadConfig, type QualityThresholds } from '../src/core/config.js';
 import { parseTimeZone } from '../src/core/day.js';
 import { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
-import { LAKE_ACCESS, grantLakeAccess, lakeWildcardPatterns, type LakeAccess } from './lake-access.js';
+import { grantLakeAccess, lakeWildcardPatterns } from './lake-access.js';
+import { handlerEntry, STAGE_LIST, type LakeAccess, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
-import { buildPipelineDefinition } from './state-machine.js';
+import { buildPipelineDefinition, type PipelineFunctions } from './state-machine.js';
 
 /** Repository root: entries, `package-lock.json` and `node_modules` are found from here. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -134,14 +135,8 @@ export class LakeEtlStack extends Stack {
   readonly bucket: IBucket;
   readonly lakePrefix: string;
   readonly stateMachine: StateMachine;
-  readonly functions: {
-    readonly plan: EtlFunction;
-    readonly planDay: EtlFunction;
-    readonly extract: EtlFunction;
-    readonly transformWrite: EtlFunction;
-    readonly validate: EtlFunction;
-    readonly releaseDay: EtlFunction;
-  };
+  /** The function of each stage, by registry key. */
+  readonly functions: { readonly [K in StageKey]: EtlFunction };
   readonly databaseSecret: ISecret;
   readonly alarmTopic: Topic;
 
@@ -185,74 +180,40 @@ export class LakeEtlStack extends Stack {
       ...(props.databaseSslMode ? { DATABASE_SSLMODE: props.databaseSslMode } : {}),
     };
 
-    // --- Functions
+    // --- Functions: one per stage of the registry, sized, networked and granted as its entry says.
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const common = { projectRoot: PROJECT_ROOT, logRetention };
-    const plan = new EtlFunction(this, 'Plan', {
-      ...common,
-      entry: 'functions/plan/index.ts',
-      description: 'Turns the execution input into the list of days to run',
-      memorySize: 128,
-      timeout: Duration.seconds(10),
-      // It reads no lake object (no S3 grant); LAKE_URI is there because loadConfig() requires it.
-      environment: lakeEnv,
-    });
-    const planDay = new EtlFunction(this, 'PlanDay', {
-      ...common,
-      entry: 'functions/plan-day/index.ts',
-      description: "Takes a day's lock and cuts a day too big for one invocation into hour ranges",
-      // Two counts on the source's rent_start index; the memory is for the pg client.
-      memorySize: 256,
-      timeout: Duration.minutes(5),
-      environment: { ...lakeEnv, ...planDayEnv, ...databaseEnv },
-      ...network,
-    });
-    const extract = new EtlFunction(this, 'Extract', {
-      ...common,
-      entry: 'functions/extract/index.ts',
-      description: "Copies a day's (or an hour range's) rows from Postgres into the lake's staging area",
-      // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
-      memorySize: 1024,
-      timeout: Duration.minutes(10),
-      environment: { ...lakeEnv, ...extractEnv, ...databaseEnv },
-      ...network,
-    });
-    const transformWrite = new EtlFunction(this, 'TransformWrite', {
-      ...common,
-      entry: 'functions/transform-write/index.ts',
-      description: 'Casts a staged day and writes its Parquet files',
-      // Parquet encoding is CPU-bound: 1,769 MB is one full vCPU; peak RSS ~200 MB at 6M rows locally.
-      memorySize: 2048,
-      timeout: Duration.minutes(15),
-      environment: { ...lakeEnv, ...transformEnv },
-      copyFiles: [PARQUET_WASM],
-    });
-    const validate = new EtlFunction(this, 'Validate', {
-      ...common,
-      entry: 'functions/validate/index.ts',
-      description: "Checks a day's files, writes the report and publishes the partition",
-      // Reads only footers (one ranged GET per file) and small JSON.
-      memorySize: 512,
-      timeout: Duration.minutes(5),
-      environment: { ...lakeEnv, ...qualityEnv },
-    });
-    const releaseDay = new EtlFunction(this, 'ReleaseDay', {
-      ...common,
-      entry: 'functions/release-day/index.ts',
-      description: "Gives a failed day's partition lock back",
-      memorySize: 128,
-      timeout: Duration.seconds(30),
-      environment: lakeEnv,
-    });
-    this.functions = { plan, planDay, extract, transformWrite, validate, releaseDay };
-
-    this.databaseSecret.grantRead(planDay.role);
-    this.databaseSecret.grantRead(extract.role);
-    this.grantLake(planDay, LAKE_ACCESS.planDay, root);
-    this.grantLake(extract, LAKE_ACCESS.extract, root);
-    this.grantLake(transformWrite, LAKE_ACCESS.transformWrite, root);
-    this.grantLake(validate, LAKE_ACCESS.validate, root);
-    this.grantLake(releaseDay, LAKE_ACCESS.releaseDay, root);
+    const environmentOf = (key: StageKey): Record<string, string> => {
+      switch (key) {
+        case 'planDay':
+          return { ...lakeEnv, ...planDayEnv, ...databaseEnv };
+        case 'extract':
+          return { ...lakeEnv, ...extractEnv, ...databaseEnv };
+        case 'transformWrite':
+          return { ...lakeEnv, ...transformEnv };
+        case 'validate':
+          return { ...lakeEnv, ...qualityEnv };
+        default:
+          return lakeEnv;
+      }
+    };
+    const functions = {} as Record<StageKey, EtlFunction>;
+    for (const spec of STAGE_LIST) {
+      const fn = new EtlFunction(this, spec.state, {
+        projectRoot: PROJECT_ROOT,
+        logRetention,
+        entry: handlerEntry(spec),
+        description: spec.description,
+        memorySize: spec.lambda.memoryMb,
+        timeout: Duration.seconds(spec.lambda.timeoutSeconds),
+        environment: environmentOf(spec.key),
+        copyFiles: 'wasm' in spec.lambda && spec.lambda.wasm ? [PARQUET_WASM] : undefined,
+        ...(spec.needs.database ? network : {}),
+      });
+      if (spec.needs.database) this.databaseSecret.grantRead(fn.role);
+      if (spec.needs.lake) this.grantLake(fn, spec.access, root);
+      functions[spec.key] = fn;
+    }
+    this.functions = functions;
 
     // --- State machine
     const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
@@ -263,14 +224,7 @@ export class LakeEtlStack extends Stack {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
         buildPipelineDefinition(new Construct(this, 'States'), {
-          functions: {
-            plan: plan.function,
-            planDay: planDay.function,
-            extract: extract.function,
-            transformWrite: transformWrite.function,
-            validate: validate.function,
-            releaseDay: releaseDay.function,
-          },
+          functions: Object.fromEntries(STAGE_LIST.map((spec) => [spec.key, functions[spec.key].function])) as unknown as PipelineFunctions,
           backfillConcurrency,
           rangeConcurrency,
         }),
@@ -310,12 +264,7 @@ export class LakeEtlStack extends Stack {
     output('BucketName', this.bucket.bucketName, 'Bucket holding the lake');
     output('LakeUri', lakeUri, 'LAKE_URI of the deployed functions');
     output('StateMachineArn', this.stateMachine.stateMachineArn, 'Start an execution with {"date":"YYYY-MM-DD"} or {"from","to","mode"}');
-    output('PlanFunctionName', plan.function.functionName, 'Plan function');
-    output('PlanDayFunctionName', planDay.function.functionName, 'Plan-day function');
-    output('ExtractFunctionName', extract.function.functionName, 'Extract function');
-    output('TransformWriteFunctionName', transformWrite.function.functionName, 'Transform-write function');
-    output('ValidateFunctionName', validate.function.functionName, 'Validate function');
-    output('ReleaseDayFunctionName', releaseDay.function.functionName, 'Release-day function');
+    for (const spec of STAGE_LIST) output(`${spec.state}FunctionName`, functions[spec.key].function.functionName, `Function of the ${spec.name} stage`);
     output('DatabaseSecretArn', this.databaseSecret.secretArn, 'Secret holding the Postgres connection (RDS JSON)');
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'Topic of the failed-executions alarm');
   }

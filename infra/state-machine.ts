@@ -35,16 +35,10 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { PartitionBusyError, PreconditionFailedError, SourceUnavailableError, StoreUnavailableError, TransientError } from '../src/core/errors.js';
+import { STAGE_LIST, STAGES, type StageKey } from '../src/pipeline/stages.js';
 
-/** The Lambda task states, by the handler module they run. */
-export const TASK_STATES = {
-  plan: 'Plan',
-  planDay: 'PlanDay',
-  extract: 'Extract',
-  transformWrite: 'TransformWrite',
-  validate: 'Validate',
-  releaseDay: 'ReleaseDay',
-} as const;
+/** The Lambda task states, by registry key (`src/pipeline/stages.ts` names them). */
+export const TASK_STATES = Object.fromEntries(STAGE_LIST.map((spec) => [spec.key, spec.state])) as { readonly [K in StageKey]: (typeof STAGES)[K]['state'] };
 
 /** Every state of the definition, for readers of executions and for tests. */
 export const STATE_NAMES = {
@@ -115,14 +109,8 @@ const TIMEOUT_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
-export interface PipelineFunctions {
-  readonly plan: IFunction;
-  readonly planDay: IFunction;
-  readonly extract: IFunction;
-  readonly transformWrite: IFunction;
-  readonly validate: IFunction;
-  readonly releaseDay: IFunction;
-}
+/** The function of every stage in the registry. */
+export type PipelineFunctions = { readonly [K in StageKey]: IFunction };
 
 export interface PipelineDefinitionProps {
   readonly functions: PipelineFunctions;
@@ -132,8 +120,8 @@ export interface PipelineDefinitionProps {
   readonly rangeConcurrency: number;
 }
 
-function invoke(scope: Construct, name: string, fn: IFunction, comment: string): LambdaInvoke {
-  return new LambdaInvoke(scope, name, {
+function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string = STAGES[key].description): LambdaInvoke {
+  return new LambdaInvoke(scope, STAGES[key].state, {
     lambdaFunction: fn,
     comment,
     // The function's return value is the state output, not the { Payload, StatusCode } envelope.
@@ -161,13 +149,13 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   }
   const { functions } = props;
 
-  const plan = invoke(scope, TASK_STATES.plan, functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
+  const plan = invoke(scope, 'plan', functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
   plan.addRetry(SERVICE_RETRY);
 
-  const planDay = invoke(scope, TASK_STATES.planDay, functions.planDay, 'Names the run, takes the partition lock and cuts a day too big for one invocation into hour ranges.');
-  const extract = invoke(scope, TASK_STATES.extract, functions.extract, "Copies the range's rows from Postgres into the staging area.");
-  const transformWrite = invoke(scope, TASK_STATES.transformWrite, functions.transformWrite, 'Casts the staged range and writes Parquet data files and quarantine lines.');
-  const validate = invoke(scope, TASK_STATES.validate, functions.validate, 'Checks the files of every range, writes the report and publishes the partition manifest.');
+  const planDay = invoke(scope, 'planDay', functions.planDay, 'Names the run, takes the partition lease and cuts a day too big for one invocation into hour ranges.');
+  const extract = invoke(scope, 'extract', functions.extract, "Copies the range's rows from Postgres into the staging area.");
+  const transformWrite = invoke(scope, 'transformWrite', functions.transformWrite, 'Casts the staged range and writes Parquet data files and quarantine lines.');
+  const validate = invoke(scope, 'validate', functions.validate, 'Checks the files of every range, writes the report and publishes the partition manifest.');
 
   // Kept small on purpose: the Map's results travel in the execution (256 KiB at most), so a
   // 10-year backfill must fit; the day's report in the lake has the details.

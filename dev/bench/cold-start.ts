@@ -1,7 +1,8 @@
 /**
- * Cold start of each Lambda handler as deployed: each `functions/<name>/index.ts` bundled as the
- * stack bundles it (`bundle.ts`), then `require()`d in a fresh plain `node` process and called
- * twice on an empty day. Also reports each bundle's zipped size.
+ * Cold start of each Lambda handler as deployed: each stage of the registry's
+ * `functions/<name>/index.ts` bundled as the stack bundles it (`bundle.ts`), then `require()`d in a
+ * fresh plain `node` process (`handler-child.ts`) and called twice on an empty day. Also reports
+ * each bundle's zipped size.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -11,16 +12,16 @@ import { deflateRawSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
 import { bundle, fileSize, PARQUET_WASM_FILE } from './bundle.js';
 import { runJsonChild } from './child-process.js';
+import type { HandlerJob, HandlerRun } from './handler-child.js';
+import { handlerEntry, stageEvent, type EarlierOutputs } from './stage-events.js';
 import { median } from './stats.js';
 import { parseDay } from '../../src/core/day.js';
 import { lockKey, type PartitionLock } from '../../src/lake/lease.js';
-
-export const HANDLERS = ['plan', 'plan-day', 'extract', 'transform-write', 'validate', 'release-day'] as const;
-export type HandlerName = (typeof HANDLERS)[number];
+import type { DayPlan } from '../../src/pipeline/contracts.js';
+import { STAGE_LIST, type StageSpec } from '../../src/pipeline/stages.js';
 
 /** Fresh processes per handler; the report gives the median. */
 const REPEATS = 3;
-const CHILD = 'dev/bench/cold-start-child.cjs';
 
 export interface BundleSize {
   /** Minified index.js. */
@@ -36,7 +37,8 @@ export interface BundleSize {
 }
 
 export interface ColdStart {
-  readonly handler: HandlerName;
+  /** The stage's registry name: its `functions/<name>/` folder. */
+  readonly handler: string;
   readonly bundle: BundleSize;
   /** require() of the bundle: module initialisation, wasm compilation, loadConfig. Median of REPEATS. */
   readonly importMs: number;
@@ -57,15 +59,7 @@ export interface ColdStartRequest {
   /** A day with no rentals in that database. */
   readonly emptyDay: string;
   readonly workDir: string;
-  readonly onHandler?: (name: HandlerName) => void;
-}
-
-interface ChildReport {
-  readonly importMs: number;
-  readonly firstCallMs: number;
-  readonly warmCallMs: number;
-  readonly peakRssKb: number;
-  readonly output: unknown;
+  readonly onHandler?: (name: string) => void;
 }
 
 /** `@aws-sdk/client-s3` from `node_modules/@aws-sdk/client-s3/dist-cjs/...`; `(project)` for our code. */
@@ -104,8 +98,8 @@ async function zippedSize(dir: string, files: readonly string[]): Promise<number
 }
 
 /** Bundles one handler into `dir` as the stack does and measures its files. */
-async function bundleHandler(name: HandlerName, dir: string): Promise<{ file: string; size: BundleSize }> {
-  const made = await bundle(`functions/${name}/index.ts`, dir);
+async function bundleHandler(spec: StageSpec, dir: string): Promise<{ file: string; size: BundleSize }> {
+  const made = await bundle(handlerEntry(spec), dir);
   const files = made.usesWasm ? ['index.js', PARQUET_WASM_FILE] : ['index.js'];
   const size: BundleSize = {
     jsBytes: await fileSize(made.file),
@@ -117,41 +111,16 @@ async function bundleHandler(name: HandlerName, dir: string): Promise<{ file: st
   return { file: made.file, size };
 }
 
-/**
- * The event of handler `name`, made from the outputs of the handlers before it as the state machine
- * makes it: extract gets the day plan's first range, validate the plan with the ranges written.
- */
-function eventOf(name: HandlerName, day: string, outputs: Partial<Record<HandlerName, Record<string, unknown>>>): unknown {
-  // One lock owner for every run, as for one execution's retries: each may take the day's lock over.
-  const owner = 'pg-lake-etl-bench-cold-start';
-  const plan = outputs['plan-day'] as { runId: string; mode: string; ranges: { from: number; to: number }[] } | undefined;
-  switch (name) {
-    case 'plan':
-      return { date: day };
-    case 'plan-day':
-      return { date: day, owner };
-    case 'extract':
-      return { date: day, mode: plan!.mode, owner, runId: plan!.runId, hours: { from: plan!.ranges[0].from, to: plan!.ranges[0].to } };
-    case 'transform-write':
-      return outputs.extract;
-    case 'validate':
-      return { ...plan, written: [outputs['transform-write']] };
-    case 'release-day':
-      return { date: day, runId: plan!.runId };
-  }
-}
-
-/** The lock file plan-day left for the run, as `{ path, body }` for the child to write. */
-function lockOfPlan(lakeDir: string, day: string, outputs: Partial<Record<HandlerName, Record<string, unknown>>>): { path: string; body: string } {
-  const { runId, owner } = outputs['plan-day'] as { runId: string; owner: string };
+/** The lease file plan-day left for the run, as `{ path, body }` for the child to put back before each call. */
+function leaseOfPlan(lakeDir: string, day: string, plan: DayPlan): { path: string; body: string } {
   const now = new Date();
-  const lock: PartitionLock = { owner, runId, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString() };
+  const lock: PartitionLock = { owner: plan.owner, runId: plan.runId, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString() };
   return { path: join(lakeDir, lockKey(parseDay(day))), body: `${JSON.stringify(lock)}\n` };
 }
 
 /**
- * Bundles and cold-starts every handler. The handlers are chained on the empty day as the state
- * machine chains them (see `eventOf`).
+ * Bundles and cold-starts the handler of every stage in the registry. The handlers are chained on
+ * the empty day as the state machine chains them (`stage-events.ts`).
  */
 export async function measureColdStarts(request: ColdStartRequest): Promise<ColdStart[]> {
   const env = {
@@ -160,36 +129,38 @@ export async function measureColdStarts(request: ColdStartRequest): Promise<Cold
     // The handlers run as in Lambda: no tsx loader inherited from the parent's NODE_OPTIONS.
     NODE_OPTIONS: '',
   };
+  const child = (await bundle('dev/bench/handler-child.ts', join(request.workDir, 'handler-child'))).file;
+  // One lease owner for every run, as for one execution's retries: each plan-day may take the day over.
+  const owner = 'pg-lake-etl-bench-cold-start';
   const results: ColdStart[] = [];
-  const outputs: Partial<Record<HandlerName, Record<string, unknown>>> = {};
-  for (const name of HANDLERS) {
-    request.onHandler?.(name);
-    const { file, size } = await bundleHandler(name, join(request.workDir, 'bundles', name));
-    const args = [file, JSON.stringify(eventOf(name, request.emptyDay, outputs))];
-    // Validate gives the day's lock back after publishing: each of its calls needs the lock the
+  const outputs: EarlierOutputs = {};
+  for (const spec of STAGE_LIST) {
+    request.onHandler?.(spec.name);
+    const { file, size } = await bundleHandler(spec, join(request.workDir, 'bundles', spec.name));
+    // Validate gives the day's lease back after publishing: each of its calls needs the lease the
     // day plan took, so the child puts it back in place before each call (outside the timing).
-    if (name === 'validate') args.push(JSON.stringify(lockOfPlan(env.LAKE_URI, request.emptyDay, outputs)));
-    const runs: ChildReport[] = [];
-    const withSourceMaps: ChildReport[] = [];
+    const lease = spec.lease === 'renew-and-release' ? leaseOfPlan(env.LAKE_URI, request.emptyDay, outputs.planDay as DayPlan) : undefined;
+    const job: HandlerJob = { event: stageEvent(spec.key, request.emptyDay, outputs, owner), calls: 2, lease };
+    const args = [file, JSON.stringify(job)];
+    const runs: HandlerRun[] = [];
+    const withSourceMaps: HandlerRun[] = [];
     for (let i = 0; i < REPEATS; i++) {
-      runs.push(await runJsonChild<ChildReport>(CHILD, args, { env }));
-      withSourceMaps.push(await runJsonChild<ChildReport>(CHILD, args, { env, nodeArgs: ['--enable-source-maps'] }));
+      runs.push(await runJsonChild<HandlerRun>(child, args, { env }));
+      withSourceMaps.push(await runJsonChild<HandlerRun>(child, args, { env, nodeArgs: ['--enable-source-maps'] }));
     }
-    const importMs = median(runs.map((r) => r.importMs));
-    const firstCallMs = median(runs.map((r) => r.firstCallMs));
     results.push({
-      handler: name,
+      handler: spec.name,
       bundle: size,
-      importMs,
-      firstCallMs,
-      warmCallMs: median(runs.map((r) => r.warmCallMs)),
-      coldInitMs: median(runs.map((r) => r.importMs + r.firstCallMs)),
+      importMs: median(runs.map((r) => r.importMs)),
+      firstCallMs: median(runs.map((r) => r.callMs[0])),
+      warmCallMs: median(runs.map((r) => r.callMs[1])),
+      coldInitMs: median(runs.map((r) => r.importMs + r.callMs[0])),
       importMsSourceMaps: median(withSourceMaps.map((r) => r.importMs)),
       peakRssKb: Math.max(...runs.map((r) => r.peakRssKb)),
       runs: REPEATS,
     });
-    // The last run's output: each plan-day run made a new run id and took the day's lock over.
-    outputs[name] = withSourceMaps.at(-1)!.output as Record<string, unknown>;
+    // The last run's output: each plan-day call made a new run and took the day's lease over for it.
+    outputs[spec.key] = withSourceMaps.at(-1)!.output;
   }
   return results;
 }

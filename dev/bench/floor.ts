@@ -53,7 +53,7 @@ export interface FloorRequest {
 }
 
 /**
- * The day's rentals query exactly as extract sends it (`stageTable` in shared/extract.ts): the
+ * The day's rentals query exactly as extract sends it (`stageTable` in src/pipeline/extract/extract.ts): the
  * columns of RENTALS in schema order, the day's half-open window, ordered by rent_start, rental_id.
  */
 export function rentalsCopySql(client: pg.Client, day: CalendarDay, timeZone: string, format: 'binary' | 'csv'): string {

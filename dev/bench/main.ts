@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: how fast and how lean one day runs through the pipeline, against the floor of
- * this machine. For each day size it seeds a fresh database, measures the floor (COPY of the
- * extract query to nowhere + DuckDB writing the rows as Parquet), then each stage in a fresh
- * process and the whole day in one; then the cold start of each Lambda bundle. Progress goes to
- * stderr; the table to stdout; everything to `dev/bench/results/bench-<timestamp>.json`.
+ * this machine. First the `etl` command's start-up (`cli.ts`); then for each day size it seeds a
+ * fresh database, measures the floor (COPY of the extract query to nowhere + DuckDB writing the
+ * rows as Parquet), then each stage in a fresh process and the whole day in one; then the cold
+ * start of each Lambda bundle. Progress goes to stderr; the table to stdout; everything to
+ * `dev/bench/results/bench-<timestamp>.json`.
  *
  *   npm run bench -- [--rows 100000,1000000] [--repeat 3] [--skip-floor] [--skip-cold-start] [--json-only]
  *
@@ -19,11 +20,12 @@ import { parseDay } from '../../src/core/day.js';
 import { ConfigError, InputError } from '../../src/core/errors.js';
 import { MAX_RENTALS_PER_DAY } from '../source/generator.js';
 import { PROJECT_ROOT } from './child-process.js';
+import { buildCli, cliTable, measureCli, type CliMeasurement } from './cli.js';
 import { measureColdStarts, type ColdStart } from './cold-start.js';
 import { measureFloor } from './floor.js';
 import { describeMachine, formatTable, writeResults, type BenchResults, type DayRun } from './report.js';
 import { openServer, seededDatabase, type BenchServer } from './source.js';
-import { bundleStageChild, measureStages } from './stages.js';
+import { bundleStages, measureStages, type StageBundles } from './stages.js';
 
 /** The one day every benchmark database holds. */
 const BENCH_DAY = '2025-06-02';
@@ -89,12 +91,12 @@ interface BenchContext {
   readonly server: BenchServer;
   readonly options: BenchOptions;
   readonly config: Config;
-  /** The bundled stage child. */
-  readonly stageChild: string;
+  /** The handlers of a day's stages and the children that run them. */
+  readonly bundles: StageBundles;
 }
 
 /** Seeds a day of `rows` rentals in a fresh database and measures it; `workDir` holds its files. */
-async function benchDay({ server, options, config, stageChild }: BenchContext, rows: number, workDir: string): Promise<DayRun> {
+async function benchDay({ server, options, config, bundles }: BenchContext, rows: number, workDir: string): Promise<DayRun> {
   const label = rows.toLocaleString('en-US');
   const day = parseDay(BENCH_DAY);
   progress(`${label} rows: creating bench_${rows} and seeding ${BENCH_DAY}`);
@@ -114,7 +116,7 @@ async function benchDay({ server, options, config, stageChild }: BenchContext, r
       });
     }
     const stages = await measureStages({
-      child: stageChild,
+      bundles,
       databaseUrl: database.url,
       date: BENCH_DAY,
       workDir,
@@ -166,20 +168,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const started = new Date();
   const loadAtStart = loadavg()[0];
+  // Before the database starts, on a machine doing nothing else.
+  progress('etl command: building dist/');
+  await buildCli();
+  const cli = await measureCli((label) => progress(`etl command: ${label}`));
   const server = await openServer(process.env.DATABASE_URL, progress);
   const workDir = await mkdtemp(join(tmpdir(), 'pg-lake-bench-'));
   try {
-    progress('bundling the stage child as a Lambda bundle');
-    const stageChild = await bundleStageChild(join(workDir, 'stage-child'));
+    progress("bundling the day's handlers as the stack does, and the children that run them");
+    const bundles = await bundleStages(join(workDir, 'bundles'));
     const days: DayRun[] = [];
     for (const rows of options.rows) {
       const dayDir = join(workDir, `rows-${rows}`);
-      days.push(await benchDay({ server, options, config, stageChild }, rows, dayDir));
+      days.push(await benchDay({ server, options, config, bundles }, rows, dayDir));
       await rm(dayDir, { recursive: true, force: true });
     }
     const coldStart = options.skipColdStart ? undefined : await benchColdStart(server, join(workDir, 'cold-start'), config.timeZone);
     const finished = new Date();
-    const results: BenchResults = {
+    const results: BenchResults & { readonly cli: readonly CliMeasurement[] } = {
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       seconds: (finished.getTime() - started.getTime()) / 1000,
@@ -196,9 +202,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
       days,
       coldStart,
+      cli,
     };
     const path = await writeResults(join(PROJECT_ROOT, 'dev', 'bench', 'results'), results);
-    process.stdout.write(options.jsonOnly ? `${JSON.stringify(results, null, 2)}\n` : formatTable(results));
+    process.stdout.write(options.jsonOnly ? `${JSON.stringify(results, null, 2)}\n` : `${formatTable(results)}\n${cliTable(cli).join('\n')}\n`);
     progress(`results written to ${path}`);
     return 0;
   } finally {

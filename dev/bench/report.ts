@@ -7,7 +7,7 @@ import { cpus, arch, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStart } from './cold-start.js';
 import type { Floor } from './floor.js';
-import type { StageMeasurement, StagesMeasurement } from './stages.js';
+import { WHOLE_DAY, type StageMeasurement, type StagesMeasurement } from './stages.js';
 
 export interface Machine {
   readonly cpu: string;
@@ -113,23 +113,25 @@ function dayTable(day: DayRun): string[] {
       ['floor', seconds(floor.seconds), count(day.rows / floor.seconds), '', '', ''],
     );
   }
-  const parts = stages.wholeDay.parts;
+  const { wholeDay } = stages;
   rows.push(
-    stageRow('plan-day', stages.planDay),
-    stageRow('extract', stages.extract),
-    stageRow('transform-write', stages.transformWrite),
-    stageRow('validate', stages.validate),
-    stageRow('whole day (one process)', stages.wholeDay),
+    ...stages.stages.map((stage) => stageRow(stage.stage, stage)),
+    stageRow(`${WHOLE_DAY} (one process)`, wholeDay),
     ['max peak RSS of the stages', '', '', mib(stages.maxStagePeakRssKb), '', ''],
   );
   const lines = [
     `${count(day.rows)} rentals in one day (seeded in ${seconds(day.seedSeconds)} s, VACUUM ANALYZE + CHECKPOINT ${seconds(day.vacuumSeconds)} s)`,
     ...columns(rows).map((l) => `  ${l}`),
   ];
-  if (parts) {
-    lines.push(`  whole day = plan-day ${seconds(parts.planDay)} + extract ${seconds(parts.extract)} + transform-write ${seconds(parts.transformWrite)} + validate ${seconds(parts.validate)} s`);
+  if (wholeDay.parts) {
+    const tasks = Object.entries(wholeDay.parts);
+    const stateMachine = wholeDay.seconds - tasks.reduce((sum, [, s]) => sum + s, 0);
+    lines.push(
+      `  ${WHOLE_DAY} = ${[...tasks.map(([name, s]) => `${name} ${seconds(s)}`), `state machine ${seconds(stateMachine)}`].join(' + ')} s` +
+        (wholeDay.setupSeconds === undefined ? '' : ` (set-up before it: ${seconds(wholeDay.setupSeconds)} s)`),
+    );
   }
-  if (day.ratioToFloor !== undefined) lines.push(`  whole day / floor = ${day.ratioToFloor.toFixed(2)} x`);
+  if (day.ratioToFloor !== undefined) lines.push(`  ${WHOLE_DAY} / floor = ${day.ratioToFloor.toFixed(2)} x`);
   return lines;
 }
 
@@ -164,7 +166,7 @@ export function formatTable(results: BenchResults): string {
     `load:     ${results.loadAverage.atStart.toFixed(2)} before, ${results.loadAverage.atEnd.toFixed(2)} after (1-minute load average; the run itself adds up to ${machine.cores}, anything more is other work skewing the times)`,
     `settings: BATCH_ROWS ${count(settings.batchRows)}, ROW_GROUP_ROWS ${count(settings.rowGroupRows)}, ROWS_PER_FILE ${count(settings.rowsPerFile)}, ` +
       `day ${settings.day} ${settings.timeZone}, local-directory lake`,
-    `times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest; every stage runs in a fresh process from a Lambda-style bundle`,
+    `times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest; each stage is its Lambda bundle in a fresh process, the whole day the state machine run locally in one`,
   ];
   for (const day of results.days) lines.push('', ...dayTable(day));
   if (results.coldStart) lines.push('', ...coldStartTable(results.coldStart));

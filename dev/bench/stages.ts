@@ -1,50 +1,45 @@
 /**
- * This project's stages measured one by one, each in a fresh process (as each runs in its own
- * Lambda container), then the whole day in one process. The child is `stage-child.ts` bundled as a
- * Lambda is (`bundle.ts`) and run by plain `node`, so its peak RSS is what a function would see.
- * Stages share a local-directory lake, so transform-write reads what extract staged and validate
+ * The stages of a day measured one by one, each in a fresh process (as each runs in its own Lambda
+ * container), then the whole day in one process. Each stage is its real Lambda handler
+ * (`functions/<name>/index.ts`, bundled as the stack bundles it) run by `handler-child.ts` with the
+ * event the state machine would give it; they take, renew and give back the day's lease as in
+ * production. The whole day is the deployed definition run locally (`day-child.ts`). The stages
+ * share a local-directory lake per run, so transform-write reads what extract staged and validate
  * checks what transform-write wrote.
  */
 import { join } from 'node:path';
-import type { ExtractResult } from '../../src/pipeline/extract/extract.js';
-import type { DayPlan } from '../../src/pipeline/plan-day/plan-day.js';
-import type { TransformResult } from '../../src/pipeline/transform-write/transform.js';
-import type { ValidateResult } from '../../src/pipeline/validate/validate.js';
-import { bundle } from './bundle.js';
+import type { StageKey } from '../../src/pipeline/stages.js';
+import { bundle, LOCAL_TOOL_NODE_PATH } from './bundle.js';
 import { runJsonChild } from './child-process.js';
+import type { DayRun } from './day-child.js';
+import type { HandlerJob, HandlerRun } from './handler-child.js';
+import type { MemoryPeaks } from './measured-child.js';
+import { DAY_STAGES, handlerEntry, stageEvent, stageWork, type EarlierOutputs } from './stage-events.js';
 import { median, repeated } from './stats.js';
 
-export type StageName = 'plan-day' | 'extract' | 'transform-write' | 'validate' | 'whole-day';
-
-/** What a stage child is asked to do (its only argument, as JSON). */
-export type StageJob =
-  | { readonly stage: 'plan-day'; readonly date: string }
-  | { readonly stage: 'extract'; readonly date: string; readonly plan: DayPlan }
-  | { readonly stage: 'transform-write'; readonly date: string; readonly extract: ExtractResult }
-  | { readonly stage: 'validate'; readonly date: string; readonly plan: DayPlan; readonly transform: TransformResult }
-  | { readonly stage: 'whole-day'; readonly date: string };
+/** The label of the whole day run in one process, beside the stages' registry names. */
+export const WHOLE_DAY = 'whole day';
 
 export interface StageMeasurement {
-  readonly stage: StageName;
-  /** Time of the stage's call into shared/ (planDay, extractDay, transformDay, validateAndPublish). */
+  /** The stage's registry name (`plan-day`, ...), or `WHOLE_DAY`. */
+  readonly stage: string;
+  /** Time of the handler call (lease, contract, work); for the whole day, of its execution. */
   readonly seconds: number;
-  /** Rows the stage handled: source rows extracted, rows written, rows validated. */
+  /** Rows the stage handled: planned, extracted from the source, written, validated. */
   readonly rows: number;
-  /** Bytes the stage produced (staged Arrow IPC) or covered (Parquet data files). */
+  /** Bytes the stage produced (staged Arrow IPC, Parquet data files) or covered (the published partition). */
   readonly bytes: number;
   readonly files: number;
   /** Peak RSS of the whole child process, in KB. */
   readonly peakRssKb: number;
-  /** RSS once the stage's modules are loaded, before it runs, in KB. */
+  /** RSS once the handler's bundle is loaded, before its call (the whole day: when its first task starts), in KB. */
   readonly baselineRssKb: number;
-  /**
-   * Largest value of each part of `process.memoryUsage()` seen while the child ran (sampled, each
-   * at its own moment), in KB: where the peak RSS comes from. `external` includes `arrayBuffers`
-   * and WebAssembly memory.
-   */
-  readonly memoryPeaksKb?: { readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
-  /** Seconds of each stage inside the whole-day run. */
-  readonly parts?: { readonly planDay: number; readonly extract: number; readonly transformWrite: number; readonly validate: number };
+  /** Where the peak RSS comes from: the largest value of each part of `process.memoryUsage()`. */
+  readonly memoryPeaksKb: MemoryPeaks;
+  /** The whole day only: seconds in each stage's task handlers, by registry name. */
+  readonly parts?: Readonly<Record<string, number>>;
+  /** The whole day only: loading the stages and the definition before the first task. */
+  readonly setupSeconds?: number;
 }
 
 /** A stage measured several times: the run of median time, with the largest peak RSS of all runs. */
@@ -53,75 +48,90 @@ export interface RepeatedStageMeasurement extends StageMeasurement {
   readonly samples: readonly number[];
 }
 
-/** A stage child's report: the measurement and the stage's own result, handed to the next stage. */
-export interface StageReport<R = unknown> extends StageMeasurement {
-  readonly result: R;
+/** The bundles the measurements run. */
+export interface StageBundles {
+  /** `handler-child.ts`, which runs one handler bundle. */
+  readonly handlerChild: string;
+  /** `day-child.ts`, which runs the whole day. */
+  readonly dayChild: string;
+  /** Each stage of the day's handler bundle, by registry key. */
+  readonly handlers: Partial<Record<StageKey, string>>;
 }
 
 export interface StagesRequest {
-  /** The bundled stage child (`bundleStageChild`). */
-  readonly child: string;
+  readonly bundles: StageBundles;
   readonly databaseUrl: string;
   readonly date: string;
   /** A scratch directory; the stages' lakes are made under it. */
   readonly workDir: string;
-  /** How many times the chain and the whole day run, each time on fresh lakes. */
+  /** How many times the stages and the whole day run, each time on fresh lakes. */
   readonly repeat: number;
-  /** Told before each child starts. */
-  readonly onStage?: (stage: StageName, run: number) => void;
+  /** Told before each child starts, with the stage's registry name or `WHOLE_DAY`. */
+  readonly onStage?: (stage: string, run: number) => void;
 }
 
 export interface StagesMeasurement {
-  readonly planDay: RepeatedStageMeasurement;
-  readonly extract: RepeatedStageMeasurement;
-  readonly transformWrite: RepeatedStageMeasurement;
-  readonly validate: RepeatedStageMeasurement;
+  /** The stages of a day in pipeline order (`DAY_STAGES`). */
+  readonly stages: readonly RepeatedStageMeasurement[];
   readonly wholeDay: RepeatedStageMeasurement;
-  /** The largest peak of the three stages: what each function's memory size must hold. */
+  /** The largest peak of the stages: what the largest function's memory size must hold. */
   readonly maxStagePeakRssKb: number;
 }
 
-/** Bundles the stage child into `dir`; returns the file to run. */
-export async function bundleStageChild(dir: string): Promise<string> {
-  return (await bundle('dev/bench/stage-child.ts', dir)).file;
+/** Bundles the handler child (tiny), the day child (a local tool) and the handlers of a day's stages into `dir`. */
+export async function bundleStages(dir: string): Promise<StageBundles> {
+  const handlers: Partial<Record<StageKey, string>> = {};
+  for (const spec of DAY_STAGES) handlers[spec.key] = (await bundle(handlerEntry(spec), join(dir, spec.name))).file;
+  return {
+    handlerChild: (await bundle('dev/bench/handler-child.ts', join(dir, 'handler-child'))).file,
+    dayChild: (await bundle('dev/bench/day-child.ts', join(dir, 'day-child'), { localTool: true })).file,
+    handlers,
+  };
 }
 
-async function runStage<R>(child: string, job: StageJob, env: Record<string, string>): Promise<StageReport<R>> {
-  // NODE_OPTIONS cleared: no loader or flag of the parent's may reach the measured process.
-  return runJsonChild<StageReport<R>>(child, [JSON.stringify(job)], { env: { ...env, NODE_OPTIONS: '' } });
+/** The environment of a measured child: NODE_OPTIONS cleared, so no loader or flag of the parent's reaches it. */
+const childEnv = (env: Record<string, string>) => ({ ...env, NODE_OPTIONS: '' });
+
+/** Runs the handler of stage `key` once in a fresh process. */
+async function runHandler(bundles: StageBundles, key: StageKey, event: unknown, env: Record<string, string>): Promise<HandlerRun> {
+  const handler = bundles.handlers[key];
+  if (!handler) throw new Error(`no handler bundle for stage ${key}`);
+  const job: HandlerJob = { event, calls: 1 };
+  return runJsonChild<HandlerRun>(bundles.handlerChild, [handler, JSON.stringify(job)], { env: childEnv(env) });
 }
 
 /** The run of median time, carrying the median seconds and the largest peak RSS (with its breakdown) of all runs. */
-function summarise(runs: readonly StageReport[]): RepeatedStageMeasurement {
+function summarise(runs: readonly StageMeasurement[]): RepeatedStageMeasurement {
   const samples = runs.map((r) => r.seconds);
-  const { result: _result, ...typical } = [...runs].sort((a, b) => a.seconds - b.seconds)[(runs.length - 1) >> 1];
+  const typical = [...runs].sort((a, b) => a.seconds - b.seconds)[(runs.length - 1) >> 1];
   const largest = runs.reduce((a, b) => (b.peakRssKb > a.peakRssKb ? b : a));
   return { ...typical, seconds: median(samples), peakRssKb: largest.peakRssKb, memoryPeaksKb: largest.memoryPeaksKb, samples };
 }
 
-interface ChainRun {
-  readonly planDay: StageReport;
-  readonly extract: StageReport;
-  readonly transform: StageReport;
-  readonly validate: StageReport;
-  readonly wholeDay: StageReport;
-}
-
-/** One run: plan-day, extract, transform-write and validate chained over fresh processes, then the whole day in one. */
-async function runChain(request: StagesRequest, run: number): Promise<ChainRun> {
-  const { date, child } = request;
-  const stageEnv = { DATABASE_URL: request.databaseUrl, LAKE_URI: join(request.workDir, `lake-stages-${run}`) };
-  request.onStage?.('plan-day', run);
-  const planDay = await runStage<DayPlan>(child, { stage: 'plan-day', date }, stageEnv);
-  request.onStage?.('extract', run);
-  const extract = await runStage<ExtractResult>(child, { stage: 'extract', date, plan: planDay.result }, stageEnv);
-  request.onStage?.('transform-write', run);
-  const transform = await runStage<TransformResult>(child, { stage: 'transform-write', date, extract: extract.result }, stageEnv);
-  request.onStage?.('validate', run);
-  const validate = await runStage<ValidateResult>(child, { stage: 'validate', date, plan: planDay.result, transform: transform.result }, stageEnv);
-  request.onStage?.('whole-day', run);
-  const wholeDay = await runStage(child, { stage: 'whole-day', date }, { ...stageEnv, LAKE_URI: join(request.workDir, `lake-whole-day-${run}`) });
-  return { planDay, extract, transform, validate, wholeDay };
+/** One run: each stage of the day in a fresh process, chained by their outputs on a fresh lake, then the whole day in one. */
+async function runDay(request: StagesRequest, run: number): Promise<{ stages: StageMeasurement[]; wholeDay: StageMeasurement }> {
+  const { date, bundles } = request;
+  const env = { DATABASE_URL: request.databaseUrl, LAKE_URI: join(request.workDir, `lake-stages-${run}`) };
+  const outputs: EarlierOutputs = {};
+  const stages: StageMeasurement[] = [];
+  for (const spec of DAY_STAGES) {
+    request.onStage?.(spec.name, run);
+    const measured = await runHandler(bundles, spec.key, stageEvent(spec.key, date, outputs), env);
+    outputs[spec.key] = measured.output;
+    stages.push({
+      stage: spec.name,
+      seconds: measured.callMs[0] / 1000,
+      ...stageWork(spec.key, measured.output),
+      peakRssKb: measured.peakRssKb,
+      baselineRssKb: measured.baselineRssKb,
+      memoryPeaksKb: measured.memoryPeaksKb,
+    });
+  }
+  request.onStage?.(WHOLE_DAY, run);
+  const day = await runJsonChild<DayRun>(bundles.dayChild, [JSON.stringify({ date })], {
+    env: childEnv({ ...env, LAKE_URI: join(request.workDir, `lake-whole-day-${run}`), NODE_PATH: LOCAL_TOOL_NODE_PATH }),
+  });
+  return { stages, wholeDay: { stage: WHOLE_DAY, ...day } };
 }
 
 /**
@@ -129,17 +139,11 @@ async function runChain(request: StagesRequest, run: number): Promise<ChainRun> 
  * peak RSS the largest, which is what a function's memory size must hold.
  */
 export async function measureStages(request: StagesRequest): Promise<StagesMeasurement> {
-  const runs = await repeated(request.repeat, (run) => runChain(request, run));
-  const planDay = summarise(runs.map((r) => r.planDay));
-  const extract = summarise(runs.map((r) => r.extract));
-  const transformWrite = summarise(runs.map((r) => r.transform));
-  const validate = summarise(runs.map((r) => r.validate));
+  const runs = await repeated(request.repeat, (run) => runDay(request, run));
+  const stages = DAY_STAGES.map((_, i) => summarise(runs.map((r) => r.stages[i])));
   return {
-    planDay,
-    extract,
-    transformWrite,
-    validate,
+    stages,
     wholeDay: summarise(runs.map((r) => r.wholeDay)),
-    maxStagePeakRssKb: Math.max(planDay.peakRssKb, extract.peakRssKb, transformWrite.peakRssKb, validate.peakRssKb),
+    maxStagePeakRssKb: Math.max(...stages.map((s) => s.peakRssKb)),
   };
 }

@@ -1,5 +1,7 @@
-import { loadConfig } from '../../src/core/config.js';
-import { createExtractHandler } from '../../src/pipeline/extract/handler.js';
+import { openStore } from '../../src/lake/open.js';
+import { stage } from '../../src/pipeline/extract/index.js';
+import { lambdaHandler } from '../../src/pipeline/handler.js';
+import { sourceConnector } from '../../src/source/connect.js';
 
-/** Lambda entry point; configuration is read once, at cold start. */
-export const handler = createExtractHandler(loadConfig());
+/** Lambda entry point of the extract stage (src/pipeline/extract/). */
+export const handler = lambdaHandler(stage, { lake: openStore, source: sourceConnector });

@@ -1,5 +1,7 @@
-import { loadConfig } from '../../src/core/config.js';
-import { createPlanDayHandler } from '../../src/pipeline/plan-day/handler.js';
+import { openStore } from '../../src/lake/open.js';
+import { lambdaHandler } from '../../src/pipeline/handler.js';
+import { stage } from '../../src/pipeline/plan-day/index.js';
+import { sourceConnector } from '../../src/source/connect.js';
 
-/** Lambda entry point; configuration is read once, at cold start. */
-export const handler = createPlanDayHandler(loadConfig());
+/** Lambda entry point of the plan-day stage (src/pipeline/plan-day/). */
+export const handler = lambdaHandler(stage, { lake: openStore, source: sourceConnector });

@@ -1,5 +1,5 @@
-import { loadConfig } from '../../src/core/config.js';
-import { createPlanHandler } from '../../src/pipeline/plan/handler.js';
+import { lambdaHandler } from '../../src/pipeline/handler.js';
+import { stage } from '../../src/pipeline/plan/index.js';
 
-/** Lambda entry point; configuration is read once, at cold start. */
-export const handler = createPlanHandler(loadConfig());
+/** Lambda entry point of the plan stage (src/pipeline/plan/). */
+export const handler = lambdaHandler(stage, {});

@@ -1,5 +1,6 @@
-import { loadConfig } from '../../src/core/config.js';
-import { createReleaseDayHandler } from '../../src/pipeline/release-day/handler.js';
+import { openStore } from '../../src/lake/open.js';
+import { lambdaHandler } from '../../src/pipeline/handler.js';
+import { stage } from '../../src/pipeline/release-day/index.js';
 
-/** Lambda entry point; configuration is read once, at cold start. */
-export const handler = createReleaseDayHandler(loadConfig());
+/** Lambda entry point of the release-day stage (src/pipeline/release-day/). */
+export const handler = lambdaHandler(stage, { lake: openStore });

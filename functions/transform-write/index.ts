@@ -1,5 +1,6 @@
-import { loadConfig } from '../../src/core/config.js';
-import { createTransformWriteHandler } from '../../src/pipeline/transform-write/handler.js';
+import { openStore } from '../../src/lake/open.js';
+import { lambdaHandler } from '../../src/pipeline/handler.js';
+import { stage } from '../../src/pipeline/transform-write/index.js';
 
-/** Lambda entry point; configuration is read once, at cold start. */
-export const handler = createTransformWriteHandler(loadConfig());
+/** Lambda entry point of the transform-write stage (src/pipeline/transform-write/). */
+export const handler = lambdaHandler(stage, { lake: openStore });

@@ -1,5 +1,6 @@
-import { loadConfig } from '../../src/core/config.js';
-import { createValidateHandler } from '../../src/pipeline/validate/handler.js';
+import { openStore } from '../../src/lake/open.js';
+import { lambdaHandler } from '../../src/pipeline/handler.js';
+import { stage } from '../../src/pipeline/validate/index.js';
 
-/** Lambda entry point; configuration is read once, at cold start. */
-export const handler = createValidateHandler(loadConfig());
+/** Lambda entry point of the validate stage (src/pipeline/validate/). */
+export const handler = lambdaHandler(stage, { lake: openStore });

@@ -78,3 +78,16 @@ export function reportKey(day: CalendarDay, runId: string): string {
 export function snapshotKey(table: SnapshotTable): string {
   return `${table}/data.parquet`;
 }
+
+/** Key patterns of the layout, relative to the lake root, for access grants (`*` matches any run or day). */
+export const KEY_PATTERNS = {
+  partitions: 'rentals/*',
+  dataFiles: 'rentals/year=*/month=*/day=*/part-*.parquet',
+  manifests: `rentals/year=*/month=*/day=*/${MANIFEST_FILE}`,
+  snapshots: ['users/data.parquet', 'bikes/data.parquet'],
+  quarantine: '_quarantine/rentals/*',
+  reports: '_reports/rentals/*',
+  staging: '_staging/*',
+  /** One lease object per partition: `_locks/rentals/year=YYYY/month=MM/day=DD.json`. */
+  leases: '_locks/rentals/*',
+} as const;

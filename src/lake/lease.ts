@@ -114,39 +114,48 @@ export async function releaseLock(store: ObjectStore, day: CalendarDay, runId: s
   return true;
 }
 
-export interface LockRequest {
-  readonly owner: string;
+/** How a stage takes part in the day's lease (its registry entry says which). */
+export type LeasePart = 'acquire' | 'renew' | 'renew-and-release' | 'release' | 'none';
+
+/** Whose lease it is: the day, the run holding it, and who may take it over (the execution). */
+export interface LeaseHolder {
+  readonly day: CalendarDay;
   readonly runId: string;
-  /** How long the lock lasts; undefined runs the stage without the lock (benchmarks, tools). */
-  readonly ttlMs: number | undefined;
+  readonly owner: string;
+}
+
+/** The lease as a stage sees it: only the stage whose work is to give it back uses it. */
+export interface LeaseHandle {
+  /** Gives the day back if the run still holds it (true then). */
+  release(): Promise<boolean>;
+}
+
+/** A handle on the lease of `holder`, for a stage that only gives it back. */
+export function leaseHandle(store: ObjectStore, holder: LeaseHolder): LeaseHandle {
+  return { release: () => releaseLock(store, holder.day, holder.runId) };
 }
 
 /**
- * Runs one stage of a run under the day's lock: takes it (`acquire`: the first stage) or renews it
- * (`renew`: the run must still hold it) first; gives it back when a later stage fails for good (a
- * transient failure keeps it for the retry) and when the first stage fails at all (its retry makes
- * a new run, which takes the lock again; a day whose first stage runs out of retries must not keep
- * the day locked), and also after the work when `releaseAfter` is set (the stage that publishes).
- * Without a `ttlMs` the stage runs without the lock.
+ * Runs one stage of a run under the day's lease, as its part says: `acquire` takes it first (the
+ * first stage of a run) and gives it back if the stage fails at all (its retry is a new run, and a
+ * day whose first stage runs out of retries must not stay locked); `renew` and `renew-and-release`
+ * extend it first (the run must still hold it, else `LockLostError`) and give it back when the
+ * stage fails for good (a transient failure keeps it for the retry); `renew-and-release` also
+ * gives it back after the work (the stage that publishes). `release` and `none` leave it alone.
  */
-export async function underPartitionLock<T>(
-  store: ObjectStore,
-  day: CalendarDay,
-  request: LockRequest,
-  options: { readonly take: 'acquire' | 'renew'; readonly releaseAfter: boolean },
-  work: () => Promise<T>,
-): Promise<T> {
-  const { ttlMs } = request;
-  if (ttlMs === undefined) return work();
-  if (options.take === 'acquire') await acquireLock(store, day, { ...request, ttlMs });
-  else await renewLock(store, day, { ...request, ttlMs });
+export async function underLease<T>(store: ObjectStore, part: LeasePart, holder: LeaseHolder, ttlMs: number, work: (lease: LeaseHandle) => Promise<T>): Promise<T> {
+  const handle = leaseHandle(store, holder);
+  if (part === 'release' || part === 'none') return work(handle);
+  const request = { owner: holder.owner, runId: holder.runId, ttlMs };
+  if (part === 'acquire') await acquireLock(store, holder.day, request);
+  else await renewLock(store, holder.day, request);
   let result: T;
   try {
-    result = await work();
+    result = await work(handle);
   } catch (error) {
-    if (options.take === 'acquire' || !isRetryable(error)) await releaseLock(store, day, request.runId).catch(() => undefined);
+    if (part === 'acquire' || !isRetryable(error)) await releaseLock(store, holder.day, holder.runId).catch(() => undefined);
     throw error;
   }
-  if (options.releaseAfter) await releaseLock(store, day, request.runId);
+  if (part === 'renew-and-release') await releaseLock(store, holder.day, holder.runId);
   return result;
 }

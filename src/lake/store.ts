@@ -3,7 +3,7 @@
  * implementation, chosen by `LAKE_URI`. Keys are relative to the lake root and use `/`.
  */
 import type { Readable } from 'node:stream';
-import type { LakeLocation, LakeSettings } from '../core/config.js';
+import type { LakeLocation } from '../core/config.js';
 
 export interface ObjectInfo {
   readonly key: string;
@@ -39,14 +39,4 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes the keys; missing keys are not an error. */
   deleteObjects(keys: readonly string[]): Promise<void>;
-}
-
-/** Opens the store `settings.lake` names. */
-export async function openStore(settings: Pick<LakeSettings, 'lake' | 'region' | 'endpoint'>): Promise<ObjectStore> {
-  if (settings.lake.kind === 's3') {
-    const { S3Store } = await import('./s3-store.js');
-    return new S3Store(settings.lake, { region: settings.region, endpoint: settings.endpoint });
-  }
-  const { FsStore } = await import('./fs-store.js');
-  return new FsStore(settings.lake);
 }

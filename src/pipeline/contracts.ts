@@ -1,161 +1,285 @@
 /**
- * The payloads that travel between the stages (Lambda events and results), checked at each
- * stage's door: a malformed event fails with `InputError` naming the field.
+ * The payloads that travel between the stages (Lambda events and results), declared once as
+ * valibot schemas: each stage's input is checked at its door, a malformed event fails with
+ * `InputError` naming the field, and the TypeScript types are inferred from the schemas. A
+ * schema's input type is what a stage returns (plain JSON); its output type is what the next
+ * stage works with (dates parsed into `CalendarDay`).
+ *
+ * This module describes the stages; it imports none of them.
  */
-import { parseDay, type CalendarDay, type HourRange } from '../core/day.js';
+import * as v from 'valibot';
+import { parseDay, type HourRange } from '../core/day.js';
 import { InputError } from '../core/errors.js';
-import type { ExtractResult } from './extract/extract.js';
-import { isRunId, stagingPrefix } from '../lake/layout.js';
-import type { DayPlan } from './plan-day/plan-day.js';
-import type { TransformResult, WriteMode } from './transform-write/transform.js';
-import type { RunOfDay } from './validate/validate.js';
+import { isRunId, rentalsPartitionPrefix, stagingPrefix } from '../lake/layout.js';
 
-export const WRITE_MODES: readonly WriteMode[] = ['overwrite', 'append'];
+// --- Building blocks -------------------------------------------------------------------------
 
+/** A transformation by a parser that throws `InputError`: its `expected` becomes the issue's message. */
+function parsedBy<I, T>(parse: (value: I) => T) {
+  return v.rawTransform<I, T>(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parse(dataset.value);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      addIssue({ message: error.expected, received: error.actual });
+      return NEVER;
+    }
+  });
+}
+
+/** A JSON object with exactly these fields; an unknown one is named with the allowed ones. */
+function exactly<const E extends v.ObjectEntries>(entries: E, form: string) {
+  const allowed = Object.keys(entries).join(', ');
+  return v.strictObject(entries, (issue) => (issue.expected === 'never' ? `no such field (allowed: ${allowed})` : `a JSON object (${form})`));
+}
+
+const count = (what = 'a non-negative integer') => v.pipe(v.number(what), v.integer(what), v.minValue(0, what));
+
+const isoTimestamp = v.pipe(
+  v.string('an ISO 8601 timestamp'),
+  v.check((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 timestamp'),
+);
+
+export const WRITE_MODES = ['overwrite', 'append'] as const;
+export type WriteMode = (typeof WRITE_MODES)[number];
+
+const modeSchema = v.optional(v.picklist(WRITE_MODES, `one of ${WRITE_MODES.join(', ')}`), 'overwrite');
+
+/** Checks a write mode (`mode` field or `--mode` flag); absent means overwrite. */
 export function parseMode(value: unknown, field = 'mode'): WriteMode {
   if (value === undefined) return 'overwrite';
-  if (typeof value !== 'string' || !WRITE_MODES.includes(value as WriteMode)) {
-    throw new InputError(field, `one of ${WRITE_MODES.join(', ')}`, value === undefined ? undefined : String(value));
+  if (typeof value !== 'string' || !(WRITE_MODES as readonly string[]).includes(value)) {
+    throw new InputError(field, `one of ${WRITE_MODES.join(', ')}`, String(value));
   }
   return value as WriteMode;
 }
 
-function asObject(event: unknown, what: string, field = 'event'): Record<string, unknown> {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new InputError(field, `a JSON object (${what})`, JSON.stringify(event));
-  return event as Record<string, unknown>;
-}
+const DATE_FORM = 'a calendar date as YYYY-MM-DD';
+const daySchema = v.pipe(v.string(DATE_FORM), parsedBy((value: string) => parseDay(value, 'date')));
 
-function onlyFields(event: Record<string, unknown>, allowed: readonly string[]): void {
-  const extra = Object.keys(event).filter((k) => !allowed.includes(k));
-  if (extra.length > 0) throw new InputError(extra[0], `no such field (allowed: ${allowed.join(', ')})`, String(event[extra[0]]));
-}
+const RUN_ID_FORM = 'an id like 20250301T000000000Z-0a1b2c3d';
+const runIdSchema = v.custom<string>(isRunId, RUN_ID_FORM);
 
-export interface DayEvent {
-  readonly day: CalendarDay;
-  readonly mode: WriteMode;
-  /** Who may take the partition lock over (the Step Functions execution); default: the run. */
-  readonly owner: string | undefined;
-}
-
-function parseOwner(value: unknown): string | undefined {
-  if (value !== undefined && (typeof value !== 'string' || value === '' || value.length > 512)) {
-    throw new InputError('owner', 'a non-empty string of at most 512 characters (an execution ARN)', String(value));
-  }
-  return value as string | undefined;
-}
-
-function parseRunId(value: unknown): string {
-  if (!isRunId(value)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(value));
-  return value;
-}
-
-/** The plan-day event: `{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "owner"?: string }` */
-export function parseDayEvent(event: unknown): DayEvent {
-  const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
-  onlyFields(e, ['date', 'mode', 'owner']);
-  return { day: parseDay(e.date, 'date'), mode: parseMode(e.mode), owner: parseOwner(e.owner) };
-}
-
-/** The release-day event: `{ "date": "YYYY-MM-DD", "runId": string }`, the run giving the day up. */
-export function parseReleaseEvent(event: unknown): { day: CalendarDay; runId: string } {
-  const e = asObject(event, '{ "date": "YYYY-MM-DD", "runId": "<run id>" }');
-  onlyFields(e, ['date', 'runId']);
-  return { day: parseDay(e.date, 'date'), runId: parseRunId(e.runId) };
-}
-
-/** What plan-day returns: the day plan plus the write mode for the later stages. */
-export type DayPlanOutput = DayPlan & { readonly mode: WriteMode };
+const OWNER_FORM = 'a non-empty string of at most 512 characters (an execution ARN)';
+const ownerSchema = v.pipe(v.string(OWNER_FORM), v.minLength(1, OWNER_FORM), v.maxLength(512, OWNER_FORM));
 
 /** Most hours a local day can have (a day that falls back one hour has 25). */
-const MAX_DAY_HOURS = 25;
-
+export const MAX_DAY_HOURS = 25;
 const HOURS_FORM = `{ "from": h, "to": h } with whole hours 0 <= from < to <= ${MAX_DAY_HOURS}`;
 
-/** An hour range `{ from, to }` (other fields dropped); `field` names it in the error. */
-function parseHours(value: unknown, field: string): HourRange {
-  const { from, to } = asObject(value, HOURS_FORM, field);
-  if (!Number.isInteger(from) || !Number.isInteger(to) || (from as number) < 0 || (from as number) >= (to as number) || (to as number) > MAX_DAY_HOURS) {
-    throw new InputError(field, HOURS_FORM, JSON.stringify(value));
-  }
-  return { from: from as number, to: to as number };
+function isHourRange(value: unknown): value is HourRange {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { from, to } = value as Record<string, unknown>;
+  return Number.isInteger(from) && Number.isInteger(to) && (from as number) >= 0 && (from as number) < (to as number) && (to as number) <= MAX_DAY_HOURS;
 }
 
-export interface ExtractEvent extends DayEvent {
-  /** The run the day plan made (its lock must still be held). */
+/** An hour range `{ from, to }`; other fields are dropped. */
+const hoursSchema = v.pipe(
+  v.custom<HourRange>(isHourRange, HOURS_FORM),
+  v.transform(({ from, to }): HourRange => ({ from, to })),
+);
+
+/** Turns the first issue into `InputError(field, expected, actual)`. */
+function toInputError(issues: readonly v.BaseIssue<unknown>[], root: string): InputError {
+  const issue = issues[0];
+  const keys = issue.path?.map((item) => item.key) ?? [];
+  const field = keys.reduce<string>((path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${String(key)}` : String(key)), '') || root;
+  const actual = issue.input === undefined ? undefined : typeof issue.input === 'string' ? issue.input : JSON.stringify(issue.input);
+  return new InputError(field, issue.message, actual);
+}
+
+/** Parses `value` with `schema` or throws `InputError` naming the first bad field. */
+export function parseContract<S extends v.GenericSchema>(schema: S, value: unknown, root = 'event'): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (!result.success) throw toInputError(result.issues, root);
+  return result.output;
+}
+
+// --- Plan: the execution input -> the days to run --------------------------------------------
+
+export const runPlanSchema = v.object({ mode: v.picklist(WRITE_MODES), dates: v.array(v.string()) });
+/** What plan returns: the write mode and the days of the execution. */
+export type RunPlan = v.InferOutput<typeof runPlanSchema>;
+
+// --- Plan-day: one day of the run -> the run id, the lease and the hour ranges ---------------
+
+export const dayEventSchema = exactly({ date: daySchema, mode: modeSchema, owner: v.optional(ownerSchema) }, '{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "owner"?: string }');
+/** The plan-day event. `owner`: who may take the partition lease over (the execution); default the run. */
+export type DayEvent = v.InferOutput<typeof dayEventSchema>;
+
+const plannedRangeSchema = v.object({ from: count(), to: count(), rows: count() });
+/** An hour range with the rentals counted in it while planning. */
+export type PlannedRange = v.InferOutput<typeof plannedRangeSchema>;
+
+/** What plan-day returns: the run of the day and how the day is cut. */
+export interface DayPlan {
   readonly runId: string;
-  /** The hours of the day to extract; the whole day when absent. */
-  readonly hours: HourRange | undefined;
+  readonly date: string;
+  readonly mode: WriteMode;
+  /** Who holds the partition lease for this run (the Step Functions execution, or the run itself). */
+  readonly owner: string;
+  /** The day's rentals when planned; each range's extract counts its own rows again in its snapshot. */
+  readonly plannedRows: number;
+  /** Rows of the day repeating another row's rental_id. */
+  readonly sourceDuplicateIds: number;
+  /** The ranges, in order, covering the whole day without gaps. */
+  readonly ranges: readonly PlannedRange[];
 }
 
-/**
- * The extract event: `{ "date", "runId", "mode"?, "owner"?, "hours"?: { "from", "to" } }`; in the
- * pipeline, one hour range of the day plan with the plan's run id.
- */
-export function parseExtractEvent(event: unknown): ExtractEvent {
-  const e = asObject(event, '{ "date": "YYYY-MM-DD", "mode": "overwrite" | "append" }');
-  onlyFields(e, ['date', 'mode', 'runId', 'owner', 'hours']);
-  return {
-    day: parseDay(e.date, 'date'),
-    mode: parseMode(e.mode),
-    owner: parseOwner(e.owner),
-    runId: parseRunId(e.runId),
-    hours: e.hours === undefined ? undefined : parseHours(e.hours, 'hours'),
-  };
+// --- Extract: one hour range of the day -> its staged tables ---------------------------------
+
+export const rangeEventSchema = exactly(
+  { date: daySchema, mode: modeSchema, owner: v.optional(ownerSchema), runId: runIdSchema, hours: v.optional(hoursSchema) },
+  '{ "date": "YYYY-MM-DD", "runId", "mode"?, "owner"?, "hours"?: { "from", "to" } }',
+);
+/** The extract event: one hour range of the day plan with the plan's run id (the whole day without `hours`). */
+export type RangeEvent = v.InferOutput<typeof rangeEventSchema>;
+
+const stagedTableSchema = v.object({ key: v.string('a staging key'), rows: count(), bytes: count() });
+export type StagedTable = v.InferOutput<typeof stagedTableSchema>;
+
+const underPrefix = (key: string, prefix: string) => key.startsWith(prefix) && !key.includes('..');
+
+export const extractOutputSchema = v.pipe(
+  v.object(
+    {
+      runId: runIdSchema,
+      date: daySchema,
+      mode: modeSchema,
+      owner: ownerSchema,
+      hours: hoursSchema,
+      /** count(*) of the range's rentals in the extract snapshot. */
+      sourceCount: count(),
+      /** Source time of the snapshot. */
+      snapshotAt: isoTimestamp,
+      /** Users and bikes are staged by the range that starts the day only. */
+      staging: v.object(
+        { rentals: stagedTableSchema, users: v.optional(stagedTableSchema), bikes: v.optional(stagedTableSchema) },
+        'the staged tables { rentals, users?, bikes? }',
+      ),
+      seconds: v.number(),
+    },
+    'the extract stage output',
+  ),
+  v.forward(
+    v.check(
+      (e) => [e.staging.rentals, e.staging.users, e.staging.bikes].every((t) => t === undefined || underPrefix(t.key, stagingPrefix(e.runId))),
+      'keys under the run\'s _staging/<runId>/ prefix',
+    ),
+    ['staging'],
+  ),
+);
+/** What extract returns and transform-write reads. */
+export type ExtractOutput = v.InferInput<typeof extractOutputSchema>;
+export type TransformEvent = v.InferOutput<typeof extractOutputSchema>;
+
+// --- Transform-write: a staged range -> Parquet files, quarantine, metrics -------------------
+
+
+const writtenFileSchema = v.object({ key: v.string('an object key'), rows: count(), bytes: count() });
+export type WrittenFile = v.InferOutput<typeof writtenFileSchema>;
+
+const rangeMetricsSchema = v.object(
+  {
+    rows: count(),
+    nullCounts: v.record(v.string(), count()),
+    negativeDurations: count(),
+    negativeCosts: count(),
+    quarantined: count(),
+    /** Source rows left out of the lake (quarantined whole: a required value is NULL). */
+    excluded: count(),
+    rejectReasons: v.record(v.string(), count()),
+  },
+  'the range metrics object',
+);
+/** The quality measures of one hour range's rows. */
+export type RangeMetrics = v.InferOutput<typeof rangeMetricsSchema>;
+/** The measures of a whole day's rows; duplicate ids are counted for the whole day when planned. */
+export type DayMetrics = RangeMetrics & { readonly duplicateIds: number };
+
+const snapshotFilesSchema = v.object({ users: writtenFileSchema, bikes: writtenFileSchema });
+
+const transformOutputSchema = v.object(
+  {
+    runId: runIdSchema,
+    hours: hoursSchema,
+    sourceCount: count(),
+    snapshotAt: isoTimestamp,
+    files: v.array(writtenFileSchema, 'a list of written files'),
+    quarantineKey: v.optional(v.string()),
+    metrics: rangeMetricsSchema,
+    /** Written by the range that starts the day only. */
+    snapshots: v.optional(snapshotFilesSchema),
+    schemaFingerprint: v.string(),
+    seconds: v.number(),
+  },
+  'a transform-write output',
+);
+/** What transform-write returns for one hour range. */
+export type TransformOutput = v.InferOutput<typeof transformOutputSchema>;
+
+// --- Validate: the day plan and every written range -> the published partition --------------
+
+/** A path to `written[i].<field>` for an issue found by a check of the whole event. */
+function writtenPath(event: { written: readonly unknown[] }, i: number, field: string, value: unknown) {
+  const range = event.written[i] as Record<string, unknown>;
+  return [
+    { type: 'object', origin: 'value', input: event, key: 'written', value: event.written },
+    { type: 'array', origin: 'value', input: event.written, key: i, value: range },
+    { type: 'object', origin: 'value', input: range, key: field, value },
+  ] as unknown as [v.IssuePathItem, ...v.IssuePathItem[]];
 }
 
-/** What extract returns: its result plus the write mode for the next stage. */
-export type ExtractOutput = ExtractResult & { readonly mode: WriteMode };
+export const validateEventSchema = v.pipe(
+  v.looseObject(
+    {
+      date: daySchema,
+      mode: modeSchema,
+      runId: runIdSchema,
+      owner: ownerSchema,
+      sourceDuplicateIds: count(),
+      ranges: v.pipe(v.array(hoursSchema, 'the non-empty list of hour ranges of the day plan'), v.minLength(1, 'the non-empty list of hour ranges of the day plan')),
+      written: v.pipe(
+        v.array(transformOutputSchema, 'a non-empty list of transform-write outputs, one per hour range'),
+        v.minLength(1, 'a non-empty list of transform-write outputs, one per hour range'),
+      ),
+    },
+    'the day plan with the written ranges',
+  ),
+  // Every range is the plan's run's, and writes only into the day's partition.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const event = dataset.value;
+    const prefix = rentalsPartitionPrefix(event.date);
+    event.written.forEach((range, i) => {
+      if (range.runId !== event.runId) {
+        addIssue({ message: `the run of the day plan (${event.runId})`, input: range.runId, path: writtenPath(event, i, 'runId', range.runId) });
+      }
+      const outside = range.files.find((f) => !underPrefix(f.key, prefix));
+      if (outside) addIssue({ message: `keys under ${prefix}`, input: outside.key, path: writtenPath(event, i, 'files', range.files) });
+    });
+  }),
+);
+export type ValidateEvent = v.InferOutput<typeof validateEventSchema>;
 
-function checkRunKeys(runId: unknown, keys: unknown[], prefixOf: (runId: string) => string, field: string): string {
-  if (!isRunId(runId)) throw new InputError('runId', 'an id like 20250301T000000000Z-0a1b2c3d', String(runId));
-  for (const key of keys) {
-    if (typeof key !== 'string' || !key.startsWith(prefixOf(runId)) || key.includes('..')) {
-      throw new InputError(field, `a key under ${prefixOf(runId)}`, String(key));
-    }
-  }
-  return runId;
+/** What validate returns once the day is published. */
+export interface ValidateOutput {
+  readonly runId: string;
+  readonly date: string;
+  readonly verdict: 'passed';
+  readonly sourceCount: number;
+  readonly rows: number;
+  readonly partitionRows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly quarantined: number;
+  readonly warnings: readonly string[];
+  readonly reportKey: string;
+  readonly removed: number;
+  readonly seconds: number;
 }
 
-/** The transform-write event: extract's output, checked for the keys it will read. */
-export function parseTransformEvent(event: unknown): { day: CalendarDay; extract: ExtractOutput } {
-  const e = asObject(event, 'the extract stage output') as unknown as ExtractOutput;
-  const day = parseDay(e.date, 'date');
-  parseMode(e.mode);
-  if (!Number.isInteger(e.sourceCount) || e.sourceCount < 0) throw new InputError('sourceCount', 'a non-negative integer', String(e.sourceCount));
-  parseHours(e.hours, 'hours');
-  if (typeof e.snapshotAt !== 'string' || Number.isNaN(Date.parse(e.snapshotAt))) throw new InputError('snapshotAt', 'an ISO 8601 timestamp', String(e.snapshotAt));
-  if (typeof e.owner !== 'string' || e.owner === '') throw new InputError('owner', 'the partition lock owner passed on by extract', String(e.owner));
-  const staging = asObject(e.staging, 'staging keys');
-  const staged = ['rentals', 'users', 'bikes'].filter((t) => t === 'rentals' || staging[t] !== undefined);
-  checkRunKeys(e.runId, staged.map((t) => (staging[t] as { key?: unknown } | undefined)?.key), stagingPrefix, 'staging');
-  return { day, extract: e };
-}
+// --- Release-day: a day that failed for good -> its lease given back ------------------------
 
-/**
- * The validate event: the day plan's run (`runId`, `mode`, `owner`, `sourceDuplicateIds`, `ranges`)
- * and `written`, what transform-write returned for each hour range; checked for the keys it will read.
- */
-export function parseValidateEvent(event: unknown): { day: CalendarDay; run: RunOfDay; written: TransformResult[] } {
-  const e = asObject(event, 'the day plan with the written ranges');
-  const day = parseDay(e.date, 'date');
-  const mode = parseMode(e.mode);
-  const runId = parseRunId(e.runId);
-  const owner = parseOwner(e.owner);
-  if (owner === undefined) throw new InputError('owner', 'the partition lock owner passed on by plan-day', undefined);
-  if (!Number.isInteger(e.sourceDuplicateIds) || (e.sourceDuplicateIds as number) < 0) {
-    throw new InputError('sourceDuplicateIds', 'a non-negative integer', String(e.sourceDuplicateIds));
-  }
-  if (!Array.isArray(e.ranges) || e.ranges.length === 0) throw new InputError('ranges', 'the non-empty list of hour ranges of the day plan', JSON.stringify(e.ranges));
-  const ranges = e.ranges.map((range, i) => parseHours(range, `ranges[${i}]`));
-  if (!Array.isArray(e.written) || e.written.length === 0) throw new InputError('written', 'a non-empty list of transform-write outputs, one per hour range', JSON.stringify(e.written));
-  const written = e.written.map((item, i) => {
-    const range = asObject(item, `written[${i}]: a transform-write output`) as unknown as TransformResult;
-    if (!Array.isArray(range.files)) throw new InputError(`written[${i}].files`, 'a list of written files', String(range.files));
-    if (typeof range.metrics !== 'object' || range.metrics === null) throw new InputError(`written[${i}].metrics`, 'the range metrics object', String(range.metrics));
-    parseHours(range.hours, `written[${i}].hours`);
-    if (range.runId !== runId) throw new InputError(`written[${i}].runId`, `the run of the day plan (${runId})`, String(range.runId));
-    checkRunKeys(range.runId, range.files.map((f) => f?.key), () => 'rentals/', `written[${i}].files`);
-    return range;
-  });
-  return { day, run: { runId, mode, owner, sourceDuplicateIds: e.sourceDuplicateIds as number, ranges }, written };
-}
+export const releaseEventSchema = exactly({ date: daySchema, runId: runIdSchema }, '{ "date": "YYYY-MM-DD", "runId": "<run id>" }');
+export type ReleaseEvent = v.InferOutput<typeof releaseEventSchema>;

@@ -1,30 +1,29 @@
 /**
  * Runs the state machine definition that the CDK stack deploys, in this process, with
- * aws-local-stepfunctions: each Task state is mapped by name to the handler module its Lambda
- * runs. `etl run`, `etl backfill` and `npm start` all go through here, so local runs and the
- * cloud share one definition (retries, catches, the Map's concurrency, input checks).
+ * aws-local-stepfunctions: each Task state is mapped by name (the registry's `state`) to its
+ * stage, run with `runStage` under the day's lease as its Lambda would run it. `etl run`,
+ * `etl backfill`, `npm start`, the tests and the benchmark all go through here, so local runs and
+ * the cloud share one definition (retries, catches, the Maps' concurrency, input checks).
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { createExtractHandler } from './extract/handler.js';
-import { createPlanHandler } from './plan/handler.js';
-import { createPlanDayHandler } from './plan-day/handler.js';
-import { createReleaseDayHandler } from './release-day/handler.js';
-import { createTransformWriteHandler } from './transform-write/handler.js';
-import { createValidateHandler } from './validate/handler.js';
-import { synthesizeDefinition, TASK_STATES } from '../../infra/definition.js';
-import type { Config } from '../core/config.js';
+import { synthesizeDefinition } from '../../infra/definition.js';
+import { requireDatabaseUrl, type Config } from '../core/config.js';
 import { ReadableLogger } from '../core/log.js';
-import type { TransformResult } from './transform-write/transform.js';
-import type { ValidateResult } from './validate/validate.js';
+import { openStore } from '../lake/open.js';
+import type { ObjectStore } from '../lake/store.js';
+import { withClient } from '../source/connect.js';
+import type { TransformOutput, ValidateOutput } from './contracts.js';
+import { loadStage } from './implementations.js';
+import { runStage } from './stage.js';
+import { STAGE_LIST, STAGES } from './stages.js';
 import type { DayOutcome } from '../../cli/summary.js';
 
 /**
  * The context object a local execution sees (`$$.Execution.Id` names the partition lock's owner),
  * shaped like a Step Functions execution of the stack's state machine.
  */
-export function localExecutionContext(input: unknown = {}): { Execution: { Id: string; Name: string; StartTime: string; Input: never } } {
-  const name = `local-${randomUUID()}`;
+export function localExecutionContext(input: unknown = {}, name = `local-${randomUUID()}`): { Execution: { Id: string; Name: string; StartTime: string; Input: never } } {
   return {
     Execution: {
       Id: `arn:aws:states:us-east-1:123456789012:execution:Pipeline:${name}`,
@@ -44,8 +43,20 @@ export interface LocalExecutionOptions {
   readonly onDay?: (outcome: DayOutcome) => void;
   /** Milliseconds between retries instead of the definition's backoff (tests). */
   readonly retryIntervalMs?: number;
-  /** Replaces the handler of a task state (fault injection in tests). */
-  readonly handlers?: Partial<Record<(typeof TASK_STATES)[keyof typeof TASK_STATES], (input: unknown) => Promise<unknown>>>;
+  /**
+   * Wraps the handler of a task state (fault injection in tests): given the state's own handler,
+   * returns the one to run instead.
+   */
+  readonly handlers?: Partial<Record<string, (own: (input: unknown) => Promise<unknown>) => (input: unknown) => Promise<unknown>>>;
+  /** The lake to run against instead of the one `config` names (a fault-injecting store in tests). */
+  readonly store?: ObjectStore;
+  /** Where the stages' log lines go (default: stderr). */
+  readonly logLine?: (line: string) => void;
+  /**
+   * The execution's name (default: a new `local-<uuid>`). Its ARN owns the days' leases, so a
+   * second execution of the same name stands for a retry of the first (it may take their leases over).
+   */
+  readonly executionName?: string;
 }
 
 export interface LocalExecutionResult {
@@ -59,9 +70,10 @@ export interface LocalExecutionResult {
 /** What the day's stages returned so far, by the first hour of each range (a retry replaces its range's entry). */
 interface DayRecord {
   started: number;
+  finished?: number;
   sourceRows: Map<number, number>;
-  written: Map<number, TransformResult>;
-  validate?: ValidateResult;
+  written: Map<number, TransformOutput>;
+  validate?: ValidateOutput;
 }
 
 function sum(values: Iterable<number>): number | undefined {
@@ -71,6 +83,19 @@ function sum(values: Iterable<number>): number | undefined {
 }
 
 type DayResult = { date: string; status: 'passed' | 'failed'; error?: string; cause?: string };
+type TaskHandler = (input: unknown) => Promise<unknown>;
+
+/** The task handlers of every stage in the registry, keyed by state name, run as their Lambdas run them. */
+async function stageHandlers(config: Config, options: Pick<LocalExecutionOptions, 'store' | 'logLine'>): Promise<Record<string, TaskHandler>> {
+  const store = options.store ?? openStore(config);
+  const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
+  const handlers: Record<string, TaskHandler> = {};
+  for (const spec of STAGE_LIST) {
+    const stage = await loadStage(spec.key);
+    handlers[spec.state] = (event) => runStage(stage, event, { config, log: new ReadableLogger(spec.name, options.logLine), store, withSource }, { ttlMs: config.lockTtlMs });
+  }
+  return handlers;
+}
 
 /** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
 export async function runLocalExecution(config: Config, input: Record<string, unknown>, options: LocalExecutionOptions): Promise<LocalExecutionResult> {
@@ -80,34 +105,28 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     if (!r) records.set(date, (r = { started: performance.now(), sourceRows: new Map(), written: new Map() }));
     return r;
   };
-  const plan = createPlanHandler(config, () => new ReadableLogger('plan'));
-  const planDay = createPlanDayHandler(config, () => new ReadableLogger('plan-day'));
-  const extract = createExtractHandler(config, () => new ReadableLogger('extract'));
-  const transform = createTransformWriteHandler(config, () => new ReadableLogger('transform-write'));
-  const validate = createValidateHandler(config, () => new ReadableLogger('validate'));
-  const releaseDay = createReleaseDayHandler(config, () => new ReadableLogger('release-day'));
+  const own = await stageHandlers(config, options);
   const dateOf = (event: unknown) => String((event as { date?: unknown })?.date);
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
-    Plan: (e) => plan(e),
-    PlanDay: async (e) => {
-      const r = record(dateOf(e));
-      r.started = performance.now();
-      return planDay(e);
+  const observed: Record<string, TaskHandler> = {
+    ...own,
+    [STAGES.planDay.state]: async (e) => {
+      record(dateOf(e)).started = performance.now();
+      return own[STAGES.planDay.state](e);
     },
-    Extract: async (e) => {
-      const staged = await extract(e);
+    [STAGES.extract.state]: async (e) => {
+      const staged = (await own[STAGES.extract.state](e)) as { hours: { from: number }; sourceCount: number };
       record(dateOf(e)).sourceRows.set(staged.hours.from, staged.sourceCount);
       return staged;
     },
-    TransformWrite: async (e) => {
-      const written = await transform(e);
+    [STAGES.transformWrite.state]: async (e) => {
+      const written = (await own[STAGES.transformWrite.state](e)) as TransformOutput;
       record(dateOf(e)).written.set(written.hours.from, written);
       return written;
     },
-    Validate: async (e) => (record(dateOf(e)).validate = await validate(e)),
-    ReleaseDay: (e) => releaseDay(e),
-    ...options.handlers,
+    [STAGES.validate.state]: async (e) => (record(dateOf(e)).validate = (await own[STAGES.validate.state](e)) as ValidateOutput),
   };
+  const handlers: Record<string, TaskHandler> = { ...observed };
+  for (const [state, wrap] of Object.entries(options.handlers ?? {})) if (wrap) handlers[state] = wrap(observed[state]);
   const outcomeOf = (day: DayResult): DayOutcome => {
     const r = records.get(day.date);
     const v = r?.validate;
@@ -119,7 +138,7 @@ export async function runLocalExecution(config: Config, input: Record<string, un
       quarantined: v?.quarantined ?? sum([...(r?.written.values() ?? [])].map((w) => w.metrics.quarantined)),
       files: v?.files ?? sum([...(r?.written.values() ?? [])].map((w) => w.files.length)),
       bytes: v?.bytes,
-      seconds: r ? (performance.now() - r.started) / 1000 : 0,
+      seconds: r ? ((r.finished ?? performance.now()) - r.started) / 1000 : 0,
       error: day.status === 'failed' ? `${day.error}: ${causeMessage(day.cause)}` : undefined,
       note: v && v.warnings.length > 0 ? `${v.warnings.length} warning(s)` : undefined,
     };
@@ -130,9 +149,9 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     validationOptions: { checkArn: false, checkPaths: false },
   });
   const retryIntervalOverrides =
-    options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.values(TASK_STATES).map((name) => [name, options.retryIntervalMs!]));
+    options.retryIntervalMs === undefined ? undefined : Object.fromEntries(STAGE_LIST.map((spec) => [spec.state, options.retryIntervalMs!]));
   const execution = machine.run(input as never, {
-    context: localExecutionContext(input),
+    context: localExecutionContext(input, options.executionName),
     overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
   });
   const reported = new Set<string>();
@@ -140,6 +159,8 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     for await (const event of execution.eventLogs) {
       if (event.type !== 'StateExited' || (event.state.name !== 'DayPassed' && event.state.name !== 'DayFailed')) continue;
       const day = event.state.output as DayResult;
+      const r = records.get(day.date);
+      if (r && r.finished === undefined) r.finished = performance.now();
       if (!reported.has(day.date)) {
         reported.add(day.date);
         options.onDay?.(outcomeOf(day));

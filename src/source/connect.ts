@@ -3,6 +3,8 @@
  * terminal (stop) errors.
  */
 import pg from 'pg';
+import type { Config } from '../core/config.js';
+import { databaseUrlSource } from './credentials.js';
 import { EtlError, SourceUnavailableError, TerminalError } from '../core/errors.js';
 
 /** The source refused the request for good: bad credentials, missing database or table. */
@@ -45,4 +47,16 @@ export async function withClient<T>(databaseUrl: string, work: (client: pg.Clien
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Runs `work` on a connection of its own to the source, closed afterwards. */
+export type SourceConnector = <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
+
+/**
+ * The source as a stage's Lambda reaches it: `DATABASE_URL`, or the secret `DATABASE_SECRET_ARN`
+ * names (read on first use). Throws `ConfigError` at once when neither is set.
+ */
+export function sourceConnector(config: Pick<Config, 'databaseUrl'>, env: Record<string, string | undefined>): SourceConnector {
+  const databaseUrl = databaseUrlSource(env, config.databaseUrl);
+  return async (work) => withClient(await databaseUrl(), work);
 }

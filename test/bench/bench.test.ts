@@ -1,18 +1,27 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { rentalsCopySql } from '../../dev/bench/floor.js';
 import { parseBenchArgs } from '../../dev/bench/main.js';
+import { seededDatabase, type SeededDatabase } from '../../dev/bench/source.js';
+import { DAY_STAGES } from '../../dev/bench/stage-events.js';
+import { bundleStages, measureStages, type StageMeasurement, type StagesMeasurement } from '../../dev/bench/stages.js';
 import { parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { InputError } from '../../src/core/errors.js';
 import { extractDay } from '../../src/pipeline/extract/extract.js';
 import { FsStore } from '../../src/lake/fs-store.js';
-import { newRunId } from '../../src/lake/layout.js';
+import { newRunId, rentalsPartitionPrefix } from '../../src/lake/layout.js';
+import { lockKey } from '../../src/lake/lease.js';
+import { STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
+import { duckdbAggregate } from '../support/lake-readers.js';
 import { recordQueries } from '../support/queries.js';
+import { sourceAggregate } from '../support/source.js';
 
 describe('the floor', () => {
   let database: { url: string; drop: () => Promise<void> };
@@ -94,5 +103,107 @@ describe('parseBenchArgs', () => {
 
     // Assess
     expect(act).toThrow(InputError);
+  });
+});
+
+/** The Parquet data files of `day`'s partition in the local lake `lakeDir`, with their sizes. */
+async function partitionFiles(lakeDir: string, date: string): Promise<{ paths: string[]; bytes: number }> {
+  const dir = join(lakeDir, rentalsPartitionPrefix(parseDay(date)));
+  const paths = (await readdir(dir)).filter((name) => name.endsWith('.parquet')).map((name) => join(dir, name));
+  let bytes = 0;
+  for (const path of paths) bytes += (await stat(path)).size;
+  return { paths, bytes };
+}
+
+describe('the stage measurements', () => {
+  const date = '2025-06-02';
+  let database: SeededDatabase;
+  let workDir: string;
+  let measured: StagesMeasurement;
+  const stage = (name: string): StageMeasurement => {
+    const found = measured.stages.find((s) => s.stage === name);
+    if (!found) throw new Error(`no measurement of ${name}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    // Prepare
+    database = await seededDatabase(inject('databaseUrl'), `bench_test_${randomBytes(4).toString('hex')}`, parseDay(date), { rentals: 3_000, timeZone: 'UTC' });
+    workDir = await mkdtemp(join(tmpdir(), 'bench-stages-'));
+    const bundles = await bundleStages(join(workDir, 'bundles'));
+
+    // Act
+    measured = await measureStages({ bundles, databaseUrl: database.url, date, workDir, repeat: 1 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await database?.drop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("counts the rows each stage's handler reports, as the source and the lake hold them", async () => {
+    // Prepare
+    const client = new pg.Client(database.url);
+    await client.connect();
+    const source = await sourceAggregate(client, date).finally(() => client.end());
+    const stages = await partitionFiles(join(workDir, 'lake-stages-0'), date);
+    const wholeDay = await partitionFiles(join(workDir, 'lake-whole-day-0'), date);
+    const written = (await duckdbAggregate(stages.paths)).rows;
+
+    // Assess
+    expect(source.rows).toBe(3_000);
+    expect(stage(STAGES.planDay.name).rows).toBe(source.rows);
+    expect(stage(STAGES.extract.name).rows).toBe(source.rows);
+    expect(stage(STAGES.transformWrite.name).rows).toBe(written);
+    expect(stage(STAGES.validate.name).rows).toBe(written);
+    expect(measured.wholeDay.rows).toBe((await duckdbAggregate(wholeDay.paths)).rows);
+  });
+
+  it('gives the bytes and files of the Parquet files as they lie in each lake', async () => {
+    // Prepare
+    const stages = await partitionFiles(join(workDir, 'lake-stages-0'), date);
+    const wholeDay = await partitionFiles(join(workDir, 'lake-whole-day-0'), date);
+
+    // Assess
+    expect(stages.paths.length).toBeGreaterThan(0);
+    for (const name of [STAGES.transformWrite.name, STAGES.validate.name]) {
+      expect({ name, files: stage(name).files, bytes: stage(name).bytes }).toEqual({ name, files: stages.paths.length, bytes: stages.bytes });
+    }
+    expect({ files: measured.wholeDay.files, bytes: measured.wholeDay.bytes }).toEqual({ files: wholeDay.paths.length, bytes: wholeDay.bytes });
+    // Staging is gone once validate published the day; extract staged at least the rentals.
+    expect(stage(STAGES.extract.name).files).toBeGreaterThanOrEqual(1);
+    expect(stage(STAGES.extract.name).bytes).toBeGreaterThan(0);
+  });
+
+  it("runs each stage of a passing day under the day's lease, which validate gives back", () => {
+    // Assess
+    expect(measured.stages.map((s) => s.stage)).toEqual(DAY_STAGES.map((spec) => spec.name));
+    for (const lake of ['lake-stages-0', 'lake-whole-day-0']) {
+      expect(existsSync(join(workDir, lake, lockKey(parseDay(date))))).toBe(false);
+    }
+  });
+
+  it('measures the time and memory of each process', () => {
+    // Assess
+    for (const m of [...measured.stages, measured.wholeDay]) {
+      expect(m.seconds, m.stage).toBeGreaterThan(0);
+      expect(m.samples, m.stage).toEqual([m.seconds]);
+      expect(m.baselineRssKb, m.stage).toBeGreaterThan(10_000);
+      expect(m.peakRssKb, m.stage).toBeGreaterThanOrEqual(m.baselineRssKb);
+      expect(m.memoryPeaksKb.heapUsed, m.stage).toBeGreaterThan(0);
+      expect(m.memoryPeaksKb.heapTotal, m.stage).toBeLessThan(m.peakRssKb);
+    }
+    expect(measured.maxStagePeakRssKb).toBe(Math.max(...measured.stages.map((s) => s.peakRssKb)));
+  });
+
+  it("splits the whole day's time into its stages' tasks", () => {
+    // Prepare
+    const parts = measured.wholeDay.parts ?? {};
+
+    // Assess
+    for (const spec of DAY_STAGES) expect(parts[spec.name], spec.name).toBeGreaterThan(0);
+    const tasks = Object.values(parts).reduce((sum, s) => sum + s, 0);
+    expect(tasks).toBeLessThanOrEqual(measured.wholeDay.seconds);
+    expect(measured.wholeDay.setupSeconds).toBeGreaterThan(0);
   });
 });

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
-import { createExtractHandler } from '../../src/pipeline/extract/handler.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { daysBetween, parseDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
@@ -44,10 +43,9 @@ describe('a year-long backfill', () => {
 
   it(`publishes all 365 days with at most ${CONCURRENCY} in flight`, async () => {
     // Prepare
-    const extract = createExtractHandler(config);
     let inFlight = 0;
     let peak = 0;
-    const counted = async (event: unknown) => {
+    const counted = (extract: (event: unknown) => Promise<unknown>) => async (event: unknown) => {
       peak = Math.max(peak, ++inFlight);
       try {
         return await extract(event);

@@ -1,7 +1,8 @@
 /**
- * Every fault leaves the lake valid: after an injected failure at each step the day's published
- * content is the old complete version (or, past the manifest write, the new one), nothing
- * unpublished stays visible to a glob unless the process died, and a rerun succeeds.
+ * Every fault leaves the lake valid, through the deployed state machine's retries and catches:
+ * after an injected failure at each step the day's published content is one complete version (the
+ * new one when a retry got past the fault, else the old one), nothing unpublished stays visible
+ * to a glob unless the process died, the lease is given back, and a rerun succeeds.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,13 +14,14 @@ import { parseDay } from '../../src/core/day.js';
 import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../src/core/errors.js';
 import { seed } from '../../dev/source/generator.js';
 import { FsStore } from '../../src/lake/fs-store.js';
-import { acquireLock, lockKey, releaseLock } from '../../src/lake/lease.js';
+import { acquireLock, lockKey, releaseLock, underLease } from '../../src/lake/lease.js';
+import { STAGES } from '../../src/pipeline/stages.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import type { ObjectStore } from '../../src/lake/store.js';
 import { createTestDatabase } from '../support/databases.js';
 import { FaultyStore, type Fault } from '../support/faulty-store.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
-import { runDay } from '../support/run-day.js';
+import { DayFailedError, runDay } from '../support/run-day.js';
 import { sourceAggregate } from '../support/source.js';
 
 const DAY = parseDay('2025-07-01');
@@ -77,22 +79,28 @@ describe('faults leave the lake valid', () => {
 
   const transient = () => new StoreUnavailableError('injected: 503 SlowDown');
   /**
-   * The fault, which version the manifest must show afterwards, and whether a glob must already
-   * be clean: a transient failure in validate keeps the run's files for the state machine's retry
-   * to publish (unpublished, so not part of the lake; the next run of the day removes them).
+   * The fault, which version readers must see afterwards, and whether a glob must already be clean.
+   * A one-off transient fault is retried by the state machine and the day publishes the new version;
+   * a fault that outlasts the retries, or a terminal one, fails the day (ReleaseDay gives its lease
+   * back) and leaves the old version. A transient failure in validate keeps the run's files for a
+   * retry to publish (unpublished, so not part of the lake; the next run of the day removes them).
    */
-  const cases: Array<[string, Fault, 'old' | 'new', 'clean' | 'kept for retry']> = [
-    ['the first data-file upload', { operation: 'upload', key: /part-.*\.parquet$/, nth: 1, error: transient }, 'old', 'clean'],
-    ['the third data-file upload', { operation: 'upload', key: /part-.*\.parquet$/, nth: 3, error: transient }, 'old', 'clean'],
-    ['the staging upload', { operation: 'upload', key: /_staging\/.*rentals\.arrows$/, error: transient }, 'old', 'clean'],
-    ['reading the staged rows', { operation: 'readStream', key: /rentals\.arrows$/, error: transient }, 'old', 'clean'],
-    ['the quarantine upload', { operation: 'upload', key: /\.jsonl$/, error: transient }, 'old', 'clean'],
-    ['the report write', { operation: 'putObject', key: /_reports\//, error: transient }, 'old', 'kept for retry'],
-    ['a footer read', { operation: 'readRange', key: /part-.*\.parquet$/, nth: 2, error: transient }, 'old', 'kept for retry'],
-    ['the manifest write (transient)', { operation: 'putObject', key: /_manifest\.json$/, error: transient }, 'old', 'kept for retry'],
+  const cases: Array<[string, Fault, 'old' | 'new', 'clean' | 'kept']> = [
+    ['the first data-file upload, once', { operation: 'upload', key: /part-.*\.parquet$/, nth: 1, error: transient }, 'new', 'clean'],
+    ['the third data-file upload, once', { operation: 'upload', key: /part-.*\.parquet$/, nth: 3, error: transient }, 'new', 'clean'],
+    ['the staging upload, once', { operation: 'upload', key: /_staging\/.*rentals\.arrows$/, error: transient }, 'new', 'clean'],
+    ['reading the staged rows, once', { operation: 'readStream', key: /rentals\.arrows$/, error: transient }, 'new', 'clean'],
+    ['the quarantine upload, once', { operation: 'upload', key: /\.jsonl$/, error: transient }, 'new', 'clean'],
+    ['the report write, once', { operation: 'putObject', key: /_reports\//, error: transient }, 'new', 'clean'],
+    ['a footer read, once', { operation: 'readRange', key: /part-.*\.parquet$/, nth: 2, error: transient }, 'new', 'clean'],
+    ['the manifest write, once', { operation: 'putObject', key: /_manifest\.json$/, error: transient }, 'new', 'clean'],
+    ['the delete of the old files, once', { operation: 'deleteObjects', key: /part-.*\.parquet/, error: transient }, 'new', 'clean'],
+    ['the delete of the staging area, once', { operation: 'deleteObjects', key: /_staging\//, error: transient }, 'new', 'clean'],
+    ['every data-file upload', { operation: 'upload', key: /part-.*\.parquet$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'clean'],
+    ['every staged-rows read', { operation: 'readStream', key: /rentals\.arrows$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'clean'],
+    ['every report write', { operation: 'putObject', key: /_reports\//, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
+    ['every manifest write', { operation: 'putObject', key: /_manifest\.json$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
     ['the manifest write (access denied)', { operation: 'putObject', key: /_manifest\.json$/, error: () => new StoreError('injected: AccessDenied') }, 'old', 'clean'],
-    ['the delete of the old files', { operation: 'deleteObjects', key: /part-.*\.parquet/, error: transient }, 'new', 'kept for retry'],
-    ['the delete of the staging area', { operation: 'deleteObjects', key: /_staging\//, error: transient }, 'new', 'clean'],
   ];
 
   it.each(cases)('a failure of %s', async (_name, fault, expected, glob) => {
@@ -101,15 +109,19 @@ describe('faults leave the lake valid', () => {
     const faulty = new FaultyStore(store, fault);
 
     // Act
-    const failure = await runDay(faulty, database.url, DAY, { owner: 'run-1' }).catch((e: unknown) => e);
+    const outcome = await runDay(faulty, database.url, DAY, { owner: 'run-1' }).then(
+      () => 'published',
+      (e: unknown) => e,
+    );
 
-    // Assess: the fault fired, the day is one complete version, nothing unpublished is globbed
+    // Assess: the fault fired, the day is one complete version, nothing unpublished is globbed, the lease is free
     expect(faulty.fired).toBe(true);
-    expect(failure).toBeInstanceOf(Error);
     const after = await published();
     if (expected === 'old') {
+      expect(outcome).toBeInstanceOf(DayFailedError);
       expect(after).toEqual(before);
     } else {
+      expect(outcome).toBe('published');
       expect(after.runId).not.toBe(before.runId);
       expect(after.aggregate).toEqual(await sourceAggregate(client, DAY.iso));
     }
@@ -117,8 +129,9 @@ describe('faults leave the lake valid', () => {
     const extras = (await globbed()).filter((k) => !published_.includes(k));
     if (glob === 'clean') expect(extras).toEqual([]);
     else expect(new Set(extras.map((k) => /part-(.+)-\d+\.parquet$/.exec(k)?.[1])).size).toBeLessThanOrEqual(1);
+    expect(await store.getObject(lockKey(DAY))).toBeUndefined();
 
-    // Act: a rerun (a retry of the same execution) succeeds and matches the source
+    // Act: a rerun succeeds and matches the source
     await runDay(store, database.url, DAY, { owner: 'run-1' });
 
     // Assess
@@ -149,12 +162,12 @@ describe('faults leave the lake valid', () => {
     if (afterDeath.runId === before.runId) expect(afterDeath).toEqual(before);
     else expect(afterDeath.aggregate).toEqual(await sourceAggregate(client, DAY.iso));
 
-    // Act: another execution is refused while the dead run's lock lives; a retry of the same execution takes it over
+    // Act: another execution is refused (after its retries) while the dead run's lock lives; a retry of the same execution takes it over
     const other = await runDay(store, database.url, DAY, { owner: 'execution-B' }).catch((e: unknown) => e);
     await runDay(store, database.url, DAY, { owner: 'execution-A' });
 
     // Assess
-    expect(other).toBeInstanceOf(PartitionBusyError);
+    expect(other).toMatchObject({ name: PartitionBusyError.name });
     expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
     expect(await globbed()).toEqual(await manifestFiles());
   });
@@ -174,19 +187,20 @@ describe('faults leave the lake valid', () => {
     const runId = '20250701T000000000Z-0000dead';
     await acquireLock(store, DAY, { owner: 'run-drop', runId, ttlMs: 60_000 });
 
-    // Act
-    const failure = await extractDay({
-      client: victim,
-      store,
-      day: DAY,
-      timeZone: 'UTC',
-      runId,
-      batchRows: 500,
-      lock: { owner: 'run-drop', ttlMs: 60_000 },
-      onProgress: (rows) => {
-        if (rows === 500) void killer.query('SELECT pg_terminate_backend($1)', [victimPid]);
-      },
-    }).catch((e: unknown) => e);
+    // Act: extract under the run's lease, as the extract stage runs
+    const failure = await underLease(store, STAGES.extract.lease, { day: DAY, runId, owner: 'run-drop' }, 60_000, () =>
+      extractDay({
+        client: victim,
+        store,
+        day: DAY,
+        timeZone: 'UTC',
+        runId,
+        batchRows: 500,
+        onProgress: (rows) => {
+          if (rows === 500) void killer.query('SELECT pg_terminate_backend($1)', [victimPid]);
+        },
+      }),
+    ).catch((e: unknown) => e);
     await killer.end();
     await victim.end().catch(() => undefined);
 
@@ -202,30 +216,19 @@ describe('faults leave the lake valid', () => {
   });
 
   it('a retried publish of an append is applied once', async () => {
-    // Prepare: an append run whose validate fails after the manifest is written
-    const { extractDay } = await import('../../src/pipeline/extract/extract.js');
-    const { transformDay } = await import('../../src/pipeline/transform-write/transform.js');
-    const { validateAndPublish } = await import('../../src/pipeline/validate/validate.js');
-    const { DEFAULT_THRESHOLDS } = await import('../../src/core/config.js');
-    const { withClient } = await import('../../src/source/connect.js');
+    // Prepare: validate fails after writing the manifest (removing the staging area), once
     const before = (await readManifest(store, DAY))!.manifest;
-    const runId = '20250701T120000000Z-0000a99d';
-    await acquireLock(store, DAY, { owner: 'appender', runId, ttlMs: 60_000 });
-    const extract = await withClient(database.url, (c) => extractDay({ client: c, store, day: DAY, timeZone: 'UTC', runId, batchRows: 1_000, lock: { owner: 'appender', ttlMs: 60_000 } }));
-    const transform = await transformDay({ store, day: DAY, extract, mode: 'append', rowsPerFile: 1_024, rowGroupRows: 1_024, lockTtlMs: 60_000 });
     const faulty = new FaultyStore(store, { operation: 'deleteObjects', key: /_staging\//, error: () => new StoreUnavailableError('injected') });
 
-    // Act: the first attempt publishes then fails; the state machine retries validate with the same input
-    const run = { runId, mode: 'append' as const, owner: 'appender', sourceDuplicateIds: 0, ranges: [extract.hours] };
-    const first = await validateAndPublish({ store: faulty, day: DAY, run, written: [transform], thresholds: DEFAULT_THRESHOLDS, lockTtlMs: 60_000 }).catch((e: unknown) => e);
-    const retry = await validateAndPublish({ store, day: DAY, run, written: [transform], thresholds: DEFAULT_THRESHOLDS, lockTtlMs: 60_000 });
+    // Act: the state machine retries validate with the same input
+    const result = await runDay(faulty, database.url, DAY, { mode: 'append' });
 
     // Assess
-    expect(first).toBeInstanceOf(StoreUnavailableError);
+    expect(faulty.fired).toBe(true);
     const after = (await readManifest(store, DAY))!.manifest;
-    expect(after.runs.map((r) => r.runId)).toEqual([...before.runs.map((r) => r.runId), runId]);
+    expect(after.runs.map((r) => r.runId)).toEqual([...before.runs.map((r) => r.runId), result.runId]);
     expect(after.rows).toBe(before.rows + ROWS);
-    expect(retry.partitionRows).toBe(before.rows + ROWS);
+    expect(result.partitionRows).toBe(before.rows + ROWS);
   });
 
   it('two runs of the same day at once: exactly one publishes, the other is told the partition is busy', async () => {
@@ -237,7 +240,7 @@ describe('faults leave the lake valid', () => {
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(fulfilled).toHaveLength(1);
     expect(rejected).toHaveLength(1);
-    expect(rejected[0].reason).toBeInstanceOf(PartitionBusyError);
+    expect(rejected[0].reason).toMatchObject({ name: PartitionBusyError.name });
     expect(String(rejected[0].reason.message)).toMatch(/partition 2025-07-01 is busy/);
     expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
   });

@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
-import { createExtractHandler } from '../../src/pipeline/extract/handler.js';
-import { createTransformWriteHandler } from '../../src/pipeline/transform-write/handler.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { dayWindow, parseDay, windowHours } from '../../src/core/day.js';
 import { StagingError } from '../../src/core/errors.js';
@@ -98,13 +96,13 @@ describe('a day cut into hour ranges', () => {
   it('runs at most rangeConcurrency ranges at once, and an hour bigger than RANGE_MAX_ROWS as a range of its own', async () => {
     // Prepare
     const tight = configWith({ RANGE_MAX_ROWS: '20' });
-    const extract = createExtractHandler(tight);
     const hoursSeen: Array<{ from: number; to: number }> = [];
     const overlap = overlapBarrier(3);
-    const counted = overlap.wrap(async (event: unknown) => {
-      hoursSeen.push((event as { hours: { from: number; to: number } }).hours);
-      return extract(event);
-    });
+    const counted = (extract: (event: unknown) => Promise<unknown>) =>
+      overlap.wrap(async (event: unknown) => {
+        hoursSeen.push((event as { hours: { from: number; to: number } }).hours);
+        return extract(event);
+      });
 
     // Act
     const result = await runLocalExecution(tight, { date: DAY.iso }, { concurrency: 1, rangeConcurrency: 3, handlers: { Extract: counted } });
@@ -146,8 +144,7 @@ describe('a day cut into hour ranges', () => {
     // Prepare
     const before = await manifestOf();
     const beforeFiles = await partitionFiles();
-    const transform = createTransformWriteHandler(config);
-    const failsAfterNoon = async (event: unknown) => {
+    const failsAfterNoon = (transform: (event: unknown) => Promise<unknown>) => async (event: unknown) => {
       if ((event as { hours: { from: number } }).hours.from >= 12) throw new StagingError('staged rentals batch lacks column rent_cost');
       return transform(event);
     };

@@ -9,10 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
-import { createExtractHandler } from '../../src/pipeline/extract/handler.js';
-import { createTransformWriteHandler } from '../../src/pipeline/transform-write/handler.js';
 import { readManifest } from '../../src/lake/manifest.js';
-import { createValidateHandler } from '../../src/pipeline/validate/handler.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { SourceUnavailableError, ValidationBreachError } from '../../src/core/errors.js';
@@ -21,6 +18,8 @@ import { FsStore } from '../../src/lake/fs-store.js';
 import { releaseLock } from '../../src/lake/lease.js';
 import { createTestDatabase } from '../support/databases.js';
 import { overlapBarrier } from '../support/overlap.js';
+
+type Handler = (event: unknown) => Promise<unknown>;
 
 describe('local execution of the deployed definition', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -56,9 +55,8 @@ describe('local execution of the deployed definition', () => {
 
   it('retries a transient error and then succeeds', async () => {
     // Prepare
-    const extract = createExtractHandler(config);
     let calls = 0;
-    const flaky = async (event: unknown) => {
+    const flaky = (extract: Handler) => async (event: unknown) => {
       calls++;
       if (calls === 1) throw new SourceUnavailableError('connection reset by peer');
       return extract(event);
@@ -74,9 +72,8 @@ describe('local execution of the deployed definition', () => {
 
   it('retries a Lambda that timed out after taking the lock: the retry (a new run of the same execution) takes it over', async () => {
     // Prepare: the first attempt does its work, then its response is lost to a timeout
-    const transform = createTransformWriteHandler(config);
     let calls = 0;
-    const timesOutOnce = async (event: unknown) => {
+    const timesOutOnce = (transform: Handler) => async (event: unknown) => {
       calls++;
       const result = await transform(event);
       if (calls === 1) throw Object.assign(new Error('Task timed out after 900.00 seconds'), { name: 'Sandbox.Timedout' });
@@ -98,9 +95,8 @@ describe('local execution of the deployed definition', () => {
 
   it('fails only the day whose validation breached and lists it in the cause', async () => {
     // Prepare
-    const validate = createValidateHandler(config);
     let validateCalls = 0;
-    const strictOnDay2 = async (event: unknown) => {
+    const strictOnDay2 = (validate: Handler) => async (event: unknown) => {
       validateCalls++;
       const { date, runId } = event as { date: string; runId: string };
       if (date === '2025-05-02') {
@@ -129,7 +125,7 @@ describe('local execution of the deployed definition', () => {
     let extracts = 0;
 
     // Act
-    const result = await runLocalExecution(config, { date: '2025-02-30' }, { concurrency: 1, handlers: { Extract: async () => extracts++ } });
+    const result = await runLocalExecution(config, { date: '2025-02-30' }, { concurrency: 1, handlers: { Extract: () => async () => extracts++ } });
 
     // Assess
     expect(result.status).toBe('FAILED');
@@ -141,11 +137,10 @@ describe('local execution of the deployed definition', () => {
 
   it('never runs more days at once than the Map concurrency', async () => {
     // Prepare
-    const extract = createExtractHandler(config);
     const overlap = overlapBarrier(2);
 
     // Act
-    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-05' }, { concurrency: 2, handlers: { Extract: overlap.wrap(extract) } });
+    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-05' }, { concurrency: 2, handlers: { Extract: (extract) => overlap.wrap(extract) } });
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');

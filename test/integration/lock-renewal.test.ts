@@ -14,7 +14,7 @@ import { parseDay } from '../../src/core/day.js';
 import { LockLostError, PartitionBusyError, StagingError, StoreUnavailableError } from '../../src/core/errors.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { dataFileKey, quarantineKey } from '../../src/lake/layout.js';
-import { acquireLock, lockKey, releaseLock, renewLock, underPartitionLock, type PartitionLock } from '../../src/lake/lease.js';
+import { acquireLock, lockKey, releaseLock, renewLock, underLease, type PartitionLock } from '../../src/lake/lease.js';
 import { removeUnlisted, type PartitionManifest } from '../../src/lake/manifest.js';
 import { rejectionOf } from '../support/outcomes.js';
 
@@ -25,6 +25,7 @@ const NEW_RUN = '20250601T030000000Z-0c0c0c0c';
 const OWNER = 'arn:aws:states:eu-west-1:123456789012:execution:etl:run-b';
 const TTL_MS = 10 * 60_000;
 const request = { owner: OWNER, runId: RUN, ttlMs: TTL_MS };
+const holderOf = (r: { owner: string; runId: string }) => ({ day: DAY, runId: r.runId, owner: r.owner });
 
 describe('the partition lock of a day cut into hour ranges', () => {
   let lake: string;
@@ -82,7 +83,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const results = await Promise.all(
-        Array.from({ length: 5 }, (_, i) => underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: false }, async () => i)),
+        Array.from({ length: 5 }, (_, i) => underLease(store, 'renew', holderOf(request), request.ttlMs, async () => i)),
       );
 
       // Assess
@@ -115,7 +116,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: true }, async () => {
+        underLease(store, 'renew-and-release', holderOf(request), request.ttlMs, async () => {
           ran = true;
         }),
       );
@@ -134,7 +135,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       // Act
       const renewal = await rejectionOf(renewLock(store, DAY, request));
       const stage = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: true }, async () => {
+        underLease(store, 'renew-and-release', holderOf(request), request.ttlMs, async () => {
           ran = true;
         }),
       );
@@ -169,7 +170,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'acquire', releaseAfter: false }, async () => {
+        underLease(store, 'acquire', holderOf(request), request.ttlMs, async () => {
           ran = true;
         }),
       );
@@ -190,7 +191,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: true }, async () => {
+        underLease(store, 'renew-and-release', holderOf(request), request.ttlMs, async () => {
           throw transient;
         }),
       );
@@ -203,7 +204,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
     it('gives the lock back when the stage that took it fails, even transiently (its retry is a new run)', async () => {
       // Act
       const error = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'acquire', releaseAfter: false }, async () => {
+        underLease(store, 'acquire', holderOf(request), request.ttlMs, async () => {
           throw new StoreUnavailableError('injected: connection reset');
         }),
       );
@@ -223,7 +224,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: false }, async () => {
+        underLease(store, 'renew', holderOf(request), request.ttlMs, async () => {
           throw terminal;
         }),
       );
@@ -239,7 +240,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underPartitionLock(store, DAY, request, { take: 'renew', releaseAfter: false }, async () => {
+        underLease(store, 'renew', holderOf(request), request.ttlMs, async () => {
           await store.deleteObjects([lockKey(DAY)]);
           await acquireLock(store, DAY, { owner: 'another-execution', runId: NEW_RUN, ttlMs: TTL_MS });
           throw new StagingError('injected: terminal');

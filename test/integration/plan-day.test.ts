@@ -30,7 +30,7 @@ describe('planDay', () => {
   let lake: string;
   let store: FsStore;
 
-  const plan = (maxRowsPerRange: number, log?: ReadableLogger) => planDay({ client, store, day: DAY, timeZone: 'UTC', runId: newRunId(), maxRowsPerRange, log });
+  const plan = (maxRowsPerRange: number, log?: ReadableLogger) => planDay({ client, day: DAY, timeZone: 'UTC', maxRowsPerRange, log });
 
   beforeAll(async () => {
     database = await createTestDatabase();

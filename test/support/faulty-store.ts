@@ -1,8 +1,9 @@
 /**
  * An object store that fails on purpose: wraps a real store and throws on the Nth call of one
- * operation (optionally only for matching keys). With `die`, every later call fails too, which is
- * what a process killed at that point looks like from the lake: nothing after it happens, no
- * clean-up included.
+ * operation (optionally only for matching keys), and on the `times - 1` matching calls after it
+ * (a fault that lasts through the state machine's retries). With `die`, every later call fails
+ * too, which is what a process killed at that point looks like from the lake: nothing after it
+ * happens, no clean-up included.
  */
 import type { Readable } from 'node:stream';
 import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/lake/store.js';
@@ -15,6 +16,8 @@ export interface Fault {
   readonly key?: RegExp;
   /** Which matching call fails (1 = the first). */
   readonly nth?: number;
+  /** How many matching calls fail from the Nth on (1 by default; Infinity: every one). */
+  readonly times?: number;
   readonly error: () => Error;
   readonly die?: boolean;
 }
@@ -36,7 +39,8 @@ export class FaultyStore implements ObjectStore {
     if (this.dead) throw new Error(`process is dead (${operation} ${key})`);
     if (operation !== this.fault.operation || (this.fault.key && !this.fault.key.test(key))) return;
     this.seen++;
-    if (this.seen === (this.fault.nth ?? 1)) {
+    const first = this.fault.nth ?? 1;
+    if (this.seen >= first && this.seen < first + (this.fault.times ?? 1)) {
       this.fired = true;
       if (this.fault.die) this.dead = true;
       throw this.fault.error();

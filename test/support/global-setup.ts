@@ -1,7 +1,7 @@
 /**
  * Starts what the integration suites need, once per `npm test`:
  * - Postgres: TEST_DATABASE_URL when set (CI starts the machine's Postgres 15), else an embedded
- *   Postgres from npm under `.data/test-postgres`.
+ *   Postgres from npm under `.data/test-postgres-<pid>` (one per run, so runs at once do not meet).
  * - S3: TEST_S3_ENDPOINT when set, else `python3 -m moto.server` when moto is installed, else the
  *   S3 suites are skipped and say so; REQUIRE_S3=1 turns that skip into a failure.
  */
@@ -50,7 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
-    postgres = await startEmbeddedPostgres('.data/test-postgres', { ephemeral: true });
+    postgres = await startEmbeddedPostgres(`.data/test-postgres-${process.pid}`, { ephemeral: true });
     databaseUrl = postgres.url;
     console.log(`[test setup] Postgres: embedded (no TEST_DATABASE_URL) on port ${postgres.port}`);
   } else {

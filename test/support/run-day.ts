@@ -1,52 +1,77 @@
 /**
- * Runs one day through the stages in this process with a store of the test's choosing (a
- * fault-injecting one, say), the way the state machine does: same lock, same order, the day's
- * hour ranges extracted and written one after the other, the lock given back when the day fails.
+ * Runs one day through the deployed state-machine definition, in this process, against a store of
+ * the test's choosing (a fault-injecting one, say): the real stages under the real lease, with the
+ * definition's retries (without their waits) and catches. Resolves with what validate published;
+ * rejects with a `DayFailedError` carrying the error name and message the day failed with.
  */
-import { DEFAULT_THRESHOLDS, type QualityThresholds } from '../../src/core/config.js';
+import type { QualityThresholds } from '../../src/core/config.js';
+import { loadConfig } from '../../src/core/config.js';
 import type { CalendarDay } from '../../src/core/day.js';
-import { withClient } from '../../src/source/connect.js';
-import { extractDay } from '../../src/pipeline/extract/extract.js';
-import { newRunId } from '../../src/lake/layout.js';
-import { releaseLock } from '../../src/lake/lease.js';
-import { planDay } from '../../src/pipeline/plan-day/plan-day.js';
 import type { ObjectStore } from '../../src/lake/store.js';
-import { transformDay, type WriteMode } from '../../src/pipeline/transform-write/transform.js';
-import { validateAndPublish } from '../../src/pipeline/validate/validate.js';
+import type { ValidateOutput, WriteMode } from '../../src/pipeline/contracts.js';
+import { causeMessage, runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { STAGES } from '../../src/pipeline/stages.js';
 
 export interface RunDayOptions {
   readonly mode?: WriteMode;
+  /** The execution's name: two runs with the same owner are one execution and its retry. */
   readonly owner?: string;
-  readonly lockTtlMs?: number;
-  readonly thresholds?: QualityThresholds;
+  readonly lockTtlSeconds?: number;
+  readonly thresholds?: Partial<Record<keyof QualityThresholds, number>>;
   readonly batchRows?: number;
   readonly rowsPerFile?: number;
   readonly maxRowsPerRange?: number;
 }
 
-/** Runs the day with a connection of its own to `databaseUrl`, as the extract Lambda does. */
-export async function runDay(store: ObjectStore, databaseUrl: string, day: CalendarDay, options: RunDayOptions = {}) {
-  const runId = newRunId();
-  const owner = options.owner ?? runId;
-  const lockTtlMs = options.lockTtlMs ?? 60_000;
-  const lock = { owner, ttlMs: lockTtlMs };
-  const plan = await withClient(databaseUrl, (client) =>
-    planDay({ client, store, day, timeZone: 'UTC', runId, maxRowsPerRange: options.maxRowsPerRange ?? 20_000_000, lock }),
-  );
-  const mode = options.mode ?? 'overwrite';
-  try {
-    const written = [];
-    for (const hours of plan.ranges) {
-      const extract = await withClient(databaseUrl, (client) =>
-        extractDay({ client, store, day, timeZone: 'UTC', runId, hours, batchRows: options.batchRows ?? 1_000, lock }),
-      );
-      written.push(await transformDay({ store, day, extract, mode, rowsPerFile: options.rowsPerFile ?? 1_024, rowGroupRows: 1_024, lockTtlMs }));
-    }
-    const run = { runId, mode, owner, sourceDuplicateIds: plan.sourceDuplicateIds, ranges: plan.ranges };
-    return await validateAndPublish({ store, day, run, written, thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, lockTtlMs });
-  } catch (error) {
-    // The state machine's ReleaseDay step.
-    await releaseLock(store, day, runId).catch(() => undefined);
-    throw error;
+/** The day failed for good: `name` is the error it failed with (`PartitionBusyError`, ...). */
+export class DayFailedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
   }
+}
+
+const QUALITY_ENV: Record<keyof QualityThresholds, string> = {
+  maxQuarantineRate: 'QUALITY_MAX_QUARANTINE_RATE',
+  maxNullRate: 'QUALITY_MAX_NULL_RATE',
+  maxNegativeDurationRate: 'QUALITY_MAX_NEGATIVE_DURATION_RATE',
+  maxNegativeCostRate: 'QUALITY_MAX_NEGATIVE_COST_RATE',
+  maxDuplicateIds: 'QUALITY_MAX_DUPLICATE_IDS',
+  maxDayOverDayChange: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
+};
+
+export async function runDay(store: ObjectStore, databaseUrl: string, day: CalendarDay, options: RunDayOptions = {}): Promise<ValidateOutput> {
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    LAKE_URI: store.location.kind === 's3' ? store.location.uri : store.location.root,
+    PARTITION_LOCK_TTL_SECONDS: String(options.lockTtlSeconds ?? 60),
+    BATCH_ROWS: String(options.batchRows ?? 1_000),
+    ROWS_PER_FILE: String(options.rowsPerFile ?? 1_024),
+    ROW_GROUP_ROWS: '1024',
+    RANGE_MAX_ROWS: String(options.maxRowsPerRange ?? 20_000_000),
+  };
+  for (const [key, value] of Object.entries(options.thresholds ?? {})) if (value !== undefined) env[QUALITY_ENV[key as keyof QualityThresholds]] = String(value);
+  let published: ValidateOutput | undefined;
+  const result = await runLocalExecution(
+    loadConfig(env),
+    { date: day.iso, mode: options.mode ?? 'overwrite' },
+    {
+      concurrency: 1,
+      store,
+      retryIntervalMs: 0,
+      executionName: options.owner,
+      logLine: () => undefined,
+      handlers: {
+        [STAGES.validate.state]: (own) => async (event) => (published = (await own(event)) as ValidateOutput),
+      },
+    },
+  );
+  if (result.status === 'SUCCEEDED' && published) return published;
+  let failed: { error?: string; cause?: string } | undefined;
+  try {
+    failed = result.error === 'DaysFailed' ? (JSON.parse(result.cause ?? '[]') as (typeof failed)[])[0] : undefined;
+  } catch {
+    failed = undefined;
+  }
+  throw new DayFailedError(failed?.error ?? result.error ?? 'ExecutionFailed', causeMessage(failed?.cause ?? result.cause));
 }

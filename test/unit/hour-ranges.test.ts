@@ -8,10 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { dayWindow, hourWindow, parseDay, windowHours, type HourRange } from '../../src/core/day.js';
 import { InputError, StagingError } from '../../src/core/errors.js';
-import { parseExtractEvent, parseReleaseEvent, parseValidateEvent } from '../../src/pipeline/contracts.js';
+import { parseContract, rangeEventSchema, releaseEventSchema, validateEventSchema, type RangeMetrics, type TransformOutput } from '../../src/pipeline/contracts.js';
 import { dataFileKey, quarantineKey, rangePart, stagingKey } from '../../src/lake/layout.js';
 import { cutIntoRanges } from '../../src/pipeline/plan-day/plan-day.js';
-import type { RangeMetrics, TransformResult } from '../../src/pipeline/transform-write/transform.js';
 import { combineRanges, type RunOfDay } from '../../src/pipeline/validate/validate.js';
 import { thrownBy } from '../support/outcomes.js';
 
@@ -228,7 +227,11 @@ describe('rangePart and the keys it names', () => {
   });
 });
 
-describe('parseExtractEvent', () => {
+const parseExtractEvent = (event: unknown) => parseContract(rangeEventSchema, event);
+const parseReleaseEvent = (event: unknown) => parseContract(releaseEventSchema, event);
+const parseValidateEvent = (event: unknown) => parseContract(validateEventSchema, event);
+
+describe('the extract event (rangeEventSchema)', () => {
   const base = { date: '2025-06-01', runId: RUN };
 
   it.each([
@@ -242,7 +245,7 @@ describe('parseExtractEvent', () => {
     const event = parseExtractEvent({ ...base, mode: 'append', owner: 'arn:exec', hours });
 
     // Assess
-    expect(event).toEqual({ day: parseDay('2025-06-01'), mode: 'append', owner: 'arn:exec', runId: RUN, hours });
+    expect(event).toEqual({ date: parseDay('2025-06-01'), mode: 'append', owner: 'arn:exec', runId: RUN, hours });
   });
 
   it('reads an event without hours as the whole day', () => {
@@ -250,7 +253,7 @@ describe('parseExtractEvent', () => {
     const event = parseExtractEvent(base);
 
     // Assess
-    expect(event).toEqual({ day: parseDay('2025-06-01'), mode: 'overwrite', owner: undefined, runId: RUN, hours: undefined });
+    expect(event).toEqual({ date: parseDay('2025-06-01'), mode: 'overwrite', runId: RUN });
   });
 
   it.each([
@@ -304,13 +307,13 @@ describe('parseExtractEvent', () => {
   });
 });
 
-describe('parseReleaseEvent', () => {
+describe('the release-day event (releaseEventSchema)', () => {
   it('reads the day and the run giving it up', () => {
     // Act
     const event = parseReleaseEvent({ date: '2025-06-01', runId: RUN });
 
     // Assess
-    expect(event).toEqual({ day: parseDay('2025-06-01'), runId: RUN });
+    expect(event).toEqual({ date: parseDay('2025-06-01'), runId: RUN });
   });
 
   it.each([
@@ -332,12 +335,10 @@ describe('parseReleaseEvent', () => {
 const NO_METRICS: RangeMetrics = { rows: 0, nullCounts: {}, negativeDurations: 0, negativeCosts: 0, quarantined: 0, excluded: 0, rejectReasons: {} };
 
 /** What transform-write returns for the range `hours` of run `runId`, with `overrides`. */
-function written(hours: HourRange, overrides: Partial<TransformResult> = {}): TransformResult {
+function written(hours: HourRange, overrides: Partial<TransformOutput> = {}): TransformOutput {
   const part = rangePart(hours, 24);
   return {
     runId: RUN,
-    date: '2025-06-01',
-    mode: 'overwrite',
     hours,
     sourceCount: 0,
     snapshotAt: '2025-06-02T02:00:00.000Z',
@@ -347,12 +348,11 @@ function written(hours: HourRange, overrides: Partial<TransformResult> = {}): Tr
     snapshots: undefined,
     schemaFingerprint: 'fp-1',
     seconds: 1,
-    owner: 'arn:exec',
     ...overrides,
   };
 }
 
-describe('parseValidateEvent', () => {
+describe('the validate event (validateEventSchema)', () => {
   const good = () => ({
     date: '2025-06-01',
     mode: 'overwrite',
@@ -371,8 +371,8 @@ describe('parseValidateEvent', () => {
     const parsed = parseValidateEvent(event);
 
     // Assess
-    expect(parsed.day).toEqual(parseDay('2025-06-01'));
-    expect(parsed.run).toEqual({ runId: RUN, mode: 'overwrite', owner: 'arn:exec', sourceDuplicateIds: 0, ranges: [{ from: 0, to: 12 }, { from: 12, to: 24 }] });
+    expect(parsed).toMatchObject({ date: parseDay('2025-06-01'), runId: RUN, mode: 'overwrite', owner: 'arn:exec', sourceDuplicateIds: 0 });
+    expect(parsed.ranges).toEqual([{ from: 0, to: 12 }, { from: 12, to: 24 }]);
     expect(parsed.written).toEqual(event.written);
   });
 

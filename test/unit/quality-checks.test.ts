@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../src/core/config.js';
-import type { DayMetrics } from '../../src/pipeline/transform-write/transform.js';
+import type { DayMetrics } from '../../src/pipeline/contracts.js';
 import { qualityChecks, type FooterSummary } from '../../src/pipeline/validate/validate.js';
 
 const NULLS = { rental_id: 0, user_id: 0, bike_id: 0, rent_start: 0, rent_end: 10, start_station: 0, end_station: 10, rent_cost: 20, updated_at: 0, etl_run_id: 0, etl_extracted_at: 0 };

@@ -12,10 +12,10 @@ import { decodeCopyBinary } from '../../source/copy-binary.js';
 import { dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
 import { InputError, StagingError } from '../../core/errors.js';
 import { rangePart, stagingKey } from '../../lake/layout.js';
-import { underPartitionLock } from '../../lake/lease.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { BIKES, RENTALS, USERS, stagingSchema, type ColumnKind, type SourceTable } from '../../core/schema.js';
+import type { ExtractOutput, StagedTable } from '../contracts.js';
 
 /** How often a long extract logs its progress. */
 const PROGRESS_INTERVAL_MS = 2_000;
@@ -35,35 +35,10 @@ export interface ExtractRequest {
   readonly log?: Logger;
   /** Told the running row count of the day's rentals after every batch. */
   readonly onProgress?: (rows: number) => void;
-  /** Renew the day's partition lock, which the run (plan-day) must hold; benchmarks may go without. */
-  readonly lock?: { readonly owner: string; readonly ttlMs: number };
 }
 
-export interface StagedTable {
-  readonly key: string;
-  readonly rows: number;
-  readonly bytes: number;
-}
-
-/** What extract hands to the next stage: small enough for any Step Functions payload. */
-export interface ExtractResult {
-  readonly runId: string;
-  readonly date: string;
-  /** The hours of the day extracted. */
-  readonly hours: HourRange;
-  /** Names the range in its object keys (`h06`); undefined when the range is the whole day. */
-  readonly part: string | undefined;
-  /** count(*) of the range's rentals in the extract snapshot. */
-  readonly sourceCount: number;
-  /** Source time of the snapshot (ISO 8601). */
-  readonly snapshotAt: string;
-  readonly window: { readonly start: string; readonly end: string };
-  /** Users and bikes are staged by the range that starts the day only. */
-  readonly staging: { readonly rentals: StagedTable; readonly users?: StagedTable; readonly bikes?: StagedTable };
-  readonly seconds: number;
-  /** Who holds the partition lock for this run (the Step Functions execution, or the run itself). */
-  readonly owner: string;
-}
+/** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
+export type ExtractResult = Omit<ExtractOutput, 'mode' | 'owner'>;
 
 /** An Arrow IPC stream writer that hands out its bytes as they are produced. */
 class IpcChunkWriter extends RecordBatchStreamWriter {
@@ -175,12 +150,6 @@ async function stageTable(
  * them as Arrow IPC streams.
  */
 export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
-  const owner = request.lock?.owner ?? request.runId;
-  const lock = { owner, runId: request.runId, ttlMs: request.lock?.ttlMs };
-  return underPartitionLock(request.store, request.day, lock, { take: 'renew', releaseAfter: false }, () => extractSnapshot(request, owner));
-}
-
-async function extractSnapshot(request: ExtractRequest, owner: string): Promise<ExtractResult> {
   const started = performance.now();
   const { client, day, timeZone } = request;
   const wholeDay = dayWindow(day, timeZone);
@@ -226,13 +195,10 @@ async function extractSnapshot(request: ExtractRequest, owner: string): Promise<
       runId: request.runId,
       date: day.iso,
       hours,
-      part,
       sourceCount,
       snapshotAt,
-      window: { start: window.start.toISOString(), end: window.end.toISOString() },
       staging: { rentals, users, bikes },
       seconds: (performance.now() - started) / 1000,
-      owner,
     };
     request.log?.info('extracted', {
       rows: sourceCount,

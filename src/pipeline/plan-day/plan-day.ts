@@ -1,46 +1,26 @@
 /**
- * Plan day: the first step of one day's run. It names the run, takes the day's partition lock and
- * decides how the day is cut: a day with at most `maxRowsPerRange` rentals is one range (the whole
+ * Plan day: the first step of one day's run (the stage names the run and takes the day's lease).
+ * It decides how the day is cut: a day with at most `maxRowsPerRange` rentals is one range (the whole
  * day, one extract and one transform-write invocation); a bigger one is cut at hour boundaries
  * into ranges of at most that many rentals, each extracted and written by invocations of its own,
  * in parallel, and published together as one partition by validate.
  */
 import type pg from 'pg';
 import { classifyDbError } from '../../source/connect.js';
-import { dayWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
-import { underPartitionLock } from '../../lake/lease.js';
-import type { ObjectStore } from '../../lake/store.js';
+import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import type { Logger } from '../../core/log.js';
+import type { DayPlan, PlannedRange } from '../contracts.js';
 
-/** An hour range with the rentals counted in it while planning. */
-export interface PlannedRange extends HourRange {
-  readonly rows: number;
-}
-
-export interface DayPlan {
-  readonly runId: string;
-  readonly date: string;
-  /** Who holds the partition lock for this run (the Step Functions execution, or the run itself). */
-  readonly owner: string;
-  /** The day's rentals when planned; each range's extract counts its own rows again in its snapshot. */
-  readonly plannedRows: number;
-  /** Rows of the day repeating another row's rental_id (0 without counting where rental_id is unique-indexed). */
-  readonly sourceDuplicateIds: number;
-  /** The ranges, in order, covering the whole day without gaps. */
-  readonly ranges: readonly PlannedRange[];
-}
+/** How the day is cut, and what was counted while cutting it. */
+export type DayCut = Pick<DayPlan, 'plannedRows' | 'sourceDuplicateIds' | 'ranges'>;
 
 export interface DayPlanRequest {
   readonly client: pg.Client;
-  readonly store: ObjectStore;
   readonly day: CalendarDay;
   readonly timeZone: string;
-  readonly runId: string;
   /** Most rentals one range may hold; an hour with more is a range of its own all the same. */
   readonly maxRowsPerRange: number;
   readonly log?: Logger;
-  /** Take the day's partition lock (the pipeline does; benchmarks may not). */
-  readonly lock?: { readonly owner: string; readonly ttlMs: number };
 }
 
 /**
@@ -80,14 +60,8 @@ async function countDuplicateIds(client: pg.Client, where: string, params: unkno
   return Number(rows[0].n);
 }
 
-/** Names the run, takes the lock and cuts the day into hour ranges; see the module comment. */
-export async function planDay(request: DayPlanRequest): Promise<DayPlan> {
-  const owner = request.lock?.owner ?? request.runId;
-  const lock = { owner, runId: request.runId, ttlMs: request.lock?.ttlMs };
-  return underPartitionLock(request.store, request.day, lock, { take: 'acquire', releaseAfter: false }, () => countAndCut(request, owner));
-}
-
-async function countAndCut(request: DayPlanRequest, owner: string): Promise<DayPlan> {
+/** Counts the day's rentals and cuts it into hour ranges; see the module comment. */
+export async function planDay(request: DayPlanRequest): Promise<DayCut> {
   const { client, day, timeZone, maxRowsPerRange } = request;
   const window = dayWindow(day, timeZone);
   const hours = windowHours(window);
@@ -118,7 +92,7 @@ async function countAndCut(request: DayPlanRequest, owner: string): Promise<DayP
       });
     }
     request.log?.info('planned day', { rows: plannedRows, ranges: ranges.length });
-    return { runId: request.runId, date: day.iso, owner, plannedRows, sourceDuplicateIds, ranges };
+    return { plannedRows, sourceDuplicateIds, ranges };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw classifyDbError(error, `plan ${day.iso}`);

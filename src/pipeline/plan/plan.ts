@@ -5,13 +5,10 @@
  */
 import { addDays, dayAt, daysBetween, parseDay, type CalendarDay } from '../../core/day.js';
 import { InputError } from '../../core/errors.js';
-import { parseMode } from '../contracts.js';
-import type { WriteMode } from '../transform-write/transform.js';
+import { parseMode, type RunPlan } from '../contracts.js';
 
-export interface RunPlan {
-  readonly mode: WriteMode;
-  readonly dates: string[];
-}
+/** Most days one execution may cover (ten years). */
+export const MAX_DAYS_PER_EXECUTION = 3_660;
 
 export interface PlanOptions {
   readonly timeZone: string;

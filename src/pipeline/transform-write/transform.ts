@@ -7,17 +7,15 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type DataType, type TimestampMicrosecond, type Vector } from 'apache-arrow';
-import type { CalendarDay, HourRange } from '../../core/day.js';
+import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import { StagingError } from '../../core/errors.js';
-import { dataFileKey, quarantineKey, snapshotKey, type SnapshotTable } from '../../lake/layout.js';
-import { underPartitionLock } from '../../lake/lease.js';
+import { dataFileKey, quarantineKey, rangePart, snapshotKey, type SnapshotTable } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
 import { RENT_COST_PRECISION, RENTALS, RENTALS_LAKE_SCHEMA, SNAPSHOT_LAKE_SCHEMAS, schemaFingerprint } from '../../core/schema.js';
-import type { ExtractResult, StagedTable } from '../extract/extract.js';
-
-export type WriteMode = 'overwrite' | 'append';
+import type { RangeMetrics, StagedTable, TransformOutput, WrittenFile } from '../contracts.js';
+import type { ExtractResult } from '../extract/extract.js';
 
 /** Why a raw value could not be cast; stored with the raw row in quarantine. */
 export type RejectReason =
@@ -28,57 +26,15 @@ export type RejectReason =
   /** A column the lake requires (a key, rent_start, updated_at) is NULL: the row is left out. */
   | 'required_value_null';
 
-export interface WrittenFile {
-  readonly key: string;
-  readonly rows: number;
-  readonly bytes: number;
-}
-
-/** Quality measures of the rows written for a day. */
-export interface DayMetrics {
-  readonly rows: number;
-  readonly nullCounts: Record<string, number>;
-  readonly duplicateIds: number;
-  readonly negativeDurations: number;
-  readonly negativeCosts: number;
-  readonly quarantined: number;
-  /** Source rows left out of the lake (quarantined whole: a required value is NULL). */
-  readonly excluded: number;
-  readonly rejectReasons: Partial<Record<RejectReason, number>>;
-}
-
-/** The measures of one hour range's rows; duplicate ids are counted for the whole day when planned. */
-export type RangeMetrics = Omit<DayMetrics, 'duplicateIds'>;
-
-export interface TransformResult {
-  readonly runId: string;
-  readonly date: string;
-  readonly mode: WriteMode;
-  /** The hours of the day written (all of them unless the day was cut into ranges). */
-  readonly hours: HourRange;
-  readonly sourceCount: number;
-  readonly snapshotAt: string;
-  readonly files: readonly WrittenFile[];
-  readonly quarantineKey: string | undefined;
-  readonly metrics: RangeMetrics;
-  /** Written by the range that starts the day only. */
-  readonly snapshots: Record<SnapshotTable, WrittenFile> | undefined;
-  readonly schemaFingerprint: string;
-  readonly seconds: number;
-  /** Holder of the partition lock, passed on from extract. */
-  readonly owner: string;
-}
-
 export interface TransformRequest {
   readonly store: ObjectStore;
   readonly day: CalendarDay;
-  readonly extract: ExtractResult;
-  readonly mode: WriteMode;
+  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'sourceCount' | 'snapshotAt' | 'staging'>;
+  /** Zone of the partition days: a range that is not the whole day names its part in its keys. */
+  readonly timeZone: string;
   readonly rowsPerFile: number;
   readonly rowGroupRows: number;
   readonly log?: Logger;
-  /** Renew the day's partition lock, which the run must hold, before writing. */
-  readonly lockTtlMs?: number;
 }
 
 /** Lake columns whose values are (nearly) all distinct: no dictionary encoding for them. */
@@ -484,21 +440,16 @@ class QuarantineWriter {
 }
 
 /** Casts, measures and writes one staged day; see the module comment. */
-export async function transformDay(request: TransformRequest): Promise<TransformResult> {
-  const { store, day, extract } = request;
-  const lock = { owner: extract.owner, runId: extract.runId, ttlMs: request.lockTtlMs };
-  return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: false }, () => castAndWrite(request));
-}
-
-async function castAndWrite(request: TransformRequest): Promise<TransformResult> {
+export async function transformDay(request: TransformRequest): Promise<TransformOutput> {
   const started = performance.now();
   const { store, day, extract } = request;
   const runId = extract.runId;
+  const part = rangePart(extract.hours, windowHours(dayWindow(day, request.timeZone)));
   const extractedAtMicros = BigInt(Date.parse(extract.snapshotAt)) * 1000n;
   const fingerprint = schemaFingerprint(RENTALS_LAKE_SCHEMA);
   const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
   const metrics = new MetricsCollector();
-  const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, extract.part));
+  const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, part));
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const raw of stagedBatches(store, extract.staging.rentals)) {
@@ -525,7 +476,7 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
     await writeFiles(
       store,
       lakeBatches(),
-      (i) => dataFileKey(day, runId, i, extract.part),
+      (i) => dataFileKey(day, runId, i, part),
       { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA, plainColumns: UNIQUE_COLUMNS },
       files,
     );
@@ -549,10 +500,8 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
   const { users, bikes } = extract.staging;
   const snapshots = users && bikes ? { users: await writeSnapshot('users', users), bikes: await writeSnapshot('bikes', bikes) } : undefined;
 
-  const result: TransformResult = {
+  const result: TransformOutput = {
     runId,
-    date: day.iso,
-    mode: request.mode,
     hours: extract.hours,
     sourceCount: extract.sourceCount,
     snapshotAt: extract.snapshotAt,
@@ -562,7 +511,6 @@ async function castAndWrite(request: TransformRequest): Promise<TransformResult>
     snapshots,
     schemaFingerprint: fingerprint,
     seconds: (performance.now() - started) / 1000,
-    owner: extract.owner,
   };
   request.log?.info('written', {
     rows: result.metrics.rows,

@@ -9,13 +9,12 @@ import type { QualityThresholds } from '../../core/config.js';
 import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
 import { reportKey, stagingPrefix } from '../../lake/layout.js';
-import { underPartitionLock } from '../../lake/lease.js';
 import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from '../../formats/parquet-footer.js';
 import { RENTALS_LAKE_SCHEMA } from '../../core/schema.js';
-import type { DayMetrics, RangeMetrics, TransformResult, WriteMode, WrittenFile } from '../transform-write/transform.js';
+import type { DayMetrics, RangeMetrics, TransformOutput, ValidateOutput, WriteMode, WrittenFile } from '../contracts.js';
 
 export interface CheckResult {
   readonly check: string;
@@ -42,21 +41,8 @@ export interface ValidationReport {
   readonly checks: readonly CheckResult[];
 }
 
-export interface ValidateResult {
-  readonly runId: string;
-  readonly date: string;
-  readonly verdict: 'passed';
-  readonly sourceCount: number;
-  readonly rows: number;
-  readonly partitionRows: number;
-  readonly files: number;
-  readonly bytes: number;
-  readonly quarantined: number;
-  readonly warnings: readonly string[];
-  readonly reportKey: string;
-  readonly removed: number;
-  readonly seconds: number;
-}
+/** What validate returns once the day is published. */
+export type ValidateResult = ValidateOutput;
 
 /** The run a day's ranges belong to, as the day plan made it. */
 export interface RunOfDay {
@@ -109,7 +95,7 @@ function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
  * plan made (so they cover the day without a gap or an overlap); anything else is a wiring fault,
  * not data to publish.
  */
-export function combineRanges(run: RunOfDay, written: readonly TransformResult[]): DayWrite {
+export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]): DayWrite {
   if (written.length === 0) throw new StagingError(`run ${run.runId} has no written ranges`);
   const ranges = [...written].sort((a, b) => a.hours.from - b.hours.from);
   let nextHour = 0;
@@ -144,11 +130,9 @@ export interface ValidateRequest {
   readonly day: CalendarDay;
   readonly run: RunOfDay;
   /** What each range of the day wrote (one entry unless the day was cut into hour ranges). */
-  readonly written: readonly TransformResult[];
+  readonly written: readonly TransformOutput[];
   readonly thresholds: QualityThresholds;
   readonly log?: Logger;
-  /** Hold the day's partition lock while checking and publishing, then release it. */
-  readonly lockTtlMs?: number;
 }
 
 const EXPECTED_COLUMNS = expectedParquetColumns(RENTALS_LAKE_SCHEMA);
@@ -252,15 +236,9 @@ async function discardRun(store: ObjectStore, write: DayWrite): Promise<void> {
 
 /** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
-  const { store, day, run } = request;
-  const write = combineRanges(run, request.written);
-  const lock = { owner: run.owner, runId: run.runId, ttlMs: request.lockTtlMs };
-  return underPartitionLock(store, day, lock, { take: 'renew', releaseAfter: true }, () => checkAndPublish(request, write));
-}
-
-async function checkAndPublish(request: ValidateRequest, write: DayWrite): Promise<ValidateResult> {
   const started = performance.now();
   const { store, day, thresholds } = request;
+  const write = combineRanges(request.run, request.written);
   const footers = await summariseFooters(store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
   const checks = qualityChecks(write, footers, thresholds, previousDay?.manifest.rows);

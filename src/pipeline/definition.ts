@@ -1,0 +1,120 @@
+/**
+ * The state machine definition as the build emitted it: `npm run build` synthesizes the CDK stack
+ * once (`infra/emit-definition.ts`) and writes its Amazon States Language to `dist/definition.json`.
+ * Local executions load that file instead of building the stack, so `etl run` never loads
+ * aws-cdk-lib; `test/cli/definition.test.ts` checks the file equals what the stack synthesizes.
+ *
+ * Also here, free of CDK: the names of the states that are not a stage's task, the error of a
+ * failed execution and the limits of the two Maps' concurrency, which readers of executions
+ * (`cli/remote-execution.ts`) and the loader need.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AslDefinition } from '../../infra/definition.js';
+
+export type { AslDefinition };
+
+/** The states of the definition that are not a stage's task state (those are in `stages.ts`). */
+export const FLOW_STATES = {
+  days: 'Days',
+  hourRanges: 'HourRanges',
+  dayPassed: 'DayPassed',
+  dayFailed: 'DayFailed',
+  checkDays: 'CheckDays',
+  listFailedDays: 'ListFailedDays',
+  daysFailed: 'DaysFailed',
+  done: 'Done',
+} as const;
+
+/** The error the execution fails with when at least one day failed. */
+export const DAYS_FAILED_ERROR = 'DaysFailed';
+
+/** What Step Functions accepts as `MaxConcurrency` of each Map, as the stack checks it. */
+export const CONCURRENCY_LIMITS = {
+  /** Days at once (the Distributed Map `Days`). */
+  backfillConcurrency: { min: 1, max: 10_000 },
+  /** Hour ranges of one day at once (the inline Map `HourRanges`; a day has at most 25 hours). */
+  rangeConcurrency: { min: 1, max: 25 },
+} as const;
+
+/** The directory holding the package's `package.json`: the repository, or the installed package. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Where the build writes the definition: `dist/definition.json` under the package root. */
+export function definitionPath(): string {
+  return join(packageRoot(), 'dist', 'definition.json');
+}
+
+export interface DefinitionOptions {
+  /** `MaxConcurrency` of the `Days` Map, as the stack's `backfillConcurrency`. */
+  readonly backfillConcurrency: number;
+  /** `MaxConcurrency` of the `HourRanges` Map, as the stack's `rangeConcurrency`; the stack's default when left out. */
+  readonly rangeConcurrency?: number;
+}
+
+function checkConcurrency(field: keyof typeof CONCURRENCY_LIMITS, value: number): number {
+  const { min, max } = CONCURRENCY_LIMITS[field];
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${field}: expected an integer from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+/** The Map state named `name`, at any depth of nested Maps and Parallels. */
+function findMap(states: AslDefinition['States'], name: string): Record<string, unknown> | undefined {
+  for (const [key, state] of Object.entries(states)) {
+    if (key === name && state.Type === 'Map') return state;
+    const nested = [state.ItemProcessor, state.Iterator, ...((state.Branches as unknown[] | undefined) ?? [])] as ({ States?: AslDefinition['States'] } | undefined)[];
+    for (const machine of nested) {
+      const found = machine?.States && findMap(machine.States, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The definition the stack deploys, read from `dist/definition.json`, with the `MaxConcurrency` of
+ * the `Days` and `HourRanges` Maps set as the stack would set them for these props. Throws when the
+ * file is missing (run `npm run build`) or a concurrency is out of range.
+ */
+export function loadDefinition(options: DefinitionOptions): AslDefinition {
+  const backfill = checkConcurrency('backfillConcurrency', options.backfillConcurrency);
+  const range = options.rangeConcurrency === undefined ? undefined : checkConcurrency('rangeConcurrency', options.rangeConcurrency);
+  const path = definitionPath();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new Error(`${path} is missing: run npm run build (it writes the state machine definition the CDK stack synthesizes)`);
+  }
+  const definition = JSON.parse(text) as AslDefinition;
+  for (const [name, value] of [
+    [FLOW_STATES.days, backfill],
+    [FLOW_STATES.hourRanges, range],
+  ] as const) {
+    const map = findMap(definition.States, name);
+    if (!map) throw new Error(`${path} has no Map state ${name}: run npm run build`);
+    if (value !== undefined) map.MaxConcurrency = value;
+  }
+  return definition;
+}
+
+/** The readable part of a failed state's cause: a Lambda error's `errorMessage` in AWS, the message itself locally. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The Lambda side of a stage: `lambdaHandler(stage, open)` reads the configuration once, at cold
+ * start (a missing or malformed variable fails there, naming it), opens what the stage needs and
+ * keeps one logger; each invocation adds the Lambda context (request id, cold start) to the logs
+ * and runs the stage under the day's lease (`runStage`).
+ *
+ * What a stage needs is opened by functions its entry file passes (`openLake`, `sourceConnector`
+ * from `src/lake/store.ts` and `src/source/connect.ts`), so a bundle holds the S3 client or the
+ * Postgres driver only when its stage uses them; the type asks for exactly what the registry
+ * entry says the stage needs.
+ */
+import type * as v from 'valibot';
+import { loadConfig, type Config } from '../core/config.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { ObjectStore } from '../lake/store.js';
+import type { SourceConnector } from '../source/connect.js';
+import { runStage, type Stage } from './stage.js';
+import type { StageSpec } from './stages.js';
+
+type LambdaContext = Parameters<Logger['addContext']>[0];
+type Env = Record<string, string | undefined>;
+
+/** How an entry file opens the lake and the source, for the stages that need them. */
+export interface Openers {
+  readonly lake: (config: Config) => Promise<ObjectStore>;
+  readonly source: (config: Config, env: Env) => SourceConnector;
+}
+
+/** The openers a stage's entry must pass: exactly those its registry entry needs. */
+export type OpenersFor<N extends StageSpec['needs']> = (N['lake'] extends true ? Pick<Openers, 'lake'> : unknown) &
+  (N['database'] extends true ? Pick<Openers, 'source'> : unknown);
+
+export function lambdaHandler<S extends v.GenericSchema, O, N extends StageSpec['needs']>(
+  stage: Stage<S, O> & { readonly spec: { readonly needs: N } },
+  open: OpenersFor<N>,
+  env: Env = process.env,
+) {
+  const openers = open as Partial<Openers>;
+  const config = loadConfig(env);
+  const log = createLogger(stage.spec.name);
+  const store = stage.spec.needs.lake ? openers.lake?.(config) : undefined;
+  // Built now, so that a cold start with neither DATABASE_URL nor DATABASE_SECRET_ARN fails at once.
+  const withSource = stage.spec.needs.database ? openers.source?.(config, env) : undefined;
+  return async (event: unknown, context?: LambdaContext): Promise<O> => {
+    log.resetKeys();
+    if (context) log.addContext(context);
+    return runStage(stage, event, { config, log, store, withSource }, { ttlMs: config.lockTtlMs });
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * What a stage of the pipeline is, and how one runs: `defineStage` pairs a registry entry
+ * (`stages.ts`) with its input contract and its run function; `runStage` parses the event, opens
+ * what the stage needs and holds the day's partition lease around the work as the entry says.
+ * Stage functions take their input and their dependencies; none of them touches the lease.
+ */
+import type * as v from 'valibot';
+import type { Config } from '../core/config.js';
+import type { CalendarDay } from '../core/day.js';
+import type { Logger } from '../core/log.js';
+import { newRunId } from '../lake/layout.js';
+import { leaseHandle, underLease, type LeaseHandle, type LeaseHolder } from '../lake/lease.js';
+import type { ObjectStore } from '../lake/store.js';
+import type pg from 'pg';
+import { parseContract } from './contracts.js';
+import type { StageSpec } from './stages.js';
+
+/** What a stage may be given to work with; which of them it gets follows its registry entry. */
+export interface StageContext {
+  readonly config: Config;
+  readonly log: Logger;
+  /** The lake, for stages that need it. */
+  readonly store: ObjectStore;
+  /** Runs `work` on a connection of its own to the source, closed afterwards (stages that need the database). */
+  readonly withSource: <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
+  /** The run this invocation belongs to: new for the stage that takes the lease, else the event's. */
+  readonly runId: string;
+  /** The day's lease, for the stage whose work is to give it back. */
+  readonly lease: LeaseHandle;
+}
+
+/** The input fields the lease is keyed by. */
+interface LeasedInput {
+  readonly date: CalendarDay;
+  readonly runId?: string;
+  readonly owner?: string;
+}
+
+export interface Stage<S extends v.GenericSchema = v.GenericSchema, O = unknown> {
+  readonly spec: StageSpec;
+  /** The event contract, checked before anything else happens. */
+  readonly input: S;
+  readonly run: (input: v.InferOutput<S>, context: StageContext) => Promise<O>;
+}
+
+/** A stage of any contract, as the registry's consumers hold it. */
+// biome-ignore lint/suspicious/noExplicitAny: a list of stages has one contract per entry.
+export type AnyStage = Stage<any, any>;
+
+/** Pairs a registry entry with its contract and run function. */
+export function defineStage<S extends v.GenericSchema, O>(spec: StageSpec, input: S, run: (input: v.InferOutput<S>, context: StageContext) => Promise<O>): Stage<S, O> {
+  return { spec, input, run };
+}
+
+/**
+ * How a caller holds the day's partition lease while a stage runs: the pipeline always does, for
+ * `ttlMs`; a tool that runs a stage without it (a benchmark of one stage) says so and why.
+ */
+export type LeaseTerms = { readonly ttlMs: number } | { readonly unleased: string };
+
+/** What a caller opens once and hands to every run of a stage. */
+export interface StageResources {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store?: ObjectStore | Promise<ObjectStore>;
+  readonly withSource?: <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
+}
+
+function missing(what: string, stage: string): never {
+  throw new Error(`stage ${stage} needs ${what}, and its caller gave none`);
+}
+
+/** Parses `event`, then runs the stage under the lease its registry entry calls for. */
+export async function runStage<S extends v.GenericSchema, O>(stage: Stage<S, O>, event: unknown, resources: StageResources, terms: LeaseTerms): Promise<O> {
+  const { spec } = stage;
+  const input = parseContract(stage.input, event);
+  const store = spec.needs.lake ? await (resources.store ?? missing('the lake', spec.name)) : undefined;
+  const leased = spec.lease !== 'none';
+  const fields = input as unknown as LeasedInput;
+  const runId = spec.lease === 'acquire' ? newRunId() : (fields.runId ?? '');
+  const holder: LeaseHolder | undefined = leased ? { day: fields.date, runId, owner: fields.owner ?? runId } : undefined;
+  if (holder) resources.log.appendKeys({ date: holder.day.iso, run_id: runId });
+  const context: StageContext = {
+    config: resources.config,
+    log: resources.log,
+    store: store ?? (undefined as never),
+    withSource: resources.withSource ?? (() => missing('the source database', spec.name)),
+    runId,
+    lease: undefined as never,
+  };
+  if (!holder) return stage.run(input, context);
+  const lake = store ?? missing('the lake', spec.name);
+  // Giving the day back needs no terms: it is the stage's whole work.
+  if ('unleased' in terms || spec.lease === 'release') return stage.run(input, { ...context, lease: leaseHandle(lake, holder) });
+  return underLease(lake, spec.lease, holder, terms.ttlMs, (lease) => stage.run(input, { ...context, lease }));
+}
