@@ -1,7 +1,9 @@
 /**
  * Stack props from CDK context (`cdk.json` or `npx cdk deploy -c key=value`). Every key is a prop
  * of `LakeEtlStackProps` with the same name; values given with `-c` arrive as strings and are
- * parsed here. An empty string means "not set".
+ * parsed here. An empty string means "not set"; a key the app does not know is an error. The
+ * defaults live with the stack (`STACK_DEFAULTS`) and the functions (`DEFAULTS` in
+ * src/core/config.ts), so `cdk.json` holds overrides only.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { LakeEtlStackProps, StageTuning } from './lake-etl-stack.js';
@@ -32,6 +34,14 @@ export const CONTEXT_KEYS = [
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/**
+ * Context keys set for this app that it does not read (a typo such as `-c backfilConcurrency=8`);
+ * the CDK's own keys (`aws:cdk:...`, `@aws-cdk/...` feature flags) are not ours to judge.
+ */
+export function unknownContextKeys(context: Record<string, unknown>): string[] {
+  return Object.keys(context).filter((key) => !key.includes(':') && !key.startsWith('@') && !(CONTEXT_KEYS as readonly string[]).includes(key));
+}
 
 function fail(key: string, expected: string, value: unknown): never {
   throw new Error(`context ${key}: expected ${expected}, got ${JSON.stringify(value)}`);

@@ -21,12 +21,12 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { loadConfig, type QualityThresholds } from '../src/core/config.js';
+import { DEFAULTS, loadConfig, VARIABLES, type ConfigKey, type QualityThresholds } from '../src/core/config.js';
 import { parseTimeZone } from '../src/core/day.js';
 import { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
 import { grantLakeAccess, lakeWildcardPatterns } from './lake-access.js';
-import { handlerEntry, STAGE_LIST, type LakeAccess, type StageKey } from '../src/pipeline/stages.js';
+import { configKeysOf, handlerEntry, STAGE_LIST, type LakeAccess, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
 import { buildPipelineDefinition, type PipelineFunctions } from './state-machine.js';
 
@@ -49,7 +49,7 @@ const FEATURE_FLAGS = {
 export const STACK_DEFAULTS = {
   stackName: 'PgLakeEtl',
   lakePrefix: 'lake',
-  partitionTimeZone: 'UTC',
+  partitionTimeZone: DEFAULTS.timeZone,
   /** 02:30 every day, in `scheduleTimeZone`: the day before is complete by then. */
   scheduleCron: 'cron(30 2 * * ? *)',
   scheduleEnabled: true,
@@ -64,6 +64,8 @@ export interface StageTuning {
   readonly rowGroupRows?: number;
   /** Most rentals one extract or transform-write invocation takes on; a bigger day is cut into hour ranges. */
   readonly maxRowsPerRange?: number;
+  /** How long a run holds a day before another run may take it over (`PARTITION_LOCK_TTL_SECONDS`). */
+  readonly lockTtlSeconds?: number;
 }
 
 export interface LakeEtlStackProps extends StackProps {
@@ -118,17 +120,13 @@ export interface LakeEtlStackProps extends StackProps {
   readonly tuning?: StageTuning;
 }
 
-const QUALITY_ENV: Record<keyof QualityThresholds, string> = {
-  maxQuarantineRate: 'QUALITY_MAX_QUARANTINE_RATE',
-  maxNullRate: 'QUALITY_MAX_NULL_RATE',
-  maxNegativeDurationRate: 'QUALITY_MAX_NEGATIVE_DURATION_RATE',
-  maxNegativeCostRate: 'QUALITY_MAX_NEGATIVE_COST_RATE',
-  maxDuplicateIds: 'QUALITY_MAX_DUPLICATE_IDS',
-  maxDayOverDayChange: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
-};
+const TUNING_KEYS = ['batchRows', 'rowsPerFile', 'rowGroupRows', 'maxRowsPerRange', 'lockTtlSeconds'] as const satisfies readonly (keyof StageTuning)[];
 
-function definedEntries(values: Record<string, number | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+/** A prop object (`quality`, `tuning`) may hold only the keys its type names: a typo is an error, not a silent default. */
+function checkKnownKeys(prop: string, value: object | undefined, known: readonly string[]): void {
+  for (const key of Object.keys(value ?? {})) {
+    if (!known.includes(key)) throw new Error(`${prop}.${key}: no such setting (known: ${known.join(', ')})`);
+  }
 }
 
 export class LakeEtlStack extends Stack {
@@ -155,14 +153,9 @@ export class LakeEtlStack extends Stack {
       : new LakeBucket(this, 'Lake', { bucketName: props.bucketName, stagingPrefix: `${root}_staging/` }).bucket;
     const lakeUri = lakePrefix === '' ? `s3://${this.bucket.bucketName}` : `s3://${this.bucket.bucketName}/${lakePrefix}`;
 
-    // --- Configuration, checked now with the parser the functions run at cold start.
-    const lakeEnv = { LAKE_URI: lakeUri, PARTITION_TIMEZONE: partitionTimeZone };
-    const qualityEnv = definedEntries(Object.fromEntries(Object.entries(props.quality ?? {}).map(([k, v]) => [QUALITY_ENV[k as keyof QualityThresholds], v])));
-    const tuning = props.tuning ?? {};
-    const planDayEnv = definedEntries({ RANGE_MAX_ROWS: tuning.maxRowsPerRange });
-    const extractEnv = definedEntries({ BATCH_ROWS: tuning.batchRows });
-    const transformEnv = definedEntries({ BATCH_ROWS: tuning.batchRows, ROWS_PER_FILE: tuning.rowsPerFile, ROW_GROUP_ROWS: tuning.rowGroupRows });
-    loadConfig({ ...lakeEnv, ...qualityEnv, ...transformEnv, ...planDayEnv, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}` });
+    checkKnownKeys('quality', props.quality, Object.keys(DEFAULTS.thresholds));
+    checkKnownKeys('tuning', props.tuning, TUNING_KEYS);
+    parseTimeZone(partitionTimeZone);
     const scheduleTimeZone = parseTimeZone(props.scheduleTimeZone ?? partitionTimeZone, 'scheduleTimeZone');
 
     // --- Database secret (read by plan-day and extract only)
@@ -175,26 +168,26 @@ export class LakeEtlStack extends Stack {
 
     // --- Network (plan-day and extract only, and only when a VPC is given)
     const network = this.databaseNetwork(props);
-    const databaseEnv = {
-      DATABASE_SECRET_ARN: this.databaseSecret.secretArn,
-      ...(props.databaseSslMode ? { DATABASE_SSLMODE: props.databaseSslMode } : {}),
-    };
-
-    // --- Functions: one per stage of the registry, sized, networked and granted as its entry says.
+    // --- Configuration: each function gets the variables of its slice of the configuration that
+    // this deployment sets (the rest keep their defaults), checked now with the parser it runs at cold start.
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const environmentOf = (key: StageKey): Record<string, string> => {
-      switch (key) {
-        case 'planDay':
-          return { ...lakeEnv, ...planDayEnv, ...databaseEnv };
-        case 'extract':
-          return { ...lakeEnv, ...extractEnv, ...databaseEnv };
-        case 'transformWrite':
-          return { ...lakeEnv, ...transformEnv };
-        case 'validate':
-          return { ...lakeEnv, ...qualityEnv };
-        default:
-          return lakeEnv;
+    const setting = (prop: string): unknown => {
+      if (prop === 'partitionTimeZone') return partitionTimeZone;
+      const [group, key] = prop.split('.');
+      const value = (props as Record<string, unknown>)[group];
+      return key === undefined ? value : (value as Record<string, unknown> | undefined)?.[key];
+    };
+    const environmentOf = (spec: (typeof STAGE_LIST)[number]): Record<string, string> => {
+      const keys: readonly ConfigKey[] = configKeysOf(spec);
+      const env: Record<string, string> = {};
+      for (const variable of VARIABLES) {
+        const value = variable.prop && keys.includes(variable.field) ? setting(variable.prop) : undefined;
+        if (value !== undefined) env[variable.name] = String(value);
       }
+      if (keys.includes('lake')) env.LAKE_URI = lakeUri;
+      if (keys.includes('databaseUrl')) env.DATABASE_SECRET_ARN = this.databaseSecret.secretArn;
+      loadConfig({ ...env, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}`, DATABASE_SECRET_ARN: undefined }, {}, keys);
+      return env;
     };
     const functions = {} as Record<StageKey, EtlFunction>;
     for (const spec of STAGE_LIST) {
@@ -205,7 +198,7 @@ export class LakeEtlStack extends Stack {
         description: spec.description,
         memorySize: spec.lambda.memoryMb,
         timeout: Duration.seconds(spec.lambda.timeoutSeconds),
-        environment: environmentOf(spec.key),
+        environment: environmentOf(spec),
         copyFiles: 'wasm' in spec.lambda && spec.lambda.wasm ? [PARQUET_WASM] : undefined,
         ...(spec.needs.database ? network : {}),
       });

@@ -15,35 +15,38 @@ import { createLogger, type Logger } from '../core/log.js';
 import type { ObjectStore } from '../lake/store.js';
 import type { SourceConnector } from '../source/connect.js';
 import { runStage, type Stage } from './stage.js';
-import type { StageSpec } from './stages.js';
+import { configKeysOf, type SliceOf, type StageSpec } from './stages.js';
 
 type LambdaContext = Parameters<Logger['addContext']>[0];
 type Env = Record<string, string | undefined>;
 
 /** How an entry file opens the lake and the source, for the stages that need them. */
 export interface Openers {
-  readonly lake: (config: Config) => Promise<ObjectStore>;
-  readonly source: (config: Config, env: Env) => SourceConnector;
+  readonly lake: (config: Pick<Config, 'lake' | 'region' | 'endpoint'>) => Promise<ObjectStore>;
+  readonly source: (config: Pick<Config, 'databaseUrl'>, env: Env) => SourceConnector;
 }
 
 /** The openers a stage's entry must pass: exactly those its registry entry needs. */
 export type OpenersFor<N extends StageSpec['needs']> = (N['lake'] extends true ? Pick<Openers, 'lake'> : unknown) &
   (N['database'] extends true ? Pick<Openers, 'source'> : unknown);
 
-export function lambdaHandler<S extends v.GenericSchema, O, N extends StageSpec['needs']>(
-  stage: Stage<S, O> & { readonly spec: { readonly needs: N } },
-  open: OpenersFor<N>,
+export function lambdaHandler<S extends v.GenericSchema, O, Spec extends StageSpec>(
+  stage: Stage<S, O, Pick<Config, SliceOf<Spec>>, Spec>,
+  open: OpenersFor<Spec['needs']>,
   env: Env = process.env,
 ) {
   const openers = open as Partial<Openers>;
-  const config = loadConfig(env);
+  // Only the stage's slice: a variable it does not read is neither required nor checked.
+  const config = loadConfig(env, {}, configKeysOf(stage.spec));
   const log = createLogger(stage.spec.name);
-  const store = stage.spec.needs.lake ? openers.lake?.(config) : undefined;
+  const full = config as Partial<Config>;
+  const store = stage.spec.needs.lake ? openers.lake?.(full as Config) : undefined;
   // Built now, so that a cold start with neither DATABASE_URL nor DATABASE_SECRET_ARN fails at once.
-  const withSource = stage.spec.needs.database ? openers.source?.(config, env) : undefined;
+  const withSource = stage.spec.needs.database ? openers.source?.(full as Config, env) : undefined;
   return async (event: unknown, context?: LambdaContext): Promise<O> => {
     log.resetKeys();
     if (context) log.addContext(context);
-    return runStage(stage, event, { config, log, store, withSource }, { ttlMs: config.lockTtlMs });
+    const terms = full.lockTtlMs === undefined ? { unleased: 'the stage holds no lease' } : { ttlMs: full.lockTtlMs };
+    return runStage(stage, event, { config, log, store, withSource }, terms);
   };
 }

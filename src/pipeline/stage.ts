@@ -13,11 +13,12 @@ import { leaseHandle, underLease, type LeaseHandle, type LeaseHolder } from '../
 import type { ObjectStore } from '../lake/store.js';
 import type pg from 'pg';
 import { parseContract } from './contracts.js';
-import type { StageSpec } from './stages.js';
+import type { SliceOf, StageSpec } from './stages.js';
 
 /** What a stage may be given to work with; which of them it gets follows its registry entry. */
-export interface StageContext {
-  readonly config: Config;
+export interface StageContext<C = Config> {
+  /** Its slice of the configuration (`SliceOf` its registry entry). */
+  readonly config: C;
   readonly log: Logger;
   /** The lake, for stages that need it. */
   readonly store: ObjectStore;
@@ -36,19 +37,23 @@ interface LeasedInput {
   readonly owner?: string;
 }
 
-export interface Stage<S extends v.GenericSchema = v.GenericSchema, O = unknown> {
-  readonly spec: StageSpec;
+export interface Stage<S extends v.GenericSchema = v.GenericSchema, O = unknown, C = Config, Spec extends StageSpec = StageSpec> {
+  readonly spec: Spec;
   /** The event contract, checked before anything else happens. */
   readonly input: S;
-  readonly run: (input: v.InferOutput<S>, context: StageContext) => Promise<O>;
+  readonly run: (input: v.InferOutput<S>, context: StageContext<C>) => Promise<O>;
 }
 
 /** A stage of any contract, as the registry's consumers hold it. */
 // biome-ignore lint/suspicious/noExplicitAny: a list of stages has one contract per entry.
-export type AnyStage = Stage<any, any>;
+export type AnyStage = Stage<any, any, any, StageSpec>;
 
 /** Pairs a registry entry with its contract and run function. */
-export function defineStage<S extends v.GenericSchema, O>(spec: StageSpec, input: S, run: (input: v.InferOutput<S>, context: StageContext) => Promise<O>): Stage<S, O> {
+export function defineStage<const Spec extends StageSpec, S extends v.GenericSchema, O>(
+  spec: Spec,
+  input: S,
+  run: (input: v.InferOutput<S>, context: StageContext<Pick<Config, SliceOf<Spec>>>) => Promise<O>,
+): Stage<S, O, Pick<Config, SliceOf<Spec>>, Spec> {
   return { spec, input, run };
 }
 
@@ -59,8 +64,8 @@ export function defineStage<S extends v.GenericSchema, O>(spec: StageSpec, input
 export type LeaseTerms = { readonly ttlMs: number } | { readonly unleased: string };
 
 /** What a caller opens once and hands to every run of a stage. */
-export interface StageResources {
-  readonly config: Config;
+export interface StageResources<C = Config> {
+  readonly config: C;
   readonly log: Logger;
   readonly store?: ObjectStore | Promise<ObjectStore>;
   readonly withSource?: <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
@@ -71,7 +76,7 @@ function missing(what: string, stage: string): never {
 }
 
 /** Parses `event`, then runs the stage under the lease its registry entry calls for. */
-export async function runStage<S extends v.GenericSchema, O>(stage: Stage<S, O>, event: unknown, resources: StageResources, terms: LeaseTerms): Promise<O> {
+export async function runStage<S extends v.GenericSchema, O, C>(stage: Stage<S, O, C>, event: unknown, resources: StageResources<C>, terms: LeaseTerms): Promise<O> {
   const { spec } = stage;
   const input = parseContract(stage.input, event);
   const store = spec.needs.lake ? await (resources.store ?? missing('the lake', spec.name)) : undefined;
@@ -80,7 +85,7 @@ export async function runStage<S extends v.GenericSchema, O>(stage: Stage<S, O>,
   const runId = spec.lease === 'acquire' ? newRunId() : (fields.runId ?? '');
   const holder: LeaseHolder | undefined = leased ? { day: fields.date, runId, owner: fields.owner ?? runId } : undefined;
   if (holder) resources.log.appendKeys({ date: holder.day.iso, run_id: runId });
-  const context: StageContext = {
+  const context: StageContext<C> = {
     config: resources.config,
     log: resources.log,
     store: store ?? (undefined as never),

@@ -8,6 +8,7 @@
  * Adding a stage: a folder `src/pipeline/<name>/` whose `index.ts` pairs this entry with its
  * contract and run function (`defineStage`), a one-line `functions/<name>/index.ts`, and an entry here.
  */
+import type { ConfigKey } from '../core/config.js';
 import { KEY_PATTERNS as K } from '../lake/layout.js';
 import type { LeasePart } from '../lake/lease.js';
 
@@ -37,6 +38,11 @@ export interface StageSpec {
   readonly lease: LeasePart;
   /** The source database (a connection, the secret, the VPC) and the lake. */
   readonly needs: { readonly database: boolean; readonly lake: boolean };
+  /**
+   * The configuration it reads besides what its needs and lease bring (`configKeysOf`): its Lambda
+   * reads and checks only these variables, and the stack sets only these.
+   */
+  readonly settings: readonly ConfigKey[];
   readonly lambda: {
     readonly memoryMb: number;
     readonly timeoutSeconds: number;
@@ -53,6 +59,7 @@ export const STAGES = {
     description: 'Turns the execution input into the list of days to run',
     lease: 'none',
     needs: { database: false, lake: false },
+    settings: ['timeZone'],
     lambda: { memoryMb: 128, timeoutSeconds: 10 },
     access: {},
   },
@@ -62,6 +69,7 @@ export const STAGES = {
     description: "Takes a day's lease and cuts a day too big for one invocation into hour ranges",
     lease: 'acquire',
     needs: { database: true, lake: true },
+    settings: ['timeZone', 'maxRowsPerRange'],
     // Two counts on the source's rent_start index; the memory is for the pg client.
     lambda: { memoryMb: 256, timeoutSeconds: 300 },
     access: { read: [K.leases], list: [K.leases], write: [K.leases], delete: [K.leases] },
@@ -72,6 +80,7 @@ export const STAGES = {
     description: "Copies a day's (or an hour range's) rows from Postgres into the lake's staging area",
     lease: 'renew',
     needs: { database: true, lake: true },
+    settings: ['timeZone', 'batchRows'],
     // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
     lambda: { memoryMb: 1024, timeoutSeconds: 600 },
     // Streams a range's source rows into the staging area (and removes them if it fails); nothing else.
@@ -83,6 +92,7 @@ export const STAGES = {
     description: 'Casts a staged day and writes its Parquet files',
     lease: 'renew',
     needs: { database: false, lake: true },
+    settings: ['timeZone', 'rowsPerFile', 'rowGroupRows'],
     // Parquet encoding is CPU-bound: 1,769 MB is one full vCPU; peak RSS ~200 MB at 6M rows locally.
     lambda: { memoryMb: 2048, timeoutSeconds: 900, wasm: true },
     // Reads the staged day; writes data files, quarantine lines and the snapshots of users and bikes.
@@ -99,6 +109,7 @@ export const STAGES = {
     description: "Checks a day's files, writes the report and publishes the partition",
     lease: 'renew-and-release',
     needs: { database: false, lake: true },
+    settings: ['thresholds'],
     // Reads only footers (one ranged GET per file) and small JSON.
     lambda: { memoryMb: 512, timeoutSeconds: 300 },
     // Reads footers and manifests, writes the report and the manifest (never a data file), removes
@@ -116,6 +127,7 @@ export const STAGES = {
     description: "Gives a failed day's partition lease back",
     lease: 'release',
     needs: { database: false, lake: true },
+    settings: [],
     lambda: { memoryMb: 128, timeoutSeconds: 30 },
     access: { read: [K.leases], list: [K.leases], delete: [K.leases] },
   },
@@ -129,4 +141,23 @@ export const STAGE_LIST: readonly (StageSpec & { readonly key: StageKey })[] = (
 /** The Lambda entry file of a stage, relative to the project root. */
 export function handlerEntry(spec: Pick<StageSpec, 'name'>): string {
   return `functions/${spec.name}/index.ts`;
+}
+
+const LAKE_KEYS = ['lake', 'region', 'endpoint'] as const;
+type LeaseHolding = 'acquire' | 'renew' | 'renew-and-release';
+
+/** The configuration a stage reads: its own settings, the lake's, the source's and the lease's length. */
+export type SliceOf<Spec extends StageSpec> =
+  | Spec['settings'][number]
+  | (Spec['needs']['lake'] extends true ? (typeof LAKE_KEYS)[number] : never)
+  | (Spec['needs']['database'] extends true ? 'databaseUrl' : never)
+  | (Spec['lease'] extends LeaseHolding ? 'lockTtlMs' : never);
+
+/** The configuration keys of `spec`'s slice (`SliceOf`). */
+export function configKeysOf<Spec extends StageSpec>(spec: Spec): SliceOf<Spec>[] {
+  const keys: ConfigKey[] = [...spec.settings];
+  if (spec.needs.lake) keys.push(...LAKE_KEYS);
+  if (spec.needs.database) keys.push('databaseUrl');
+  if (spec.lease === 'acquire' || spec.lease === 'renew' || spec.lease === 'renew-and-release') keys.push('lockTtlMs');
+  return [...new Set(keys)] as SliceOf<Spec>[];
 }

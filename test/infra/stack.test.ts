@@ -6,6 +6,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_KEYS, stackPropsFromContext } from '../../infra/context.js';
 import { STACK_DEFAULTS } from '../../infra/lake-etl-stack.js';
+import { createApp } from '../../infra/create-app.js';
+import { thrownBy } from '../support/outcomes.js';
 import { buildStack, logicalId } from './support.js';
 
 const { template } = buildStack();
@@ -96,9 +98,11 @@ describe('functions', () => {
     });
   }
 
-  it('gives each function the configuration it reads', () => {
+  it('gives each function the configuration of its slice, and nothing else', () => {
     const lakeUri = { 'Fn::Join': ['', ['s3://', { Ref: logicalId(template, 'AWS::S3::Bucket', 'LakeBucket') }, '/lake']] };
-    expect(lambda('PlanFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri, PARTITION_TIMEZONE: 'UTC' });
+    expect(lambda('PlanFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', PARTITION_TIMEZONE: 'UTC' });
+    expect(lambda('ValidateFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri });
+    expect(lambda('ReleaseDayFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri });
     expect(lambda('ExtractFunction').Properties.Environment.Variables).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
       LAKE_URI: lakeUri,
@@ -114,9 +118,13 @@ describe('functions', () => {
     const { template: tuned } = buildStack({ partitionTimeZone: 'Europe/Berlin', quality: { maxNullRate: 0.2 }, tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000, maxRowsPerRange: 5_000_000 } });
     const env = (prefix: string) => (tuned.toJSON().Resources[logicalId(tuned, 'AWS::Lambda::Function', prefix)] as Fn).Properties.Environment.Variables;
     // Assess
-    expect(env('ValidateFunction')).toMatchObject({ QUALITY_MAX_NULL_RATE: '0.2', PARTITION_TIMEZONE: 'Europe/Berlin' });
+    expect(env('ValidateFunction')).toMatchObject({ QUALITY_MAX_NULL_RATE: '0.2' });
+    expect(env('TransformWriteFunction')).toMatchObject({ PARTITION_TIMEZONE: 'Europe/Berlin' });
     expect(env('TransformWriteFunction')).toMatchObject({ ROWS_PER_FILE: '1000000', ROW_GROUP_ROWS: '100000' });
     expect(env('PlanDayFunction')).toMatchObject({ RANGE_MAX_ROWS: '5000000' });
+    // A function gets only the variables its stage reads
+    expect(env('ExtractFunction')).not.toHaveProperty('ROWS_PER_FILE');
+    expect(env('TransformWriteFunction')).not.toHaveProperty('QUALITY_MAX_NULL_RATE');
     expect(() => buildStack({ tuning: { maxRowsPerRange: 0 } })).toThrow(/RANGE_MAX_ROWS/);
     expect(() => buildStack({ quality: { maxNullRate: 2 } })).toThrow(/QUALITY_MAX_NULL_RATE/);
     expect(() => buildStack({ partitionTimeZone: 'Mars/Olympus' })).toThrow(/PARTITION_TIMEZONE/);
@@ -196,12 +204,24 @@ describe('outputs and context', () => {
     }
   });
 
-  it('cdk.json lists every context key, with the stack defaults', () => {
+  it('cdk.json holds overrides only: every key it sets is a context key the app reads', () => {
     // Arrange
     const context = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
     // Assess
-    expect(Object.keys(context).sort()).toEqual([...CONTEXT_KEYS].sort());
-    for (const [key, value] of Object.entries(STACK_DEFAULTS)) expect(context[key], key).toEqual(value);
+    for (const key of Object.keys(context)) expect(CONTEXT_KEYS).toContain(key);
+    for (const [key, value] of Object.entries(STACK_DEFAULTS)) expect(context[key], `${key} repeats its default`).not.toEqual(value);
+  });
+
+  it('refuses a context key it does not read, and a quality or tuning key that is no setting, naming it', () => {
+    // Act
+    const typo = thrownBy(() => createApp({ context: { 'aws:cdk:bundling-stacks': [], backfilConcurrency: 8 } }));
+    const quality = thrownBy(() => buildStack({ quality: { maxNulRate: 0.2 } as never }));
+    const tuning = thrownBy(() => buildStack({ tuning: { batchSize: 10 } as never }));
+
+    // Assess
+    expect((typo as Error).message).toMatch(/^context backfilConcurrency: no such key \(known: stackName, .*backfillConcurrency/);
+    expect((quality as Error).message).toMatch(/^quality\.maxNulRate: no such setting \(known: maxQuarantineRate, maxNullRate/);
+    expect((tuning as Error).message).toMatch(/^tuning\.batchSize: no such setting/);
   });
 
   it('parses context given as strings on the command line', () => {

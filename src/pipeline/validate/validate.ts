@@ -5,7 +5,7 @@
  * ranges in one manifest. A breach fails the run with `ValidationBreachError` and leaves the previously
  * published partition untouched.
  */
-import type { QualityThresholds } from '../../core/config.js';
+import { DEFAULTS, type QualityThresholds } from '../../core/config.js';
 import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
 import { reportKey, stagingPrefix } from '../../lake/layout.js';
@@ -214,9 +214,9 @@ export function qualityChecks(
     const limit = thresholds.maxDayOverDayChange;
     checks.push({
       check: 'day_over_day_change',
-      passed: change <= (limit ?? 0.5),
+      passed: change <= (limit ?? DEFAULTS.dayOverDayWarnAbove),
       severity: limit === undefined ? 'warning' : 'error',
-      expected: `<= ${pct(limit ?? 0.5)} change against ${previousRows} rows the day before`,
+      expected: `<= ${pct(limit ?? DEFAULTS.dayOverDayWarnAbove)} change against ${previousRows} rows the day before`,
       actual: Number.isFinite(change) ? pct(change) : 'from 0 rows',
     });
   }
