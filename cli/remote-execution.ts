@@ -14,9 +14,8 @@ import {
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
-import { DAYS_FAILED_ERROR, STATE_NAMES } from '../infra/state-machine.js';
 import { ConfigError } from '../src/core/errors.js';
-import { causeMessage } from '../src/pipeline/local-execution.js';
+import { causeMessage, DAYS_FAILED_ERROR, FLOW_STATES } from '../src/pipeline/definition.js';
 import type { DayOutcome } from './summary.js';
 
 /** Where the AWS clients send requests and as whom; every field unset means the SDK's defaults (real AWS). */
@@ -253,8 +252,8 @@ async function resultOf(sfn: SFNClient, executionArn: string, status: ExecutionE
 async function allDaysFromHistory(sfn: SFNClient, executionArn: string): Promise<DayResult[]> {
   try {
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }));
-    const entered = history.events?.find((e) => e.stateEnteredEventDetails?.name === STATE_NAMES.checkDays);
-    return entered ? parseDays(entered.stateEnteredEventDetails?.input, `the ${STATE_NAMES.checkDays} input`) : [];
+    const entered = history.events?.find((e) => e.stateEnteredEventDetails?.name === FLOW_STATES.checkDays);
+    return entered ? parseDays(entered.stateEnteredEventDetails?.input, `the ${FLOW_STATES.checkDays} input`) : [];
   } catch {
     // The failed days from the cause are what matters; the passed ones are a courtesy.
     return [];

@@ -1,21 +1,10 @@
 /**
  * How each day of a run ended, and the summary table the CLI prints at the end.
  */
+import type { DayOutcome } from '../src/pipeline/local-execution.js';
 
 /** How one day ended, for the summary table and the exit code. */
-export interface DayOutcome {
-  readonly date: string;
-  readonly verdict: 'passed' | 'failed' | 'skipped';
-  readonly sourceRows?: number;
-  readonly writtenRows?: number;
-  readonly quarantined?: number;
-  readonly files?: number;
-  readonly bytes?: number;
-  /** Wall time of the day; unknown for a remote execution (printed as -). */
-  readonly seconds?: number;
-  readonly error?: string;
-  readonly note?: string;
-}
+export type { DayOutcome };
 
 function formatBytes(n: number | undefined): string {
   if (n === undefined) return '-';

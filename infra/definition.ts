@@ -7,17 +7,12 @@
 import { App, Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { AslDefinition } from '../src/pipeline/definition.js';
 import { LakeEtlStack, STACK_DEFAULTS, type LakeEtlStackProps } from './lake-etl-stack.js';
 
 export { TASK_STATES, STATE_NAMES, DAYS_FAILED_ERROR } from './state-machine.js';
 
-/** An Amazon States Language document. */
-export interface AslDefinition {
-  readonly StartAt: string;
-  readonly States: Record<string, Record<string, unknown>>;
-  readonly Comment?: string;
-  readonly [field: string]: unknown;
-}
+export type { AslDefinition } from '../src/pipeline/definition.js';
 
 /** Account, region and partition the placeholder ARNs use. */
 export const PLACEHOLDER_ENV = { account: '123456789012', region: 'us-east-1', partition: 'aws' } as const;

@@ -35,26 +35,16 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { PartitionBusyError, PreconditionFailedError, SourceUnavailableError, StoreUnavailableError, TransientError } from '../src/core/errors.js';
+import { CONCURRENCY_LIMITS, DAYS_FAILED_ERROR, FLOW_STATES } from '../src/pipeline/definition.js';
 import { STAGE_LIST, STAGES, type StageKey } from '../src/pipeline/stages.js';
 
 /** The Lambda task states, by registry key (`src/pipeline/stages.ts` names them). */
 export const TASK_STATES = Object.fromEntries(STAGE_LIST.map((spec) => [spec.key, spec.state])) as { readonly [K in StageKey]: (typeof STAGES)[K]['state'] };
 
 /** Every state of the definition, for readers of executions and for tests. */
-export const STATE_NAMES = {
-  ...TASK_STATES,
-  days: 'Days',
-  hourRanges: 'HourRanges',
-  dayPassed: 'DayPassed',
-  dayFailed: 'DayFailed',
-  checkDays: 'CheckDays',
-  listFailedDays: 'ListFailedDays',
-  daysFailed: 'DaysFailed',
-  done: 'Done',
-} as const;
+export const STATE_NAMES = { ...TASK_STATES, ...FLOW_STATES } as const;
 
-/** The error the execution fails with when at least one day failed. */
-export const DAYS_FAILED_ERROR = 'DaysFailed';
+export { DAYS_FAILED_ERROR };
 
 /**
  * Errors a later attempt may not see (`TransientError` and its subclasses in `shared/errors.ts`):
@@ -141,11 +131,10 @@ function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string 
  * error `DaysFailed` and as cause the JSON list of `{ "date", "status": "failed", "error", "cause" }`.
  */
 export function buildPipelineDefinition(scope: Construct, props: PipelineDefinitionProps): IChainable {
-  if (!Number.isInteger(props.backfillConcurrency) || props.backfillConcurrency < 1 || props.backfillConcurrency > 10_000) {
-    throw new Error(`backfillConcurrency: expected an integer from 1 to 10000, got ${props.backfillConcurrency}`);
-  }
-  if (!Number.isInteger(props.rangeConcurrency) || props.rangeConcurrency < 1 || props.rangeConcurrency > 25) {
-    throw new Error(`rangeConcurrency: expected an integer from 1 to 25, got ${props.rangeConcurrency}`);
+  for (const field of ['backfillConcurrency', 'rangeConcurrency'] as const) {
+    const { min, max } = CONCURRENCY_LIMITS[field];
+    const value = props[field];
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${field}: expected an integer from ${min} to ${max}, got ${value}`);
   }
   const { functions } = props;
 

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { MAX_DAYS_PER_EXECUTION } from '../../src/pipeline/plan/handler.js';
+import { MAX_DAYS_PER_EXECUTION } from '../../src/pipeline/plan/plan.js';
 import { addDays, dayAt, daysBetween, parseDay } from '../../src/core/day.js';
 import { ConfigError, InputError } from '../../src/core/errors.js';
 import {
@@ -86,7 +86,7 @@ export function parseDeployArgs(argv: readonly string[], today: Date = new Date(
 /** The `etl` commands that prepare the compose Postgres. */
 export function databaseCommands(options: DeployOptions): Command[] {
   const env = { DATABASE_URL: seedDatabaseUrl() };
-  const etl = (description: string, ...args: string[]): Command => ({ description, program: 'node', args: ['bin/etl.mjs', ...args], env });
+  const etl = (description: string, ...args: string[]): Command => ({ description, program: 'node', args: ['dist/cli/etl.js', ...args], env });
   const commands = [etl('create or update the source tables in the compose Postgres (127.0.0.1)', 'db', 'migrate')];
   if (options.seed) {
     commands.push(

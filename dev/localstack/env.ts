@@ -1,8 +1,8 @@
 /**
  * The one place the LocalStack flow's defaults live: where LocalStack answers and as whom (account,
  * region, credentials), the compose file, and how this machine and the Lambdas inside LocalStack
- * reach the compose stack's Postgres. `deploy.ts`, `run.ts` and the tests read them from here; a
- * test checks `docker-compose.yml` against them.
+ * reach the compose stack's Postgres. `deploy.ts`, `etl remote --localstack` and the tests read
+ * them from here; a test checks `docker-compose.yml` against them.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

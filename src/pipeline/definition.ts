@@ -11,9 +11,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AslDefinition } from '../../infra/definition.js';
 
-export type { AslDefinition };
+/** An Amazon States Language document. */
+export interface AslDefinition {
+  readonly StartAt: string;
+  readonly States: Record<string, Record<string, unknown>>;
+  readonly Comment?: string;
+  readonly [field: string]: unknown;
+}
 
 /** The states of the definition that are not a stage's task state (those are in `stages.ts`). */
 export const FLOW_STATES = {

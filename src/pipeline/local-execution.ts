@@ -7,17 +7,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { synthesizeDefinition } from '../../infra/definition.js';
 import { requireDatabaseUrl, type Config } from '../core/config.js';
 import { ReadableLogger } from '../core/log.js';
 import { openStore } from '../lake/open.js';
 import type { ObjectStore } from '../lake/store.js';
 import { withClient } from '../source/connect.js';
 import type { TransformOutput, ValidateOutput } from './contracts.js';
+import { causeMessage, loadDefinition } from './definition.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
 import { STAGE_LIST, STAGES } from './stages.js';
-import type { DayOutcome } from '../../cli/summary.js';
+
+/** How one day of an execution went, as the CLI's progress lines and summary table show it. */
+export interface DayOutcome {
+  readonly date: string;
+  readonly verdict: 'passed' | 'failed' | 'skipped';
+  readonly sourceRows?: number;
+  readonly writtenRows?: number;
+  readonly quarantined?: number;
+  readonly files?: number;
+  readonly bytes?: number;
+  /** From the day's first stage starting to its last one ending; unknown for a remote execution (printed as -). */
+  readonly seconds?: number;
+  readonly error?: string;
+  readonly note?: string;
+}
 
 /**
  * The context object a local execution sees (`$$.Execution.Id` names the partition lock's owner),
@@ -144,10 +158,10 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     };
   };
 
-  const definition = synthesizeDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
-  const machine = new StateMachine(definition as never, {
-    validationOptions: { checkArn: false, checkPaths: false },
-  });
+  const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
+  // The definition is the stack's own, validated by aws-local-stepfunctions in the test that
+  // checks it equals the synthesis; validating it again on every run costs a schema compile.
+  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const retryIntervalOverrides =
     options.retryIntervalMs === undefined ? undefined : Object.fromEntries(STAGE_LIST.map((spec) => [spec.state, options.retryIntervalMs!]));
   const execution = machine.run(input as never, {
@@ -193,13 +207,4 @@ export async function runLocalExecution(config: Config, input: Record<string, un
   }
 }
 
-/** The readable part of a task failure's cause (Lambda's JSON in AWS, the message locally). */
-export function causeMessage(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
-}
+export { causeMessage };

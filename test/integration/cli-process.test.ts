@@ -1,11 +1,17 @@
 /**
- * The `etl` command as a user runs it, in a process of its own: the exit code reaches the shell.
+ * The `etl` command as a user runs it, in a process of its own: the built executable the package's
+ * `bin` names (`npm run build` makes it), and the exit code reaching the shell.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+const ETL = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { etl: string } }).bin.etl;
+
 function etl(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['bin/etl.mjs', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return spawnSync(process.execPath, [ETL, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
 }
 
 describe('the etl command', () => {
@@ -34,5 +40,18 @@ describe('the etl command', () => {
     // Assess
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^usage: etl <command>/);
+  });
+
+  it('exits 1 when a day asked for is not published', () => {
+    // Prepare
+    const lake = mkdtempSync(join(tmpdir(), 'cli-process-'));
+
+    // Act
+    const result = etl(['read', '--date', '2025-03-01'], { LAKE_URI: lake });
+    rmSync(lake, { recursive: true, force: true });
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^2025-03-01: not published/m);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-import { DEMO_DAYS, DEMO_RENTALS_PER_DAY } from '../../cli/start.js';
+import { DEMO_DAYS, DEMO_RENTALS_PER_DAY } from '../../cli/commands/start.js';
 import { createTestDatabase } from '../support/databases.js';
 
 describe('etl start', () => {

@@ -1,7 +1,7 @@
 /**
  * The LocalStack flow cannot run here (no Docker), so these tests check that its parts agree with
  * each other and with the stack: the compose file, `localstack/env.ts`, the npm scripts, the
- * commands `deploy.ts` runs and the outputs `run.ts` reads.
+ * commands `deploy.ts` runs and the outputs `etl remote` reads.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ interface ComposeFile {
 }
 
 const compose = parse(readFileSync(join(PROJECT_ROOT, COMPOSE_FILE), 'utf8')) as ComposeFile;
-const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
 const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
 function environmentOf(service: ComposeService): Record<string, string> {
@@ -136,13 +136,18 @@ describe('npm scripts', () => {
     expect(existsSync(join(PROJECT_ROOT, COMPOSE_FILE))).toBe(true);
   });
 
-  it.each(['local:deploy', 'local:run'])('%s runs a script that exists', (name) => {
+  it('local:deploy runs a script that exists', () => {
     // Prepare
-    const [runner, script] = packageJson.scripts[name].split(' ');
+    const [runner, script] = packageJson.scripts['local:deploy'].split(' ');
 
     // Assess
     expect(runner).toBe('tsx');
     expect(existsSync(join(PROJECT_ROOT, script))).toBe(true);
+  });
+
+  it('local:run is the etl command of the package pointed at LocalStack', () => {
+    // Assess
+    expect(packageJson.scripts['local:run']).toBe(`node ${packageJson.bin.etl} remote --localstack`);
   });
 
   it('local:deploy -- --dry-run prints the commands without running anything', async () => {
@@ -204,25 +209,26 @@ describe('deploy.ts --dry-run', () => {
 
   it('seeds through the port compose publishes for Postgres', () => {
     // Prepare
-    const url = new URL(/DATABASE_URL=(\S+)/.exec(commandLine(/ bin\/etl\.mjs seed /))![1]);
+    const url = new URL(/DATABASE_URL=(\S+)/.exec(commandLine(/ dist\/cli\/etl\.js seed /))![1]);
     const published = compose.services.postgres.ports!.map((p) => p.split(':'));
 
     // Assess
-    expect(commandLine(/ bin\/etl\.mjs seed /)).toMatch(/ seed --from 2026-11-15 --to 2026-11-21 --rentals-per-day 10000$/);
+    expect(commandLine(/ dist\/cli\/etl\.js seed /)).toMatch(/ seed --from 2026-11-15 --to 2026-11-21 --rentals-per-day 10000$/);
     expect(published).toContainEqual([url.hostname, url.port, '5432']);
     expect(decodeURIComponent(url.username)).toBe(LOCAL_POSTGRES.user);
     expect(url.pathname).toBe(`/${LOCAL_POSTGRES.database}`);
   });
 });
 
-describe('the stack deploy.ts deploys and run.ts reads', () => {
-  it('is named as run.ts looks it up', () => {
+describe('the stack deploy.ts deploys and etl remote reads', () => {
+  it('is named as etl remote looks it up by default', () => {
     // Assess
     expect(STACK_NAME).toBe(STACK_DEFAULTS.stackName);
-    expect(cdkJson.context.stackName).toBe(STACK_NAME);
+    // cdk.json holds overrides only: none of the name.
+    expect(cdkJson.context.stackName ?? STACK_NAME).toBe(STACK_NAME);
   });
 
-  it('has the outputs run.ts reads: the state machine ARN and the lake URI', () => {
+  it('has the outputs etl remote reads: the state machine ARN and the lake URI', () => {
     // Prepare
     const { template } = buildStack();
 

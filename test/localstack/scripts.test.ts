@@ -1,16 +1,17 @@
 /**
- * `local:run` and `local:deploy` end to end with their AWS calls mocked and their commands recorded
- * instead of run: flags, exit codes, what they print, and the order of the deploy's steps.
+ * `etl remote` (what `npm run local:run` runs) and `local:deploy` end to end with their AWS calls
+ * mocked and their commands recorded instead of run: flags, exit codes, what they print, and the
+ * order of the deploy's steps.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
 import { main as deployMain, upsertSecret, type Command } from '../../dev/localstack/deploy.js';
 import { lambdaDatabaseSecret } from '../../dev/localstack/env.js';
-import { main as runMain } from '../../dev/localstack/run.js';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);
@@ -30,41 +31,49 @@ function lambdaCause(errorType: string, errorMessage: string): string {
   return JSON.stringify({ errorType, errorMessage, trace: [] });
 }
 
-const noWait = { pollIntervalMs: 0, sleep: async () => undefined };
+/** A deployed stack named `name` with the outputs `etl remote` reads. */
+function deployedStack(name = 'PgLakeEtl'): Partial<DescribeStacksCommandOutput> {
+  return {
+    Stacks: [
+      {
+        StackName: name,
+        StackStatus: 'CREATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: [
+          { OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE },
+          { OutputKey: 'LakeUri', OutputValue: 's3://pglakeetl-lakebucket/lake' },
+        ],
+      },
+    ],
+  };
+}
 
-describe('local:run', () => {
+/** `etl remote --localstack ...argv`, as `npm run local:run -- ...argv` runs it. */
+const localRun = (argv: string[], io: ReturnType<typeof capture>['io'], env: NodeJS.ProcessEnv = {}) => main(['remote', '--localstack', ...argv], env, io);
+
+describe('etl remote --localstack (npm run local:run)', () => {
   beforeEach(() => {
     sfnMock.reset();
     cfnMock.reset();
-    cfnMock.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'PgLakeEtl',
-          StackStatus: 'CREATE_COMPLETE',
-          CreationTime: new Date(),
-          Outputs: [
-            { OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE },
-            { OutputKey: 'LakeUri', OutputValue: 's3://pglakeetl-lakebucket/lake' },
-          ],
-        },
-      ],
-    });
+    cfnMock.on(DescribeStacksCommand).resolves(deployedStack());
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
   });
 
   it.each([
-    [['--date', '2025-02-30'], /^local:run: date: expected a calendar date as YYYY-MM-DD that exists/],
-    [['--date', '2025-03-01', '--from', '2025-03-01', '--to', '2025-03-02'], /^local:run: date: expected either --date or --from\/--to, not both/],
-    [['--from', '2025-03-02', '--to', '2025-03-01'], /^local:run: to: expected a date on or after from \(2025-03-02\)/],
-    [['--date', '2025-03-01', '--mode', 'upsert'], /^local:run: mode: expected/],
-    [[], /^local:run: date: expected --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD/],
-    [['--day', '2025-03-01'], /^local:run: Unknown option '--day'/],
+    [['--date', '2025-02-30'], /^etl: date: expected a calendar date as YYYY-MM-DD that exists/],
+    [['--date', '2025-03-01', '--from', '2025-03-01', '--to', '2025-03-02'], /^etl: date: expected either --date or --from\/--to, not both/],
+    [['--from', '2025-03-02', '--to', '2025-03-01'], /^etl: to: expected a date on or after from \(2025-03-02\)/],
+    [['--date', '2025-03-01', '--mode', 'upsert'], /^etl: mode: expected/],
+    [[], /^etl: date: expected --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD/],
+    [['--day', '2025-03-01'], /^etl: Unknown option '--day'/],
+    [['--date', '2025-03-01', '--wait-minutes', '0'], /^etl: wait-minutes: expected an integer from 1 to 1440, got "0"/],
+    [['--date', '2025-03-01', '--stack', 'Pg_Lake'], /^etl: stack: expected a CloudFormation stack name/],
   ])('exits 2 on bad flags %j, naming the field, before calling AWS', async (argv, message) => {
     // Prepare
     const { err, io } = capture();
 
     // Act
-    const code = await runMain(argv, { env: {}, io });
+    const code = await localRun(argv, io);
 
     // Assess
     expect(code).toBe(2);
@@ -79,7 +88,7 @@ describe('local:run', () => {
     const { out, io } = capture();
 
     // Act
-    const code = await runMain(['--date', '2025-03-01'], { env: {}, io, poll: noWait });
+    const code = await localRun(['--date', '2025-03-01'], io);
 
     // Assess
     expect(code).toBe(0);
@@ -87,7 +96,7 @@ describe('local:run', () => {
     expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE, input: '{"date":"2025-03-01","mode":"overwrite"}' });
     expect(out.join('\n')).toMatch(/^2025-03-01 +- +10,000 .* passed$/m);
     expect(out.at(-1)).toContain('AWS_ENDPOINT_URL=http://localhost:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test LAKE_URI=s3://pglakeetl-lakebucket/lake npx etl read --date 2025-03-01');
-    // The clients run.ts made itself talk to LocalStack.
+    // The clients etl remote made itself talk to LocalStack.
     const client = cfnMock.call(0).thisValue as CloudFormationClient;
     expect(await client.config.endpoint?.()).toMatchObject({ protocol: 'http:', hostname: 'localhost', port: 4566 });
     expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'test', secretAccessKey: 'test' });
@@ -101,7 +110,7 @@ describe('local:run', () => {
     const { out, err, io } = capture();
 
     // Act
-    const code = await runMain(['--from', '2025-03-01', '--to', '2025-03-02', '--mode', 'append'], { env: {}, io, poll: noWait });
+    const code = await localRun(['--from', '2025-03-01', '--to', '2025-03-02', '--mode', 'append'], io);
 
     // Assess
     expect(code).toBe(1);
@@ -116,12 +125,12 @@ describe('local:run', () => {
     const { out, err, io } = capture();
 
     // Act
-    const code = await runMain(['--date', '2025-03-01'], { env: {}, io, poll: noWait });
+    const code = await localRun(['--date', '2025-03-01'], io);
 
     // Assess
     expect(code).toBe(2);
     expect(out).toEqual([]);
-    expect(err.at(-1)).toBe('local:run: execution failed: InputError: date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"');
+    expect(err.at(-1)).toBe('etl remote: execution failed: InputError: date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"');
   });
 
   it('exits 1 with the error and cause of an execution that timed out', async () => {
@@ -130,11 +139,11 @@ describe('local:run', () => {
     const { err, io } = capture();
 
     // Act
-    const code = await runMain(['--date', '2025-03-01'], { env: {}, io, poll: noWait });
+    const code = await localRun(['--date', '2025-03-01'], io);
 
     // Assess
     expect(code).toBe(1);
-    expect(err.at(-1)).toBe('local:run: execution failed: States.Timeout: The execution exceeded its time-out');
+    expect(err.at(-1)).toBe('etl remote: execution failed: States.Timeout: The execution exceeded its time-out');
   });
 
   it('exits 2 telling to deploy when the stack is not in LocalStack', async () => {
@@ -143,11 +152,11 @@ describe('local:run', () => {
     const { err, io } = capture();
 
     // Act
-    const code = await runMain(['--date', '2025-03-01'], { env: {}, io });
+    const code = await localRun(['--date', '2025-03-01'], io);
 
     // Assess
     expect(code).toBe(2);
-    expect(err[0]).toBe('local:run: stack: expected a deployed CloudFormation stack named PgLakeEtl, got "no such stack"');
+    expect(err[0]).toBe('etl: stack: expected a deployed CloudFormation stack named PgLakeEtl, got "no such stack"');
   });
 
   it('exits 2 telling to start LocalStack when it does not answer', async () => {
@@ -156,11 +165,65 @@ describe('local:run', () => {
     const { err, io } = capture();
 
     // Act
-    const code = await runMain(['--date', '2025-03-01'], { env: {}, io });
+    const code = await localRun(['--date', '2025-03-01'], io);
 
     // Assess
     expect(code).toBe(2);
-    expect(err[0]).toMatch(/^local:run: AWS_ENDPOINT_URL: expected a running LocalStack \(npm run local:up\) .*http:\/\/localhost:4566: connect ECONNREFUSED/);
+    expect(err[0]).toMatch(/^etl: AWS_ENDPOINT_URL: expected a running LocalStack \(npm run local:up\) .*http:\/\/localhost:4566: connect ECONNREFUSED/);
+  });
+
+  it('talks to the LocalStack AWS_ENDPOINT_URL names', async () => {
+    // Prepare
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify({ days: [], anyFailed: false }) });
+    const { io } = capture();
+
+    // Act
+    const code = await localRun(['--date', '2025-03-01'], io, { AWS_ENDPOINT_URL: 'http://192.168.1.20:4567' });
+
+    // Assess
+    expect(code).toBe(0);
+    const client = sfnMock.call(0).thisValue as SFNClient;
+    expect(await client.config.endpoint?.()).toMatchObject({ hostname: '192.168.1.20', port: 4567 });
+  });
+});
+
+describe('etl remote on AWS', () => {
+  beforeEach(() => {
+    sfnMock.reset();
+    cfnMock.reset();
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify({ days: [{ date: '2025-03-01', status: 'passed', rows: 10 }], anyFailed: false }) });
+  });
+
+  it('runs on the stack --stack names with the AWS SDK defaults, and prints how to read the lake', async () => {
+    // Prepare
+    cfnMock.on(DescribeStacksCommand).resolves(deployedStack('EtlProd'));
+    const { out, io } = capture();
+
+    // Act
+    const code = await main(['remote', '--date', '2025-03-01', '--stack', 'EtlProd'], {}, io);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(cfnMock).toReceiveCommandWith(DescribeStacksCommand, { StackName: 'EtlProd' });
+    expect(out.at(-1)).toMatch(/\n {2}LAKE_URI=s3:\/\/pglakeetl-lakebucket\/lake npx etl read --date 2025-03-01$/);
+    // The SDK's defaults, not LocalStack's.
+    const client = cfnMock.call(0).thisValue as CloudFormationClient;
+    expect(client.config.endpoint).toBeUndefined();
+  });
+
+  it('exits 2 naming the stack when CloudFormation cannot be reached', async () => {
+    // Prepare
+    cfnMock.on(DescribeStacksCommand).rejects(new Error('Could not load credentials from any providers'));
+    const { err, io } = capture();
+
+    // Act
+    const code = await main(['remote', '--date', '2025-03-01'], {}, io);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(err[0]).toBe('etl: stack: expected CloudFormation stack PgLakeEtl readable with the credentials and region of the environment, got "Could not load credentials from any providers"');
+    expect(sfnMock).toReceiveCommandTimes(StartExecutionCommand, 0);
   });
 });
 
@@ -189,12 +252,12 @@ describe('local:deploy', () => {
     // Assess
     expect(code).toBe(0);
     expect(commands.map((c) => [c.program, ...c.args.slice(0, 2)].join(' '))).toEqual([
-      'node bin/etl.mjs db',
-      'node bin/etl.mjs seed',
+      'node dist/cli/etl.js db',
+      'node dist/cli/etl.js seed',
       'npx cdklocal bootstrap',
       'npx cdklocal deploy',
     ]);
-    expect(commands[1].args).toEqual(['bin/etl.mjs', 'seed', '--from', '2026-11-15', '--to', '2026-11-21', '--rentals-per-day', '10000']);
+    expect(commands[1].args).toEqual(['dist/cli/etl.js', 'seed', '--from', '2026-11-15', '--to', '2026-11-21', '--rentals-per-day', '10000']);
     expect(commands[3].args).toContain(`databaseSecretArn=${SECRET_ARN}`);
     expect(secretsMock).toReceiveCommandWith(CreateSecretCommand, { Name: 'pg-lake-etl/local/database', SecretString: JSON.stringify(lambdaDatabaseSecret()) });
     expect(out.join('\n')).toContain('npm run local:run -- --from 2026-11-15 --to 2026-11-21');

@@ -1,11 +1,11 @@
 /**
- * Starts what the integration suites need, once per `npm test`:
+ * Builds dist/ and starts what the integration suites need, once per `npm test`:
  * - Postgres: TEST_DATABASE_URL when set (CI starts the machine's Postgres 15), else an embedded
  *   Postgres from npm under `.data/test-postgres-<pid>` (one per run, so runs at once do not meet).
  * - S3: TEST_S3_ENDPOINT when set, else `python3 -m moto.server` when moto is installed, else the
  *   S3 suites are skipped and say so; REQUIRE_S3=1 turns that skip into a failure.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
 
@@ -45,6 +45,12 @@ async function startMoto(): Promise<{ endpoint: string; child: ChildProcess } | 
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // dist/ from the current sources: the CLI's process tests run it, and every local execution
+  // loads the state-machine definition the build emits (`dist/definition.json`).
+  const built = performance.now();
+  execFileSync(process.execPath, ['dev/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  console.log(`[test setup] built dist/ in ${((performance.now() - built) / 1000).toFixed(1)} s`);
+
   let postgres: RunningPostgres | undefined;
   let moto: ChildProcess | undefined;
 

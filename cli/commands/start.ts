@@ -5,17 +5,19 @@
  * query to read the result. A second run finds everything up to date and does no work.
  */
 import { relative } from 'node:path';
-import { loadConfig, type Config } from '../src/core/config.js';
-import { connect } from '../src/source/connect.js';
-import { migrate } from '../dev/source/migrate.js';
-import { addDays, dayAt, daysBetween, parseDay } from '../src/core/day.js';
-import { seed } from '../dev/source/generator.js';
-import { readManifest } from '../src/lake/manifest.js';
-import { openStore } from '../src/lake/store.js';
-import { isUpToDate, sourceState } from '../src/pipeline/validate/recheck.js';
-import { runLocalExecution } from '../src/pipeline/local-execution.js';
-import { progressPrinter, type Io } from './main.js';
-import { summaryTable, type DayOutcome } from './summary.js';
+import { parseArgs } from 'node:util';
+import type { Config } from '../../src/core/config.js';
+import { connect } from '../../src/source/connect.js';
+import { migrate } from '../../dev/source/migrate.js';
+import { addDays, dayAt, daysBetween, parseDay } from '../../src/core/day.js';
+import { seed } from '../../dev/source/generator.js';
+import { readManifest } from '../../src/lake/manifest.js';
+import { openStore } from '../../src/lake/open.js';
+import { isUpToDate, sourceState } from '../../src/pipeline/validate/recheck.js';
+import { runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { progressPrinter, type CommandContext } from '../io.js';
+import { commandConfig } from '../options.js';
+import { summaryTable, type DayOutcome } from '../summary.js';
 
 export const DEMO_DAYS = 14;
 export const DEMO_RENTALS_PER_DAY = 10_000;
@@ -41,18 +43,19 @@ export function contiguousRanges(dates: readonly string[]): string[][] {
   return ranges;
 }
 
-export async function startCommand(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
+  parseArgs({ args: [...argv], strict: true, options: {} });
   let stopPostgres: (() => Promise<void>) | undefined;
   let runEnv = env;
   if (!env.DATABASE_URL) {
     io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
-    const { startEmbeddedPostgres } = await import('../dev/embedded-postgres.js');
+    const { startEmbeddedPostgres } = await import('../../dev/embedded-postgres.js');
     const postgres = await startEmbeddedPostgres(EMBEDDED_DATA_DIR, { log: io.err });
     stopPostgres = postgres.stop;
     runEnv = { ...env, DATABASE_URL: postgres.url };
   }
   try {
-    const config = loadConfig(runEnv, { lakeUri: './lake' });
+    const config = commandConfig(runEnv);
     const client = await connect(config.databaseUrl!);
     let outcomes: DayOutcome[];
     try {

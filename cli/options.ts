@@ -1,0 +1,44 @@
+/**
+ * What commands read besides their own flags' meaning: numbers checked with the flag's name in the
+ * error, a day or a range of days, and the configuration from the environment.
+ */
+import { loadConfig, type Config } from '../src/core/config.js';
+import { daysBetween, parseDay, type CalendarDay } from '../src/core/day.js';
+import { InputError } from '../src/core/errors.js';
+import { MAX_DAYS_PER_EXECUTION } from '../src/pipeline/plan/plan.js';
+
+/** The lake of the CLI when `LAKE_URI` is unset: `./lake` in the working directory. */
+export const DEFAULT_LAKE_URI = './lake';
+
+/** The configuration of a command: the environment's, with the CLI's lake as the default. */
+export function commandConfig(env: NodeJS.ProcessEnv): Config {
+  return loadConfig(env, { lakeUri: DEFAULT_LAKE_URI });
+}
+
+/** An integer flag from `min` to `max`; `fallback` when it is left out, else it is required. */
+export function integerFlag(value: string | undefined, field: string, min: number, max: number, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new InputError(field, `an integer from ${min} to ${max}`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InputError(field, `an integer from ${min} to ${max}`, value);
+  return n;
+}
+
+/** A number flag from `min` to `max`, or undefined when it is left out. */
+export function numberFlag(value: string | undefined, field: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InputError(field, `a number from ${min} to ${max}`, value);
+  return n;
+}
+
+/** The days of `--date D` or `--from D --to D` (at most an execution's worth). */
+export function daysFlags(values: { from?: string; to?: string; date?: string }): CalendarDay[] {
+  if (values.date !== undefined) {
+    if (values.from !== undefined || values.to !== undefined) throw new InputError('date', 'either --date or --from/--to, not both', values.date);
+    return [parseDay(values.date, 'date')];
+  }
+  return daysBetween(parseDay(values.from, 'from'), parseDay(values.to, 'to'), MAX_DAYS_PER_EXECUTION);
+}
