@@ -12,7 +12,8 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { connect } from '../../src/source/connect.js';
 import { dayWindow, type CalendarDay } from '../../src/core/day.js';
-import { RENTALS } from '../../src/core/schema.js';
+import { RENTALS } from '../../src/core/tables.js';
+import { copyRangeSql } from '../../src/source/queries.js';
 import { median, repeated } from './stats.js';
 
 export interface CopyFloor {
@@ -52,26 +53,16 @@ export interface FloorRequest {
   readonly repeat: number;
 }
 
-/**
- * The day's rentals query exactly as extract sends it (`stageTable` in src/pipeline/extract/extract.ts): the
- * columns of RENTALS in schema order, the day's half-open window, ordered by rent_start, rental_id.
- */
-export function rentalsCopySql(client: pg.Client, day: CalendarDay, timeZone: string, format: 'binary' | 'csv'): string {
-  const window = dayWindow(day, timeZone);
-  const start = client.escapeLiteral(window.start.toISOString());
-  const end = client.escapeLiteral(window.end.toISOString());
-  const columns = RENTALS.columns.map((c) => c.name).join(', ');
-  const select =
-    `SELECT ${columns} FROM rentals WHERE rent_start >= ${start}::timestamptz AND rent_start < ${end}::timestamptz ` +
-    'ORDER BY rent_start, rental_id';
-  return `COPY (${select}) TO STDOUT (FORMAT ${format})`;
+/** The day's rentals query exactly as extract sends it (`copyRangeSql`), in `format`. */
+export function rentalsCopySql(day: CalendarDay, timeZone: string, format: 'binary' | 'csv'): string {
+  return copyRangeSql(RENTALS, dayWindow(day, timeZone), format);
 }
 
 /** Times the extract query's COPY BINARY, reading the stream and dropping it. */
 async function measureCopy(client: pg.Client, request: FloorRequest): Promise<CopyFloor> {
   const runs = await repeated(request.repeat, async () => {
     const started = performance.now();
-    const copy = client.query(copyTo(rentalsCopySql(client, request.day, request.timeZone, 'binary')));
+    const copy = client.query(copyTo(rentalsCopySql(request.day, request.timeZone, 'binary')));
     let bytes = 0;
     for await (const chunk of copy as AsyncIterable<Buffer>) bytes += chunk.byteLength;
     return { seconds: (performance.now() - started) / 1000, rows: copy.rowCount, bytes };
@@ -80,11 +71,13 @@ async function measureCopy(client: pg.Client, request: FloorRequest): Promise<Co
   return { seconds: median(samples), samples, rows: runs[0].rows, bytes: runs[0].bytes };
 }
 
+/** What DuckDB puts in each lineage column. */
+const LINEAGE_SQL = { run_id: `'20250101T000000000Z-00000000'`, extracted_at: 'now()' } as const;
+
 /** The lake's rentals columns in DuckDB types, computed from the raw CSV columns. */
 const LAKE_SELECT = [
-  ...RENTALS.columns.map((c) => (c.name === 'rent_cost' ? 'TRY_CAST(rent_cost AS DECIMAL(12,2)) AS rent_cost' : c.name)),
-  `'20250101T000000000Z-00000000' AS etl_run_id`,
-  'now() AS etl_extracted_at',
+  ...RENTALS.columns.map((c) => (c.cast ? `TRY_CAST(${c.name} AS DECIMAL(${c.cast.precision},${c.cast.scale})) AS ${c.name}` : c.name)),
+  ...RENTALS.lineage.map((l) => `${LINEAGE_SQL[l.value]} AS ${l.name}`),
 ].join(', ');
 
 const DUCKDB_TYPES: Record<string, string> = { int64: 'BIGINT', timestamptz: 'TIMESTAMPTZ', text: 'VARCHAR' };
@@ -97,7 +90,7 @@ async function measureDuckDb(client: pg.Client, request: FloorRequest): Promise<
   const csv = join(request.workDir, 'floor-rentals.csv');
   const parquet = join(request.workDir, 'floor-rentals.parquet');
   await client.query(`SET TimeZone = 'UTC'`);
-  await pipeline(client.query(copyTo(rentalsCopySql(client, request.day, request.timeZone, 'csv'))), createWriteStream(csv));
+  await pipeline(client.query(copyTo(rentalsCopySql(request.day, request.timeZone, 'csv'))), createWriteStream(csv));
   const columns = RENTALS.columns.map((c) => `'${c.name}': '${DUCKDB_TYPES[c.kind]}'`).join(', ');
 
   const instance = await DuckDBInstance.create(':memory:');

@@ -1,87 +1,16 @@
 /**
- * The one declaration of every table's columns: the source columns extract reads, the Arrow
- * schema of the staging files, and the Arrow schema of the lake. The Parquet writer, the
- * validator, the tests and the README's schema table all derive from here.
+ * What the table declarations (`tables.ts`) mean in Arrow: the schema of a table's staging files
+ * (its source columns, raw), the schema of its lake files (cast, then lineage), the columns
+ * written without dictionary encoding, the schema fingerprint and the README's schema table. The
+ * decoder, the Parquet writer, the validator and the tests read these.
  */
 import { createHash } from 'node:crypto';
-import {
-  Bool,
-  DataType,
-  DateDay,
-  Decimal,
-  Field,
-  Int32,
-  Int64,
-  Schema,
-  TimestampMicrosecond,
-  Utf8,
-} from 'apache-arrow';
+import { Bool, DataType, DateDay, Decimal, Field, Int32, Int64, Schema, TimestampMicrosecond, Utf8 } from 'apache-arrow';
+import { LINEAGE_VALUES, RENTALS, type ColumnKind, type FactTable, type SourceColumn, type SourceTable } from './tables.js';
 
-/** How a Postgres column travels through COPY BINARY into Arrow. */
-export type ColumnKind = 'int64' | 'int32' | 'bool' | 'date' | 'timestamptz' | 'text';
-
-export interface SourceColumn {
-  readonly name: string;
-  readonly kind: ColumnKind;
-  readonly nullable: boolean;
-  readonly description: string;
-}
-
-export interface SourceTable {
-  readonly name: 'rentals' | 'users' | 'bikes';
-  readonly columns: readonly SourceColumn[];
-}
-
-export const RENT_COST_PRECISION = 12;
-export const RENT_COST_SCALE = 2;
-
-const col = (name: string, kind: ColumnKind, nullable: boolean, description: string): SourceColumn => ({
-  name,
-  kind,
-  nullable,
-  description,
-});
-
-export const RENTALS: SourceTable = {
-  name: 'rentals',
-  columns: [
-    col('rental_id', 'int64', false, 'Primary key of the rental'),
-    col('user_id', 'int64', false, 'Renting user (`users.user_id`)'),
-    col('bike_id', 'int64', false, 'Rented bike (`bikes.bike_id`)'),
-    col('rent_start', 'timestamptz', false, 'Start of the rental; its day in `PARTITION_TIMEZONE` is the partition'),
-    col('rent_end', 'timestamptz', true, 'End of the rental; NULL while the rental is open'),
-    col('start_station', 'text', true, 'Station the bike left from'),
-    col('end_station', 'text', true, 'Station the bike was returned to'),
-    col('rent_cost', 'text', true, 'Price charged; text in the source, a decimal in the lake'),
-    col('updated_at', 'timestamptz', false, 'Last change of the source row'),
-  ],
-};
-
-export const USERS: SourceTable = {
-  name: 'users',
-  columns: [
-    col('user_id', 'int64', false, 'Primary key of the user'),
-    col('first_name', 'text', false, 'First name'),
-    col('last_name', 'text', false, 'Last name'),
-    col('email', 'text', false, 'E-mail address'),
-    col('age', 'int32', true, 'Age in years'),
-    col('city', 'text', true, 'Home city'),
-    col('signup_date', 'date', false, 'Day the user signed up'),
-  ],
-};
-
-export const BIKES: SourceTable = {
-  name: 'bikes',
-  columns: [
-    col('bike_id', 'int64', false, 'Primary key of the bike'),
-    col('model', 'text', false, 'Bike model'),
-    col('bike_type', 'text', false, 'Kind of bike (city, e-bike, cargo, ...)'),
-    col('home_station', 'text', true, 'Station the bike belongs to'),
-    col('in_service', 'bool', false, 'Whether the bike can be rented'),
-  ],
-};
-
-export const SOURCE_TABLES = [RENTALS, USERS, BIKES] as const;
+// The declarations themselves, for the modules that read them with their Arrow schemas.
+export { BIKES, RENTALS, USERS } from './tables.js';
+export type { ColumnKind, FactTable, SnapshotTable, SourceColumn, SourceTable } from './tables.js';
 
 /** Arrow type that holds a source column's raw value. */
 export function arrowTypeOf(kind: ColumnKind): DataType {
@@ -101,33 +30,54 @@ export function arrowTypeOf(kind: ColumnKind): DataType {
   }
 }
 
-/** Schema of a table's staging file: every source column, raw (rent_cost still text). */
-export function stagingSchema(table: SourceTable): Schema {
-  return new Schema(table.columns.map((c) => new Field(c.name, arrowTypeOf(c.kind), c.nullable)));
+/** The Arrow type of a source column in the lake: its cast's type, else its raw type. */
+export function lakeTypeOf(column: SourceColumn): DataType {
+  return column.cast ? new Decimal(column.cast.scale, column.cast.precision, 128) : arrowTypeOf(column.kind);
 }
 
-/** Lineage columns appended to every lake row of `rentals`. */
-export const LINEAGE_COLUMNS: readonly SourceColumn[] = [
-  col('etl_run_id', 'text', false, 'Run that wrote the row'),
-  col('etl_extracted_at', 'timestamptz', false, 'Snapshot time of the source read'),
-];
+const stagingSchemas = new WeakMap<SourceTable, Schema>();
+const lakeSchemas = new WeakMap<FactTable, Schema>();
 
-/** Lake schema of `rentals`: source columns cast to their lake types plus lineage. */
-export const RENTALS_LAKE_SCHEMA = new Schema([
-  ...RENTALS.columns.map((c) =>
-    c.name === 'rent_cost'
-      ? new Field(c.name, new Decimal(RENT_COST_SCALE, RENT_COST_PRECISION, 128), true)
-      : new Field(c.name, arrowTypeOf(c.kind), c.nullable),
-  ),
-  ...LINEAGE_COLUMNS.map((c) => new Field(c.name, arrowTypeOf(c.kind), c.nullable)),
-]);
+/**
+ * Schema of a table's staging files: every source column, raw (a text column to be cast still
+ * text). A snapshot table's lake files have this schema too.
+ */
+export function stagingSchema(table: SourceTable): Schema {
+  let schema = stagingSchemas.get(table);
+  if (!schema) {
+    schema = new Schema(table.columns.map((c) => new Field(c.name, arrowTypeOf(c.kind), c.nullable)));
+    stagingSchemas.set(table, schema);
+  }
+  return schema;
+}
 
-/** Lake schema of the `users` and `bikes` snapshots: the source columns as they are. */
-export const SNAPSHOT_LAKE_SCHEMAS = { users: stagingSchema(USERS), bikes: stagingSchema(BIKES) } as const;
+/**
+ * Lake schema of a partitioned table: its source columns at their lake types, then its lineage
+ * columns. A cast column may be NULL whatever the source says: a value that does not cast is.
+ */
+export function lakeSchema(table: FactTable): Schema {
+  let schema = lakeSchemas.get(table);
+  if (!schema) {
+    schema = new Schema([
+      ...table.columns.map((c) => new Field(c.name, lakeTypeOf(c), c.cast ? true : c.nullable)),
+      ...table.lineage.map((l) => new Field(l.name, arrowTypeOf(LINEAGE_VALUES[l.value]), false)),
+    ]);
+    lakeSchemas.set(table, schema);
+  }
+  return schema;
+}
 
-/** Description of a lake column of any table, for reports and the README. */
-export function describeColumn(table: SourceTable, name: string): string {
-  return [...table.columns, ...LINEAGE_COLUMNS].find((c) => c.name === name)?.description ?? '';
+/**
+ * The lake columns written without dictionary encoding: the key and the source timestamps are
+ * (nearly) all distinct, so a dictionary would cost time and be given up anyway.
+ */
+export function columnsWithoutDictionary(table: FactTable): string[] {
+  return table.columns.filter((c) => c.name === table.key || c.kind === 'timestamptz').map((c) => c.name);
+}
+
+/** Description of a lake column of `table`, for reports and the README. */
+export function describeColumn(table: FactTable, name: string): string {
+  return [...table.columns, ...table.lineage].find((c) => c.name === name)?.description ?? '';
 }
 
 /**
@@ -150,10 +100,15 @@ export function sqlTypeName(type: DataType): string {
   return String(type);
 }
 
-/** The lake's `rentals` columns as a Markdown table (the README embeds it; a test keeps them equal). */
-export function rentalsSchemaMarkdown(): string {
-  const rows = RENTALS_LAKE_SCHEMA.fields.map(
-    (f) => `| \`${f.name}\` | ${sqlTypeName(f.type)} | ${f.nullable ? 'yes' : 'no'} | ${describeColumn(RENTALS, f.name)} |`,
+/** A partitioned table's lake columns as a Markdown table. */
+export function schemaMarkdown(table: FactTable): string {
+  const rows = lakeSchema(table).fields.map(
+    (f) => `| \`${f.name}\` | ${sqlTypeName(f.type)} | ${f.nullable ? 'yes' : 'no'} | ${describeColumn(table, f.name)} |`,
   );
   return ['| column | type | nullable | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The lake's `rentals` columns as a Markdown table (the README embeds it; a test keeps them equal). */
+export function rentalsSchemaMarkdown(): string {
+  return schemaMarkdown(RENTALS);
 }

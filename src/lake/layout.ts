@@ -12,8 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { partitionPath, type CalendarDay, type HourRange } from '../core/day.js';
+import { RENTALS } from '../core/tables.js';
 
-export type SnapshotTable = 'users' | 'bikes';
+/** The partitioned table's folder; its snapshot tables have one each beside it. */
+const TABLE = RENTALS.name;
 
 export const MANIFEST_FILE = '_manifest.json';
 
@@ -52,7 +54,7 @@ export function stagingKey(runId: string, table: string, part?: string): string 
 }
 
 export function rentalsPartitionPrefix(day: CalendarDay): string {
-  return `rentals/${partitionPath(day)}/`;
+  return `${TABLE}/${partitionPath(day)}/`;
 }
 
 export function dataFileKey(day: CalendarDay, runId: string, index: number, part?: string): string {
@@ -64,30 +66,31 @@ export function manifestKey(day: CalendarDay): string {
 }
 
 export function quarantineKey(day: CalendarDay, runId: string, part?: string): string {
-  return `_quarantine/rentals/${partitionPath(day)}/${runId}${withPart(part)}.jsonl`;
+  return `${quarantinePrefix(day)}${runId}${withPart(part)}.jsonl`;
 }
 
 export function quarantinePrefix(day: CalendarDay): string {
-  return `_quarantine/rentals/${partitionPath(day)}/`;
+  return `_quarantine/${TABLE}/${partitionPath(day)}/`;
 }
 
 export function reportKey(day: CalendarDay, runId: string): string {
-  return `_reports/rentals/${partitionPath(day)}/${runId}.json`;
+  return `_reports/${TABLE}/${partitionPath(day)}/${runId}.json`;
 }
 
-export function snapshotKey(table: SnapshotTable): string {
+/** The latest full copy of a snapshot table. */
+export function snapshotKey(table: string): string {
   return `${table}/data.parquet`;
 }
 
 /** Key patterns of the layout, relative to the lake root, for access grants (`*` matches any run or day). */
 export const KEY_PATTERNS = {
-  partitions: 'rentals/*',
-  dataFiles: 'rentals/year=*/month=*/day=*/part-*.parquet',
-  manifests: `rentals/year=*/month=*/day=*/${MANIFEST_FILE}`,
-  snapshots: ['users/data.parquet', 'bikes/data.parquet'],
-  quarantine: '_quarantine/rentals/*',
-  reports: '_reports/rentals/*',
+  partitions: `${TABLE}/*`,
+  dataFiles: `${TABLE}/year=*/month=*/day=*/part-*.parquet`,
+  manifests: `${TABLE}/year=*/month=*/day=*/${MANIFEST_FILE}`,
+  snapshots: RENTALS.snapshots.map((snapshot) => snapshotKey(snapshot.name)),
+  quarantine: `_quarantine/${TABLE}/*`,
+  reports: `_reports/${TABLE}/*`,
   staging: '_staging/*',
-  /** One lease object per partition: `_locks/rentals/year=YYYY/month=MM/day=DD.json`. */
+  /** One lease object per partition, named by `lease.ts`: `_locks/rentals/year=YYYY/month=MM/day=DD.json`. */
   leases: '_locks/rentals/*',
 } as const;

@@ -7,7 +7,8 @@
  */
 import { makeData, RecordBatch, Struct, type Data, type Schema } from 'apache-arrow';
 import { StagingError } from '../core/errors.js';
-import { stagingSchema, type ColumnKind, type SourceTable } from '../core/schema.js';
+import { stagingSchema } from '../core/schema.js';
+import type { ColumnKind, SourceTable } from '../core/tables.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** 2000-01-01T00:00:00Z in microseconds since the Unix epoch, split into 32-bit halves. */

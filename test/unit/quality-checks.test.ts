@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../src/core/config.js';
+import { column, declareFactTable, RENTALS } from '../../src/core/tables.js';
 import type { DayMetrics } from '../../src/pipeline/contracts.js';
 import { qualityChecks, type FooterSummary } from '../../src/pipeline/validate/validate.js';
 
@@ -22,7 +23,7 @@ const failed = (checks: ReturnType<typeof qualityChecks>) => checks.filter((c) =
 describe('qualityChecks', () => {
   it('passes a day like the generator makes', () => {
     // Act
-    const checks = qualityChecks({ sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 980);
+    const checks = qualityChecks(RENTALS, { sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 980);
 
     // Assess
     expect(failed(checks)).toEqual([]);
@@ -40,7 +41,7 @@ describe('qualityChecks', () => {
     ['too many negative costs', { sourceCount: 1_000, metrics: metrics({ negativeCosts: 20 }) }, footers(), 'error negative_cost_rate: 2.00%'],
   ])('fails on %s', (_name, transform, footerSummary, expected) => {
     // Act
-    const checks = qualityChecks(transform, footerSummary, DEFAULT_THRESHOLDS, undefined);
+    const checks = qualityChecks(RENTALS, transform, footerSummary, DEFAULT_THRESHOLDS, undefined);
 
     // Assess
     expect(failed(checks)).toEqual([expected]);
@@ -48,17 +49,83 @@ describe('qualityChecks', () => {
 
   it('expects the source count less the rows left out for a NULL key', () => {
     // Act
-    const checks = qualityChecks({ sourceCount: 1_002, metrics: metrics({ excluded: 2 }) }, footers(), DEFAULT_THRESHOLDS, undefined);
+    const checks = qualityChecks(RENTALS, { sourceCount: 1_002, metrics: metrics({ excluded: 2 }) }, footers(), DEFAULT_THRESHOLDS, undefined);
 
     // Assess
     expect(failed(checks)).toEqual([]);
     expect(checks.find((c) => c.check === 'row_count')?.expected).toMatch(/^1000 \(source count in the extract snapshot less 2 quarantined rows/);
   });
 
+  it('reports the checks of rentals under their names', () => {
+    // Act
+    const checks = qualityChecks(RENTALS, { sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 980);
+
+    // Assess
+    expect(checks.map((c) => c.check)).toEqual([
+      'files_present',
+      'row_count',
+      'schema',
+      'footer_null_counts',
+      'duplicate_rental_id',
+      'quarantine_rate',
+      'negative_duration_rate',
+      'negative_cost_rate',
+      'null_rate.rent_end',
+      'null_rate.start_station',
+      'null_rate.end_station',
+      'null_rate.rent_cost',
+      'day_over_day_change',
+    ]);
+  });
+
+  it('names the checks after what the table declares', () => {
+    // Prepare
+    const trips = declareFactTable({
+      name: 'trips',
+      columns: [
+        column('trip_id', 'text', false, 'Trip'),
+        column('departed', 'timestamptz', false, 'Departure'),
+        column('arrived', 'timestamptz', true, 'Arrival'),
+        column('fare', 'text', true, 'Fare', { cast: { to: 'decimal', precision: 6, scale: 3 } }),
+      ],
+      key: 'trip_id',
+      partition: 'departed',
+      changedAt: 'departed',
+      order: ['departed'],
+      measures: { negativeInterval: { name: 'time_travel', start: 'departed', end: 'arrived' } },
+      lineage: [{ name: 'loaded_by', value: 'run_id', description: 'Run' }],
+      snapshots: [],
+    });
+    const nulls = { trip_id: 0, departed: 0, arrived: 5, fare: 600, loaded_by: 0 };
+
+    // Act
+    const checks = qualityChecks(
+      trips,
+      { sourceCount: 1_000, metrics: metrics({ nullCounts: nulls, negativeDurations: 20 }) },
+      footers({ nullCounts: nulls }),
+      DEFAULT_THRESHOLDS,
+      undefined,
+    );
+
+    // Assess
+    expect(checks.map((c) => c.check)).toEqual([
+      'files_present',
+      'row_count',
+      'schema',
+      'footer_null_counts',
+      'duplicate_trip_id',
+      'quarantine_rate',
+      'time_travel_rate',
+      'null_rate.arrived',
+      'null_rate.fare',
+    ]);
+    expect(failed(checks)).toEqual(['error time_travel_rate: 2.00%', 'error null_rate.fare: 60.00%']);
+  });
+
   it('only warns about a large day-over-day change unless a limit is set', () => {
     // Act
-    const warned = qualityChecks({ sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 400);
-    const enforced = qualityChecks({ sourceCount: 1_000, metrics: metrics() }, footers(), { ...DEFAULT_THRESHOLDS, maxDayOverDayChange: 0.2 }, 400);
+    const warned = qualityChecks(RENTALS, { sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 400);
+    const enforced = qualityChecks(RENTALS, { sourceCount: 1_000, metrics: metrics() }, footers(), { ...DEFAULT_THRESHOLDS, maxDayOverDayChange: 0.2 }, 400);
 
     // Assess
     expect(failed(warned)).toEqual(['warning day_over_day_change: 150.00%']);

@@ -1,8 +1,16 @@
-import { Field, Int64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray, type Data } from 'apache-arrow';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Field, Int64, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, TimestampMicrosecond, Utf8, vectorFromArray, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
+import { parseLakeUri } from '../../src/core/config.js';
+import { parseDay } from '../../src/core/day.js';
 import { StagingError } from '../../src/core/errors.js';
-import { RENTALS, RENTALS_LAKE_SCHEMA, schemaFingerprint, stagingSchema } from '../../src/core/schema.js';
-import { castRentals, isoMicros, parseRentCost } from '../../src/pipeline/transform-write/transform.js';
+import { lakeSchema, schemaFingerprint, stagingSchema } from '../../src/core/schema.js';
+import { RENTALS } from '../../src/core/tables.js';
+import { FsStore } from '../../src/lake/fs-store.js';
+import { newRunId, stagingKey } from '../../src/lake/layout.js';
+import { castToLake, isoMicros, parseDecimal, transformDay } from '../../src/pipeline/transform-write/transform.js';
 
 /** One staged rental as the source holds it; timestamps are microseconds since 1970. */
 interface RawRental {
@@ -21,9 +29,12 @@ const RUN_ID = 'run-20250301T000001Z-4f2a';
 const EXTRACTED_AT_MICROS = 1_740_787_201_123_456n;
 const T0 = 1_740_787_200_000_000n; // 2025-03-01T00:00:00Z
 
-function parseText(text: string): ReturnType<typeof parseRentCost> {
+const RENTALS_LAKE_SCHEMA = lakeSchema(RENTALS);
+
+/** `text` read as a decimal(precision, scale), rent_cost's by default. */
+function parseText(text: string, precision = 12, scale = 2): ReturnType<typeof parseDecimal> {
   const bytes = new TextEncoder().encode(text);
-  return parseRentCost(bytes, 0, bytes.length);
+  return parseDecimal(bytes, 0, bytes.length, scale, precision - scale);
 }
 
 /** Validity bitmap with a bit set for every non-null value. */
@@ -83,7 +94,7 @@ function wordsAt(batch: RecordBatch, row: number): number[] {
   return Array.from(words.subarray(row * 4, row * 4 + 4));
 }
 
-describe('parseRentCost', () => {
+describe('parseDecimal', () => {
   it.each([
     ['12.50', 1250],
     ['3', 300],
@@ -110,31 +121,31 @@ describe('parseRentCost', () => {
   });
 
   it.each([
-    ['12,50', 'rent_cost_not_numeric'],
-    ['error', 'rent_cost_not_numeric'],
-    ['N/A', 'rent_cost_not_numeric'],
-    ['NaN', 'rent_cost_not_numeric'],
-    ['free', 'rent_cost_not_numeric'],
-    ['1e3', 'rent_cost_not_numeric'],
-    ['-', 'rent_cost_not_numeric'],
-    ['.', 'rent_cost_not_numeric'],
-    ['--1', 'rent_cost_not_numeric'],
-    ['1.2.3', 'rent_cost_not_numeric'],
-    ['1 000', 'rent_cost_not_numeric'],
-    ['€5', 'rent_cost_not_numeric'],
-    ['', 'rent_cost_blank'],
-    ['   ', 'rent_cost_blank'],
-    ['\t \t', 'rent_cost_blank'],
-    ['1.234', 'rent_cost_too_precise'],
-    ['0.001', 'rent_cost_too_precise'],
-    ['12345678901.00', 'rent_cost_out_of_range'],
-    ['-12345678901', 'rent_cost_out_of_range'],
-  ])('rejects %j as %s', (text, reason) => {
+    ['12,50', 'not_numeric'],
+    ['error', 'not_numeric'],
+    ['N/A', 'not_numeric'],
+    ['NaN', 'not_numeric'],
+    ['free', 'not_numeric'],
+    ['1e3', 'not_numeric'],
+    ['-', 'not_numeric'],
+    ['.', 'not_numeric'],
+    ['--1', 'not_numeric'],
+    ['1.2.3', 'not_numeric'],
+    ['1 000', 'not_numeric'],
+    ['€5', 'not_numeric'],
+    ['', 'blank'],
+    ['   ', 'blank'],
+    ['\t \t', 'blank'],
+    ['1.234', 'too_precise'],
+    ['0.001', 'too_precise'],
+    ['12345678901.00', 'out_of_range'],
+    ['-12345678901', 'out_of_range'],
+  ])('rejects %j as %s', (text, fault) => {
     // Act
     const parsed = parseText(text);
 
     // Assess
-    expect(parsed).toBe(reason);
+    expect(parsed).toBe(fault);
   });
 
   it('reads only the bytes between start and end', () => {
@@ -142,14 +153,34 @@ describe('parseRentCost', () => {
     const bytes = new TextEncoder().encode('9912.5077');
 
     // Act
-    const parsed = parseRentCost(bytes, 2, 7);
+    const parsed = parseDecimal(bytes, 2, 7, 2, 10);
 
     // Assess
     expect(parsed).toBe(1250);
   });
+
+  it.each([
+    ['12.5', 5, 3, 12_500],
+    ['-0.001', 5, 3, -1],
+    ['99.999', 5, 3, 99_999],
+    ['12.3456', 5, 3, 'too_precise'],
+    ['123.4', 5, 3, 'out_of_range'],
+    ['9999', 4, 0, 9_999],
+    ['7.0', 4, 0, 7],
+    ['7.5', 4, 0, 'too_precise'],
+    ['10000', 4, 0, 'out_of_range'],
+    ['999999999999999', 15, 0, 999_999_999_999_999],
+    ['0.123456789012345', 15, 15, 123_456_789_012_345],
+  ])('reads %j as a decimal(%i,%i): %s', (text, precision, scale, expected) => {
+    // Act
+    const parsed = parseText(text, precision, scale);
+
+    // Assess
+    expect(parsed).toBe(expected);
+  });
 });
 
-describe('castRentals', () => {
+describe('castToLake of rentals', () => {
   const costs: (string | null)[] = [
     '12.50', // 0: 1250
     '-2.50', // 1: -250
@@ -172,7 +203,7 @@ describe('castRentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     const shape = (s: Schema) => s.fields.map((f: Field) => `${f.name}:${String(f.type)}:${f.nullable}`);
@@ -187,7 +218,7 @@ describe('castRentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     expect(wordsAt(batch, 0)).toEqual([1250, 0, 0, 0]);
@@ -204,7 +235,7 @@ describe('castRentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch, rejected } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch, rejected } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     expect(rejected).toEqual([
@@ -223,25 +254,13 @@ describe('castRentals', () => {
     const raw = stagedBatch([rental(0, null), rental(1, '1.00')]);
 
     // Act
-    const { batch, rejected, negativeCosts } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch, rejected } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     expect(rejected).toEqual([]);
-    expect(negativeCosts).toBe(0);
     expect(batch.getChild('rent_cost')!.isValid(0)).toBe(false);
     expect(batch.getChild('rent_cost')!.isValid(1)).toBe(true);
     expect(batch.getChild('rent_cost')!.nullCount).toBe(1);
-  });
-
-  it('counts the negative costs it cast', () => {
-    // Prepare
-    const raw = stagedBatch(rows);
-
-    // Act
-    const { negativeCosts } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
-
-    // Assess
-    expect(negativeCosts).toBe(3);
   });
 
   it('writes no validity bitmap when every cost is valid', () => {
@@ -249,7 +268,7 @@ describe('castRentals', () => {
     const raw = stagedBatch([rental(0, '1.00'), rental(1, '2.00')]);
 
     // Act
-    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     const cost = batch.getChild('rent_cost')!;
@@ -263,7 +282,7 @@ describe('castRentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     const runIds = batch.getChild('etl_run_id')!;
@@ -279,7 +298,7 @@ describe('castRentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     for (const name of ['rental_id', 'user_id', 'bike_id', 'rent_start', 'rent_end', 'updated_at'] as const) {
@@ -298,7 +317,7 @@ describe('castRentals', () => {
     const raw = stagedBatch([]);
 
     // Act
-    const { batch, rejected } = castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch, rejected } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     expect(batch.numRows).toBe(0);
@@ -313,11 +332,43 @@ describe('castRentals', () => {
     const raw = stagedBatch([rental(0, '1.00')], withoutBikeId);
 
     // Act
-    const act = () => castRentals(raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const act = () => castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
 
     // Assess
     expect(act).toThrow(StagingError);
     expect(act).toThrow(/bike_id/);
+  });
+});
+
+describe('transformDay of rentals', () => {
+  it('measures the negative costs and durations of the rows it writes', async () => {
+    // Prepare
+    const lakeDir = await mkdtemp(join(tmpdir(), 'transform-cast-'));
+    const store = new FsStore(parseLakeUri(lakeDir));
+    const runId = newRunId();
+    const costs = ['12.50', '-2.50', null, 'N/A', '-0.01', '-7'];
+    const rows = costs.map((cost, i) => rental(i, cost, i === 5 ? { rent_end: T0 } : {}));
+    const key = stagingKey(runId, 'rentals');
+    const body = tableToIPC(new Table([stagedBatch(rows)]), 'stream');
+    await store.putObject(key, body);
+
+    try {
+      // Act
+      const written = await transformDay({
+        store,
+        day: parseDay('2025-03-01'),
+        extract: { runId, hours: { from: 0, to: 24 }, sourceCount: rows.length, snapshotAt: '2025-03-02T00:00:00.000Z', staging: { rentals: { key, rows: rows.length, bytes: body.byteLength } } },
+        timeZone: 'UTC',
+        rowsPerFile: 1_000,
+        rowGroupRows: 1_000,
+      });
+
+      // Assess
+      expect(written.metrics).toMatchObject({ rows: 6, negativeCosts: 3, negativeDurations: 1, quarantined: 1, rejectReasons: { rent_cost_not_numeric: 1 } });
+      expect(written.metrics.nullCounts).toMatchObject({ rent_cost: 2, rent_end: 0 });
+    } finally {
+      await rm(lakeDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -14,7 +14,9 @@ import { InputError, StagingError } from '../../core/errors.js';
 import { rangePart, stagingKey } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
-import { BIKES, RENTALS, USERS, stagingSchema, type ColumnKind, type SourceTable } from '../../core/schema.js';
+import { stagingSchema } from '../../core/schema.js';
+import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
+import { copyRangeSql, copySnapshotSql, countInSnapshotSql, sourceColumnsQuery, windowCondition } from '../../source/queries.js';
 import type { ExtractOutput, StagedTable } from '../contracts.js';
 
 /** How often a long extract logs its progress. */
@@ -35,6 +37,8 @@ export interface ExtractRequest {
   readonly log?: Logger;
   /** Told the running row count of the day's rentals after every batch. */
   readonly onProgress?: (rows: number) => void;
+  /** The table to extract, with its snapshot tables: the declared `rentals` unless told. */
+  readonly table?: FactTable;
 }
 
 /** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
@@ -72,12 +76,6 @@ export async function* arrowIpcStream(table: SourceTable, batches: AsyncIterable
   yield* writer.take();
 }
 
-const SELECT_ORDER: Record<SourceTable['name'], string> = {
-  rentals: 'rent_start, rental_id',
-  users: 'user_id',
-  bikes: 'bike_id',
-};
-
 /** Postgres types whose binary form the COPY decoder reads for each column kind. */
 const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
   int64: ['bigint'],
@@ -89,16 +87,12 @@ const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
 };
 
 /**
- * Checks that the source tables have the columns and types of the source contract. COPY BINARY
+ * Checks that the source tables have the columns and types their declarations give. COPY BINARY
  * sends raw bytes: a text column read as a bigint would decode as garbage without this.
  */
-export async function checkSourceColumns(client: pg.Client): Promise<void> {
-  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(
-    `SELECT table_name, column_name, data_type FROM information_schema.columns
-     WHERE table_schema = current_schema() AND table_name = ANY($1)`,
-    [[RENTALS.name, USERS.name, BIKES.name]],
-  );
-  for (const table of [RENTALS, USERS, BIKES]) {
+export async function checkSourceColumns(client: pg.Client, tables: readonly SourceTable[]): Promise<void> {
+  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(sourceColumnsQuery(tables));
+  for (const table of tables) {
     for (const column of table.columns) {
       const actual = rows.find((r) => r.table_name === table.name && r.column_name === column.name)?.data_type;
       if (actual === undefined || !SOURCE_TYPES[column.kind].includes(actual)) {
@@ -110,16 +104,14 @@ export async function checkSourceColumns(client: pg.Client): Promise<void> {
   }
 }
 
-/** Streams `COPY (SELECT ...) TO STDOUT (FORMAT binary)` of `table` into a staging object. */
+/** Streams the rows `sql` (a `COPY ... TO STDOUT (FORMAT binary)` of `table`) sends into a staging object. */
 async function stageTable(
   request: ExtractRequest,
   part: string | undefined,
   table: SourceTable,
-  where: string,
+  sql: string,
   onBatch?: (rows: number) => void,
 ): Promise<StagedTable> {
-  const columns = table.columns.map((c) => c.name).join(', ');
-  const sql = `COPY (SELECT ${columns} FROM ${table.name}${where} ORDER BY ${SELECT_ORDER[table.name]}) TO STDOUT (FORMAT binary)`;
   const key = stagingKey(request.runId, table.name, part);
   let rows = 0;
   const copy = request.client.query(copyTo(sql));
@@ -145,13 +137,14 @@ async function stageTable(
 }
 
 /**
- * Reads the range's rentals (and, for the range starting the day, all users and all bikes) in one
- * REPEATABLE READ READ ONLY transaction (one snapshot, so the count and the rows agree) and stages
+ * Reads the range's rows of the table (and, for the range starting the day, all of each snapshot
+ * table) in one REPEATABLE READ READ ONLY transaction (one snapshot, so the count and the rows agree) and stages
  * them as Arrow IPC streams.
  */
 export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
   const started = performance.now();
   const { client, day, timeZone } = request;
+  const table = request.table ?? RENTALS;
   const wholeDay = dayWindow(day, timeZone);
   const dayHours = windowHours(wholeDay);
   const hours = request.hours ?? { from: 0, to: dayHours };
@@ -161,22 +154,17 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   const part = rangePart(hours, dayHours);
   const window = hourWindow(wholeDay, hours);
   const withSnapshots = hours.from === 0;
-  const start = client.escapeLiteral(window.start.toISOString());
-  const end = client.escapeLiteral(window.end.toISOString());
-  const where = ` WHERE rent_start >= ${start}::timestamptz AND rent_start < ${end}::timestamptz`;
   let copyInterrupted = false;
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await checkSourceColumns(client);
-    const counted = await client.query<{ n: string; snapshot_at: Date }>(
-      `SELECT count(*) AS n, now() AS snapshot_at FROM rentals${where}`,
-    );
+    await checkSourceColumns(client, [table, ...table.snapshots]);
+    const counted = await client.query<{ n: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
     const sourceCount = Number(counted.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     let lastReport = started;
     copyInterrupted = true;
-    const rentals = await stageTable(request, part, RENTALS, where, (rows) => {
+    const staged = await stageTable(request, part, table, copyRangeSql(table, window), (rows) => {
       request.onProgress?.(rows);
       const now = performance.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS) {
@@ -184,12 +172,14 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
         request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
       }
     });
-    const users = withSnapshots ? await stageTable(request, part, USERS, '') : undefined;
-    const bikes = withSnapshots ? await stageTable(request, part, BIKES, '') : undefined;
+    const snapshots: Record<string, StagedTable> = {};
+    if (withSnapshots) {
+      for (const snapshot of table.snapshots) snapshots[snapshot.name] = await stageTable(request, part, snapshot, copySnapshotSql(snapshot));
+    }
     copyInterrupted = false;
     await client.query('COMMIT');
-    if (rentals.rows !== sourceCount) {
-      throw new StagingError(`extract staged ${rentals.rows} rentals but the snapshot counted ${sourceCount}`);
+    if (staged.rows !== sourceCount) {
+      throw new StagingError(`extract staged ${staged.rows} ${table.name} but the snapshot counted ${sourceCount}`);
     }
     const result: ExtractResult = {
       runId: request.runId,
@@ -197,15 +187,15 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       hours,
       sourceCount,
       snapshotAt,
-      staging: { rentals, users, bikes },
+      // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
+      staging: { rentals: staged, ...snapshots },
       seconds: (performance.now() - started) / 1000,
     };
     request.log?.info('extracted', {
       rows: sourceCount,
       hours: `${hours.from}-${hours.to}`,
-      users: users?.rows,
-      bikes: bikes?.rows,
-      staged_bytes: rentals.bytes + (users?.bytes ?? 0) + (bikes?.bytes ?? 0),
+      ...Object.fromEntries(Object.entries(snapshots).map(([name, snapshot]) => [name, snapshot.rows])),
+      staged_bytes: [staged, ...Object.values(snapshots)].reduce((n, t) => n + t.bytes, 0),
       seconds: round(result.seconds),
     });
     return result;
@@ -215,8 +205,8 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
     // Tables staged before the failure would never be read: remove them (this range's only: the
     // other ranges of the day may be in flight).
-    const staged = [RENTALS, USERS, BIKES].map((table) => stagingKey(request.runId, table.name, part));
-    await request.store.deleteObjects(staged).catch(() => undefined);
+    const keys = [table, ...table.snapshots].map((t) => stagingKey(request.runId, t.name, part));
+    await request.store.deleteObjects(keys).catch(() => undefined);
     throw classifyDbError(error, `extract ${day.iso}`);
   }
 }

@@ -9,6 +9,8 @@ import type pg from 'pg';
 import { classifyDbError } from '../../source/connect.js';
 import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import type { Logger } from '../../core/log.js';
+import { RENTALS, type FactTable } from '../../core/tables.js';
+import { countRowsQuery, duplicateKeysQuery, keyIsUniqueQuery, rowsByHourQuery, type Window } from '../../source/queries.js';
 import type { DayPlan, PlannedRange } from '../contracts.js';
 
 /** How the day is cut, and what was counted while cutting it. */
@@ -21,6 +23,8 @@ export interface DayPlanRequest {
   /** Most rentals one range may hold; an hour with more is a range of its own all the same. */
   readonly maxRowsPerRange: number;
   readonly log?: Logger;
+  /** The table whose day is planned: the declared `rentals` unless told. */
+  readonly table?: FactTable;
 }
 
 /**
@@ -45,47 +49,38 @@ export function cutIntoRanges(hourRows: readonly number[], maxRows: number): Pla
 }
 
 /**
- * Rows of the day whose rental_id another row has too. Where a unique index on rental_id exists
- * (the source contract's primary key) Postgres guarantees none and nothing is counted.
+ * Rows of the day whose key another row has too. Where a unique index on the key exists (the
+ * source contract's primary key) Postgres guarantees none and nothing is counted.
  */
-async function countDuplicateIds(client: pg.Client, where: string, params: unknown[]): Promise<number> {
-  const unique = await client.query<{ unique: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-       WHERE i.indrelid = 'rentals'::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = 'rental_id'
-     ) AS unique`,
-  );
+async function countDuplicateIds(client: pg.Client, table: FactTable, window: Window): Promise<number> {
+  const unique = await client.query<{ unique: boolean }>(keyIsUniqueQuery(table));
   if (unique.rows[0].unique) return 0;
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) - count(DISTINCT rental_id) AS n FROM rentals${where}`, params);
+  const { rows } = await client.query<{ n: string }>(duplicateKeysQuery(table, window));
   return Number(rows[0].n);
 }
 
-/** Counts the day's rentals and cuts it into hour ranges; see the module comment. */
+/** Counts the day's rows and cuts the day into hour ranges; see the module comment. */
 export async function planDay(request: DayPlanRequest): Promise<DayCut> {
   const { client, day, timeZone, maxRowsPerRange } = request;
+  const table = request.table ?? RENTALS;
   const window = dayWindow(day, timeZone);
   const hours = windowHours(window);
-  const where = ' WHERE rent_start >= $1 AND rent_start < $2';
-  const params = [window.start, window.end];
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM rentals${where}`, params);
+    const counted = await client.query<{ n: string }>(countRowsQuery(table, window));
     const plannedRows = Number(counted.rows[0].n);
     let ranges: PlannedRange[] = [{ from: 0, to: hours, rows: plannedRows }];
     if (plannedRows > maxRowsPerRange) {
-      const byHour = await client.query<{ hour: number; n: string }>(
-        `SELECT floor(extract(epoch FROM rent_start - $1::timestamptz) / 3600)::int AS hour, count(*) AS n FROM rentals${where} GROUP BY 1`,
-        params,
-      );
+      const byHour = await client.query<{ hour: number; n: string }>(rowsByHourQuery(table, window));
       const hourRows = new Array<number>(hours).fill(0);
       for (const { hour, n } of byHour.rows) hourRows[hour] += Number(n);
       ranges = cutIntoRanges(hourRows, maxRowsPerRange);
     }
-    const sourceDuplicateIds = await countDuplicateIds(client, where, params);
+    const sourceDuplicateIds = await countDuplicateIds(client, table, window);
     await client.query('COMMIT');
     const oversized = ranges.filter((r) => r.rows > maxRowsPerRange);
     if (oversized.length > 0) {
-      request.log?.warn('an hour holds more rentals than one range may; it runs as one range all the same', {
+      request.log?.warn(`an hour holds more ${table.name} than one range may; it runs as one range all the same`, {
         hours: oversized.map((r) => r.from),
         rows: oversized.map((r) => r.rows),
         max_rows_per_range: maxRowsPerRange,

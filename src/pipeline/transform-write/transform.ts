@@ -1,30 +1,32 @@
 /**
- * Transform-and-write: reads a day's (or one hour range's) staged rentals batch by batch, casts them to the lake schema
- * (coercing anomalies, quarantining what cannot be cast), measures their quality and writes
- * them as Parquet files into the day's partition under run-unique names. Publishing the files
- * (the manifest) is the validate stage's job, after the checks pass.
+ * Transform-and-write: reads a day's (or one hour range's) staged rows batch by batch, casts them
+ * to the lake schema of their table's declaration (quarantining what cannot be cast), measures
+ * their quality and writes them as Parquet files into the day's partition under run-unique names;
+ * with the range that starts the day, it writes the snapshot tables too. Publishing the files (the
+ * manifest) is the validate stage's job, after the checks pass.
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type DataType, type TimestampMicrosecond, type Vector } from 'apache-arrow';
+import { DataType, makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type Decimal, type Schema, type TimestampMicrosecond, type Vector } from 'apache-arrow';
 import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import { StagingError } from '../../core/errors.js';
-import { dataFileKey, quarantineKey, rangePart, snapshotKey, type SnapshotTable } from '../../lake/layout.js';
+import { dataFileKey, quarantineKey, rangePart, snapshotKey } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
-import { RENT_COST_PRECISION, RENTALS, RENTALS_LAKE_SCHEMA, SNAPSHOT_LAKE_SCHEMAS, schemaFingerprint } from '../../core/schema.js';
+import { columnsWithoutDictionary, lakeSchema, schemaFingerprint, stagingSchema } from '../../core/schema.js';
+import { RENTALS, type DecimalCast, type DecimalFault, type FactTable, type SnapshotTable } from '../../core/tables.js';
 import type { RangeMetrics, StagedTable, TransformOutput, WrittenFile } from '../contracts.js';
 import type { ExtractResult } from '../extract/extract.js';
 
-/** Why a raw value could not be cast; stored with the raw row in quarantine. */
-export type RejectReason =
-  | 'rent_cost_blank'
-  | 'rent_cost_not_numeric'
-  | 'rent_cost_out_of_range'
-  | 'rent_cost_too_precise'
-  /** A column the lake requires (a key, rent_start, updated_at) is NULL: the row is left out. */
-  | 'required_value_null';
+/** A NULL in a column the lake requires (the key, the partition column, ...): the row is left out. */
+export const REQUIRED_VALUE_NULL = 'required_value_null';
+
+/**
+ * Why a raw value could not be cast (`<column>_<fault>`, `rent_cost_not_numeric` say), or why a
+ * row was left out; stored with the raw row in quarantine.
+ */
+export type RejectReason = `${string}_${DecimalFault}` | typeof REQUIRED_VALUE_NULL;
 
 export interface TransformRequest {
   readonly store: ObjectStore;
@@ -35,23 +37,24 @@ export interface TransformRequest {
   readonly rowsPerFile: number;
   readonly rowGroupRows: number;
   readonly log?: Logger;
+  /** The table the staged rows are of, with its snapshot tables: the declared `rentals` unless told. */
+  readonly table?: FactTable;
 }
 
-/** Lake columns whose values are (nearly) all distinct: no dictionary encoding for them. */
-const UNIQUE_COLUMNS = ['rental_id', 'rent_start', 'rent_end', 'updated_at'];
-
-const MAX_COST_INTEGER_DIGITS = RENT_COST_PRECISION - 2;
 const TWO_POW_32 = 2 ** 32;
+/** 10^n for every scale a decimal cast may declare. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, n) => 10 ** n);
 
 /**
- * Parses the UTF-8 bytes of a rent_cost into cents, or names why it cannot: an optional sign, up
- * to 10 integer digits, an optional point and at most 2 decimals, blanks around it ignored.
+ * Parses the UTF-8 bytes of a decimal into an integer count of `10^-scale` (cents, for scale 2),
+ * or names why it cannot: an optional sign, at most `integerDigits` significant integer digits, an
+ * optional point and at most `scale` decimals (trailing zeros aside), blanks around it ignored.
  * `12,50`, `N/A`, `error` and `''` are rejected rather than guessed at.
  */
-export function parseRentCost(bytes: Uint8Array, start: number, end: number): number | RejectReason {
+export function parseDecimal(bytes: Uint8Array, start: number, end: number, scale: number, integerDigits: number): number | DecimalFault {
   while (start < end && (bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
   while (end > start && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
-  if (start === end) return 'rent_cost_blank';
+  if (start === end) return 'blank';
   let i = start;
   const negative = bytes[i] === 0x2d;
   if (negative || bytes[i] === 0x2b) i++;
@@ -63,21 +66,21 @@ export function parseRentCost(bytes: Uint8Array, start: number, end: number): nu
     intDigits++;
     i++;
   }
-  let cents = 0;
+  let fraction = 0;
   let fracDigits = 0;
   if (i < end && bytes[i] === 0x2e) {
     i++;
     while (i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
-      if (fracDigits < 2) cents = cents * 10 + (bytes[i] - 0x30);
-      else if (bytes[i] !== 0x30) return 'rent_cost_too_precise';
+      if (fracDigits < scale) fraction = fraction * 10 + (bytes[i] - 0x30);
+      else if (bytes[i] !== 0x30) return 'too_precise';
       fracDigits++;
       i++;
     }
   }
-  if (i !== end || intDigits + fracDigits === 0) return 'rent_cost_not_numeric';
-  if (significantDigits(bytes, digitsStart, intDigits) > MAX_COST_INTEGER_DIGITS) return 'rent_cost_out_of_range';
-  if (fracDigits === 1) cents *= 10;
-  const value = units * 100 + cents;
+  if (i !== end || intDigits + fracDigits === 0) return 'not_numeric';
+  if (significantDigits(bytes, digitsStart, intDigits) > integerDigits) return 'out_of_range';
+  if (fracDigits < scale) fraction *= POWERS_OF_TEN[scale - fracDigits];
+  const value = units * POWERS_OF_TEN[scale] + fraction;
   return negative ? -value : value;
 }
 
@@ -166,83 +169,109 @@ export interface CastRejection {
   readonly column: string;
 }
 
-/** Source columns the lake declares NOT NULL. */
-const REQUIRED_COLUMNS = RENTALS.columns.filter((c) => !c.nullable).map((c) => c.name);
+/** The single data chunk of staged column `name`; a batch without it is no staged batch of `table`. */
+function stagedColumn(table: FactTable, raw: RecordBatch, name: string): Data {
+  const child = raw.getChild(name);
+  if (!child || child.data.length !== 1) throw new StagingError(`staged ${table.name} batch lacks column ${name}`);
+  return child.data[0];
+}
 
-/** Rows of `raw` with a NULL in a required column; the lake cannot hold them. */
-function rowsMissingRequiredValues(raw: RecordBatch): CastRejection[] {
+/** Rows of `raw` with a NULL in a column the lake declares NOT NULL; the lake cannot hold them. */
+function rowsMissingRequiredValues(table: FactTable, raw: RecordBatch): CastRejection[] {
   const out: CastRejection[] = [];
   let seen: Uint8Array | undefined;
-  for (const name of REQUIRED_COLUMNS) {
-    const child = raw.getChild(name);
-    if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${name}`);
-    const data = child.data[0];
+  for (const column of table.columns) {
+    if (column.nullable) continue;
+    const data = stagedColumn(table, raw, column.name);
     if (data.nullCount === 0) continue;
     const valid = validity(data);
     seen ??= new Uint8Array(raw.numRows);
     for (let row = 0; row < raw.numRows; row++) {
       if (valid(row) || seen[row] === 1) continue;
       seen[row] = 1;
-      out.push({ row, reason: 'required_value_null', column: name });
+      out.push({ row, reason: REQUIRED_VALUE_NULL, column: column.name });
     }
   }
   return out.sort((a, b) => a.row - b.row);
 }
 
 /**
- * Casts one staged batch to the lake schema. Columns that need no cast are reused as they are;
- * a rent_cost that cannot be cast becomes NULL and its row is reported for quarantine.
+ * Casts a staged text column to its decimal: a value that does not read as one becomes NULL, and
+ * its row (unless `isExcluded` leaves it out anyway) is added to `rejected` with the reason
+ * `<column>_<fault>`.
  */
-export function castRentals(
-  raw: RecordBatch,
-  lineage: { runId: string; extractedAtMicros: bigint },
-): { batch: RecordBatch; rejected: CastRejection[]; excluded: CastRejection[]; negativeCosts: number } {
-  const length = raw.numRows;
-  const excluded = rowsMissingRequiredValues(raw);
-  const isExcluded = new Uint8Array(excluded.length > 0 ? length : 0);
-  for (const e of excluded) isExcluded[e.row] = 1;
-  const costData = raw.getChild('rent_cost')!.data[0] as Data<Utf8>;
-  const offsets = costData.valueOffsets;
-  const values = costData.values;
+function castDecimalColumn(
+  column: string,
+  cast: DecimalCast,
+  data: Data<Utf8>,
+  type: DataType,
+  isExcluded: Uint8Array,
+  rejected: CastRejection[],
+): Data {
+  const length = data.length;
+  const scale = cast.scale;
+  const integerDigits = cast.precision - scale;
+  const reasons: Record<DecimalFault, RejectReason> = {
+    blank: `${column}_blank`,
+    not_numeric: `${column}_not_numeric`,
+    out_of_range: `${column}_out_of_range`,
+    too_precise: `${column}_too_precise`,
+  };
+  const offsets = data.valueOffsets;
+  const values = data.values;
   const words = new Uint32Array(length * 4);
-  const costBitmap = new Uint8Array((length + 7) >> 3);
-  const rejected: CastRejection[] = [];
+  const bitmap = new Uint8Array((length + 7) >> 3);
   let nullCount = 0;
-  let negativeCosts = 0;
-  const costValid = validity(costData);
+  const valid = validity(data);
   for (let row = 0; row < length; row++) {
-    if (!costValid(row)) {
+    if (!valid(row)) {
       nullCount++;
       continue;
     }
-    const parsed = parseRentCost(values, offsets[row], offsets[row + 1]);
+    const parsed = parseDecimal(values, offsets[row], offsets[row + 1], scale, integerDigits);
     if (typeof parsed === 'string') {
-      if (isExcluded.length === 0 || isExcluded[row] === 0) rejected.push({ row, reason: parsed, column: 'rent_cost' });
+      if (isExcluded.length === 0 || isExcluded[row] === 0) rejected.push({ row, reason: reasons[parsed], column });
       nullCount++;
       continue;
     }
-    if (parsed < 0 && (isExcluded.length === 0 || isExcluded[row] === 0)) negativeCosts++;
-    costBitmap[row >> 3] |= 1 << (row & 7);
+    bitmap[row >> 3] |= 1 << (row & 7);
     writeDecimal128(words, row * 4, parsed);
   }
+  return makeData({ type: type as Decimal, length, nullCount, nullBitmap: nullCount > 0 ? bitmap : undefined, data: words });
+}
+
+/**
+ * Casts one staged batch of `table` to its lake schema. Columns without a cast are reused as they
+ * are; a value that cannot be cast becomes NULL and its row is reported for quarantine (`rejected`);
+ * a row with a NULL in a required column is reported to be left out (`excluded`).
+ */
+export function castToLake(
+  table: FactTable,
+  raw: RecordBatch,
+  lineage: { runId: string; extractedAtMicros: bigint },
+): { batch: RecordBatch; rejected: CastRejection[]; excluded: CastRejection[] } {
+  const schema = lakeSchema(table);
+  const length = raw.numRows;
+  const excluded = rowsMissingRequiredValues(table, raw);
+  const isExcluded = new Uint8Array(excluded.length > 0 ? length : 0);
+  for (const e of excluded) isExcluded[e.row] = 1;
+  const rejected: CastRejection[] = [];
+  const sourceChildren = table.columns.map((column, i): Data => {
+    const data = stagedColumn(table, raw, column.name);
+    return column.cast ? castDecimalColumn(column.name, column.cast, data as Data<Utf8>, schema.fields[i].type, isExcluded, rejected) : data;
+  });
   const lineageColumns = lineageOf(lineage.runId, lineage.extractedAtMicros);
-  const children = RENTALS_LAKE_SCHEMA.fields.map((field): Data => {
-    switch (field.name) {
-      case 'rent_cost':
-        return makeData({ type: field.type, length, nullCount, nullBitmap: nullCount > 0 ? costBitmap : undefined, data: words });
-      case 'etl_run_id':
+  const lineageChildren = table.lineage.map((column, i): Data => {
+    switch (column.value) {
+      case 'run_id':
         return lineageColumns.runIdColumn(length);
-      case 'etl_extracted_at':
-        return lineageColumns.extractedAtColumn(field.type, length);
-      default: {
-        const child = raw.getChild(field.name);
-        if (!child || child.data.length !== 1) throw new StagingError(`staged rentals batch lacks column ${field.name}`);
-        return child.data[0];
-      }
+      case 'extracted_at':
+        return lineageColumns.extractedAtColumn(schema.fields[table.columns.length + i].type, length);
     }
   });
-  const batch = new RecordBatch(RENTALS_LAKE_SCHEMA, makeData({ type: new Struct(RENTALS_LAKE_SCHEMA.fields), length, children }));
-  return { batch, rejected, excluded, negativeCosts };
+  const children = [...sourceChildren, ...lineageChildren];
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, children }));
+  return { batch, rejected, excluded };
 }
 
 /** The parts of `batch` between the excluded rows (all of it when none is excluded). */
@@ -270,8 +299,8 @@ export function isoMicros(micros: bigint): string {
  * Reads the raw source rows of one staged batch as JSON-safe values (ids as strings, timestamps as
  * ISO); the columns are looked up once per batch, not once per row.
  */
-function rawRowReader(raw: RecordBatch): (row: number) => Record<string, string | null> {
-  const readers = RENTALS.columns.map((column): [string, (row: number) => string | null] => {
+function rawRowReader(table: FactTable, raw: RecordBatch): (row: number) => Record<string, string | null> {
+  const readers = table.columns.map((column): [string, (row: number) => string | null] => {
     const vector = raw.getChild(column.name) as Vector;
     const valid = validity(vector.data[0]);
     if (column.kind === 'timestamptz') {
@@ -287,19 +316,49 @@ function rawRowReader(raw: RecordBatch): (row: number) => Record<string, string 
   };
 }
 
-/** Collects the day's quality measures batch by batch. */
+/** Rows whose `end` is before their `start`, both set. */
+function countEndsBeforeStarts(start: Data, end: Data): number {
+  const starts = start.values as BigInt64Array;
+  const ends = end.values as BigInt64Array;
+  const startValid = validity(start);
+  const endValid = validity(end);
+  let n = 0;
+  for (let i = 0; i < end.length; i++) if (endValid(i) && ends[i] < starts[i] && startValid(i)) n++;
+  return n;
+}
+
+/** Values below zero of an integer or decimal column. */
+function countNegatives(data: Data): number {
+  const valid = validity(data);
+  let n = 0;
+  if (DataType.isDecimal(data.type)) {
+    // Two's complement, least significant word first: the sign is the top bit of a value's last word.
+    const words = data.values as Uint32Array;
+    const stride = data.type.bitWidth / 32;
+    for (let i = 0, top = stride - 1; i < data.length; i++, top += stride) if (valid(i) && words[top] >= 0x8000_0000) n++;
+    return n;
+  }
+  const values = data.values as BigInt64Array | Int32Array;
+  for (let i = 0; i < data.length; i++) if (valid(i) && values[i] < 0) n++;
+  return n;
+}
+
+/** Collects the day's quality measures batch by batch, as `table` declares them. */
 class MetricsCollector {
   private rows = 0;
-  private readonly nullCounts: Record<string, number> = Object.fromEntries(RENTALS_LAKE_SCHEMA.fields.map((f) => [f.name, 0]));
+  private readonly nullCounts: Record<string, number>;
   private negativeDurations = 0;
   private negativeCosts = 0;
   private quarantined = 0;
   private excluded = 0;
-  private readonly rejectReasons: Partial<Record<RejectReason, number>> = {};
+  private readonly rejectReasons: Record<string, number> = {};
 
-  /** Counts the rejections and negative costs of one staged batch. */
-  addRejections(rejected: readonly CastRejection[], excluded: readonly CastRejection[], negativeCosts: number): void {
-    this.negativeCosts += negativeCosts;
+  constructor(private readonly table: FactTable) {
+    this.nullCounts = Object.fromEntries(lakeSchema(table).fields.map((f) => [f.name, 0]));
+  }
+
+  /** Counts the rejections of one staged batch. */
+  addRejections(rejected: readonly CastRejection[], excluded: readonly CastRejection[]): void {
     this.quarantined += rejected.length + excluded.length;
     this.excluded += excluded.length;
     for (const r of [...rejected, ...excluded]) this.rejectReasons[r.reason] = (this.rejectReasons[r.reason] ?? 0) + 1;
@@ -307,15 +366,13 @@ class MetricsCollector {
 
   /** Measures rows written to the lake. */
   addRows(batch: RecordBatch): void {
-    const n = batch.numRows;
-    for (const field of RENTALS_LAKE_SCHEMA.fields) this.nullCounts[field.name] += batch.getChild(field.name)!.nullCount;
-    const start = batch.getChild('rent_start')!.data[0];
-    const end = batch.getChild('rent_end')!.data[0];
-    const startValues = start.values as BigInt64Array;
-    const endValues = end.values as BigInt64Array;
-    const valid = validity(end);
-    for (let i = 0; i < n; i++) if (valid(i) && endValues[i] < startValues[i]) this.negativeDurations++;
-    this.rows += n;
+    for (const field of batch.schema.fields) this.nullCounts[field.name] += batch.getChild(field.name)!.nullCount;
+    const { negativeInterval, negativeValue } = this.table.measures;
+    if (negativeInterval) {
+      this.negativeDurations += countEndsBeforeStarts(batch.getChild(negativeInterval.start)!.data[0], batch.getChild(negativeInterval.end)!.data[0]);
+    }
+    if (negativeValue) this.negativeCosts += countNegatives(batch.getChild(negativeValue.column)!.data[0]);
+    this.rows += batch.numRows;
   }
 
   finish(): RangeMetrics {
@@ -376,7 +433,7 @@ async function writeFiles(
   store: ObjectStore,
   batches: AsyncIterable<RecordBatch>,
   keyOf: (index: number) => string,
-  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: typeof RENTALS_LAKE_SCHEMA },
+  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: Schema },
   files: WrittenFile[] = [],
 ): Promise<WrittenFile[]> {
   const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
@@ -443,26 +500,28 @@ class QuarantineWriter {
 export async function transformDay(request: TransformRequest): Promise<TransformOutput> {
   const started = performance.now();
   const { store, day, extract } = request;
+  const table = request.table ?? RENTALS;
+  const schema = lakeSchema(table);
   const runId = extract.runId;
   const part = rangePart(extract.hours, windowHours(dayWindow(day, request.timeZone)));
   const extractedAtMicros = BigInt(Date.parse(extract.snapshotAt)) * 1000n;
-  const fingerprint = schemaFingerprint(RENTALS_LAKE_SCHEMA);
+  const fingerprint = schemaFingerprint(schema);
   const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
-  const metrics = new MetricsCollector();
+  const metrics = new MetricsCollector(table);
   const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, part));
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const raw of stagedBatches(store, extract.staging.rentals)) {
-      const { batch, rejected, excluded, negativeCosts } = castRentals(raw, { runId, extractedAtMicros });
+      const { batch, rejected, excluded } = castToLake(table, raw, { runId, extractedAtMicros });
       if (rejected.length + excluded.length > 0) {
-        const rowOf = rawRowReader(raw);
+        const rowOf = rawRowReader(table, raw);
         let lines = '';
         for (const r of [...rejected, ...excluded]) {
           lines += `${JSON.stringify({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rowOf(r.row) })}\n`;
         }
         await quarantine.write(lines);
       }
-      metrics.addRejections(rejected, excluded, negativeCosts);
+      metrics.addRejections(rejected, excluded);
       for (const part of withoutRows(batch, excluded)) {
         metrics.addRows(part);
         yield part;
@@ -477,7 +536,7 @@ export async function transformDay(request: TransformRequest): Promise<Transform
       store,
       lakeBatches(),
       (i) => dataFileKey(day, runId, i, part),
-      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: RENTALS_LAKE_SCHEMA, plainColumns: UNIQUE_COLUMNS },
+      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: schema, plainColumns: columnsWithoutDictionary(table) },
       files,
     );
     quarantinedKey = await quarantine.close();
@@ -488,17 +547,24 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     throw error;
   }
 
-  async function writeSnapshot(table: SnapshotTable, staged: StagedTable): Promise<WrittenFile> {
-    const [file] = await writeFiles(store, stagedBatches(store, staged), () => snapshotKey(table), {
+  /** A snapshot table's lake file holds its source columns as they are: its staging schema. */
+  async function writeSnapshot(snapshot: SnapshotTable, staged: StagedTable): Promise<WrittenFile> {
+    const snapshotSchema = stagingSchema(snapshot);
+    const [file] = await writeFiles(store, stagedBatches(store, staged), () => snapshotKey(snapshot.name), {
       rowsPerFile: Number.MAX_SAFE_INTEGER,
       rowGroupRows: request.rowGroupRows,
-      metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(SNAPSHOT_LAKE_SCHEMAS[table]) },
-      emptySchema: SNAPSHOT_LAKE_SCHEMAS[table],
+      metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(snapshotSchema) },
+      emptySchema: snapshotSchema,
     });
     return file;
   }
-  const { users, bikes } = extract.staging;
-  const snapshots = users && bikes ? { users: await writeSnapshot('users', users), bikes: await writeSnapshot('bikes', bikes) } : undefined;
+  // The range that starts the day staged every snapshot table; the others staged none.
+  const staging: Partial<Record<string, StagedTable>> = extract.staging;
+  let snapshots: Record<string, WrittenFile> | undefined;
+  if (table.snapshots.every((snapshot) => staging[snapshot.name])) {
+    snapshots = {};
+    for (const snapshot of table.snapshots) snapshots[snapshot.name] = await writeSnapshot(snapshot, staging[snapshot.name]!);
+  }
 
   const result: TransformOutput = {
     runId,
@@ -508,7 +574,8 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     files,
     quarantineKey: quarantinedKey,
     metrics: metrics.finish(),
-    snapshots,
+    // The contract names the snapshot tables; validate's door checks the names against it.
+    snapshots: snapshots as TransformOutput['snapshots'],
     schemaFingerprint: fingerprint,
     seconds: (performance.now() - started) / 1000,
   };

@@ -8,21 +8,21 @@ import { dayWindow, type CalendarDay } from '../../core/day.js';
 import { newRunId, reportKey } from '../../lake/layout.js';
 import { readManifest, type PartitionManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
+import { RENTALS, type FactTable } from '../../core/tables.js';
+import { sourceStateQuery } from '../../source/queries.js';
 import { summariseFooters, writeReport, type CheckResult, type ValidationReport } from './validate.js';
 
-/** The day's rentals in the source now: how many, and the latest `updated_at` among them. */
+/** The day's rows in the source now: how many, and the latest change among them (the declared change-tracking column). */
 export interface SourceState {
   readonly count: number;
   readonly lastChange: string | undefined;
 }
 
-export async function sourceState(client: pg.Client, day: CalendarDay, timeZone: string): Promise<SourceState> {
+/** Counts `table`'s rows of `day` in the source now and finds their latest change. */
+export async function sourceState(client: pg.Client, day: CalendarDay, timeZone: string, table: FactTable = RENTALS): Promise<SourceState> {
   const window = dayWindow(day, timeZone);
   try {
-    const { rows } = await client.query<{ n: string; last_change: Date | null }>(
-      'SELECT count(*) AS n, max(updated_at) AS last_change FROM rentals WHERE rent_start >= $1 AND rent_start < $2',
-      [window.start, window.end],
-    );
+    const { rows } = await client.query<{ n: string; last_change: Date | null }>(sourceStateQuery(table, window));
     return { count: Number(rows[0].n), lastChange: rows[0].last_change?.toISOString() };
   } catch (error) {
     throw classifyDbError(error, `count source rows of ${day.iso}`);
@@ -45,6 +45,8 @@ export interface RecheckRequest {
   readonly client: pg.Client;
   readonly day: CalendarDay;
   readonly timeZone: string;
+  /** The table to re-check: the declared `rentals` unless told. */
+  readonly table?: FactTable;
 }
 
 /**
@@ -54,8 +56,9 @@ export interface RecheckRequest {
  */
 export async function recheckPartition(request: RecheckRequest): Promise<{ report: ValidationReport; reportKey: string }> {
   const { store, client, day, timeZone } = request;
+  const table = request.table ?? RENTALS;
   const published = await readManifest(store, day);
-  const source = await sourceState(client, day, timeZone);
+  const source = await sourceState(client, day, timeZone, table);
   const sourceCount = source.count;
   const checks: CheckResult[] = [];
   let rows = 0;
@@ -64,7 +67,7 @@ export async function recheckPartition(request: RecheckRequest): Promise<{ repor
     checks.push({ check: 'published', passed: false, severity: 'error', expected: 'a _manifest.json for the day', actual: 'none' });
   } else {
     const { manifest } = published;
-    const footers = await summariseFooters(store, manifest.files);
+    const footers = await summariseFooters(table, store, manifest.files);
     rows = footers.rows;
     bytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
     const latest = manifest.runs.at(-1)!;
@@ -79,7 +82,7 @@ export async function recheckPartition(request: RecheckRequest): Promise<{ repor
   }
   const runId = newRunId();
   const report: ValidationReport = {
-    table: 'rentals',
+    table: table.name,
     date: day.iso,
     runId,
     kind: 'recheck',

@@ -13,7 +13,8 @@ import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type 
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from '../../formats/parquet-footer.js';
-import { RENTALS_LAKE_SCHEMA } from '../../core/schema.js';
+import { lakeSchema } from '../../core/schema.js';
+import { RENTALS, type FactTable } from '../../core/tables.js';
 import type { DayMetrics, RangeMetrics, TransformOutput, ValidateOutput, WriteMode, WrittenFile } from '../contracts.js';
 
 export interface CheckResult {
@@ -26,7 +27,7 @@ export interface CheckResult {
 }
 
 export interface ValidationReport {
-  readonly table: 'rentals';
+  readonly table: string;
   readonly date: string;
   readonly runId: string;
   readonly kind: 'publish' | 'recheck';
@@ -133,10 +134,9 @@ export interface ValidateRequest {
   readonly written: readonly TransformOutput[];
   readonly thresholds: QualityThresholds;
   readonly log?: Logger;
+  /** The table the ranges are of: the declared `rentals` unless told (the manifest holds that one only). */
+  readonly table?: FactTable & { readonly name: PartitionManifest['table'] };
 }
-
-const EXPECTED_COLUMNS = expectedParquetColumns(RENTALS_LAKE_SCHEMA);
-const NULLABLE_COLUMNS = RENTALS_LAKE_SCHEMA.fields.filter((f) => f.nullable).map((f) => f.name);
 
 function pct(n: number): string {
   return `${(n * 100).toFixed(2)}%`;
@@ -158,7 +158,9 @@ export interface FooterSummary {
   missing: string[];
 }
 
-export async function summariseFooters(store: ObjectStore, files: readonly Pick<WrittenFile, 'key'>[]): Promise<FooterSummary> {
+/** Reads the footers of `table`'s lake files: their rows, NULLs, and how their columns differ from its lake schema. */
+export async function summariseFooters(table: FactTable, store: ObjectStore, files: readonly Pick<WrittenFile, 'key'>[]): Promise<FooterSummary> {
+  const expectedColumns = expectedParquetColumns(lakeSchema(table));
   const summary: FooterSummary = { rows: 0, nullCounts: {}, schemaMismatches: [], missing: [] };
   for (const file of files) {
     const head = await store.head(file.key);
@@ -169,8 +171,8 @@ export async function summariseFooters(store: ObjectStore, files: readonly Pick<
     const footer = await readFooter(store, file.key, head.size);
     summary.rows += Number(footer.num_rows);
     const columns = footerColumns(footer);
-    if (columns.join('\n') !== EXPECTED_COLUMNS.join('\n')) {
-      const diff = columns.filter((c) => !EXPECTED_COLUMNS.includes(c)).concat(EXPECTED_COLUMNS.filter((c) => !columns.includes(c)).map((c) => `missing ${c}`));
+    if (columns.join('\n') !== expectedColumns.join('\n')) {
+      const diff = columns.filter((c) => !expectedColumns.includes(c)).concat(expectedColumns.filter((c) => !columns.includes(c)).map((c) => `missing ${c}`));
       summary.schemaMismatches.push(`${file.key}: ${diff.join(', ') || 'column order differs'}`);
     }
     for (const [name, n] of Object.entries(footerNullCounts(footer))) summary.nullCounts[name] = (summary.nullCounts[name] ?? 0) + n;
@@ -178,14 +180,20 @@ export async function summariseFooters(store: ObjectStore, files: readonly Pick<
   return summary;
 }
 
-/** The checks of one run's written files; pure given the footers, for the report and the tests. */
+/**
+ * The checks of one run's written files of `table`, named after what its declaration names (the
+ * key, the measures, the nullable columns); pure given the footers, for the report and the tests.
+ */
 export function qualityChecks(
+  table: FactTable,
   write: Pick<DayWrite, 'sourceCount' | 'metrics'>,
   footers: FooterSummary,
   thresholds: QualityThresholds,
   previousRows: number | undefined,
 ): CheckResult[] {
   const { metrics, sourceCount } = write;
+  const { negativeInterval, negativeValue } = table.measures;
+  const fields = lakeSchema(table).fields;
   const checks: CheckResult[] = [
     { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every written file', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
     {
@@ -198,16 +206,18 @@ export function qualityChecks(
     { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
     {
       check: 'footer_null_counts',
-      passed: RENTALS_LAKE_SCHEMA.fields.every((f) => (footers.nullCounts[f.name] ?? 0) === (metrics.nullCounts[f.name] ?? 0)),
+      passed: fields.every((f) => (footers.nullCounts[f.name] ?? 0) === (metrics.nullCounts[f.name] ?? 0)),
       severity: 'error',
       expected: JSON.stringify(metrics.nullCounts),
       actual: JSON.stringify(footers.nullCounts),
     },
-    atMost('duplicate_rental_id', metrics.duplicateIds, thresholds.maxDuplicateIds),
+    atMost(`duplicate_${table.key}`, metrics.duplicateIds, thresholds.maxDuplicateIds),
     atMost('quarantine_rate', rate(metrics.quarantined, metrics.rows), thresholds.maxQuarantineRate, pct),
-    atMost('negative_duration_rate', rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct),
-    atMost('negative_cost_rate', rate(metrics.negativeCosts, metrics.rows), thresholds.maxNegativeCostRate, pct),
-    ...NULLABLE_COLUMNS.map((name) => atMost(`null_rate.${name}`, rate(metrics.nullCounts[name] ?? 0, metrics.rows), thresholds.maxNullRate, pct)),
+    ...(negativeInterval ? [atMost(`${negativeInterval.name}_rate`, rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct)] : []),
+    ...(negativeValue ? [atMost(`${negativeValue.name}_rate`, rate(metrics.negativeCosts, metrics.rows), thresholds.maxNegativeCostRate, pct)] : []),
+    ...fields
+      .filter((f) => f.nullable)
+      .map((f) => atMost(`null_rate.${f.name}`, rate(metrics.nullCounts[f.name] ?? 0, metrics.rows), thresholds.maxNullRate, pct)),
   ];
   if (previousRows !== undefined) {
     const change = previousRows === 0 ? (metrics.rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(metrics.rows - previousRows) / previousRows;
@@ -238,15 +248,16 @@ async function discardRun(store: ObjectStore, write: DayWrite): Promise<void> {
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
   const started = performance.now();
   const { store, day, thresholds } = request;
+  const table = request.table ?? RENTALS;
   const write = combineRanges(request.run, request.written);
-  const footers = await summariseFooters(store, write.files);
+  const footers = await summariseFooters(table, store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
-  const checks = qualityChecks(write, footers, thresholds, previousDay?.manifest.rows);
+  const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows);
   const failed = checks.filter((c) => !c.passed && c.severity === 'error');
   const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
   const bytes = write.files.reduce((s, f) => s + f.bytes, 0);
   const report: ValidationReport = {
-    table: 'rentals',
+    table: table.name,
     date: day.iso,
     runId: write.runId,
     kind: 'publish',
@@ -277,7 +288,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   const keepPrevious = write.mode === 'append' && current !== undefined;
   const next: PartitionManifest = alreadyPublished ? current!.manifest : {
     version: 1,
-    table: 'rentals',
+    table: table.name,
     date: day.iso,
     runId: write.runId,
     schemaFingerprint: write.schemaFingerprint,
