@@ -25,7 +25,7 @@ class ColumnBuffer {
   private nulls = 0;
   private values: Uint8Array;
   /** Fixed-width values seen as 32-bit words (little-endian halves for 64-bit kinds). */
-  private readonly words: Int32Array;
+  private words: Int32Array;
   private offsets: Int32Array | undefined;
   private dataLength = 0;
 
@@ -35,16 +35,37 @@ class ColumnBuffer {
     capacity: number,
   ) {
     this.validity = new Uint8Array((capacity + 7) >> 3);
-    const width = kind === 'int64' || kind === 'timestamptz' ? 8 : kind === 'int32' || kind === 'date' ? 4 : 0;
     if (kind === 'text') {
       this.offsets = new Int32Array(capacity + 1);
       this.values = new Uint8Array(capacity * 24);
-    } else if (kind === 'bool') {
-      this.values = new Uint8Array((capacity + 7) >> 3);
     } else {
-      this.values = new Uint8Array(capacity * width);
+      this.values = new Uint8Array(this.valueBytes(capacity));
     }
     this.words = new Int32Array(this.values.buffer, 0, this.values.byteLength >> 2);
+  }
+
+  /** Bytes of fixed-width values for `capacity` rows. */
+  private valueBytes(capacity: number): number {
+    const kind = this.kind;
+    if (kind === 'bool') return (capacity + 7) >> 3;
+    return capacity * (kind === 'int64' || kind === 'timestamptz' ? 8 : 4);
+  }
+
+  /** Makes room for `capacity` rows, keeping the rows appended so far. */
+  grow(capacity: number): void {
+    const validity = new Uint8Array((capacity + 7) >> 3);
+    validity.set(this.validity);
+    this.validity = validity;
+    if (this.offsets) {
+      const offsets = new Int32Array(capacity + 1);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      return;
+    }
+    const values = new Uint8Array(this.valueBytes(capacity));
+    values.set(this.values);
+    this.values = values;
+    this.words = new Int32Array(values.buffer, 0, values.byteLength >> 2);
   }
 
   /** Appends the value at `buf[pos..pos+len)`, or NULL when `len` is -1. */
@@ -132,6 +153,9 @@ class ColumnBuffer {
   }
 }
 
+/** Rows the column buffers of a stream's first batch start with. */
+const INITIAL_BATCH_CAPACITY = 1_024;
+
 /**
  * Turns a COPY BINARY byte stream of `table`'s columns (in schema order) into record batches of at
  * most `batchRows` rows. `onRows` is told the running row count after every batch.
@@ -144,6 +168,9 @@ export async function* decodeCopyBinary(
   const schema = stagingSchema(table);
   const kinds = table.columns.map((c) => c.kind);
   const fieldCount = kinds.length;
+  // Buffers start small and double up to batchRows: a small table or day does not pay for
+  // zero-filling buffers of a full batch, a large one reaches full batches within its first.
+  let capacity = Math.min(batchRows, INITIAL_BATCH_CAPACITY);
   let columns = newColumns();
   let rows = 0;
   let pending: Buffer = Buffer.alloc(0);
@@ -151,7 +178,7 @@ export async function* decodeCopyBinary(
   let trailerSeen = false;
 
   function newColumns(): ColumnBuffer[] {
-    return table.columns.map((c) => new ColumnBuffer(c.kind, c.name, batchRows));
+    return table.columns.map((c) => new ColumnBuffer(c.kind, c.name, capacity));
   }
 
   function finishBatch(): RecordBatch {
@@ -160,6 +187,11 @@ export async function* decodeCopyBinary(
     columns = newColumns();
     rows = 0;
     return batch;
+  }
+
+  function grow(): void {
+    capacity = Math.min(batchRows, capacity * 2);
+    for (const column of columns) column.grow(capacity);
   }
 
   for await (const chunk of chunks) {
@@ -202,6 +234,7 @@ export async function* decodeCopyBinary(
         end += 4 + (len > 0 ? len : 0);
       }
       if (!complete || end > buf.length) break;
+      if (rows === capacity) grow();
       let p = pos + 2;
       for (let f = 0; f < fieldCount; f++) {
         const len = view.getInt32(p);

@@ -323,6 +323,23 @@ describe('decodeCopyBinary', () => {
     expect(columnsOf(batches, BIKES).in_service).toEqual(inService);
   });
 
+  it('keeps every value while its buffers grow from a small start to a full batch, and across batches', async () => {
+    // Prepare: more rows than the buffers start with (1,024), every fourth home_station NULL
+    const n = 5_000;
+    const rows = Array.from({ length: n }, (_, i) => [int8(BigInt(i)), text(`model ${i}`), text('city'), i % 4 === 0 ? null : text(`station ${i}`), bool(i % 3 === 0)]);
+
+    // Act
+    const batches = await decode(chunksOf(stream(rows)), BIKES, 3_000);
+
+    // Assess
+    expect(batches.map((b) => b.numRows)).toEqual([3_000, 2_000]);
+    const columns = columnsOf(batches, BIKES);
+    expect(columns.bike_id).toEqual(Array.from({ length: n }, (_, i) => BigInt(i)));
+    expect(columns.model).toEqual(Array.from({ length: n }, (_, i) => `model ${i}`));
+    expect(columns.home_station).toEqual(Array.from({ length: n }, (_, i) => (i % 4 === 0 ? null : `station ${i}`)));
+    expect(columns.in_service).toEqual(Array.from({ length: n }, (_, i) => i % 3 === 0));
+  });
+
   it('cuts batches of at most batchRows rows', async () => {
     // Act
     const batches = await decode(chunksOf(RENTALS_STREAM), RENTALS, 2);
