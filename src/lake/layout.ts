@@ -8,7 +8,7 @@
  *   users/data.parquet, bikes/data.parquet                        latest full snapshots
  *   _quarantine/rentals/year=.../<runId>[-h<HH>].jsonl            rejected raw values + reason
  *   _reports/rentals/year=.../<runId>.json                        validation reports
- *   _staging/<runId>/<table>[-h<HH>].arrows                       extract output (Arrow IPC stream)
+ *   _staging/<runId>/<table>[-h<HH>].arrows[.zst]                  extract output (Arrow IPC stream; zstd on S3)
  */
 import { randomBytes } from 'node:crypto';
 import { partitionPath, type CalendarDay, type HourRange } from '../core/day.js';
@@ -49,8 +49,9 @@ export function stagingPrefix(runId: string): string {
   return `_staging/${runId}/`;
 }
 
-export function stagingKey(runId: string, table: string, part?: string): string {
-  return `${stagingPrefix(runId)}${table}${withPart(part)}.arrows`;
+/** A staged table of a run; `encoding` is the file's kind (`.arrows`, or zstd-compressed `.arrows.zst`). */
+export function stagingKey(runId: string, table: string, part?: string, encoding: 'arrows' | 'arrows.zst' = 'arrows'): string {
+  return `${stagingPrefix(runId)}${table}${withPart(part)}.${encoding}`;
 }
 
 export function rentalsPartitionPrefix(day: CalendarDay): string {

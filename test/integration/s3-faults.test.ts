@@ -4,6 +4,7 @@
  */
 import { ListMultipartUploadsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
@@ -31,10 +32,10 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
    * the project's client does (5 attempts), 10 ms apart instead of the SDK's backoff of seconds:
    * the retries are what is tested, not their waits.
    */
-  function storeFailing(command: string, step: 'initialize' | 'deserialize', shouldFail: () => boolean, error: () => Error) {
+  function storeFailing(command: string, step: 'initialize' | 'deserialize', shouldFail: (input: { Key: string }) => boolean, error: () => Error) {
     const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, retryStrategy: new ConfiguredRetryStrategy(5, () => 10) });
     const inject = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      if (context.commandName === command && shouldFail()) throw error();
+      if (context.commandName === command && shouldFail((args as { input: { Key: string } }).input)) throw error();
       return next(args);
     };
     // The same middleware at either step: before the SDK's retries (initialize) or inside them (deserialize).
@@ -48,8 +49,7 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
     database = await createTestDatabase();
     const client = new pg.Client(database.url);
     await client.connect();
-    // Enough rows that the staged day (about 10 MB) goes up as a multipart upload.
-    await seed(client, { from: DAY, to: DAY, rentalsPerDay: 100_000, seed: 3 });
+    await seed(client, { from: DAY, to: DAY, rentalsPerDay: 20_000, seed: 3 });
     await client.end();
   }, 120_000);
 
@@ -57,27 +57,41 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
     await database?.drop();
   });
 
-  it('a multipart completion failing through every retry aborts its uploads, leaves the day as it was, and a rerun succeeds', async () => {
+  it('a multipart completion that fails aborts the upload: no part and no object stays behind', async () => {
+    // Prepare: 12 MB, more than one 5 MB part
+    const faulty = storeFailing('CompleteMultipartUploadCommand', 'initialize', () => true, () => serviceError('InternalError', 500));
+    const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
+    const chunks = Array.from({ length: 12 }, (_, i) => new Uint8Array(1024 * 1024).fill(i));
+
+    // Act
+    const failure = await faulty.upload('_staging/multipart/big.arrows.zst', Readable.from(chunks), 'application/zstd').catch((e: unknown) => e);
+    const uploads = await healthy.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+
+    // Assess
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect(uploads.Uploads ?? []).toEqual([]);
+    expect(await healthy.head('_staging/multipart/big.arrows.zst')).toBeUndefined();
+  });
+
+  it('a staged upload failing through every retry leaves the day as it was and its staging empty, and a rerun succeeds', async () => {
     // Prepare
     const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
     await runDay(healthy, database.url, DAY);
     const before = await readManifest(healthy, DAY);
     let failures = 0;
-    const faulty = storeFailing('CompleteMultipartUploadCommand', 'initialize', () => ++failures > 0, () => serviceError('InternalError', 500));
+    const faulty = storeFailing('PutObjectCommand', 'initialize', (input) => input.Key.includes('/_staging/') && ++failures > 0, () => serviceError('InternalError', 500));
 
     // Act
     const failure = await runDay(faulty, database.url, DAY).catch((e: unknown) => e);
-    const uploads = await healthy.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     const after = await readManifest(healthy, DAY);
     const rerun = await runDay(healthy, database.url, DAY);
 
-    // Assess
+    // Assess: extract was tried by the state machine and failed each time
     expect(failures).toBeGreaterThan(1);
     expect(failure).toMatchObject({ name: StoreUnavailableError.name });
-    expect(uploads.Uploads ?? []).toEqual([]);
     expect(after?.manifest).toEqual(before?.manifest);
-    expect(await healthy.list(`_staging/`)).toEqual([]);
-    expect(rerun.rows).toBe(100_000);
+    expect(await healthy.list('_staging/')).toEqual([]);
+    expect(rerun.rows).toBe(20_000);
   });
 
   it('throttling (503 SlowDown) is retried with backoff inside the function', async () => {

@@ -3,15 +3,15 @@
  * the range that starts the day, all users and bikes), read from one consistent snapshot of the
  * source and streamed into staging objects in the lake, raw values preserved.
  */
-import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { RecordBatchStreamWriter, type RecordBatch } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import { classifyDbError } from '../../source/connect.js';
 import { decodeCopyBinary } from '../../source/copy-binary.js';
 import { dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
 import { InputError, StagingError } from '../../core/errors.js';
 import { rangePart, stagingKey } from '../../lake/layout.js';
+import { arrowIpcStream, encodeStaged, STAGED_CONTENT_TYPE, stagingEncodingFor } from '../../formats/arrow-ipc.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
@@ -22,7 +22,6 @@ import type { ExtractOutput, StagedTable } from '../contracts.js';
 /** How often a long extract logs its progress. */
 const PROGRESS_INTERVAL_MS = 2_000;
 
-export const ARROW_STREAM_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
 
 export interface ExtractRequest {
   /** A connection of its own: after a failed extract it must be closed, not reused. */
@@ -43,38 +42,6 @@ export interface ExtractRequest {
 
 /** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
 export type ExtractResult = Omit<ExtractOutput, 'mode' | 'owner'>;
-
-/** An Arrow IPC stream writer that hands out its bytes as they are produced. */
-class IpcChunkWriter extends RecordBatchStreamWriter {
-  private chunks: Uint8Array[] = [];
-
-  protected override _write(chunk: ArrayBufferView): this {
-    if (this._started && chunk.byteLength > 0) {
-      this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      this._position += chunk.byteLength;
-    }
-    return this;
-  }
-
-  take(): Uint8Array[] {
-    const out = this.chunks;
-    this.chunks = [];
-    return out;
-  }
-}
-
-/** Encodes record batches as an Arrow IPC stream, yielding bytes batch by batch. */
-export async function* arrowIpcStream(table: SourceTable, batches: AsyncIterable<RecordBatch>): AsyncGenerator<Uint8Array> {
-  const writer = new IpcChunkWriter();
-  writer.reset(undefined, stagingSchema(table));
-  yield* writer.take();
-  for await (const batch of batches) {
-    writer.write(batch);
-    yield* writer.take();
-  }
-  writer.finish();
-  yield* writer.take();
-}
 
 /** Postgres types whose binary form the COPY decoder reads for each column kind. */
 const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
@@ -112,7 +79,8 @@ async function stageTable(
   sql: string,
   onBatch?: (rows: number) => void,
 ): Promise<StagedTable> {
-  const key = stagingKey(request.runId, table.name, part);
+  const encoding = stagingEncodingFor(request.store.location);
+  const key = stagingKey(request.runId, table.name, part, encoding);
   let rows = 0;
   const copy = request.client.query(copyTo(sql));
   // pg-copy-streams only emits its errors (a dead connection, say), possibly before anyone reads:
@@ -128,7 +96,7 @@ async function stageTable(
     }
   }
   try {
-    const { bytes } = await request.store.upload(key, Readable.from(arrowIpcStream(table, counted())), ARROW_STREAM_CONTENT_TYPE);
+    const { bytes } = await request.store.upload(key, encodeStaged(arrowIpcStream(stagingSchema(table), counted()), encoding), STAGED_CONTENT_TYPE[encoding]);
     return { key, rows, bytes };
   } catch (error) {
     copy.destroy();
@@ -205,7 +173,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
     // Tables staged before the failure would never be read: remove them (this range's only: the
     // other ranges of the day may be in flight).
-    const keys = [table, ...table.snapshots].map((t) => stagingKey(request.runId, t.name, part));
+    const keys = [table, ...table.snapshots].map((t) => stagingKey(request.runId, t.name, part, stagingEncodingFor(request.store.location)));
     await request.store.deleteObjects(keys).catch(() => undefined);
     throw classifyDbError(error, `extract ${day.iso}`);
   }

@@ -7,11 +7,12 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { DataType, makeData, RecordBatch, RecordBatchReader, Struct, Utf8, type Data, type Decimal, type Schema, type TimestampMicrosecond, type Vector } from 'apache-arrow';
+import { DataType, makeData, RecordBatch, Struct, Utf8, type Data, type Decimal, type Schema, type TimestampMicrosecond, type Vector } from 'apache-arrow';
 import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import { StagingError } from '../../core/errors.js';
 import { dataFileKey, quarantineKey, rangePart, snapshotKey } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
+import { stagedRecordBatches } from '../../formats/arrow-ipc.js';
 import type { Logger } from '../../core/log.js';
 import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
 import { columnsWithoutDictionary, lakeSchema, schemaFingerprint, stagingSchema } from '../../core/schema.js';
@@ -421,8 +422,7 @@ class BatchCursor {
 
 /** Staged batches of `table`, read as a stream from the lake. */
 async function* stagedBatches(store: ObjectStore, staged: StagedTable): AsyncGenerator<RecordBatch> {
-  const reader = await RecordBatchReader.from(await store.readStream(staged.key));
-  for await (const batch of reader) if (batch.numRows > 0) yield batch;
+  yield* stagedRecordBatches(await store.readStream(staged.key), staged.key);
 }
 
 /**
