@@ -20,5 +20,6 @@ export interface CommandContext {
 /** Prints a day's outcome as it finishes: the progress line of a run. */
 export function progressPrinter(io: Io, total: number): (outcome: DayOutcome) => void {
   let done = 0;
-  return (o) => io.err(`[${++done}/${total}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds === undefined ? '-' : o.seconds.toFixed(1)} s)`);
+  return (o) =>
+    io.err(`[${++done}/${total}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds === undefined ? '-' : o.seconds.toFixed(1)} s)`);
 }

@@ -6,7 +6,7 @@
  * failed days, or any other error (e.g. the Plan's `InputError`) kept as it is.
  */
 import { randomBytes } from 'node:crypto';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -49,14 +49,16 @@ export interface StackOutputs {
 
 /** The outputs of a deployed stack; a `ConfigError` when the stack does not exist. */
 export async function stackOutputs(cfn: CloudFormationClient, stackName: string): Promise<StackOutputs> {
-  let stack;
+  let stack: Stack | undefined;
   try {
     stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
   } catch (error) {
     if (!/does not exist/i.test((error as Error).message ?? '')) throw error;
   }
   if (!stack) throw new ConfigError('stack', `a deployed CloudFormation stack named ${stackName}`, 'no such stack');
-  const outputs = Object.fromEntries((stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue !== undefined).map((o) => [o.OutputKey!, o.OutputValue!]));
+  const outputs = Object.fromEntries(
+    (stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue !== undefined).map((o) => [o.OutputKey!, o.OutputValue!]),
+  );
   return { stackName, status: stack.StackStatus ?? 'UNKNOWN', outputs };
 }
 
@@ -146,7 +148,10 @@ const NAME_MAX = 80;
  * or `days-2025-01-01-to-2025-01-31-20261122T103000Z-1f2e` (Step Functions allows 80 of `A-Za-z0-9-_`).
  */
 export function executionName(input: Record<string, unknown>, at: Date = new Date(), suffix: string = randomBytes(2).toString('hex')): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const what =
     typeof input.date === 'string'
       ? `day-${input.date}`
@@ -173,9 +178,7 @@ export async function runRemoteExecution(
   const interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const timeout = options.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS;
 
-  const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name: options.name ?? executionName(input), input: JSON.stringify(input) }),
-  );
+  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: options.name ?? executionName(input), input: JSON.stringify(input) }));
   const executionArn = started.executionArn;
   if (!executionArn) throw new UnexpectedExecutionOutputError(`StartExecution on ${stateMachineArn} returned no executionArn`);
 
@@ -228,7 +231,12 @@ function parseDays(json: string | undefined, what: string): DayResult[] {
 
 const byDate = (a: DayOutcome, b: DayOutcome) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
 
-async function resultOf(sfn: SFNClient, executionArn: string, status: ExecutionEndStatus, execution: DescribeExecutionCommandOutput): Promise<RemoteExecutionResult> {
+async function resultOf(
+  sfn: SFNClient,
+  executionArn: string,
+  status: ExecutionEndStatus,
+  execution: DescribeExecutionCommandOutput,
+): Promise<RemoteExecutionResult> {
   const common = { status, executionArn, seconds: seconds(execution) };
   if (status === 'SUCCEEDED') {
     return { ...common, outcomes: parseDays(execution.output, 'the execution output').map(outcomeOf).sort(byDate) };

@@ -14,6 +14,10 @@ export async function openSource(config: Config): Promise<pg.Client> {
     return await connect(url);
   } catch (error) {
     const target = new URL(url);
-    throw new ConfigError('DATABASE_URL', 'a reachable Postgres (postgres://user:password@host:port/database)', `${target.hostname}:${target.port || 5432}${target.pathname}: ${(error as Error).message}`);
+    throw new ConfigError(
+      'DATABASE_URL',
+      'a reachable Postgres (postgres://user:password@host:port/database)',
+      `${target.hostname}:${target.port || 5432}${target.pathname}: ${(error as Error).message}`,
+    );
   }
 }

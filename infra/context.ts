@@ -76,13 +76,16 @@ function list(key: string, value: unknown): string[] | undefined {
 
 function object<T>(key: string, value: unknown): T | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const parsed = typeof value === 'string' ? (() => {
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return fail(key, 'a JSON object', value);
-    }
-  })() : value;
+  const parsed =
+    typeof value === 'string'
+      ? (() => {
+          try {
+            return JSON.parse(value) as unknown;
+          } catch {
+            return fail(key, 'a JSON object', value);
+          }
+        })()
+      : value;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail(key, 'a JSON object', value);
   return parsed as T;
 }

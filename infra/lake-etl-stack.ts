@@ -298,7 +298,11 @@ export class LakeEtlStack extends Stack {
     return secret;
   }
 
-  private databaseNetwork(props: LakeEtlStackProps): { vpc?: IVpc; vpcSubnets?: { subnets: ReturnType<typeof Subnet.fromSubnetId>[] }; securityGroups?: ISecurityGroup[] } {
+  private databaseNetwork(props: LakeEtlStackProps): {
+    vpc?: IVpc;
+    vpcSubnets?: { subnets: ReturnType<typeof Subnet.fromSubnetId>[] };
+    securityGroups?: ISecurityGroup[];
+  } {
     if (!props.vpcId) {
       if (props.subnetIds?.length || props.securityGroupId) throw new Error('subnetIds and securityGroupId need vpcId');
       return {};

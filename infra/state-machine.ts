@@ -141,9 +141,19 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   const plan = invoke(scope, 'plan', functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
   plan.addRetry(SERVICE_RETRY);
 
-  const planDay = invoke(scope, 'planDay', functions.planDay, 'Names the run, takes the partition lease and cuts a day too big for one invocation into hour ranges.');
+  const planDay = invoke(
+    scope,
+    'planDay',
+    functions.planDay,
+    'Names the run, takes the partition lease and cuts a day too big for one invocation into hour ranges.',
+  );
   const extract = invoke(scope, 'extract', functions.extract, "Copies the range's rows from Postgres into the staging area.");
-  const transformWrite = invoke(scope, 'transformWrite', functions.transformWrite, 'Casts the staged range and writes Parquet data files and quarantine lines.');
+  const transformWrite = invoke(
+    scope,
+    'transformWrite',
+    functions.transformWrite,
+    'Casts the staged range and writes Parquet data files and quarantine lines.',
+  );
   const validate = invoke(scope, 'validate', functions.validate, 'Checks the files of every range, writes the report and publishes the partition manifest.');
 
   // Kept small on purpose: the Map's results travel in the execution (256 KiB at most), so a

@@ -39,7 +39,8 @@ export function executionInput(values: { date?: string; from?: string; to?: stri
 /** A CloudFormation stack name: a letter, then letters, digits and hyphens, 128 at most. */
 function stackFlag(value: string | undefined): string {
   if (value === undefined) return STACK_NAME;
-  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value)) throw new InputError('stack', 'a CloudFormation stack name (a letter, then letters, digits and hyphens)', value);
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value))
+    throw new InputError('stack', 'a CloudFormation stack name (a letter, then letters, digits and hyphens)', value);
   return value;
 }
 
@@ -81,7 +82,12 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const reason = (error as Error).message;
-    if (localstackAt) throw new ConfigError('AWS_ENDPOINT_URL', 'a running LocalStack (npm run local:up) with the stack deployed (npm run local:deploy)', `${localstackAt}: ${reason}`);
+    if (localstackAt)
+      throw new ConfigError(
+        'AWS_ENDPOINT_URL',
+        'a running LocalStack (npm run local:up) with the stack deployed (npm run local:deploy)',
+        `${localstackAt}: ${reason}`,
+      );
     throw new ConfigError('stack', `CloudFormation stack ${stackName} readable with the credentials and region of the environment`, reason);
   }
   const stateMachineArn = remote.requireOutput(stack, remote.STATE_MACHINE_ARN_OUTPUT);
@@ -103,7 +109,8 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   }
   io.err(`etl remote: execution ${result.executionArn} ${result.status} after ${result.seconds.toFixed(1)} s`);
   if (result.status === 'SUCCEEDED') return 0;
-  if (result.error !== DAYS_FAILED_ERROR) io.err(`etl remote: execution failed: ${result.error ?? result.status}${result.cause ? `: ${causeMessage(result.cause)}` : ''}`);
+  if (result.error !== DAYS_FAILED_ERROR)
+    io.err(`etl remote: execution failed: ${result.error ?? result.status}${result.cause ? `: ${causeMessage(result.cause)}` : ''}`);
   // The Plan rejected the input: nothing ran, as with bad flags.
   return result.error === InputError.name ? 2 : 1;
 }

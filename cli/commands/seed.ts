@@ -40,7 +40,9 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   try {
     await migrate(client);
     const summary = await seed(client, options, (p) => io.err(`seeded ${p.day}: ${p.rows.toLocaleString('en-US')} rentals`));
-    io.out(`seeded ${summary.rentals.toLocaleString('en-US')} rentals over ${summary.days} day(s), ${summary.users} users, ${summary.bikes} bikes in ${summary.seconds.toFixed(1)} s`);
+    io.out(
+      `seeded ${summary.rentals.toLocaleString('en-US')} rentals over ${summary.days} day(s), ${summary.users} users, ${summary.bikes} bikes in ${summary.seconds.toFixed(1)} s`,
+    );
   } finally {
     await client.end();
   }

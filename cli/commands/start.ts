@@ -85,7 +85,16 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
         const state = await sourceState(client, day, config.timeZone);
         if (published && isUpToDate(published.manifest, state)) {
           const m = published.manifest;
-          skipped.push({ date: day.iso, verdict: 'skipped', sourceRows: state.count, writtenRows: m.rows, files: m.files.length, bytes: m.files.reduce((s, f) => s + f.bytes, 0), seconds: 0, note: 'published and up to date' });
+          skipped.push({
+            date: day.iso,
+            verdict: 'skipped',
+            sourceRows: state.count,
+            writtenRows: m.rows,
+            files: m.files.length,
+            bytes: m.files.reduce((s, f) => s + f.bytes, 0),
+            seconds: 0,
+            note: 'published and up to date',
+          });
         } else {
           pending.push(day.iso);
         }

@@ -90,7 +90,16 @@ export function databaseCommands(options: DeployOptions): Command[] {
   const commands = [etl('create or update the source tables in the compose Postgres (127.0.0.1)', 'db', 'migrate')];
   if (options.seed) {
     commands.push(
-      etl(`seed ${options.rentalsPerDay} rentals a day from ${options.from} to ${options.to}`, 'seed', '--from', options.from, '--to', options.to, '--rentals-per-day', String(options.rentalsPerDay)),
+      etl(
+        `seed ${options.rentalsPerDay} rentals a day from ${options.from} to ${options.to}`,
+        'seed',
+        '--from',
+        options.from,
+        '--to',
+        options.to,
+        '--rentals-per-day',
+        String(options.rentalsPerDay),
+      ),
     );
   }
   return commands;
@@ -155,7 +164,9 @@ export function formatCommand(command: Command): string {
 /** Creates the secret, or stores a new value in it when it exists; returns its ARN. */
 export async function upsertSecret(client: SecretsManagerClient, name: string, secretString: string): Promise<string> {
   try {
-    const created = await client.send(new CreateSecretCommand({ Name: name, SecretString: secretString, Description: 'pg-lake-etl on LocalStack: the compose Postgres' }));
+    const created = await client.send(
+      new CreateSecretCommand({ Name: name, SecretString: secretString, Description: 'pg-lake-etl on LocalStack: the compose Postgres' }),
+    );
     if (created.ARN) return created.ARN;
   } catch (error) {
     if ((error as Error).name !== 'ResourceExistsException') throw error;
@@ -185,7 +196,11 @@ export async function checkLocalStack(endpoint: string, fetchFn: typeof fetch = 
 /** Runs a command from the repository root with the terminal attached; resolves to its exit code. */
 function runCommand(command: Command): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command.program, [...command.args], { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...withoutAwsVariables(process.env), ...command.env } });
+    const child = spawn(command.program, [...command.args], {
+      cwd: PROJECT_ROOT,
+      stdio: 'inherit',
+      env: { ...withoutAwsVariables(process.env), ...command.env },
+    });
     child.on('error', () => resolve(127));
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });

@@ -113,10 +113,14 @@ type RentalKind = 'closed' | 'open' | 'endBeforeStart' | 'negativeCost' | 'junkC
 
 /** Picks a rental's kind from one uniform draw; the anomalies never overlap. */
 function rentalKind(u: number, errorRate: number): RentalKind {
-  if (u < OPEN_RENTAL_RATE) return 'open';
-  if ((u -= OPEN_RENTAL_RATE) < END_BEFORE_START_RATE) return 'endBeforeStart';
-  if ((u -= END_BEFORE_START_RATE) < NEGATIVE_COST_RATE) return 'negativeCost';
-  if ((u -= NEGATIVE_COST_RATE) < errorRate) return 'junkCost';
+  let bound = OPEN_RENTAL_RATE;
+  if (u < bound) return 'open';
+  bound += END_BEFORE_START_RATE;
+  if (u < bound) return 'endBeforeStart';
+  bound += NEGATIVE_COST_RATE;
+  if (u < bound) return 'negativeCost';
+  bound += errorRate;
+  if (u < bound) return 'junkCost';
   return 'closed';
 }
 
@@ -352,8 +356,7 @@ export function* bikesFor(count: number, seed = DEFAULT_SEED): Generator<BikeRow
       bike_id: bikeId,
       model,
       bike_type: type.name,
-      home_station:
-        home < BIKE_WITHOUT_HOME_RATE ? null : stations.names[stationIndex(stations, uniformOf(seed, STREAM.bikes, bikeId, 4))],
+      home_station: home < BIKE_WITHOUT_HOME_RATE ? null : stations.names[stationIndex(stations, uniformOf(seed, STREAM.bikes, bikeId, 4))],
       in_service: uniformOf(seed, STREAM.bikes, bikeId, 5) >= OUT_OF_SERVICE_RATE,
     };
   }
@@ -567,7 +570,7 @@ export function copyTextLine(table: SourceTable, row: object): string {
     const column = table.columns[i];
     line += (i === 0 ? '' : '\t') + copyField(column.kind, record[column.name]);
   }
-  return line + '\n';
+  return `${line}\n`;
 }
 
 const ROWS_PER_CHUNK = 4096;
@@ -646,11 +649,7 @@ async function skipReferenceChecks(client: pg.Client): Promise<boolean> {
  * window, or carry one of its days' rental ids, are deleted first, so seeding twice never
  * duplicates. `onProgress` hears about each day once its rows are loaded.
  */
-export async function seed(
-  client: pg.Client,
-  options: SeedOptions,
-  onProgress?: (progress: { day: string; rows: number }) => void,
-): Promise<SeedSummary> {
+export async function seed(client: pg.Client, options: SeedOptions, onProgress?: (progress: { day: string; rows: number }) => void): Promise<SeedSummary> {
   const began = performance.now();
   const resolved = resolveDayOptions(options);
   const days = daysBetween(options.from, options.to);
@@ -662,10 +661,12 @@ export async function seed(
     await client.query('BEGIN');
     const users = await upsertById(client, USERS, usersFor(resolved.users, resolved.seed));
     const bikes = await upsertById(client, BIKES, bikesFor(resolved.bikes, resolved.seed));
-    await client.query(
-      'DELETE FROM rentals WHERE (rent_start >= $1 AND rent_start < $2) OR (rental_id >= $3 AND rental_id < $4)',
-      [first, last, firstRentalIdOf(options.from), firstRentalIdOf(addDays(options.to, 1))],
-    );
+    await client.query('DELETE FROM rentals WHERE (rent_start >= $1 AND rent_start < $2) OR (rental_id >= $3 AND rental_id < $4)', [
+      first,
+      last,
+      firstRentalIdOf(options.from),
+      firstRentalIdOf(addDays(options.to, 1)),
+    ]);
     await skipReferenceChecks(client);
     for (const day of days) {
       const rows = await copyRows(client, RENTALS, RENTALS.name, generateRentals(day, resolved));

@@ -5,7 +5,7 @@
  * that can write only to its own log group; the stack grants the rest.
  */
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -106,8 +106,7 @@ export class EtlFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) =>
-            copyFiles.map((file) => `cp "${join(inputDir, file)}" "${outputDir}/"`),
+          afterBundling: (inputDir: string, outputDir: string) => copyFiles.map((file) => `cp "${join(inputDir, file)}" "${outputDir}/"`),
         },
       },
     });

@@ -56,10 +56,7 @@ export class ValidationBreachError extends TerminalError {
     readonly breaches: ReadonlyArray<{ check: string; expected: string; actual: string }>,
     readonly reportKey?: string,
   ) {
-    super(
-      breaches.map((b) => `${b.check}: expected ${b.expected}, got ${b.actual}`).join('; ') +
-        (reportKey ? ` (report: ${reportKey})` : ''),
-    );
+    super(breaches.map((b) => `${b.check}: expected ${b.expected}, got ${b.actual}`).join('; ') + (reportKey ? ` (report: ${reportKey})` : ''));
   }
 }
 

@@ -18,7 +18,10 @@ const HIDDEN = new Set(['level', 'message', 'timestamp', 'service', 'sampling_ra
 
 /** The same events as `createLogger`, printed for people: `12:00:01 extract 2025-03-01 message k=v`. */
 export class ReadableLogger extends Logger {
-  constructor(stage: string, private readonly write: (line: string) => void = (line) => process.stderr.write(line)) {
+  constructor(
+    stage: string,
+    private readonly write: (line: string) => void = (line) => process.stderr.write(line),
+  ) {
     super({ serviceName: SERVICE, persistentKeys: { stage } });
   }
 

@@ -121,7 +121,8 @@ function checkColumns(table: SourceTable): void {
     if (!Number.isInteger(cast.precision) || cast.precision < 1 || cast.precision > MAX_DECIMAL_PRECISION) {
       fail(`${field}.precision`, `an integer from 1 to ${MAX_DECIMAL_PRECISION}`, cast.precision);
     }
-    if (!Number.isInteger(cast.scale) || cast.scale < 0 || cast.scale > cast.precision) fail(`${field}.scale`, `an integer from 0 to the precision`, cast.scale);
+    if (!Number.isInteger(cast.scale) || cast.scale < 0 || cast.scale > cast.precision)
+      fail(`${field}.scale`, `an integer from 0 to the precision`, cast.scale);
   }
 }
 
@@ -160,7 +161,7 @@ export function declareFactTable<const T extends FactTable>(table: T): T {
   if (partition.nullable) fail(`${table.name}.partition`, 'a NOT NULL column', table.partition);
   columnOf(table, 'changedAt', table.changedAt, ['timestamptz']);
   if (table.order.length === 0) fail(`${table.name}.order`, 'at least one column', '[]');
-  table.order.forEach((name, i) => columnOf(table, `order[${i}]`, name));
+  for (const [i, name] of table.order.entries()) columnOf(table, `order[${i}]`, name);
   const { negativeInterval, negativeValue } = table.measures;
   if (negativeInterval) {
     columnOf(table, 'measures.negativeInterval.start', negativeInterval.start, ['timestamptz']);

@@ -30,7 +30,8 @@ export function expectedParquetColumns(schema: Schema): ParquetColumnSignature[]
     else if (DataType.isDate(type)) physical = 'INT32/DATE';
     else if (DataType.isTimestamp(type)) physical = `INT64/TIMESTAMP(MICROS,${type.timezone ? 'UTC' : 'LOCAL'})`;
     else if (DataType.isUtf8(type)) physical = 'BYTE_ARRAY/STRING';
-    else if (DataType.isDecimal(type)) physical = `${type.precision <= 9 ? 'INT32' : type.precision <= 18 ? 'INT64' : 'FIXED_LEN_BYTE_ARRAY'}/DECIMAL(${type.precision},${type.scale})`;
+    else if (DataType.isDecimal(type))
+      physical = `${type.precision <= 9 ? 'INT32' : type.precision <= 18 ? 'INT64' : 'FIXED_LEN_BYTE_ARRAY'}/DECIMAL(${type.precision},${type.scale})`;
     else throw new Error(`no Parquet mapping for ${field.name}: ${String(type)}`);
     return `${field.name} ${physical} ${field.nullable ? 'OPTIONAL' : 'REQUIRED'}`;
   });

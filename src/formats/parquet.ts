@@ -4,7 +4,7 @@
  * validate function does not carry the 5 MB WebAssembly writer).
  */
 import { Readable } from 'node:stream';
-import { RecordBatch as ArrowBatch, Table as ArrowTable, tableToIPC, type Schema } from 'apache-arrow';
+import { type RecordBatch as ArrowBatch, Table as ArrowTable, tableToIPC, type Schema } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 
 export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';

@@ -59,12 +59,14 @@ export async function acquireLock(
   }
   const current = await readLock(store, day);
   if (current && current.lock.owner !== request.owner && current.lock.expiresAt > now.toISOString()) {
-    throw new PartitionBusyError(
-      `partition ${day.iso} is busy: run ${current.lock.runId} holds it until ${current.lock.expiresAt}`,
-    );
+    throw new PartitionBusyError(`partition ${day.iso} is busy: run ${current.lock.runId} holds it until ${current.lock.expiresAt}`);
   }
   try {
-    await store.putObject(key, body, current ? { contentType: 'application/json', ifMatch: current.etag } : { contentType: 'application/json', ifNoneMatch: true });
+    await store.putObject(
+      key,
+      body,
+      current ? { contentType: 'application/json', ifMatch: current.etag } : { contentType: 'application/json', ifNoneMatch: true },
+    );
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
     // Another stage of the same run (a parallel hour range) wrote it meanwhile: it is ours all the same.
@@ -143,7 +145,13 @@ export function leaseHandle(store: ObjectStore, holder: LeaseHolder): LeaseHandl
  * stage fails for good (a transient failure keeps it for the retry); `renew-and-release` also
  * gives it back after the work (the stage that publishes). `release` and `none` leave it alone.
  */
-export async function underLease<T>(store: ObjectStore, part: LeasePart, holder: LeaseHolder, ttlMs: number, work: (lease: LeaseHandle) => Promise<T>): Promise<T> {
+export async function underLease<T>(
+  store: ObjectStore,
+  part: LeasePart,
+  holder: LeaseHolder,
+  ttlMs: number,
+  work: (lease: LeaseHandle) => Promise<T>,
+): Promise<T> {
   const handle = leaseHandle(store, holder);
   if (part === 'release' || part === 'none') return work(handle);
   const request = { owner: holder.owner, runId: holder.runId, ttlMs };

@@ -60,7 +60,13 @@ export async function readManifest(store: ObjectStore, day: CalendarDay): Promis
  * caller built on (undefined: there was none); a different current manifest means another run
  * published meanwhile, and this one fails with `PartitionBusyError` instead of overwriting it.
  */
-export async function publishManifest(store: ObjectStore, day: CalendarDay, next: PartitionManifest, previousEtag: string | undefined, hadPrevious: boolean): Promise<void> {
+export async function publishManifest(
+  store: ObjectStore,
+  day: CalendarDay,
+  next: PartitionManifest,
+  previousEtag: string | undefined,
+  hadPrevious: boolean,
+): Promise<void> {
   const key = manifestKey(day);
   try {
     await store.putObject(key, `${JSON.stringify(next, null, 2)}\n`, {

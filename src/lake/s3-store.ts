@@ -138,9 +138,7 @@ export class S3Store implements ObjectStore {
 
   async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
     const out = await this.send(`GetObject ${key} bytes ${start}-${end - 1}`, () =>
-      this.client.send(
-        new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end - 1}` }),
-      ),
+      this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end - 1}` })),
     );
     return out.Body!.transformToByteArray();
   }
@@ -162,9 +160,7 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.send(`ListObjectsV2 ${prefix}`, () =>
-        this.client.send(
-          new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token }),
-        ),
+        this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token })),
       );
       for (const item of page.Contents ?? []) {
         out.push({ key: item.Key!.slice(strip), size: item.Size ?? 0, etag: item.ETag });

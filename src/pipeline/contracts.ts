@@ -55,7 +55,10 @@ export function parseMode(value: unknown, field = 'mode'): WriteMode {
 }
 
 const DATE_FORM = 'a calendar date as YYYY-MM-DD';
-const daySchema = v.pipe(v.string(DATE_FORM), parsedBy((value: string) => parseDay(value, 'date')));
+const daySchema = v.pipe(
+  v.string(DATE_FORM),
+  parsedBy((value: string) => parseDay(value, 'date')),
+);
 
 const RUN_ID_FORM = 'an id like 20250301T000000000Z-0a1b2c3d';
 const runIdSchema = v.custom<string>(isRunId, RUN_ID_FORM);
@@ -103,7 +106,10 @@ export type RunPlan = v.InferOutput<typeof runPlanSchema>;
 
 // --- Plan-day: one day of the run -> the run id, the lease and the hour ranges ---------------
 
-export const dayEventSchema = exactly({ date: daySchema, mode: modeSchema, owner: v.optional(ownerSchema) }, '{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "owner"?: string }');
+export const dayEventSchema = exactly(
+  { date: daySchema, mode: modeSchema, owner: v.optional(ownerSchema) },
+  '{ "date": "YYYY-MM-DD", "mode"?: "overwrite" | "append", "owner"?: string }',
+);
 /** The plan-day event. `owner`: who may take the partition lease over (the execution); default the run. */
 export type DayEvent = v.InferOutput<typeof dayEventSchema>;
 
@@ -164,7 +170,7 @@ export const extractOutputSchema = v.pipe(
   v.forward(
     v.check(
       (e) => [e.staging.rentals, e.staging.users, e.staging.bikes].every((t) => t === undefined || underPrefix(t.key, stagingPrefix(e.runId))),
-      'keys under the run\'s _staging/<runId>/ prefix',
+      "keys under the run's _staging/<runId>/ prefix",
     ),
     ['staging'],
   ),
@@ -174,7 +180,6 @@ export type ExtractOutput = v.InferInput<typeof extractOutputSchema>;
 export type TransformEvent = v.InferOutput<typeof extractOutputSchema>;
 
 // --- Transform-write: a staged range -> Parquet files, quarantine, metrics -------------------
-
 
 const writtenFileSchema = v.object({ key: v.string('an object key'), rows: count(), bytes: count() });
 export type WrittenFile = v.InferOutput<typeof writtenFileSchema>;
@@ -238,7 +243,10 @@ export const validateEventSchema = v.pipe(
       runId: runIdSchema,
       owner: ownerSchema,
       sourceDuplicateIds: count(),
-      ranges: v.pipe(v.array(hoursSchema, 'the non-empty list of hour ranges of the day plan'), v.minLength(1, 'the non-empty list of hour ranges of the day plan')),
+      ranges: v.pipe(
+        v.array(hoursSchema, 'the non-empty list of hour ranges of the day plan'),
+        v.minLength(1, 'the non-empty list of hour ranges of the day plan'),
+      ),
       written: v.pipe(
         v.array(transformOutputSchema, 'a non-empty list of transform-write outputs, one per hour range'),
         v.minLength(1, 'a non-empty list of transform-write outputs, one per hour range'),

@@ -76,7 +76,10 @@ function checkConcurrency(field: keyof typeof CONCURRENCY_LIMITS, value: number)
 function findMap(states: AslDefinition['States'], name: string): Record<string, unknown> | undefined {
   for (const [key, state] of Object.entries(states)) {
     if (key === name && state.Type === 'Map') return state;
-    const nested = [state.ItemProcessor, state.Iterator, ...((state.Branches as unknown[] | undefined) ?? [])] as ({ States?: AslDefinition['States'] } | undefined)[];
+    const nested = [state.ItemProcessor, state.Iterator, ...((state.Branches as unknown[] | undefined) ?? [])] as (
+      | { States?: AslDefinition['States'] }
+      | undefined
+    )[];
     for (const machine of nested) {
       const found = machine?.States && findMap(machine.States, name);
       if (found) return found;

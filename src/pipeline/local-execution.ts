@@ -37,7 +37,10 @@ export interface DayOutcome {
  * The context object a local execution sees (`$$.Execution.Id` names the partition lock's owner),
  * shaped like a Step Functions execution of the stack's state machine.
  */
-export function localExecutionContext(input: unknown = {}, name = `local-${randomUUID()}`): { Execution: { Id: string; Name: string; StartTime: string; Input: never } } {
+export function localExecutionContext(
+  input: unknown = {},
+  name = `local-${randomUUID()}`,
+): { Execution: { Id: string; Name: string; StartTime: string; Input: never } } {
   return {
     Execution: {
       Id: `arn:aws:states:us-east-1:123456789012:execution:Pipeline:${name}`,
@@ -106,7 +109,8 @@ async function stageHandlers(config: Config, options: Pick<LocalExecutionOptions
   const handlers: Record<string, TaskHandler> = {};
   for (const spec of STAGE_LIST) {
     const stage = await loadStage(spec.key);
-    handlers[spec.state] = (event) => runStage(stage, event, { config, log: new ReadableLogger(spec.name, options.logLine), store, withSource }, { ttlMs: config.lockTtlMs });
+    handlers[spec.state] = (event) =>
+      runStage(stage, event, { config, log: new ReadableLogger(spec.name, options.logLine), store, withSource }, { ttlMs: config.lockTtlMs });
   }
   return handlers;
 }
@@ -116,7 +120,10 @@ export async function runLocalExecution(config: Config, input: Record<string, un
   const records = new Map<string, DayRecord>();
   const record = (date: string) => {
     let r = records.get(date);
-    if (!r) records.set(date, (r = { started: performance.now(), sourceRows: new Map(), written: new Map() }));
+    if (!r) {
+      r = { started: performance.now(), sourceRows: new Map(), written: new Map() };
+      records.set(date, r);
+    }
     return r;
   };
   const own = await stageHandlers(config, options);
@@ -137,7 +144,11 @@ export async function runLocalExecution(config: Config, input: Record<string, un
       record(dateOf(e)).written.set(written.hours.from, written);
       return written;
     },
-    [STAGES.validate.state]: async (e) => (record(dateOf(e)).validate = (await own[STAGES.validate.state](e)) as ValidateOutput),
+    [STAGES.validate.state]: async (e) => {
+      const published = (await own[STAGES.validate.state](e)) as ValidateOutput;
+      record(dateOf(e)).validate = published;
+      return published;
+    },
   };
   const handlers: Record<string, TaskHandler> = { ...observed };
   for (const [state, wrap] of Object.entries(options.handlers ?? {})) if (wrap) handlers[state] = wrap(observed[state]);

@@ -76,7 +76,12 @@ function missing(what: string, stage: string): never {
 }
 
 /** Parses `event`, then runs the stage under the lease its registry entry calls for. */
-export async function runStage<S extends v.GenericSchema, O, C>(stage: Stage<S, O, C>, event: unknown, resources: StageResources<C>, terms: LeaseTerms): Promise<O> {
+export async function runStage<S extends v.GenericSchema, O, C>(
+  stage: Stage<S, O, C>,
+  event: unknown,
+  resources: StageResources<C>,
+  terms: LeaseTerms,
+): Promise<O> {
   const { spec } = stage;
   const input = parseContract(stage.input, event);
   const store = spec.needs.lake ? await (resources.store ?? missing('the lake', spec.name)) : undefined;

@@ -19,7 +19,11 @@ export function classifyDbError(error: unknown, action: string): Error {
   if (error instanceof EtlError) return error;
   const code = (error as { code?: string })?.code ?? '';
   const message = `${action}: ${(error as Error)?.message ?? String(error)}`;
-  if (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_NODE_CODES.has(code) || /Connection terminated|connection timeout|connection error|not queryable/i.test(message)) {
+  if (
+    TRANSIENT_SQLSTATE.test(code) ||
+    TRANSIENT_NODE_CODES.has(code) ||
+    /Connection terminated|connection timeout|connection error|not queryable/i.test(message)
+  ) {
     return new SourceUnavailableError(message, { cause: error });
   }
   return new SourceError(message, { cause: error });

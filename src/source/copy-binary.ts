@@ -160,11 +160,7 @@ const INITIAL_BATCH_CAPACITY = 1_024;
  * Turns a COPY BINARY byte stream of `table`'s columns (in schema order) into record batches of at
  * most `batchRows` rows. `onRows` is told the running row count after every batch.
  */
-export async function* decodeCopyBinary(
-  chunks: AsyncIterable<Buffer | Uint8Array>,
-  table: SourceTable,
-  batchRows: number,
-): AsyncGenerator<RecordBatch> {
+export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Array>, table: SourceTable, batchRows: number): AsyncGenerator<RecordBatch> {
   const schema = stagingSchema(table);
   const kinds = table.columns.map((c) => c.kind);
   const fieldCount = kinds.length;
@@ -231,7 +227,7 @@ export async function* decodeCopyBinary(
           break;
         }
         const len = view.getInt32(end);
-        end += 4 + (len > 0 ? len : 0);
+        end += 4 + Math.max(len, 0);
       }
       if (!complete || end > buf.length) break;
       if (rows === capacity) grow();

@@ -31,7 +31,10 @@ function outputOf(source: string): string {
 
 /** `@scope/name` or `name` of an import path such as `@aws-sdk/client-s3` or `pg-copy-streams/x`. */
 function packageName(path: string): string {
-  return path.split('/').slice(0, path.startsWith('@') ? 2 : 1).join('/');
+  return path
+    .split('/')
+    .slice(0, path.startsWith('@') ? 2 : 1)
+    .join('/');
 }
 
 /** A hook that prints every module URL the process resolves, as the last line of stderr. */
@@ -40,6 +43,7 @@ const RECORD_MODULES =
   encodeURIComponent(
     "import { registerHooks } from 'node:module'; import { writeSync } from 'node:fs'; const seen = new Set();" +
       'registerHooks({ resolve(specifier, context, next) { const resolved = next(specifier, context); seen.add(resolved.url); return resolved; } });' +
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the hook's source, run by the child, not here.
       "process.on('exit', () => writeSync(2, `\\n${JSON.stringify([...seen])}\\n`));",
   );
 
@@ -54,7 +58,9 @@ function modulesLoadedBy(args: string[]): { status: number | null; modules: stri
 /** What running days needs, and a refused input must not wait for. */
 const PIPELINE_PACKAGES = /^(@aws-sdk\/.+|aws-cdk-lib|constructs|aws-local-stepfunctions|parquet-wasm|apache-arrow|hyparquet|pg)$/;
 
-const packagesIn = (modules: string[]) => [...new Set(modules.filter((m) => m.startsWith('node_modules/')).map((m) => packageName(m.slice('node_modules/'.length))))];
+const packagesIn = (modules: string[]) => [
+  ...new Set(modules.filter((m) => m.startsWith('node_modules/')).map((m) => packageName(m.slice('node_modules/'.length)))),
+];
 const commandChunksIn = (modules: string[]) => COMMANDS.filter((command) => modules.includes(outputOf(`cli/commands/${command}.ts`)));
 
 describe('the package', () => {

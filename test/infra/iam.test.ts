@@ -113,10 +113,16 @@ describe('lake access per function', () => {
       if (resource.Type !== 'AWS::IAM::Role') continue;
       for (const statement of roleStatements(template, id)) {
         const actions = ([] as string[]).concat(statement.Action);
-        expect(actions.filter((a) => a === '*' || a.toLowerCase() === 's3:*'), id).toEqual([]);
+        expect(
+          actions.filter((a) => a === '*' || a.toLowerCase() === 's3:*'),
+          id,
+        ).toEqual([]);
         if (actions.some((a) => a.toLowerCase().startsWith('s3:'))) {
           const arns = ([] as unknown[]).concat(statement.Resource).map((r) => flattenValue(r, resources));
-          expect(arns.filter((arn) => arn === '*' || arn === 'arn:aws:s3:::*'), id).toEqual([]);
+          expect(
+            arns.filter((arn) => arn === '*' || arn === 'arn:aws:s3:::*'),
+            id,
+          ).toEqual([]);
         }
       }
     }
@@ -133,22 +139,31 @@ describe('database secret', () => {
       .filter(([id]) => allows(roleStatements(template, id), resources, 'secretsmanager:GetSecretValue', secretArn))
       .map(([id]) => id);
     // Assess
-    expect(readers.sort()).toEqual(['PlanDayFunction', 'ExtractFunction'].map((f) => functionRoleId(template, logicalId(template, 'AWS::Lambda::Function', f))).sort());
+    expect(readers.sort()).toEqual(
+      ['PlanDayFunction', 'ExtractFunction'].map((f) => functionRoleId(template, logicalId(template, 'AWS::Lambda::Function', f))).sort(),
+    );
   });
 
   it('plan-day and extract get the secret ARN, and no function gets credentials in its environment', () => {
-    const functions = template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>;
+    const functions = template.findResources('AWS::Lambda::Function') as Record<
+      string,
+      { Properties: { Environment: { Variables: Record<string, unknown> } } }
+    >;
     for (const [id, fn] of Object.entries(functions)) {
       const names = Object.keys(fn.Properties.Environment.Variables);
-      expect(names.filter((n) => /PASSWORD|DATABASE_URL/.test(n)), id).toEqual([]);
+      expect(
+        names.filter((n) => /PASSWORD|DATABASE_URL/.test(n)),
+        id,
+      ).toEqual([]);
       expect(names.includes('DATABASE_SECRET_ARN'), id).toBe(id.startsWith('ExtractFunction') || id.startsWith('PlanDayFunction'));
     }
   });
 });
 
 describe('orchestration roles', () => {
-  const stateMachineRole = (resources[logicalId(template, 'AWS::StepFunctions::StateMachine', 'Pipeline')] as { Properties: { RoleArn: { 'Fn::GetAtt': [string, string] } } })
-    .Properties.RoleArn['Fn::GetAtt'][0];
+  const stateMachineRole = (
+    resources[logicalId(template, 'AWS::StepFunctions::StateMachine', 'Pipeline')] as { Properties: { RoleArn: { 'Fn::GetAtt': [string, string] } } }
+  ).Properties.RoleArn['Fn::GetAtt'][0];
 
   it('the state machine can invoke the six functions and touch no data', () => {
     const statements = roleStatements(template, stateMachineRole);
@@ -160,7 +175,9 @@ describe('orchestration roles', () => {
   });
 
   it('the schedule can only start executions of this state machine', () => {
-    const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule'))[0] as { Properties: { Target: { RoleArn: { 'Fn::GetAtt': [string, string] } } } };
+    const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule'))[0] as {
+      Properties: { Target: { RoleArn: { 'Fn::GetAtt': [string, string] } } };
+    };
     const statements = roleStatements(template, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]);
     const stateMachineArn = `arn:test:${logicalId(template, 'AWS::StepFunctions::StateMachine', 'Pipeline')}`;
     expect(statements.flatMap((s) => ([] as string[]).concat(s.Action))).toEqual(['states:StartExecution']);

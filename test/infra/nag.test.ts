@@ -21,7 +21,9 @@ afterAll(() => {
 function findings(props: LakeEtlStackProps): string[] {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   new LakeEtlStack(app, 'NagStack', props);
-  return new AwsSolutionsChecks(app).validateScope(app).violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+  return new AwsSolutionsChecks(app)
+    .validateScope(app)
+    .violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
 }
 
 describe('cdk-nag AwsSolutions', () => {

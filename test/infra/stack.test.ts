@@ -12,6 +12,7 @@ import { buildStack, logicalId } from './support.js';
 
 const { template } = buildStack();
 
+// biome-ignore lint/suspicious/noExplicitAny: template properties are read as the loose JSON they are.
 type Fn = { Properties: Record<string, any> };
 function lambda(prefix: string): Fn {
   return template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', prefix)] as Fn;
@@ -110,12 +111,20 @@ describe('functions', () => {
       DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
     });
     expect(lambda('PlanDayFunction').Properties.Environment.Variables).toEqual(lambda('ExtractFunction').Properties.Environment.Variables);
-    expect(lambda('TransformWriteFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri, PARTITION_TIMEZONE: 'UTC' });
+    expect(lambda('TransformWriteFunction').Properties.Environment.Variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      LAKE_URI: lakeUri,
+      PARTITION_TIMEZONE: 'UTC',
+    });
   });
 
   it('passes tuning and quality limits through, and rejects bad ones at synth with the cold-start parser', () => {
     // Act
-    const { template: tuned } = buildStack({ partitionTimeZone: 'Europe/Berlin', quality: { maxNullRate: 0.2 }, tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000, maxRowsPerRange: 5_000_000 } });
+    const { template: tuned } = buildStack({
+      partitionTimeZone: 'Europe/Berlin',
+      quality: { maxNullRate: 0.2 },
+      tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000, maxRowsPerRange: 5_000_000 },
+    });
     const env = (prefix: string) => (tuned.toJSON().Resources[logicalId(tuned, 'AWS::Lambda::Function', prefix)] as Fn).Properties.Environment.Variables;
     // Assess
     expect(env('ValidateFunction')).toMatchObject({ QUALITY_MAX_NULL_RATE: '0.2' });
@@ -132,13 +141,20 @@ describe('functions', () => {
 
   it('puts only the database functions (plan-day, extract) in the VPC, with the given subnets and security group', () => {
     // Act
-    const { template: private_ } = buildStack({ vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], securityGroupId: 'sg-0123456789abcdef0' });
+    const { template: private_ } = buildStack({
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+      securityGroupId: 'sg-0123456789abcdef0',
+    });
     const vpcConfigs = Object.entries(private_.findResources('AWS::Lambda::Function'))
       .filter(([, r]) => (r as Fn).Properties.VpcConfig)
       .map(([id, r]) => [id.replace(/[0-9A-F]{8}$/, ''), (r as Fn).Properties.VpcConfig]);
     // Assess
     const vpcConfig = { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], SecurityGroupIds: ['sg-0123456789abcdef0'] };
-    expect(vpcConfigs.sort()).toEqual([['ExtractFunction', vpcConfig], ['PlanDayFunction', vpcConfig]]);
+    expect(vpcConfigs.sort()).toEqual([
+      ['ExtractFunction', vpcConfig],
+      ['PlanDayFunction', vpcConfig],
+    ]);
     expect(() => buildStack({ vpcId: 'vpc-0123456789abcdef0' })).toThrow(/subnetIds/);
   });
 });
@@ -158,7 +174,11 @@ describe('schedule', () => {
 
   it('takes the cron expression and its time zone from props', () => {
     const { template: custom } = buildStack({ partitionTimeZone: 'Europe/Berlin', scheduleCron: 'cron(0 4 * * ? *)', scheduleEnabled: false });
-    custom.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 4 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin', State: 'DISABLED' });
+    custom.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 4 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      State: 'DISABLED',
+    });
     expect(() => buildStack({ scheduleTimeZone: 'Nowhere/Land' })).toThrow(/scheduleTimeZone/);
   });
 });
@@ -199,7 +219,17 @@ describe('state machine resource', () => {
 
 describe('outputs and context', () => {
   it('outputs what deploy scripts and people need', () => {
-    for (const name of ['BucketName', 'LakeUri', 'StateMachineArn', 'PlanFunctionName', 'ExtractFunctionName', 'TransformWriteFunctionName', 'ValidateFunctionName', 'DatabaseSecretArn', 'AlarmTopicArn']) {
+    for (const name of [
+      'BucketName',
+      'LakeUri',
+      'StateMachineArn',
+      'PlanFunctionName',
+      'ExtractFunctionName',
+      'TransformWriteFunctionName',
+      'ValidateFunctionName',
+      'DatabaseSecretArn',
+      'AlarmTopicArn',
+    ]) {
       template.hasOutput(name, {});
     }
   });
@@ -235,7 +265,14 @@ describe('outputs and context', () => {
       logRetentionDays: '90',
     };
     const { props } = stackPropsFromContext((key) => values[key]);
-    expect(props).toMatchObject({ backfillConcurrency: 8, rangeConcurrency: 6, scheduleEnabled: false, subnetIds: ['subnet-a', 'subnet-b'], quality: { maxNullRate: 0.2 }, logRetention: 90 });
+    expect(props).toMatchObject({
+      backfillConcurrency: 8,
+      rangeConcurrency: 6,
+      scheduleEnabled: false,
+      subnetIds: ['subnet-a', 'subnet-b'],
+      quality: { maxNullRate: 0.2 },
+      logRetention: 90,
+    });
     expect(props.alarmEmail).toBeUndefined();
     expect(() => stackPropsFromContext((key) => (key === 'backfillConcurrency' ? 'four' : undefined))).toThrow(/backfillConcurrency/);
     expect(() => stackPropsFromContext((key) => (key === 'logRetentionDays' ? '31' : undefined))).toThrow(/logRetentionDays/);

@@ -97,7 +97,10 @@ describe('definition', () => {
       expect(retry[1]).toMatchObject({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' });
       expect(retry[2]).toMatchObject({ ErrorEquals: [...TIMEOUT_ERRORS], MaxAttempts: 1 });
       const retried = retry.flatMap((r) => r.ErrorEquals);
-      expect(retried.filter((e) => terminal.includes(e) || e === 'States.ALL'), name).toEqual([]);
+      expect(
+        retried.filter((e) => terminal.includes(e) || e === 'States.ALL'),
+        name,
+      ).toEqual([]);
     }
   });
 
@@ -163,7 +166,14 @@ describe('a run of the definition', () => {
       },
       PlanDay: async (input: unknown) => {
         const e = input as { date: string; mode: string; owner: string };
-        const ranges = e.date === '2025-03-02' ? [{ from: 0, to: 8, rows: 4 }, { from: 8, to: 16, rows: 3 }, { from: 16, to: 24, rows: 3 }] : [{ from: 0, to: 24, rows: 10 }];
+        const ranges =
+          e.date === '2025-03-02'
+            ? [
+                { from: 0, to: 8, rows: 4 },
+                { from: 8, to: 16, rows: 3 },
+                { from: 16, to: 24, rows: 3 },
+              ]
+            : [{ from: 0, to: 24, rows: 10 }];
         return { ...e, runId: `run-${e.date}`, plannedRows: 10, sourceDuplicateIds: 0, ranges };
       },
       Extract: async (input: unknown) => {
@@ -203,7 +213,10 @@ describe('a run of the definition', () => {
     const { stages, validated, released } = handlers(undefined);
     const context = localExecutionContext();
     // Act
-    const result = await machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context, overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } }).result;
+    const result = await machine.run(
+      { from: '2025-03-01', to: '2025-03-03' },
+      { context, overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } },
+    ).result;
     // Assess
     expect(result).toEqual({
       days: ['2025-03-01', '2025-03-02', '2025-03-03'].map((date) => ({ date, status: 'passed', rows: 10 })),
@@ -211,19 +224,27 @@ describe('a run of the definition', () => {
     });
     const split = validated.find((v) => (v as { date: string }).date === '2025-03-02') as Record<string, unknown>;
     expect(split).toMatchObject({ date: '2025-03-02', mode: 'overwrite', owner: context.Execution.Id, runId: 'run-2025-03-02', sourceDuplicateIds: 0 });
-    expect(split.written).toEqual([0, 8, 16].map((from) => ({ runId: 'run-2025-03-02', date: '2025-03-02', hours: { from, to: from + 8 }, files: [`part-${from}`] })));
+    expect(split.written).toEqual(
+      [0, 8, 16].map((from) => ({ runId: 'run-2025-03-02', date: '2025-03-02', hours: { from, to: from + 8 }, files: [`part-${from}`] })),
+    );
     expect(validated).toHaveLength(3);
     expect(released).toEqual([]);
   });
 
-  it('fails only the day whose hour range failed for good, with that range\'s error', async () => {
+  it("fails only the day whose hour range failed for good, with that range's error", async () => {
     // Arrange
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
     const { stages, validated, released } = handlers(undefined, { date: '2025-03-02', from: 8 });
     // Act
     const failure = await machine
-      .run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } })
-      .result.then(() => undefined, (error: Error) => error);
+      .run(
+        { from: '2025-03-01', to: '2025-03-03' },
+        { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } },
+      )
+      .result.then(
+        () => undefined,
+        (error: Error) => error,
+      );
     // Assess
     const reason = failure?.cause as Error;
     expect(reason.name).toBe(DAYS_FAILED_ERROR);
@@ -234,14 +255,20 @@ describe('a run of the definition', () => {
 
   it('passes a single day', async () => {
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const result = await machine.run({ from: '2025-03-01', to: '2025-03-01' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined).stages, retryIntervalOverrides } }).result;
+    const result = await machine.run(
+      { from: '2025-03-01', to: '2025-03-01' },
+      { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers(undefined).stages, retryIntervalOverrides } },
+    ).result;
     expect(result).toEqual({ days: [{ date: '2025-03-01', status: 'passed', rows: 10 }], anyFailed: false });
   });
 
   it('fails with DaysFailed and the failed days as cause, the other days done', async () => {
     // Arrange
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const execution = machine.run({ from: '2025-03-01', to: '2025-03-03' }, { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers('2025-03-02').stages, retryIntervalOverrides } });
+    const execution = machine.run(
+      { from: '2025-03-01', to: '2025-03-03' },
+      { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers('2025-03-02').stages, retryIntervalOverrides } },
+    );
     // Act
     const failure = await execution.result.then(
       () => undefined,
@@ -250,6 +277,8 @@ describe('a run of the definition', () => {
     // Assess
     const reason = failure?.cause as Error;
     expect(reason.name).toBe(DAYS_FAILED_ERROR);
-    expect(JSON.parse(reason.message)).toEqual([{ date: '2025-03-02', status: 'failed', error: 'ValidationBreachError', cause: 'row_count: expected 10, got 9' }]);
+    expect(JSON.parse(reason.message)).toEqual([
+      { date: '2025-03-02', status: 'failed', error: 'ValidationBreachError', cause: 'row_count: expected 10, got 9' },
+    ]);
   });
 });

@@ -59,7 +59,10 @@ export function roleStatements(template: Template, roleLogicalId: string): State
   const role = resources[roleLogicalId] as { Properties: { Policies?: { PolicyDocument: { Statement: Statement[] } }[]; ManagedPolicyArns?: unknown[] } };
   if (role.Properties.ManagedPolicyArns?.length) throw new Error(`${roleLogicalId} has managed policies; this evaluator reads inline ones only`);
   const statements = (role.Properties.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement);
-  for (const resource of Object.values(resources) as { Type: string; Properties: { Roles?: { Ref?: string }[]; PolicyDocument: { Statement: Statement[] } } }[]) {
+  for (const resource of Object.values(resources) as {
+    Type: string;
+    Properties: { Roles?: { Ref?: string }[]; PolicyDocument: { Statement: Statement[] } };
+  }[]) {
     if (resource.Type === 'AWS::IAM::Policy' && resource.Properties.Roles?.some((r) => r.Ref === roleLogicalId)) {
       statements.push(...resource.Properties.PolicyDocument.Statement);
     }
@@ -81,7 +84,10 @@ export function logicalId(template: Template, type: string, prefix: string): str
 }
 
 function globToRegExp(pattern: string, caseInsensitive = false): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, caseInsensitive ? 'i' : '');
 }
 

@@ -33,7 +33,14 @@ describe('a year-long backfill', () => {
     await client.end();
     lake = await mkdtemp(join(tmpdir(), 'year-'));
     // Days of 20 rows cannot meet rates meant for real days.
-    config = loadConfig({ DATABASE_URL: database.url, LAKE_URI: lake, QUALITY_MAX_QUARANTINE_RATE: '1', QUALITY_MAX_NULL_RATE: '1', QUALITY_MAX_NEGATIVE_DURATION_RATE: '1', QUALITY_MAX_NEGATIVE_COST_RATE: '1' });
+    config = loadConfig({
+      DATABASE_URL: database.url,
+      LAKE_URI: lake,
+      QUALITY_MAX_QUARANTINE_RATE: '1',
+      QUALITY_MAX_NULL_RATE: '1',
+      QUALITY_MAX_NEGATIVE_DURATION_RATE: '1',
+      QUALITY_MAX_NEGATIVE_COST_RATE: '1',
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -69,6 +76,6 @@ describe('a year-long backfill', () => {
     expect(manifests.every((m) => m?.manifest.rows === 20)).toBe(true);
     // What the Map returns per day ({ date, status, rows }) for a year, against the 256 KB limit.
     const mapResult = JSON.stringify({ days: result.outcomes.map((o) => ({ date: o.date, status: o.verdict, rows: o.writtenRows })), anyFailed: false });
-    expect(mapResult.length).toBeLessThan(256 * 1024 / 10);
+    expect(mapResult.length).toBeLessThan((256 * 1024) / 10);
   }, 600_000);
 });

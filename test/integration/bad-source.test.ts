@@ -66,10 +66,17 @@ describe('unusual source rows', () => {
     expect(result.verdict).toBe('passed');
     expect(result.rows).toBe(2);
     const [quarantineFile] = await readdir(join(lake, '_quarantine/rentals/year=2025/month=08/day=01'));
-    const lines = (await readFile(join(lake, '_quarantine/rentals/year=2025/month=08/day=01', quarantineFile), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).toEqual([expect.objectContaining({ reason: 'required_value_null', column: 'user_id', row: expect.objectContaining({ rental_id: '2', user_id: null }) })]);
+    const lines = (await readFile(join(lake, '_quarantine/rentals/year=2025/month=08/day=01', quarantineFile), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      expect.objectContaining({ reason: 'required_value_null', column: 'user_id', row: expect.objectContaining({ rental_id: '2', user_id: null }) }),
+    ]);
     const report = JSON.parse(await readFile(join(lake, result.reportKey), 'utf8'));
-    expect(report.checks.find((c: { check: string }) => c.check === 'row_count').expected).toMatch(/^2 \(source count in the extract snapshot less 1 quarantined rows/);
+    expect(report.checks.find((c: { check: string }) => c.check === 'row_count').expected).toMatch(
+      /^2 \(source count in the extract snapshot less 1 quarantined rows/,
+    );
   });
 
   it('counts repeated rental_ids when the source has no key on them, and fails the day', async () => {

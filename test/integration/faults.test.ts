@@ -37,7 +37,10 @@ describe('faults leave the lake valid', () => {
   /** Changes some source rows so the next run's version differs from the published one. */
   async function changeSource(): Promise<void> {
     version++;
-    await client.query(`UPDATE rentals SET rent_cost = $1, updated_at = now() WHERE rental_id % 10 = 0 AND rent_start >= '2025-07-01' AND rent_start < '2025-07-02'`, [`${version}.00`]);
+    await client.query(
+      `UPDATE rentals SET rent_cost = $1, updated_at = now() WHERE rental_id % 10 = 0 AND rent_start >= '2025-07-01' AND rent_start < '2025-07-02'`,
+      [`${version}.00`],
+    );
   }
 
   /** The published content of the day: manifest, and what DuckDB reads from its files. */
@@ -49,7 +52,10 @@ describe('faults leave the lake valid', () => {
 
   /** Parquet files a glob over the partition sees. */
   async function globbed(): Promise<string[]> {
-    return (await store.list('rentals/year=2025/month=07/day=01/')).map((o) => o.key).filter((k) => k.endsWith('.parquet')).sort();
+    return (await store.list('rentals/year=2025/month=07/day=01/'))
+      .map((o) => o.key)
+      .filter((k) => k.endsWith('.parquet'))
+      .sort();
   }
 
   async function manifestFiles(): Promise<string[]> {
@@ -100,7 +106,12 @@ describe('faults leave the lake valid', () => {
     ['every staged-rows read', { operation: 'readStream', key: /rentals\.arrows$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'clean'],
     ['every report write', { operation: 'putObject', key: /_reports\//, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
     ['every manifest write', { operation: 'putObject', key: /_manifest\.json$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
-    ['the manifest write (access denied)', { operation: 'putObject', key: /_manifest\.json$/, error: () => new StoreError('injected: AccessDenied') }, 'old', 'clean'],
+    [
+      'the manifest write (access denied)',
+      { operation: 'putObject', key: /_manifest\.json$/, error: () => new StoreError('injected: AccessDenied') },
+      'old',
+      'clean',
+    ],
   ];
 
   it.each(cases)('a failure of %s', async (_name, fault, expected, glob) => {
@@ -233,7 +244,10 @@ describe('faults leave the lake valid', () => {
 
   it('two runs of the same day at once: exactly one publishes, the other is told the partition is busy', async () => {
     // Act
-    const results = await Promise.allSettled([runDay(store, database.url, DAY, { owner: 'schedule' }), runDay(store, database.url, DAY, { owner: 'backfill' })]);
+    const results = await Promise.allSettled([
+      runDay(store, database.url, DAY, { owner: 'schedule' }),
+      runDay(store, database.url, DAY, { owner: 'backfill' }),
+    ]);
 
     // Assess
     const fulfilled = results.filter((r) => r.status === 'fulfilled');

@@ -82,10 +82,16 @@ describe('a day cut into hour ranges', () => {
     const quarantined = (await store.list('_quarantine/rentals/year=2025/month=06/day=01/')).map((o) => o.key).sort();
     expect(quarantined.length).toBeGreaterThan(1);
     expect([...manifest.quarantine].sort()).toEqual(quarantined);
-    const report = JSON.parse(Buffer.from((await store.getObject(`_reports/rentals/year=2025/month=06/day=01/${manifest.runId}.json`))!.body).toString()) as ValidationReport;
+    const report = JSON.parse(
+      Buffer.from((await store.getObject(`_reports/rentals/year=2025/month=06/day=01/${manifest.runId}.json`))!.body).toString(),
+    ) as ValidationReport;
     expect(report).toMatchObject({ verdict: 'passed', sourceCount: ROWS, rows: ROWS, files: manifest.files.length });
     let lines = 0;
-    for (const key of quarantined) lines += Buffer.from((await store.getObject(key))!.body).toString().trim().split('\n').length;
+    for (const key of quarantined)
+      lines += Buffer.from((await store.getObject(key))!.body)
+        .toString()
+        .trim()
+        .split('\n').length;
     expect(report.metrics!.quarantined).toBe(lines);
     expect(await store.list('_staging/')).toEqual([]);
     expect(await store.getObject(lockKey(DAY))).toBeUndefined();
@@ -150,11 +156,17 @@ describe('a day cut into hour ranges', () => {
     };
 
     // Act
-    const result = await runLocalExecution(config, { date: DAY.iso }, { concurrency: 1, rangeConcurrency: 1, retryIntervalMs: 0, handlers: { TransformWrite: failsAfterNoon } });
+    const result = await runLocalExecution(
+      config,
+      { date: DAY.iso },
+      { concurrency: 1, rangeConcurrency: 1, retryIntervalMs: 0, handlers: { TransformWrite: failsAfterNoon } },
+    );
 
     // Assess
     expect(result.status).toBe('FAILED');
-    expect(result.outcomes).toEqual([expect.objectContaining({ date: DAY.iso, verdict: 'failed', error: expect.stringMatching(/^StagingError: staged rentals batch lacks column rent_cost/) })]);
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({ date: DAY.iso, verdict: 'failed', error: expect.stringMatching(/^StagingError: staged rentals batch lacks column rent_cost/) }),
+    ]);
     expect(await manifestOf()).toEqual(before);
     // The ranges written before the failure are not published (a later run of the day removes them)
     expect((await partitionFiles()).filter((k) => !beforeFiles.includes(k)).length).toBeGreaterThan(0);

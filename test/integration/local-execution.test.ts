@@ -108,7 +108,11 @@ describe('local execution of the deployed definition', () => {
     };
 
     // Act
-    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-03' }, { concurrency: 3, retryIntervalMs: 0, handlers: { Validate: strictOnDay2 } });
+    const result = await runLocalExecution(
+      config,
+      { from: '2025-05-01', to: '2025-05-03' },
+      { concurrency: 3, retryIntervalMs: 0, handlers: { Validate: strictOnDay2 } },
+    );
 
     // Assess
     expect(result.status).toBe('FAILED');
@@ -140,7 +144,11 @@ describe('local execution of the deployed definition', () => {
     const overlap = overlapBarrier(2);
 
     // Act
-    const result = await runLocalExecution(config, { from: '2025-05-01', to: '2025-05-05' }, { concurrency: 2, handlers: { Extract: (extract) => overlap.wrap(extract) } });
+    const result = await runLocalExecution(
+      config,
+      { from: '2025-05-01', to: '2025-05-05' },
+      { concurrency: 2, handlers: { Extract: (extract) => overlap.wrap(extract) } },
+    );
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');

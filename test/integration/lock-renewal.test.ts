@@ -82,9 +82,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       await acquireLock(store, DAY, request);
 
       // Act
-      const results = await Promise.all(
-        Array.from({ length: 5 }, (_, i) => underLease(store, 'renew', holderOf(request), request.ttlMs, async () => i)),
-      );
+      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => underLease(store, 'renew', holderOf(request), request.ttlMs, async () => i)));
 
       // Assess
       expect(results).toEqual([0, 1, 2, 3, 4]);
@@ -282,7 +280,9 @@ describe('the partition lock of a day cut into hour ranges', () => {
           { key: key.listedRange, rows: 1, bytes: 1, runId: RUN },
         ],
         quarantine: [key.listedQuarantine],
-        runs: [{ runId: RUN, mode: 'overwrite', sourceCount: 2, sourceSnapshotAt: '2025-06-02T02:00:00.000Z', rows: 2, publishedAt: '2025-06-02T02:01:00.000Z' }],
+        runs: [
+          { runId: RUN, mode: 'overwrite', sourceCount: 2, sourceSnapshotAt: '2025-06-02T02:00:00.000Z', rows: 2, publishedAt: '2025-06-02T02:01:00.000Z' },
+        ],
       };
 
       // Act

@@ -43,7 +43,8 @@ describe('pipeline on a local lake', () => {
     return join(lake, 'rentals', `year=${y}`, `month=${m}`, `day=${d}`);
   };
   const manifestOf = async (date: string) => JSON.parse(await readFile(join(partitionDir(date), '_manifest.json'), 'utf8')) as PartitionManifest;
-  const parquetFiles = async (date: string) => (await readdir(partitionDir(date))).filter((f) => f.endsWith('.parquet')).map((f) => join(partitionDir(date), f));
+  const parquetFiles = async (date: string) =>
+    (await readdir(partitionDir(date))).filter((f) => f.endsWith('.parquet')).map((f) => join(partitionDir(date), f));
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -91,7 +92,10 @@ describe('pipeline on a local lake', () => {
 
     // Act
     const [file] = await readdir(dir);
-    const lines = (await readFile(join(dir, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(dir, file), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
 
     // Assess
     expect(rows.length).toBeGreaterThan(0);
@@ -137,7 +141,9 @@ describe('pipeline on a local lake', () => {
   it('validate --date passes on a fresh day and reports a stale one after the source changed', async () => {
     // Act
     const fresh = await etl('validate', '--date', DAYS[2]);
-    await client.query(`UPDATE rentals SET rent_cost = '99.99', updated_at = now() WHERE rental_id = (SELECT min(rental_id) FROM rentals WHERE rent_start >= '2025-03-03' AND rent_start < '2025-03-04')`);
+    await client.query(
+      `UPDATE rentals SET rent_cost = '99.99', updated_at = now() WHERE rental_id = (SELECT min(rental_id) FROM rentals WHERE rent_start >= '2025-03-03' AND rent_start < '2025-03-04')`,
+    );
     const stale = await etl('validate', '--date', DAYS[2]);
 
     // Assess

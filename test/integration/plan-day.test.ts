@@ -28,7 +28,6 @@ describe('planDay', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let client: pg.Client;
   let lake: string;
-  let store: FsStore;
 
   const plan = (maxRowsPerRange: number, log?: ReadableLogger) => planDay({ client, day: DAY, timeZone: 'UTC', maxRowsPerRange, log });
 
@@ -38,7 +37,6 @@ describe('planDay', () => {
     await client.connect();
     await seed(client, { from: DAY, to: DAY, rentalsPerDay: ROWS });
     lake = await mkdtemp(join(tmpdir(), 'plan-day-'));
-    store = new FsStore(parseLakeUri(lake));
   });
   afterAll(async () => {
     await client?.end();
@@ -59,7 +57,7 @@ describe('planDay', () => {
     expect(queries.some((q) => /GROUP BY/.test(q))).toBe(false);
   });
 
-  it('counts a bigger day per hour and cuts it into ranges whose counts are the source\'s', async () => {
+  it("counts a bigger day per hour and cuts it into ranges whose counts are the source's", async () => {
     // Arrange
     const queries = recordQueries(client);
 
@@ -108,7 +106,15 @@ describe('extract of an hour range', () => {
     try {
       // Act
       const error = await rejectionOf(
-        extractDay({ client, store: new FsStore(parseLakeUri(lake)), day: DAY, timeZone: 'UTC', runId: newRunId(), hours: { from: 20, to: 25 }, batchRows: 1_024 }),
+        extractDay({
+          client,
+          store: new FsStore(parseLakeUri(lake)),
+          day: DAY,
+          timeZone: 'UTC',
+          runId: newRunId(),
+          hours: { from: 20, to: 25 },
+          batchRows: 1_024,
+        }),
       );
 
       // Assess

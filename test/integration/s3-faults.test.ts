@@ -59,7 +59,12 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
 
   it('a multipart completion that fails aborts the upload: no part and no object stays behind', async () => {
     // Prepare: 12 MB, more than one 5 MB part
-    const faulty = storeFailing('CompleteMultipartUploadCommand', 'initialize', () => true, () => serviceError('InternalError', 500));
+    const faulty = storeFailing(
+      'CompleteMultipartUploadCommand',
+      'initialize',
+      () => true,
+      () => serviceError('InternalError', 500),
+    );
     const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
     const chunks = Array.from({ length: 12 }, (_, i) => new Uint8Array(1024 * 1024).fill(i));
 
@@ -79,7 +84,12 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
     await runDay(healthy, database.url, DAY);
     const before = await readManifest(healthy, DAY);
     let failures = 0;
-    const faulty = storeFailing('PutObjectCommand', 'initialize', (input) => input.Key.includes('/_staging/') && ++failures > 0, () => serviceError('InternalError', 500));
+    const faulty = storeFailing(
+      'PutObjectCommand',
+      'initialize',
+      (input) => input.Key.includes('/_staging/') && ++failures > 0,
+      () => serviceError('InternalError', 500),
+    );
 
     // Act
     const failure = await runDay(faulty, database.url, DAY).catch((e: unknown) => e);
@@ -97,7 +107,12 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
   it('throttling (503 SlowDown) is retried with backoff inside the function', async () => {
     // Prepare: the first two PutObject requests are throttled
     let throttled = 0;
-    const store = storeFailing('PutObjectCommand', 'deserialize', () => throttled++ < 2, () => serviceError('SlowDown', 503));
+    const store = storeFailing(
+      'PutObjectCommand',
+      'deserialize',
+      () => throttled++ < 2,
+      () => serviceError('SlowDown', 503),
+    );
 
     // Act
     const result = await runDay(store, database.url, DAY);
@@ -111,7 +126,12 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
     // Prepare: the manifest write is throttled every time
     const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
     const before = await readManifest(healthy, DAY);
-    const store = storeFailing('PutObjectCommand', 'deserialize', () => true, () => serviceError('SlowDown', 503));
+    const store = storeFailing(
+      'PutObjectCommand',
+      'deserialize',
+      () => true,
+      () => serviceError('SlowDown', 503),
+    );
 
     // Act
     const failure = await runDay(store, database.url, DAY).catch((e: unknown) => e);

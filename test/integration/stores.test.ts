@@ -39,7 +39,10 @@ function contract(name: string, open: () => Promise<{ store: ObjectStore; close:
       const listed = await store.list('a/b/');
 
       // Assess
-      expect(listed.map((o) => [o.key, o.size])).toEqual([['a/b/1.txt', 3], ['a/b/2.txt', 3]]);
+      expect(listed.map((o) => [o.key, o.size])).toEqual([
+        ['a/b/1.txt', 3],
+        ['a/b/2.txt', 3],
+      ]);
       expect(Buffer.from((await store.getObject('a/b/2.txt'))!.body).toString()).toBe('two');
       expect(Buffer.from(await store.readRange('a/c.txt', 1, 3)).toString()).toBe('ee');
       expect((await store.head('a/c.txt'))?.size).toBe(3);

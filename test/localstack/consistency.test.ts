@@ -55,7 +55,11 @@ function defaultOf(value: string): string {
 /** The lines `deploy.ts --dry-run` prints. */
 async function dryRun(): Promise<string[]> {
   const lines: string[] = [];
-  const code = await deployMain(['--dry-run'], { env: {}, today: new Date('2026-11-22T12:00:00Z'), io: { out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(l) } });
+  const code = await deployMain(['--dry-run'], {
+    env: {},
+    today: new Date('2026-11-22T12:00:00Z'),
+    io: { out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(l) },
+  });
   expect(code).toBe(0);
   return lines;
 }
@@ -152,7 +156,10 @@ describe('npm scripts', () => {
 
   it('local:deploy -- --dry-run prints the commands without running anything', async () => {
     // Act
-    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'local:deploy', '--', '--dry-run'], { cwd: PROJECT_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'local:deploy', '--', '--dry-run'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, AWS_ENDPOINT_URL: '' },
+    });
 
     // Assess
     expect(stdout).toContain(`npx cdklocal bootstrap aws://${LOCALSTACK.account}/${LOCALSTACK.region}`);
@@ -180,7 +187,10 @@ describe('deploy.ts --dry-run', () => {
     expect(commandLine(/ npx cdklocal bootstrap /)).toMatch(/ npx cdklocal bootstrap aws:\/\/000000000000\/us-east-1$/);
     expect(deploy).toContain(' --all --require-approval never ');
     expect(keys).toEqual(expect.arrayContaining(['databaseSecretArn', 'scheduleEnabled', 'stackName']));
-    expect(keys.filter((k) => !(CONTEXT_KEYS as readonly string[]).includes(k)), 'context keys infra/context.ts does not read').toEqual([]);
+    expect(
+      keys.filter((k) => !(CONTEXT_KEYS as readonly string[]).includes(k)),
+      'context keys infra/context.ts does not read',
+    ).toEqual([]);
   });
 
   it('runs cdklocal with LocalStack endpoints, an s3.<host> endpoint for S3 and the credentials kept through its AWS_* stripping', () => {

@@ -42,7 +42,12 @@ function fakeClock() {
 
 function run(input: Record<string, unknown> = { date: '2025-03-01', mode: 'overwrite' }, options: { timeoutMs?: number; pollIntervalMs?: number } = {}) {
   const clock = fakeClock();
-  const result = runRemoteExecution(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE, input, { now: clock.now, sleep: clock.sleep, pollIntervalMs: 1_000, ...options });
+  const result = runRemoteExecution(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE, input, {
+    now: clock.now,
+    sleep: clock.sleep,
+    pollIntervalMs: 1_000,
+    ...options,
+  });
   return { clock, result };
 }
 
@@ -69,7 +74,13 @@ describe('runRemoteExecution', () => {
 
   it('turns the success output into one passed outcome per day, in date order', async () => {
     // Prepare
-    const output = { days: [{ date: '2025-03-02', status: 'passed', rows: 9_870 }, { date: '2025-03-01', status: 'passed', rows: 10_000 }], anyFailed: false };
+    const output = {
+      days: [
+        { date: '2025-03-02', status: 'passed', rows: 9_870 },
+        { date: '2025-03-01', status: 'passed', rows: 10_000 },
+      ],
+      anyFailed: false,
+    };
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify(output), startDate: START, stopDate: STOP });
 
     // Act
@@ -106,8 +117,18 @@ describe('runRemoteExecution', () => {
   it('parses the DaysFailed cause: each failed day with the errorMessage of its Lambda cause', async () => {
     // Prepare
     const failed = [
-      { date: '2025-03-02', status: 'failed', error: 'ValidationBreachError', cause: lambdaCause('ValidationBreachError', 'row_count: expected 10000, got 9999') },
-      { date: '2025-03-03', status: 'failed', error: 'SourceUnavailableError', cause: lambdaCause('SourceUnavailableError', 'connect to DATABASE_URL: ECONNREFUSED') },
+      {
+        date: '2025-03-02',
+        status: 'failed',
+        error: 'ValidationBreachError',
+        cause: lambdaCause('ValidationBreachError', 'row_count: expected 10000, got 9999'),
+      },
+      {
+        date: '2025-03-03',
+        status: 'failed',
+        error: 'SourceUnavailableError',
+        cause: lambdaCause('SourceUnavailableError', 'connect to DATABASE_URL: ECONNREFUSED'),
+      },
     ];
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify(failed), startDate: START, stopDate: STOP });
     sfnMock.on(GetExecutionHistoryCommand).rejects(new Error('history not available'));
@@ -125,14 +146,29 @@ describe('runRemoteExecution', () => {
 
   it('adds the passed days of a DaysFailed execution from the CheckDays input in its history', async () => {
     // Prepare
-    const failedDay = { date: '2025-03-02', status: 'failed', error: 'ValidationBreachError', cause: lambdaCause('ValidationBreachError', 'duplicate_ids: expected 0, got 3') };
+    const failedDay = {
+      date: '2025-03-02',
+      status: 'failed',
+      error: 'ValidationBreachError',
+      cause: lambdaCause('ValidationBreachError', 'duplicate_ids: expected 0, got 3'),
+    };
     const days = [{ date: '2025-03-01', status: 'passed', rows: 10_000 }, failedDay, { date: '2025-03-03', status: 'passed', rows: 9_000 }];
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify([failedDay]) });
     sfnMock.on(GetExecutionHistoryCommand).resolves({
       events: [
         { id: 30, timestamp: STOP, type: 'ExecutionFailed', executionFailedEventDetails: { error: 'DaysFailed' } },
-        { id: 28, timestamp: STOP, type: 'PassStateEntered', stateEnteredEventDetails: { name: 'ListFailedDays', input: JSON.stringify({ days, anyFailed: true }) } },
-        { id: 26, timestamp: STOP, type: 'ChoiceStateEntered', stateEnteredEventDetails: { name: 'CheckDays', input: JSON.stringify({ days, anyFailed: true }) } },
+        {
+          id: 28,
+          timestamp: STOP,
+          type: 'PassStateEntered',
+          stateEnteredEventDetails: { name: 'ListFailedDays', input: JSON.stringify({ days, anyFailed: true }) },
+        },
+        {
+          id: 26,
+          timestamp: STOP,
+          type: 'ChoiceStateEntered',
+          stateEnteredEventDetails: { name: 'CheckDays', input: JSON.stringify({ days, anyFailed: true }) },
+        },
       ],
     });
 
@@ -185,7 +221,9 @@ describe('runRemoteExecution', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ExecutionPollTimeoutError);
-    expect((error as Error).message).toBe(`execution ${EXECUTION} is still RUNNING after 5 s of waiting; it goes on in Step Functions (DescribeExecution shows how it ends)`);
+    expect((error as Error).message).toBe(
+      `execution ${EXECUTION} is still RUNNING after 5 s of waiting; it goes on in Step Functions (DescribeExecution shows how it ends)`,
+    );
     expect(clock.slept).toEqual([2_000, 2_000, 1_000]);
     expect(sfnMock).toReceiveCommandTimes(DescribeExecutionCommand, 4);
   });
@@ -246,9 +284,16 @@ describe('stackOutput', () => {
 
   it('says the stack is not deployed when CloudFormation does not know it', async () => {
     // Prepare
-    cfnMock.on(DescribeStacksCommand).rejects(
-      new CloudFormationServiceException({ name: 'ValidationError', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Stack with id PgLakeEtl does not exist' }),
-    );
+    cfnMock
+      .on(DescribeStacksCommand)
+      .rejects(
+        new CloudFormationServiceException({
+          name: 'ValidationError',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'Stack with id PgLakeEtl does not exist',
+        }),
+      );
 
     // Act
     const error = await stackOutput(cfn(), 'PgLakeEtl', STATE_MACHINE_ARN_OUTPUT).catch((e: unknown) => e);
@@ -269,7 +314,9 @@ describe('stackOutput', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toBe('StateMachineArn: expected an output of stack PgLakeEtl, got "missing (stack ROLLBACK_COMPLETE; outputs: BucketName)"');
+    expect((error as Error).message).toBe(
+      'StateMachineArn: expected an output of stack PgLakeEtl, got "missing (stack ROLLBACK_COMPLETE; outputs: BucketName)"',
+    );
   });
 
   it('lets other failures (LocalStack down, throttling) through as they are', async () => {

@@ -84,7 +84,9 @@ describe('etl remote --localstack (npm run local:run)', () => {
 
   it('finds the state machine in LocalStack, runs the day and prints the table: exit 0', async () => {
     // Prepare
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify({ days: [{ date: '2025-03-01', status: 'passed', rows: 10_000 }], anyFailed: false }) });
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolves({ status: 'SUCCEEDED', output: JSON.stringify({ days: [{ date: '2025-03-01', status: 'passed', rows: 10_000 }], anyFailed: false }) });
     const { out, io } = capture();
 
     // Act
@@ -95,7 +97,9 @@ describe('etl remote --localstack (npm run local:run)', () => {
     expect(cfnMock).toReceiveCommandWith(DescribeStacksCommand, { StackName: 'PgLakeEtl' });
     expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE, input: '{"date":"2025-03-01","mode":"overwrite"}' });
     expect(out.join('\n')).toMatch(/^2025-03-01 +- +10,000 .* passed$/m);
-    expect(out.at(-1)).toContain('AWS_ENDPOINT_URL=http://localhost:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test LAKE_URI=s3://pglakeetl-lakebucket/lake npx etl read --date 2025-03-01');
+    expect(out.at(-1)).toContain(
+      'AWS_ENDPOINT_URL=http://localhost:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test LAKE_URI=s3://pglakeetl-lakebucket/lake npx etl read --date 2025-03-01',
+    );
     // The clients etl remote made itself talk to LocalStack.
     const client = cfnMock.call(0).thisValue as CloudFormationClient;
     expect(await client.config.endpoint?.()).toMatchObject({ protocol: 'http:', hostname: 'localhost', port: 4566 });
@@ -104,7 +108,14 @@ describe('etl remote --localstack (npm run local:run)', () => {
 
   it('prints the failed day with its reason and exits 1 on DaysFailed', async () => {
     // Prepare
-    const failed = [{ date: '2025-03-02', status: 'failed', error: 'ValidationBreachError', cause: lambdaCause('ValidationBreachError', 'quarantine_rate: expected <= 0.05, got 0.2') }];
+    const failed = [
+      {
+        date: '2025-03-02',
+        status: 'failed',
+        error: 'ValidationBreachError',
+        cause: lambdaCause('ValidationBreachError', 'quarantine_rate: expected <= 0.05, got 0.2'),
+      },
+    ];
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify(failed) });
     sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [] });
     const { out, err, io } = capture();
@@ -121,7 +132,13 @@ describe('etl remote --localstack (npm run local:run)', () => {
 
   it("prints the Plan's InputError message and exits 2: nothing ran", async () => {
     // Prepare
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'InputError', cause: lambdaCause('InputError', 'date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"') });
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolves({
+        status: 'FAILED',
+        error: 'InputError',
+        cause: lambdaCause('InputError', 'date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"'),
+      });
     const { out, err, io } = capture();
 
     // Act
@@ -130,7 +147,9 @@ describe('etl remote --localstack (npm run local:run)', () => {
     // Assess
     expect(code).toBe(2);
     expect(out).toEqual([]);
-    expect(err.at(-1)).toBe('etl remote: execution failed: InputError: date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"');
+    expect(err.at(-1)).toBe(
+      'etl remote: execution failed: InputError: date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"',
+    );
   });
 
   it('exits 1 with the error and cause of an execution that timed out', async () => {
@@ -192,7 +211,9 @@ describe('etl remote on AWS', () => {
     sfnMock.reset();
     cfnMock.reset();
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify({ days: [{ date: '2025-03-01', status: 'passed', rows: 10 }], anyFailed: false }) });
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolves({ status: 'SUCCEEDED', output: JSON.stringify({ days: [{ date: '2025-03-01', status: 'passed', rows: 10 }], anyFailed: false }) });
   });
 
   it('runs on the stack --stack names with the AWS SDK defaults, and prints how to read the lake', async () => {
@@ -222,17 +243,21 @@ describe('etl remote on AWS', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(err[0]).toBe('etl: stack: expected CloudFormation stack PgLakeEtl readable with the credentials and region of the environment, got "Could not load credentials from any providers"');
+    expect(err[0]).toBe(
+      'etl: stack: expected CloudFormation stack PgLakeEtl readable with the credentials and region of the environment, got "Could not load credentials from any providers"',
+    );
     expect(sfnMock).toReceiveCommandTimes(StartExecutionCommand, 0);
   });
 });
 
 describe('local:deploy', () => {
   let commands: Command[];
-  const record = (exitCodes: Record<string, number> = {}) => async (command: Command) => {
-    commands.push(command);
-    return exitCodes[command.args[1]] ?? 0;
-  };
+  const record =
+    (exitCodes: Record<string, number> = {}) =>
+    async (command: Command) => {
+      commands.push(command);
+      return exitCodes[command.args[1]] ?? 0;
+    };
   const localstackUp = (version = '4.14.0') => (async () => new Response(JSON.stringify({ version, edition: 'community', services: {} }))) as typeof fetch;
   const today = new Date('2026-11-22T09:00:00Z');
 
@@ -265,7 +290,14 @@ describe('local:deploy', () => {
 
   it('with --skip-seed only migrates the database', async () => {
     // Act
-    const code = await deployMain(['--skip-seed'], { env: {}, io: capture().io, today, run: record(), fetch: localstackUp(), secrets: new SecretsManagerClient({ region: 'us-east-1' }) });
+    const code = await deployMain(['--skip-seed'], {
+      env: {},
+      io: capture().io,
+      today,
+      run: record(),
+      fetch: localstackUp(),
+      secrets: new SecretsManagerClient({ region: 'us-east-1' }),
+    });
 
     // Assess
     expect(code).toBe(0);
@@ -277,7 +309,14 @@ describe('local:deploy', () => {
     const { err, io } = capture();
 
     // Act
-    const code = await deployMain([], { env: {}, io, today, run: record({ seed: 2 }), fetch: localstackUp(), secrets: new SecretsManagerClient({ region: 'us-east-1' }) });
+    const code = await deployMain([], {
+      env: {},
+      io,
+      today,
+      run: record({ seed: 2 }),
+      fetch: localstackUp(),
+      secrets: new SecretsManagerClient({ region: 'us-east-1' }),
+    });
 
     // Assess
     expect(code).toBe(2);
@@ -299,7 +338,9 @@ describe('local:deploy', () => {
     // Assess
     expect(code).toBe(2);
     expect(commands).toEqual([]);
-    expect(err[0]).toBe('local:deploy: AWS_ENDPOINT_URL: expected a running LocalStack (npm run local:up), got "http://localhost:4566/_localstack/health: fetch failed"');
+    expect(err[0]).toBe(
+      'local:deploy: AWS_ENDPOINT_URL: expected a running LocalStack (npm run local:up), got "http://localhost:4566/_localstack/health: fetch failed"',
+    );
   });
 
   it('exits 2 on a LocalStack older than the nodejs24.x runtime', async () => {
@@ -338,7 +379,9 @@ describe('upsertSecret', () => {
 
   it('stores a new value in the secret when it already exists and returns its ARN', async () => {
     // Prepare
-    secretsMock.on(CreateSecretCommand).rejects(new ResourceExistsException({ $metadata: {}, message: 'the secret pg-lake-etl/local/database already exists' }));
+    secretsMock
+      .on(CreateSecretCommand)
+      .rejects(new ResourceExistsException({ $metadata: {}, message: 'the secret pg-lake-etl/local/database already exists' }));
     secretsMock.on(PutSecretValueCommand).resolves({ ARN: SECRET_ARN });
 
     // Act

@@ -1,6 +1,6 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCloudFormationClient, createSfnClient } from '../../cli/remote-execution.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -48,7 +48,10 @@ describe('endpoint and credentials wiring', () => {
     const settings = localstackClientSettings({ ...REAL_PROFILE });
 
     // Act
-    const sfn = await requestOf(createSfnClient(settings), new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:x:y' }));
+    const sfn = await requestOf(
+      createSfnClient(settings),
+      new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:x:y' }),
+    );
     const cfn = await requestOf(createCloudFormationClient(settings), new DescribeStacksCommand({ StackName: 'PgLakeEtl' }));
     const secrets = await requestOf(new SecretsManagerClient(settings), new ListSecretsCommand({}));
 
@@ -63,7 +66,10 @@ describe('endpoint and credentials wiring', () => {
 
   it('honours AWS_ENDPOINT_URL for a LocalStack elsewhere', async () => {
     // Act
-    const request = await requestOf(createSfnClient(localstackClientSettings({ AWS_ENDPOINT_URL: 'http://192.168.1.20:4566/' })), new DescribeExecutionCommand({ executionArn: 'arn:x' }));
+    const request = await requestOf(
+      createSfnClient(localstackClientSettings({ AWS_ENDPOINT_URL: 'http://192.168.1.20:4566/' })),
+      new DescribeExecutionCommand({ executionArn: 'arn:x' }),
+    );
 
     // Assess
     expect(request.url).toBe('http://192.168.1.20:4566/');

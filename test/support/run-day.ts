@@ -50,7 +50,8 @@ export async function runDay(store: ObjectStore, databaseUrl: string, day: Calen
     ROW_GROUP_ROWS: '1024',
     RANGE_MAX_ROWS: String(options.maxRowsPerRange ?? 20_000_000),
   };
-  for (const [key, value] of Object.entries(options.thresholds ?? {})) if (value !== undefined) env[QUALITY_ENV[key as keyof QualityThresholds]] = String(value);
+  for (const [key, value] of Object.entries(options.thresholds ?? {}))
+    if (value !== undefined) env[QUALITY_ENV[key as keyof QualityThresholds]] = String(value);
   let published: ValidateOutput | undefined;
   const result = await runLocalExecution(
     loadConfig(env),

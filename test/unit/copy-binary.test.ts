@@ -295,7 +295,9 @@ describe('decodeCopyBinary', () => {
       [2n, 'Cargo XL', 'cargo', null, false],
       [3n, 'Volt', 'e-bike', 'Ostkreuz', true],
     ] as const;
-    const body = stream(bikes.map(([id, model, type, home, inService]) => [int8(id), text(model), text(type), home === null ? null : text(home), bool(inService)]));
+    const body = stream(
+      bikes.map(([id, model, type, home, inService]) => [int8(id), text(model), text(type), home === null ? null : text(home), bool(inService)]),
+    );
 
     // Act
     const batches = await decode(chunksOf(body), BIKES);
@@ -326,7 +328,13 @@ describe('decodeCopyBinary', () => {
   it('keeps every value while its buffers grow from a small start to a full batch, and across batches', async () => {
     // Prepare: more rows than the buffers start with (1,024), every fourth home_station NULL
     const n = 5_000;
-    const rows = Array.from({ length: n }, (_, i) => [int8(BigInt(i)), text(`model ${i}`), text('city'), i % 4 === 0 ? null : text(`station ${i}`), bool(i % 3 === 0)]);
+    const rows = Array.from({ length: n }, (_, i) => [
+      int8(BigInt(i)),
+      text(`model ${i}`),
+      text('city'),
+      i % 4 === 0 ? null : text(`station ${i}`),
+      bool(i % 3 === 0),
+    ]);
 
     // Act
     const batches = await decode(chunksOf(stream(rows)), BIKES, 3_000);
@@ -376,9 +384,7 @@ describe('decodeCopyBinary', () => {
 
     // Act
     const results = await Promise.all(
-      splits.map(async (at) =>
-        snapshot(await decode(chunksOf(RENTALS_STREAM.subarray(0, at), RENTALS_STREAM.subarray(at)), RENTALS, 2), RENTALS),
-      ),
+      splits.map(async (at) => snapshot(await decode(chunksOf(RENTALS_STREAM.subarray(0, at), RENTALS_STREAM.subarray(at)), RENTALS, 2), RENTALS)),
     );
 
     // Assess

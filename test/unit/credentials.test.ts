@@ -11,7 +11,10 @@ describe('database credentials', () => {
 
   it('builds a connection string from an RDS secret, escaping the password', () => {
     // Act
-    const url = databaseUrlFromSecret(JSON.stringify({ username: 'etl', password: 'p@ss/w:rd', host: 'db.internal', port: 5433, dbname: 'rentals' }), 'require');
+    const url = databaseUrlFromSecret(
+      JSON.stringify({ username: 'etl', password: 'p@ss/w:rd', host: 'db.internal', port: 5433, dbname: 'rentals' }),
+      'require',
+    );
 
     // Assess
     expect(url).toBe('postgres://etl:p%40ss%2Fw%3Ard@db.internal:5433/rentals?sslmode=require');
@@ -19,14 +22,20 @@ describe('database credentials', () => {
 
   it('names the missing field of a malformed secret', () => {
     // Act + Assess
-    expect(() => databaseUrlFromSecret('{"username":"etl","host":"h"}', undefined)).toThrow(/DATABASE_SECRET_ARN: expected a secret with a non-empty "password"/);
+    expect(() => databaseUrlFromSecret('{"username":"etl","host":"h"}', undefined)).toThrow(
+      /DATABASE_SECRET_ARN: expected a secret with a non-empty "password"/,
+    );
     expect(() => databaseUrlFromSecret('nope', undefined)).toThrow(ConfigError);
   });
 
   it('reads the secret once per container and caches it', async () => {
     // Prepare
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'u', password: 'p', host: 'h' }) });
-    const source = databaseUrlSource({ DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:db' }, undefined, new SecretsManagerClient({ region: 'us-east-1' }));
+    const source = databaseUrlSource(
+      { DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:db' },
+      undefined,
+      new SecretsManagerClient({ region: 'us-east-1' }),
+    );
 
     // Act
     const first = await source();

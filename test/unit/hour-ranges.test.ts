@@ -8,7 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import { dayWindow, hourWindow, parseDay, windowHours, type HourRange } from '../../src/core/day.js';
 import { InputError, StagingError } from '../../src/core/errors.js';
-import { parseContract, rangeEventSchema, releaseEventSchema, validateEventSchema, type RangeMetrics, type TransformOutput } from '../../src/pipeline/contracts.js';
+import {
+  parseContract,
+  rangeEventSchema,
+  releaseEventSchema,
+  validateEventSchema,
+  type RangeMetrics,
+  type TransformOutput,
+} from '../../src/pipeline/contracts.js';
 import { dataFileKey, quarantineKey, rangePart, stagingKey } from '../../src/lake/layout.js';
 import { cutIntoRanges } from '../../src/pipeline/plan-day/plan-day.js';
 import { combineRanges, type RunOfDay } from '../../src/pipeline/validate/validate.js';
@@ -30,32 +37,62 @@ describe('cutIntoRanges', () => {
   it.each([
     ['a day at most max rows is one range', [10, 20, 30], 60, [{ from: 0, to: 3, rows: 60 }]],
     ['a day well under max rows is one range', [1, 1, 1, 1], 100, [{ from: 0, to: 4, rows: 4 }]],
-    ['greedy: each range takes hours until the next would exceed max', [40, 40, 40, 40, 40], 100, [
-      { from: 0, to: 2, rows: 80 },
-      { from: 2, to: 4, rows: 80 },
-      { from: 4, to: 5, rows: 40 },
-    ]],
-    ['a range may reach max rows exactly', [50, 50, 50, 50], 100, [
-      { from: 0, to: 2, rows: 100 },
-      { from: 2, to: 4, rows: 100 },
-    ]],
-    ['an oversized hour is a range on its own', [10, 500, 10], 100, [
-      { from: 0, to: 1, rows: 10 },
-      { from: 1, to: 2, rows: 500 },
-      { from: 2, to: 3, rows: 10 },
-    ]],
-    ['an oversized first hour is a range on its own', [500, 10, 10], 100, [
-      { from: 0, to: 1, rows: 500 },
-      { from: 1, to: 3, rows: 20 },
-    ]],
-    ['two oversized hours in a row are two ranges', [300, 300], 100, [
-      { from: 0, to: 1, rows: 300 },
-      { from: 1, to: 2, rows: 300 },
-    ]],
-    ['hours without rows join the range they follow', [0, 0, 90, 0, 0, 90, 0], 100, [
-      { from: 0, to: 5, rows: 90 },
-      { from: 5, to: 7, rows: 90 },
-    ]],
+    [
+      'greedy: each range takes hours until the next would exceed max',
+      [40, 40, 40, 40, 40],
+      100,
+      [
+        { from: 0, to: 2, rows: 80 },
+        { from: 2, to: 4, rows: 80 },
+        { from: 4, to: 5, rows: 40 },
+      ],
+    ],
+    [
+      'a range may reach max rows exactly',
+      [50, 50, 50, 50],
+      100,
+      [
+        { from: 0, to: 2, rows: 100 },
+        { from: 2, to: 4, rows: 100 },
+      ],
+    ],
+    [
+      'an oversized hour is a range on its own',
+      [10, 500, 10],
+      100,
+      [
+        { from: 0, to: 1, rows: 10 },
+        { from: 1, to: 2, rows: 500 },
+        { from: 2, to: 3, rows: 10 },
+      ],
+    ],
+    [
+      'an oversized first hour is a range on its own',
+      [500, 10, 10],
+      100,
+      [
+        { from: 0, to: 1, rows: 500 },
+        { from: 1, to: 3, rows: 20 },
+      ],
+    ],
+    [
+      'two oversized hours in a row are two ranges',
+      [300, 300],
+      100,
+      [
+        { from: 0, to: 1, rows: 300 },
+        { from: 1, to: 2, rows: 300 },
+      ],
+    ],
+    [
+      'hours without rows join the range they follow',
+      [0, 0, 90, 0, 0, 90, 0],
+      100,
+      [
+        { from: 0, to: 5, rows: 90 },
+        { from: 5, to: 7, rows: 90 },
+      ],
+    ],
     ['a day without rows is one empty range', [0, 0, 0], 100, [{ from: 0, to: 3, rows: 0 }]],
   ])('%s', (_name, hourRows, maxRows, expected) => {
     // Act
@@ -234,13 +271,7 @@ const parseValidateEvent = (event: unknown) => parseContract(validateEventSchema
 describe('the extract event (rangeEventSchema)', () => {
   const base = { date: '2025-06-01', runId: RUN };
 
-  it.each([
-    [{ from: 0, to: 24 }],
-    [{ from: 0, to: 1 }],
-    [{ from: 6, to: 12 }],
-    [{ from: 24, to: 25 }],
-    [{ from: 0, to: 25 }],
-  ])('reads hours %j', (hours) => {
+  it.each([[{ from: 0, to: 24 }], [{ from: 0, to: 1 }], [{ from: 6, to: 12 }], [{ from: 24, to: 25 }], [{ from: 0, to: 25 }]])('reads hours %j', (hours) => {
     // Act
     const event = parseExtractEvent({ ...base, mode: 'append', owner: 'arn:exec', hours });
 
@@ -359,7 +390,10 @@ describe('the validate event (validateEventSchema)', () => {
     runId: RUN,
     owner: 'arn:exec',
     sourceDuplicateIds: 0,
-    ranges: [{ from: 0, to: 12, rows: 10 }, { from: 12, to: 24, rows: 10 }],
+    ranges: [
+      { from: 0, to: 12, rows: 10 },
+      { from: 12, to: 24, rows: 10 },
+    ],
     written: [written({ from: 0, to: 12 }), written({ from: 12, to: 24 })],
   });
 
@@ -372,7 +406,10 @@ describe('the validate event (validateEventSchema)', () => {
 
     // Assess
     expect(parsed).toMatchObject({ date: parseDay('2025-06-01'), runId: RUN, mode: 'overwrite', owner: 'arn:exec', sourceDuplicateIds: 0 });
-    expect(parsed.ranges).toEqual([{ from: 0, to: 12 }, { from: 12, to: 24 }]);
+    expect(parsed.ranges).toEqual([
+      { from: 0, to: 12 },
+      { from: 12, to: 24 },
+    ]);
     expect(parsed.written).toEqual(event.written);
   });
 
@@ -397,8 +434,16 @@ describe('the validate event (validateEventSchema)', () => {
     ['a range without files', (e: { written: Record<string, unknown>[] }) => delete e.written[0].files, 'written[0].files'],
     ['a range without metrics', (e: { written: Record<string, unknown>[] }) => (e.written[1].metrics = null), 'written[1].metrics'],
     ['a range without hours', (e: { written: Record<string, unknown>[] }) => delete e.written[1].hours, 'written[1].hours'],
-    ['a file outside the partition', (e: { written: Record<string, unknown>[] }) => (e.written[0].files = [{ key: '_staging/x.parquet', rows: 0, bytes: 1 }]), 'written[0].files'],
-    ['a file key climbing out', (e: { written: Record<string, unknown>[] }) => (e.written[1].files = [{ key: 'rentals/../users/data.parquet', rows: 0, bytes: 1 }]), 'written[1].files'],
+    [
+      'a file outside the partition',
+      (e: { written: Record<string, unknown>[] }) => (e.written[0].files = [{ key: '_staging/x.parquet', rows: 0, bytes: 1 }]),
+      'written[0].files',
+    ],
+    [
+      'a file key climbing out',
+      (e: { written: Record<string, unknown>[] }) => (e.written[1].files = [{ key: 'rentals/../users/data.parquet', rows: 0, bytes: 1 }]),
+      'written[1].files',
+    ],
   ])('rejects %s, naming the field', (_name, change, field) => {
     // Arrange
     const event = withChange(change as (e: Record<string, unknown> & { written: Record<string, unknown>[] }) => void);
@@ -429,7 +474,17 @@ describe('the validate event (validateEventSchema)', () => {
 });
 
 describe('combineRanges', () => {
-  const run: RunOfDay = { runId: RUN, mode: 'append', owner: 'arn:exec', sourceDuplicateIds: 3, ranges: [{ from: 18, to: 24 }, { from: 0, to: 6 }, { from: 6, to: 18 }] };
+  const run: RunOfDay = {
+    runId: RUN,
+    mode: 'append',
+    owner: 'arn:exec',
+    sourceDuplicateIds: 3,
+    ranges: [
+      { from: 18, to: 24 },
+      { from: 0, to: 6 },
+      { from: 6, to: 18 },
+    ],
+  };
   const day = parseDay('2025-06-01');
   const morning = written(
     { from: 0, to: 6 },
@@ -441,7 +496,15 @@ describe('combineRanges', () => {
         { key: dataFileKey(day, RUN, 1, 'h00'), rows: 38, bytes: 380 },
       ],
       quarantineKey: quarantineKey(day, RUN, 'h00'),
-      metrics: { rows: 100, nullCounts: { user_id: 2, rent_cost: 1 }, negativeDurations: 1, negativeCosts: 0, quarantined: 4, excluded: 2, rejectReasons: { required_value_null: 2, rent_cost_not_numeric: 2 } },
+      metrics: {
+        rows: 100,
+        nullCounts: { user_id: 2, rent_cost: 1 },
+        negativeDurations: 1,
+        negativeCosts: 0,
+        quarantined: 4,
+        excluded: 2,
+        rejectReasons: { required_value_null: 2, rent_cost_not_numeric: 2 },
+      },
     },
   );
   const midday = written(
@@ -515,7 +578,13 @@ describe('combineRanges', () => {
     const write = combineRanges({ ...run, sourceDuplicateIds: 0, ranges: [{ from: 0, to: 24 }] }, [whole]);
 
     // Assess
-    expect(write).toMatchObject({ sourceCount: 7, files: whole.files, quarantineKeys: [], snapshotAt: whole.snapshotAt, metrics: { rows: 7, duplicateIds: 0 } });
+    expect(write).toMatchObject({
+      sourceCount: 7,
+      files: whole.files,
+      quarantineKeys: [],
+      snapshotAt: whole.snapshotAt,
+      metrics: { rows: 7, duplicateIds: 0 },
+    });
   });
 
   it.each([

@@ -73,7 +73,11 @@ describe('the import structure', () => {
   it('covers the project (every stage, the contracts, the lease)', () => {
     expect(graph.has('src/pipeline/contracts.ts')).toBe(true);
     expect(graph.has('src/lake/lease.ts')).toBe(true);
-    for (const dir of STAGE_DIRS) expect([...graph.keys()].some((path) => path.startsWith(dir)), dir).toBe(true);
+    for (const dir of STAGE_DIRS)
+      expect(
+        [...graph.keys()].some((path) => path.startsWith(dir)),
+        dir,
+      ).toBe(true);
   });
 
   it('has no import cycle', () => {
@@ -81,7 +85,15 @@ describe('the import structure', () => {
   });
 
   it('finds a cycle when there is one', () => {
-    expect(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual([['a', 'b', 'c', 'a']]);
+    expect(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c', 'a']]);
   });
 
   it('keeps the stage contracts free of the stages they describe', () => {

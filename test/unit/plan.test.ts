@@ -12,8 +12,14 @@ const plan = (input: unknown, timeZone = 'UTC') => planRun(input, { timeZone, ma
 describe('planRun', () => {
   it.each([
     [{ date: '2025-06-01' }, { mode: 'overwrite', dates: ['2025-06-01'] }],
-    [{ date: '2025-06-15', mode: 'append' }, { mode: 'append', dates: ['2025-06-15'] }],
-    [{ from: '2025-05-30', to: '2025-06-02' }, { mode: 'overwrite', dates: ['2025-05-30', '2025-05-31', '2025-06-01', '2025-06-02'] }],
+    [
+      { date: '2025-06-15', mode: 'append' },
+      { mode: 'append', dates: ['2025-06-15'] },
+    ],
+    [
+      { from: '2025-05-30', to: '2025-06-02' },
+      { mode: 'overwrite', dates: ['2025-05-30', '2025-05-31', '2025-06-01', '2025-06-02'] },
+    ],
     [{ scheduledTime: '2025-06-15T02:30:00Z' }, { mode: 'overwrite', dates: ['2025-06-14'] }],
     [{ date: '1999-01-01' }, { mode: 'overwrite', dates: ['1999-01-01'] }],
   ])('plans %j', (input, expected) => {

@@ -8,10 +8,32 @@ import { column, declareFactTable, RENTALS } from '../../src/core/tables.js';
 import type { DayMetrics } from '../../src/pipeline/contracts.js';
 import { qualityChecks, type FooterSummary } from '../../src/pipeline/validate/validate.js';
 
-const NULLS = { rental_id: 0, user_id: 0, bike_id: 0, rent_start: 0, rent_end: 10, start_station: 0, end_station: 10, rent_cost: 20, updated_at: 0, etl_run_id: 0, etl_extracted_at: 0 };
+const NULLS = {
+  rental_id: 0,
+  user_id: 0,
+  bike_id: 0,
+  rent_start: 0,
+  rent_end: 10,
+  start_station: 0,
+  end_station: 10,
+  rent_cost: 20,
+  updated_at: 0,
+  etl_run_id: 0,
+  etl_extracted_at: 0,
+};
 
 function metrics(overrides: Partial<DayMetrics> = {}): DayMetrics {
-  return { rows: 1_000, nullCounts: NULLS, duplicateIds: 0, negativeDurations: 2, negativeCosts: 1, quarantined: 10, excluded: 0, rejectReasons: {}, ...overrides };
+  return {
+    rows: 1_000,
+    nullCounts: NULLS,
+    duplicateIds: 0,
+    negativeDurations: 2,
+    negativeCosts: 1,
+    quarantined: 10,
+    excluded: 0,
+    rejectReasons: {},
+    ...overrides,
+  };
 }
 
 function footers(overrides: Partial<FooterSummary> = {}): FooterSummary {
@@ -32,11 +54,26 @@ describe('qualityChecks', () => {
 
   it.each([
     ['a missing row', { sourceCount: 1_001, metrics: metrics() }, footers(), 'error row_count: 1000'],
-    ['a schema mismatch', { sourceCount: 1_000, metrics: metrics() }, footers({ schemaMismatches: ['f.parquet: rent_cost INT64 OPTIONAL'] }), 'error schema: f.parquet: rent_cost INT64 OPTIONAL'],
-    ['footer NULLs that differ from the writer', { sourceCount: 1_000, metrics: metrics() }, footers({ nullCounts: { ...NULLS, rent_cost: 21 } }), expect.stringMatching(/^error footer_null_counts/)],
+    [
+      'a schema mismatch',
+      { sourceCount: 1_000, metrics: metrics() },
+      footers({ schemaMismatches: ['f.parquet: rent_cost INT64 OPTIONAL'] }),
+      'error schema: f.parquet: rent_cost INT64 OPTIONAL',
+    ],
+    [
+      'footer NULLs that differ from the writer',
+      { sourceCount: 1_000, metrics: metrics() },
+      footers({ nullCounts: { ...NULLS, rent_cost: 21 } }),
+      expect.stringMatching(/^error footer_null_counts/),
+    ],
     ['a repeated rental_id', { sourceCount: 1_000, metrics: metrics({ duplicateIds: 1 }) }, footers(), 'error duplicate_rental_id: 1'],
     ['too many quarantined rows', { sourceCount: 1_000, metrics: metrics({ quarantined: 60 }) }, footers(), 'error quarantine_rate: 6.00%'],
-    ['too many NULLs in a column', { sourceCount: 1_000, metrics: metrics({ nullCounts: { ...NULLS, rent_end: 150 } }) }, footers({ nullCounts: { ...NULLS, rent_end: 150 } }), 'error null_rate.rent_end: 15.00%'],
+    [
+      'too many NULLs in a column',
+      { sourceCount: 1_000, metrics: metrics({ nullCounts: { ...NULLS, rent_end: 150 } }) },
+      footers({ nullCounts: { ...NULLS, rent_end: 150 } }),
+      'error null_rate.rent_end: 15.00%',
+    ],
     ['too many negative durations', { sourceCount: 1_000, metrics: metrics({ negativeDurations: 11 }) }, footers(), 'error negative_duration_rate: 1.10%'],
     ['too many negative costs', { sourceCount: 1_000, metrics: metrics({ negativeCosts: 20 }) }, footers(), 'error negative_cost_rate: 2.00%'],
   ])('fails on %s', (_name, transform, footerSummary, expected) => {

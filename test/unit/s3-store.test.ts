@@ -13,14 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
-import {
-  PreconditionFailedError,
-  StagingError,
-  StoreError,
-  StoreUnavailableError,
-  TerminalError,
-  TransientError,
-} from '../../src/core/errors.js';
+import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError, TerminalError, TransientError } from '../../src/core/errors.js';
 import { classifyS3Error, S3Store } from '../../src/lake/s3-store.js';
 import { rejectionOf } from '../support/outcomes.js';
 
@@ -376,9 +369,7 @@ describe('S3Store', () => {
 
     it('throws when the response lists a key it could not delete, and stops there', async () => {
       // Prepare
-      s3Mock
-        .on(DeleteObjectsCommand)
-        .resolvesOnce({ Errors: [{ Key: 'pre/fix/k0', Code: 'InternalError', Message: 'We encountered an internal error.' }] });
+      s3Mock.on(DeleteObjectsCommand).resolvesOnce({ Errors: [{ Key: 'pre/fix/k0', Code: 'InternalError', Message: 'We encountered an internal error.' }] });
       const store = newStore();
       const keys = Array.from({ length: 1_500 }, (_, i) => `k${i}`);
 
@@ -431,17 +422,16 @@ describe('classifyS3Error', () => {
     expect(error.message.startsWith('PutObject k: ')).toBe(true);
   });
 
-  it.each([
-    new StoreError('already classified'),
-    new StoreUnavailableError('already classified'),
-    new PreconditionFailedError('already classified'),
-  ])('returns an already classified $name as it is', (failure) => {
-    // Act
-    const error = classifyS3Error(failure, 'PutObject k');
+  it.each([new StoreError('already classified'), new StoreUnavailableError('already classified'), new PreconditionFailedError('already classified')])(
+    'returns an already classified $name as it is',
+    (failure) => {
+      // Act
+      const error = classifyS3Error(failure, 'PutObject k');
 
-    // Assess
-    expect(error).toBe(failure);
-  });
+      // Assess
+      expect(error).toBe(failure);
+    },
+  );
 
   it('names the S3 error code and message in its message', () => {
     // Act

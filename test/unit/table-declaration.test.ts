@@ -100,9 +100,21 @@ describe('declareFactTable', () => {
     ['a partition column that is no timestamp', { partition: 'id' }, 't.partition'],
     ['a change-tracking column that is no column', { changedAt: 'modified' }, 't.changedAt'],
     ['an order by an unknown column', { order: ['at', 'nope'] }, 't.order[1]'],
-    ['a cast of a non-text column', { columns: [...valid.columns.slice(0, 2), column('price', 'int64', true, '', { cast: { to: 'decimal', precision: 6, scale: 2 } })] }, 't.price.cast'],
-    ['a decimal too wide for a number', { columns: [...valid.columns.slice(0, 2), column('price', 'text', true, '', { cast: { to: 'decimal', precision: 16, scale: 2 } })] }, 't.price.cast.precision'],
-    ['a scale above the precision', { columns: [...valid.columns.slice(0, 2), column('price', 'text', true, '', { cast: { to: 'decimal', precision: 4, scale: 5 } })] }, 't.price.cast.scale'],
+    [
+      'a cast of a non-text column',
+      { columns: [...valid.columns.slice(0, 2), column('price', 'int64', true, '', { cast: { to: 'decimal', precision: 6, scale: 2 } })] },
+      't.price.cast',
+    ],
+    [
+      'a decimal too wide for a number',
+      { columns: [...valid.columns.slice(0, 2), column('price', 'text', true, '', { cast: { to: 'decimal', precision: 16, scale: 2 } })] },
+      't.price.cast.precision',
+    ],
+    [
+      'a scale above the precision',
+      { columns: [...valid.columns.slice(0, 2), column('price', 'text', true, '', { cast: { to: 'decimal', precision: 4, scale: 5 } })] },
+      't.price.cast.scale',
+    ],
     ['two columns of one name', { columns: [...valid.columns, column('id', 'text', true, '')] }, 't.columns'],
     ['a negative-value measure of an uncast text', { measures: { negativeValue: { name: 'n', column: 'price' } } }, 't.measures.negativeValue.column'],
     ['an interval ending at a non-timestamp', { measures: { negativeInterval: { name: 'n', start: 'at', end: 'id' } } }, 't.measures.negativeInterval.end'],
@@ -210,7 +222,11 @@ function recordingClient(): { client: pg.Client; sent: { text: string; values?: 
     if (text.includes('information_schema.columns')) {
       return [TRIPS, STATIONS].flatMap((t) => t.columns.map((c) => ({ table_name: t.name, column_name: c.name, data_type: SOURCE_TYPE[c.kind] })));
     }
-    if (text.includes('AS hour')) return [{ hour: 0, n: '6' }, { hour: 20, n: '4' }];
+    if (text.includes('AS hour'))
+      return [
+        { hour: 0, n: '6' },
+        { hour: 20, n: '4' },
+      ];
     if (text.includes('AS unique')) return [{ unique: false }];
     if (text.includes('count(DISTINCT')) return [{ n: '2' }];
     if (text.includes('last_change')) return [{ n: '10', last_change: new Date('2025-06-02T23:00:00Z') }];
@@ -276,7 +292,14 @@ describe('the stages, run for a table declared otherwise', () => {
     const cut = await planDay({ client, day: DAY, timeZone: 'UTC', maxRowsPerRange: 5, table: TRIPS });
 
     // Assess
-    expect(cut).toEqual({ plannedRows: 10, sourceDuplicateIds: 2, ranges: [{ from: 0, to: 1, rows: 6 }, { from: 1, to: 24, rows: 4 }] });
+    expect(cut).toEqual({
+      plannedRows: 10,
+      sourceDuplicateIds: 2,
+      ranges: [
+        { from: 0, to: 1, rows: 6 },
+        { from: 1, to: 24, rows: 4 },
+      ],
+    });
     expect(statements(sent)).toEqual([
       countRowsQuery(TRIPS, WINDOW).text,
       rowsByHourQuery(TRIPS, WINDOW).text,
@@ -363,7 +386,11 @@ describe('the stages, run for a table declared otherwise', () => {
       excluded: 1,
       rejectReasons: { fare_too_precise: 1, fare_not_numeric: 1, required_value_null: 1 },
     });
-    const quarantined = Buffer.from((await store.getObject(written.quarantineKey!))!.body).toString('utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const quarantined = Buffer.from((await store.getObject(written.quarantineKey!))!.body)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(quarantined.map((q) => [q.reason, q.column, q.row.trip_id])).toEqual([
       ['fare_too_precise', 'fare', '3'],
       ['fare_not_numeric', 'fare', '4'],
@@ -400,7 +427,13 @@ describe('the stages, run for a table declared otherwise', () => {
     const written = await transformDay({
       store,
       day: DAY,
-      extract: { runId, hours: { from: 0, to: 24 }, sourceCount: 1, snapshotAt: '2025-06-03T01:00:00.000Z', staging: { rentals: { key, rows: 1, bytes: body.byteLength } } },
+      extract: {
+        runId,
+        hours: { from: 0, to: 24 },
+        sourceCount: 1,
+        snapshotAt: '2025-06-03T01:00:00.000Z',
+        staging: { rentals: { key, rows: 1, bytes: body.byteLength } },
+      },
       timeZone: 'UTC',
       rowsPerFile: 1_000,
       rowGroupRows: 1_000,

@@ -1,7 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Field, Int64, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, TimestampMicrosecond, Utf8, vectorFromArray, type Data } from 'apache-arrow';
+import {
+  type Field,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableToIPC,
+  type TimestampMicrosecond,
+  Utf8,
+  vectorFromArray,
+  type Data,
+} from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
@@ -194,9 +207,7 @@ describe('castToLake of rentals', () => {
     '12345678901.00', // 9: rejected
     '-9999999999.99', // 10: largest negative
   ];
-  const rows = costs.map((cost, i) =>
-    rental(i, cost, i === 4 ? { rent_end: null, start_station: null, end_station: '🚲 Kottbusser Tor' } : {}),
-  );
+  const rows = costs.map((cost, i) => rental(i, cost, i === 4 ? { rent_end: null, start_station: null, end_station: '🚲 Kottbusser Tor' } : {}));
 
   it('returns a batch whose schema and column types are the lake schema', () => {
     // Prepare
@@ -213,7 +224,7 @@ describe('castToLake of rentals', () => {
     expect(batch.numRows).toBe(rows.length);
   });
 
-  it('writes each cost as a two\'s-complement 128-bit decimal of cents', () => {
+  it("writes each cost as a two's-complement 128-bit decimal of cents", () => {
     // Prepare
     const raw = stagedBatch(rows);
 
@@ -304,11 +315,17 @@ describe('castToLake of rentals', () => {
     for (const name of ['rental_id', 'user_id', 'bike_id', 'rent_start', 'rent_end', 'updated_at'] as const) {
       const column = batch.getChild(name)!;
       const values = column.data[0].values as BigInt64Array;
-      expect(rows.map((_, i) => (column.isValid(i) ? values[i] : null)), name).toEqual(rows.map((r) => r[name]));
+      expect(
+        rows.map((_, i) => (column.isValid(i) ? values[i] : null)),
+        name,
+      ).toEqual(rows.map((r) => r[name]));
     }
     for (const name of ['start_station', 'end_station'] as const) {
       const column = batch.getChild(name)!;
-      expect(rows.map((_, i) => column.get(i)), name).toEqual(rows.map((r) => r[name]));
+      expect(
+        rows.map((_, i) => column.get(i)),
+        name,
+      ).toEqual(rows.map((r) => r[name]));
     }
   });
 
@@ -357,7 +374,13 @@ describe('transformDay of rentals', () => {
       const written = await transformDay({
         store,
         day: parseDay('2025-03-01'),
-        extract: { runId, hours: { from: 0, to: 24 }, sourceCount: rows.length, snapshotAt: '2025-03-02T00:00:00.000Z', staging: { rentals: { key, rows: rows.length, bytes: body.byteLength } } },
+        extract: {
+          runId,
+          hours: { from: 0, to: 24 },
+          sourceCount: rows.length,
+          snapshotAt: '2025-03-02T00:00:00.000Z',
+          staging: { rentals: { key, rows: rows.length, bytes: body.byteLength } },
+        },
         timeZone: 'UTC',
         rowsPerFile: 1_000,
         rowGroupRows: 1_000,

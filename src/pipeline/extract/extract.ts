@@ -16,12 +16,11 @@ import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
 import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
-import { copyRangeSql, copySnapshotSql, countInSnapshotSql, sourceColumnsQuery, windowCondition } from '../../source/queries.js';
+import { copyRangeSql, copySnapshotSql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
 import type { ExtractOutput, StagedTable } from '../contracts.js';
 
 /** How often a long extract logs its progress. */
 const PROGRESS_INTERVAL_MS = 2_000;
-
 
 export interface ExtractRequest {
   /** A connection of its own: after a failed extract it must be closed, not reused. */

@@ -25,7 +25,10 @@ export function planRun(input: unknown, options: PlanOptions): RunPlan {
   const e = input as Record<string, unknown>;
   const today = dayAt(options.now ?? new Date(), options.timeZone);
   const mode = parseMode(e.mode);
-  const keys = Object.keys(e).filter((k) => k !== 'mode').sort().join(',');
+  const keys = Object.keys(e)
+    .filter((k) => k !== 'mode')
+    .sort()
+    .join(',');
   let days: CalendarDay[];
   switch (keys) {
     case 'date':

@@ -158,7 +158,8 @@ function lineageOf(runId: string, extractedAtMicros: bigint): LineageColumns {
   let columns = lineageByRun.get(key);
   if (!columns) {
     if (lineageByRun.size >= 8) lineageByRun.delete(lineageByRun.keys().next().value!);
-    lineageByRun.set(key, (columns = new LineageColumns(runId, extractedAtMicros)));
+    columns = new LineageColumns(runId, extractedAtMicros);
+    lineageByRun.set(key, columns);
   }
   return columns;
 }
@@ -173,7 +174,7 @@ export interface CastRejection {
 /** The single data chunk of staged column `name`; a batch without it is no staged batch of `table`. */
 function stagedColumn(table: FactTable, raw: RecordBatch, name: string): Data {
   const child = raw.getChild(name);
-  if (!child || child.data.length !== 1) throw new StagingError(`staged ${table.name} batch lacks column ${name}`);
+  if (child?.data.length !== 1) throw new StagingError(`staged ${table.name} batch lacks column ${name}`);
   return child.data[0];
 }
 
@@ -201,14 +202,7 @@ function rowsMissingRequiredValues(table: FactTable, raw: RecordBatch): CastReje
  * its row (unless `isExcluded` leaves it out anyway) is added to `rejected` with the reason
  * `<column>_<fault>`.
  */
-function castDecimalColumn(
-  column: string,
-  cast: DecimalCast,
-  data: Data<Utf8>,
-  type: DataType,
-  isExcluded: Uint8Array,
-  rejected: CastRejection[],
-): Data {
+function castDecimalColumn(column: string, cast: DecimalCast, data: Data<Utf8>, type: DataType, isExcluded: Uint8Array, rejected: CastRejection[]): Data {
   const length = data.length;
   const scale = cast.scale;
   const integerDigits = cast.precision - scale;
@@ -268,6 +262,8 @@ export function castToLake(
         return lineageColumns.runIdColumn(length);
       case 'extracted_at':
         return lineageColumns.extractedAtColumn(schema.fields[table.columns.length + i].type, length);
+      default:
+        throw new StagingError(`lineage column ${column.name}: no value ${String(column.value)}`);
     }
   });
   const children = [...sourceChildren, ...lineageChildren];

@@ -73,11 +73,41 @@ export async function recheckPartition(request: RecheckRequest): Promise<{ repor
     const latest = manifest.runs.at(-1)!;
     const changedSince = !unchangedSince(source, latest.sourceSnapshotAt);
     checks.push(
-      { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every file the manifest names', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
-      { check: 'manifest_rows', passed: footers.rows === manifest.rows, severity: 'error', expected: `${manifest.rows} (manifest)`, actual: String(footers.rows) },
-      { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
-      { check: 'source_rows_now', passed: latest.rows === sourceCount, severity: 'error', expected: `${sourceCount} (source count now)`, actual: `${latest.rows} rows written by the latest run ${latest.runId}` },
-      { check: 'source_unchanged_since_snapshot', passed: !changedSince, severity: 'error', expected: `no source row updated after ${latest.sourceSnapshotAt}`, actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows' },
+      {
+        check: 'files_present',
+        passed: footers.missing.length === 0,
+        severity: 'error',
+        expected: 'every file the manifest names',
+        actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}`,
+      },
+      {
+        check: 'manifest_rows',
+        passed: footers.rows === manifest.rows,
+        severity: 'error',
+        expected: `${manifest.rows} (manifest)`,
+        actual: String(footers.rows),
+      },
+      {
+        check: 'schema',
+        passed: footers.schemaMismatches.length === 0,
+        severity: 'error',
+        expected: 'every file has the lake schema',
+        actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; '),
+      },
+      {
+        check: 'source_rows_now',
+        passed: latest.rows === sourceCount,
+        severity: 'error',
+        expected: `${sourceCount} (source count now)`,
+        actual: `${latest.rows} rows written by the latest run ${latest.runId}`,
+      },
+      {
+        check: 'source_unchanged_since_snapshot',
+        passed: !changedSince,
+        severity: 'error',
+        expected: `no source row updated after ${latest.sourceSnapshotAt}`,
+        actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows',
+      },
     );
   }
   const runId = newRunId();

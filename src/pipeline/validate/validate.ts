@@ -195,7 +195,13 @@ export function qualityChecks(
   const { negativeInterval, negativeValue } = table.measures;
   const fields = lakeSchema(table).fields;
   const checks: CheckResult[] = [
-    { check: 'files_present', passed: footers.missing.length === 0, severity: 'error', expected: 'every written file', actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}` },
+    {
+      check: 'files_present',
+      passed: footers.missing.length === 0,
+      severity: 'error',
+      expected: 'every written file',
+      actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}`,
+    },
     {
       check: 'row_count',
       passed: footers.rows === sourceCount - metrics.excluded,
@@ -203,7 +209,13 @@ export function qualityChecks(
       expected: `${sourceCount - metrics.excluded} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''})`,
       actual: String(footers.rows),
     },
-    { check: 'schema', passed: footers.schemaMismatches.length === 0, severity: 'error', expected: 'every file has the lake schema', actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; ') },
+    {
+      check: 'schema',
+      passed: footers.schemaMismatches.length === 0,
+      severity: 'error',
+      expected: 'every file has the lake schema',
+      actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; '),
+    },
     {
       check: 'footer_null_counts',
       passed: fields.every((f) => (footers.nullCounts[f.name] ?? 0) === (metrics.nullCounts[f.name] ?? 0)),
@@ -213,7 +225,9 @@ export function qualityChecks(
     },
     atMost(`duplicate_${table.key}`, metrics.duplicateIds, thresholds.maxDuplicateIds),
     atMost('quarantine_rate', rate(metrics.quarantined, metrics.rows), thresholds.maxQuarantineRate, pct),
-    ...(negativeInterval ? [atMost(`${negativeInterval.name}_rate`, rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct)] : []),
+    ...(negativeInterval
+      ? [atMost(`${negativeInterval.name}_rate`, rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct)]
+      : []),
     ...(negativeValue ? [atMost(`${negativeValue.name}_rate`, rate(metrics.negativeCosts, metrics.rows), thresholds.maxNegativeCostRate, pct)] : []),
     ...fields
       .filter((f) => f.nullable)
@@ -286,20 +300,22 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   const alreadyPublished = current?.manifest.runs.some((r) => r.runId === write.runId) ?? false;
   const files: ManifestFile[] = write.files.map((f) => ({ ...f, runId: write.runId }));
   const keepPrevious = write.mode === 'append' && current !== undefined;
-  const next: PartitionManifest = alreadyPublished ? current!.manifest : {
-    version: 1,
-    table: table.name,
-    date: day.iso,
-    runId: write.runId,
-    schemaFingerprint: write.schemaFingerprint,
-    files: keepPrevious ? [...current.manifest.files, ...files] : files,
-    rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
-    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
-    runs: [
-      ...(keepPrevious ? current.manifest.runs : []),
-      { runId: write.runId, mode: write.mode, sourceCount: write.sourceCount, sourceSnapshotAt: write.snapshotAt, rows: footers.rows, publishedAt: now },
-    ],
-  };
+  const next: PartitionManifest = alreadyPublished
+    ? current!.manifest
+    : {
+        version: 1,
+        table: table.name,
+        date: day.iso,
+        runId: write.runId,
+        schemaFingerprint: write.schemaFingerprint,
+        files: keepPrevious ? [...current.manifest.files, ...files] : files,
+        rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
+        quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
+        runs: [
+          ...(keepPrevious ? current.manifest.runs : []),
+          { runId: write.runId, mode: write.mode, sourceCount: write.sourceCount, sourceSnapshotAt: write.snapshotAt, rows: footers.rows, publishedAt: now },
+        ],
+      };
   if (!alreadyPublished) {
     try {
       await publishManifest(store, day, next, current?.etag, current !== undefined);
