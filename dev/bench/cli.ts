@@ -14,7 +14,8 @@ import { median } from './stats.js';
 
 /** Fresh processes per case (after one warm-up run that is not counted); the median counts. */
 const RUNS = 10;
-const ETL = 'dist/cli/etl.js';
+/** The built command, relative to the project root. */
+export const ETL = 'dist/cli/etl.js';
 
 /** A command line to time, the exit code it must end with and what it should stay within. */
 interface CliCase {
@@ -48,27 +49,43 @@ export interface CliMeasurement {
  * one tiny module to what the process loads.
  */
 const REPORT_PEAK_RSS =
-  'data:text/javascript,' + encodeURIComponent("import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(3, String(process.resourceUsage().maxRSS)));");
+  'data:text/javascript,' +
+  encodeURIComponent("import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(3, String(process.resourceUsage().maxRSS)));");
 
-/** One fresh `node dist/cli/etl.js ...args`: milliseconds from spawn to exit, peak RSS in KiB, exit code. */
-async function runOnce(args: readonly string[]): Promise<{ ms: number; peakRssKb: number; exitCode: number | null }> {
+/** How one `etl` process ended. */
+export interface EtlProcess {
+  /** Spawn to exit. */
+  readonly ms: number;
+  readonly peakRssKb: number;
+  readonly exitCode: number | null;
+  /** The last lines it wrote to stderr, to say why it failed. */
+  readonly stderrTail: string;
+}
+
+/**
+ * One fresh `node dist/cli/etl.js ...args`, with `env` over the bench's environment: milliseconds
+ * from spawn to exit, peak RSS in KiB, exit code.
+ */
+export async function runEtlProcess(args: readonly string[], env: Record<string, string> = {}): Promise<EtlProcess> {
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', REPORT_PEAK_RSS, ETL, ...args], {
     cwd: PROJECT_ROOT,
     // As a user's shell runs it: no loader inherited from the benchmark's own process.
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   let report = '';
+  let stderrTail = '';
   (child.stdio[3] as Readable).setEncoding('utf8').on('data', (s: string) => (report += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderrTail = (stderrTail + s).slice(-4000)));
   const closed = new Promise((resolve) => child.on('close', resolve));
   const { ms, exitCode } = await new Promise<{ ms: number; exitCode: number | null }>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => resolve({ ms: performance.now() - started, exitCode: code }));
   });
-  // The report is complete once the pipe closes, after the exit.
+  // The report is complete once the pipes close, after the exit.
   await closed;
-  return { ms, peakRssKb: Number(report), exitCode };
+  return { ms, peakRssKb: Number(report), exitCode, stderrTail: stderrTail.trim() };
 }
 
 /** Rebuilds `dist/` so the figures are those of the sources as they are. */
@@ -81,10 +98,10 @@ export async function measureCli(onCase?: (label: string) => void): Promise<CliM
   const results: CliMeasurement[] = [];
   for (const c of CASES) {
     onCase?.(c.label);
-    await runOnce(c.args);
+    await runEtlProcess(c.args);
     const runs = [];
     for (let i = 0; i < RUNS; i++) {
-      const run = await runOnce(c.args);
+      const run = await runEtlProcess(c.args);
       if (run.exitCode !== c.exitCode) throw new Error(`${ETL} ${c.args.join(' ')} exited with ${run.exitCode}, expected ${c.exitCode}`);
       runs.push(run);
     }
@@ -110,8 +127,15 @@ export function cliTable(measurements: readonly CliMeasurement[]): string[] {
     ]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
-  return [`etl command (${ETL}, whole process from spawn to exit; median of ${RUNS} fresh processes, peak RSS the largest)`, ...rows.map((r) => `  ${line(r)}`)];
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [
+    `etl command (${ETL}, whole process from spawn to exit; median of ${RUNS} fresh processes, peak RSS the largest)`,
+    ...rows.map((r) => `  ${line(r)}`),
+  ];
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

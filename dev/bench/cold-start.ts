@@ -114,7 +114,12 @@ async function bundleHandler(spec: StageSpec, dir: string): Promise<{ file: stri
 /** The lease file plan-day left for the run, as `{ path, body }` for the child to put back before each call. */
 function leaseOfPlan(lakeDir: string, day: string, plan: DayPlan): { path: string; body: string } {
   const now = new Date();
-  const lock: PartitionLock = { owner: plan.owner, runId: plan.runId, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString() };
+  const lock: PartitionLock = {
+    owner: plan.owner,
+    runId: plan.runId,
+    acquiredAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
+  };
   return { path: join(lakeDir, lockKey(parseDay(day))), body: `${JSON.stringify(lock)}\n` };
 }
 

@@ -96,10 +96,10 @@ async function measureDuckDb(client: pg.Client, request: FloorRequest): Promise<
   const instance = await DuckDBInstance.create(':memory:');
   const duck = await instance.connect();
   try {
-    await duck.run(
-      `CREATE TABLE t AS SELECT ${LAKE_SELECT} FROM read_csv('${csv}', header = false, auto_detect = false, columns = {${columns}})`,
-    );
-    const [info] = (await duck.runAndReadAll(`SELECT version() AS version, current_setting('threads') AS threads, (SELECT count(*) FROM t) AS n`)).getRowObjectsJson();
+    await duck.run(`CREATE TABLE t AS SELECT ${LAKE_SELECT} FROM read_csv('${csv}', header = false, auto_detect = false, columns = {${columns}})`);
+    const [info] = (
+      await duck.runAndReadAll(`SELECT version() AS version, current_setting('threads') AS threads, (SELECT count(*) FROM t) AS n`)
+    ).getRowObjectsJson();
     const samples = await repeated(request.repeat, async () => {
       const started = performance.now();
       await duck.run(`COPY t TO '${parquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${request.rowGroupRows})`);

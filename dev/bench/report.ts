@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, arch, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStart } from './cold-start.js';
+import { ETL_RUN_TARGETS, etlRunTargetsMet, type EtlRunMeasurement } from './etl-run.js';
 import type { Floor } from './floor.js';
 import { WHOLE_DAY, type StageMeasurement, type StagesMeasurement } from './stages.js';
 
@@ -28,6 +29,8 @@ export interface BenchSettings {
   readonly repeat: number;
   /** `embedded` (started by the benchmark) or `DATABASE_URL`. */
   readonly postgres: 'embedded' | 'DATABASE_URL';
+  /** The lake the stages, the whole day and `etl run` wrote to (`--lake`); the floor and the cold starts write none / a directory. */
+  readonly lake: { readonly kind: 'dir' | 's3'; readonly description: string };
 }
 
 /** Everything measured for one day size. */
@@ -41,6 +44,10 @@ export interface DayRun {
   readonly stages: StagesMeasurement;
   /** Whole day's seconds over the floor's; absent with `--skip-floor`. */
   readonly ratioToFloor: number | undefined;
+  /** `etl run --date` as a user runs it, the whole process. */
+  readonly etlRun: EtlRunMeasurement;
+  /** `etl run`'s seconds over the floor's; absent with `--skip-floor`. */
+  readonly etlRunRatioToFloor: number | undefined;
 }
 
 export interface BenchResults {
@@ -103,13 +110,33 @@ function stageRow(label: string, m: StageMeasurement): string[] {
   return [label, seconds(m.seconds), count(m.rows / m.seconds), mib(m.peakRssKb), size(m.bytes), String(m.files)];
 }
 
+const verdict = (met: boolean | undefined): string => (met === undefined ? '' : met ? ': met' : ': MISSED');
+
+/** The line under the table that sets `etl run` against its targets. */
+function etlRunLine(day: DayRun): string {
+  const { etlRun, etlRunRatioToFloor: ratio } = day;
+  const met = etlRunTargetsMet(day.rows, etlRun, ratio);
+  const ratioPart =
+    ratio === undefined ? 'no floor measured' : `etl run / floor = ${ratio.toFixed(2)} x (target <= ${ETL_RUN_TARGETS.ratioToFloor} x${verdict(met.ratio)})`;
+  const rssPart = `peak RSS ${mib(etlRun.peakRssKb)} (target <= ${ETL_RUN_TARGETS.peakRssMib} MiB${verdict(met.peakRss)})`;
+  const scope = day.rows < ETL_RUN_TARGETS.forRows ? `; the targets are for days of ${count(ETL_RUN_TARGETS.forRows)} rows` : '';
+  return `  ${ratioPart}, ${rssPart}${scope}`;
+}
+
 function dayTable(day: DayRun): string[] {
-  const { floor, stages } = day;
+  const { floor, stages, etlRun } = day;
   const rows: string[][] = [['', 'seconds', 'rows/s', 'peak RSS', 'bytes', 'files']];
   if (floor) {
     rows.push(
       ['floor: COPY binary', seconds(floor.copy.seconds), count(floor.copy.rows / floor.copy.seconds), '-', size(floor.copy.bytes), '-'],
-      [`floor: DuckDB Parquet (${floor.duckdb.threads} threads)`, seconds(floor.duckdb.seconds), count(floor.duckdb.rows / floor.duckdb.seconds), '-', size(floor.duckdb.bytes), '1'],
+      [
+        `floor: DuckDB Parquet (${floor.duckdb.threads} threads)`,
+        seconds(floor.duckdb.seconds),
+        count(floor.duckdb.rows / floor.duckdb.seconds),
+        '-',
+        size(floor.duckdb.bytes),
+        '1',
+      ],
       ['floor', seconds(floor.seconds), count(day.rows / floor.seconds), '', '', ''],
     );
   }
@@ -118,6 +145,14 @@ function dayTable(day: DayRun): string[] {
     ...stages.stages.map((stage) => stageRow(stage.stage, stage)),
     stageRow(`${WHOLE_DAY} (one process)`, wholeDay),
     ['max peak RSS of the stages', '', '', mib(stages.maxStagePeakRssKb), '', ''],
+    [
+      `etl run, exit ${etlRun.exitCode} (whole process, spawn to exit)`,
+      seconds(etlRun.seconds),
+      count(etlRun.rows / etlRun.seconds),
+      mib(etlRun.peakRssKb),
+      size(etlRun.bytes),
+      String(etlRun.files),
+    ],
   );
   const lines = [
     `${count(day.rows)} rentals in one day (seeded in ${seconds(day.seedSeconds)} s, VACUUM ANALYZE + CHECKPOINT ${seconds(day.vacuumSeconds)} s)`,
@@ -132,6 +167,7 @@ function dayTable(day: DayRun): string[] {
     );
   }
   if (day.ratioToFloor !== undefined) lines.push(`  ${WHOLE_DAY} / floor = ${day.ratioToFloor.toFixed(2)} x`);
+  lines.push(etlRunLine(day));
   return lines;
 }
 
@@ -152,7 +188,7 @@ function coldStartTable(coldStart: readonly ColdStart[]): string[] {
   }
   const runs = coldStart[0]?.runs ?? 0;
   return [
-    `cold start (esbuild CJS bundle required by plain node, first call on an empty day; median of ${runs} fresh processes)`,
+    `cold start (esbuild CJS bundle required by plain node, first call on an empty day, local-directory lake; median of ${runs} fresh processes)`,
     ...columns(rows).map((l) => `  ${l}`),
   ];
 }
@@ -165,8 +201,8 @@ export function formatTable(results: BenchResults): string {
     `machine:  ${machine.cpu}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${machine.os}, Node ${machine.node}, ${machine.postgres} (${settings.postgres})`,
     `load:     ${results.loadAverage.atStart.toFixed(2)} before, ${results.loadAverage.atEnd.toFixed(2)} after (1-minute load average; the run itself adds up to ${machine.cores}, anything more is other work skewing the times)`,
     `settings: BATCH_ROWS ${count(settings.batchRows)}, ROW_GROUP_ROWS ${count(settings.rowGroupRows)}, ROWS_PER_FILE ${count(settings.rowsPerFile)}, ` +
-      `day ${settings.day} ${settings.timeZone}, local-directory lake`,
-    `times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest; each stage is its Lambda bundle in a fresh process, the whole day the state machine run locally in one`,
+      `day ${settings.day} ${settings.timeZone}, ${settings.lake.description}`,
+    `times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest; each stage is its Lambda bundle in a fresh process, the whole day the state machine run locally in one, etl run the built CLI as a user runs it`,
   ];
   for (const day of results.days) lines.push('', ...dayTable(day));
   if (results.coldStart) lines.push('', ...coldStartTable(results.coldStart));

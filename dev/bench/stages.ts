@@ -4,8 +4,8 @@
  * (`functions/<name>/index.ts`, bundled as the stack bundles it) run by `handler-child.ts` with the
  * event the state machine would give it; they take, renew and give back the day's lease as in
  * production. The whole day is the deployed definition run locally (`day-child.ts`). The stages
- * share a local-directory lake per run, so transform-write reads what extract staged and validate
- * checks what transform-write wrote.
+ * share a fresh lake per run (a directory, or a bucket on an S3 endpoint: `lake.ts`), so
+ * transform-write reads what extract staged and validate checks what transform-write wrote.
  */
 import { join } from 'node:path';
 import type { StageKey } from '../../src/pipeline/stages.js';
@@ -13,6 +13,7 @@ import { bundle, LOCAL_TOOL_NODE_PATH } from './bundle.js';
 import { runJsonChild } from './child-process.js';
 import type { DayRun } from './day-child.js';
 import type { HandlerJob, HandlerRun } from './handler-child.js';
+import type { BenchLake } from './lake.js';
 import type { MemoryPeaks } from './measured-child.js';
 import { DAY_STAGES, handlerEntry, stageEvent, stageWork, type EarlierOutputs } from './stage-events.js';
 import { median, repeated } from './stats.js';
@@ -62,7 +63,9 @@ export interface StagesRequest {
   readonly bundles: StageBundles;
   readonly databaseUrl: string;
   readonly date: string;
-  /** A scratch directory; the stages' lakes are made under it. */
+  /** Where each run's lakes are made: `lake-stages-<run>` and `lake-whole-day-<run>`. */
+  readonly lake: BenchLake;
+  /** A scratch directory; directory lakes are made under it. */
   readonly workDir: string;
   /** How many times the stages and the whole day run, each time on fresh lakes. */
   readonly repeat: number;
@@ -110,8 +113,9 @@ function summarise(runs: readonly StageMeasurement[]): RepeatedStageMeasurement 
 
 /** One run: each stage of the day in a fresh process, chained by their outputs on a fresh lake, then the whole day in one. */
 async function runDay(request: StagesRequest, run: number): Promise<{ stages: StageMeasurement[]; wholeDay: StageMeasurement }> {
-  const { date, bundles } = request;
-  const env = { DATABASE_URL: request.databaseUrl, LAKE_URI: join(request.workDir, `lake-stages-${run}`) };
+  const { date, bundles, lake } = request;
+  // The children read LAKE_URI, DATABASE_URL and, for an S3 lake, the endpoint and credentials from their environment.
+  const env = { ...lake.env, DATABASE_URL: request.databaseUrl, LAKE_URI: await lake.create(`lake-stages-${run}`, request.workDir) };
   const outputs: EarlierOutputs = {};
   const stages: StageMeasurement[] = [];
   for (const spec of DAY_STAGES) {
@@ -127,9 +131,10 @@ async function runDay(request: StagesRequest, run: number): Promise<{ stages: St
       memoryPeaksKb: measured.memoryPeaksKb,
     });
   }
+  const wholeDayLake = await lake.create(`lake-whole-day-${run}`, request.workDir);
   request.onStage?.(WHOLE_DAY, run);
   const day = await runJsonChild<DayRun>(bundles.dayChild, [JSON.stringify({ date })], {
-    env: childEnv({ ...env, LAKE_URI: join(request.workDir, `lake-whole-day-${run}`), NODE_PATH: LOCAL_TOOL_NODE_PATH }),
+    env: childEnv({ ...env, LAKE_URI: wholeDayLake, NODE_PATH: LOCAL_TOOL_NODE_PATH }),
   });
   return { stages, wholeDay: { stage: WHOLE_DAY, ...day } };
 }

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { measureEtlRun, type EtlRunMeasurement } from '../../dev/bench/etl-run.js';
 import { rentalsCopySql } from '../../dev/bench/floor.js';
+import { directoryLake, s3EndpointFromEnv, s3Lake, type BenchLake } from '../../dev/bench/lake.js';
 import { parseBenchArgs } from '../../dev/bench/main.js';
 import { seededDatabase, type SeededDatabase } from '../../dev/bench/source.js';
 import { DAY_STAGES } from '../../dev/bench/stage-events.js';
@@ -21,6 +23,7 @@ import { STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { recordQueries } from '../support/queries.js';
+import { s3Endpoint, s3Env } from '../support/s3.js';
 import { sourceAggregate } from '../support/source.js';
 
 describe('the floor', () => {
@@ -69,15 +72,24 @@ describe('parseBenchArgs', () => {
     const options = parseBenchArgs([]);
 
     // Assess
-    expect(options).toEqual({ rows: [100_000, 1_000_000], repeat: 3, skipFloor: false, skipColdStart: false, jsonOnly: false });
+    expect(options).toEqual({ rows: [100_000, 1_000_000], repeat: 3, lake: 'dir', skipFloor: false, skipColdStart: false, jsonOnly: false });
   });
 
-  it('reads a comma list of day sizes, the repeat count and the skip flags', () => {
+  it('reads a comma list of day sizes, the repeat count, the lake and the skip flags', () => {
     // Act
-    const options = parseBenchArgs(['--rows', '4_000_000, 250000', '--repeat', '1', '--skip-floor', '--skip-cold-start', '--json-only']);
+    const options = parseBenchArgs(['--rows', '4_000_000, 250000', '--repeat', '1', '--lake', 's3', '--skip-floor', '--skip-cold-start', '--json-only']);
 
     // Assess
-    expect(options).toEqual({ rows: [4_000_000, 250_000], repeat: 1, skipFloor: true, skipColdStart: true, jsonOnly: true });
+    expect(options).toEqual({ rows: [4_000_000, 250_000], repeat: 1, lake: 's3', skipFloor: true, skipColdStart: true, jsonOnly: true });
+  });
+
+  it('rejects a lake other than dir or s3 naming the flag', () => {
+    // Act
+    const act = () => parseBenchArgs(['--lake', 'gcs']);
+
+    // Assess
+    expect(act).toThrow(InputError);
+    expect(act).toThrow(/^--lake: expected dir or s3/);
   });
 
   it.each([['0'], ['2.5'], ['21']])('rejects --repeat %s naming the flag', (repeat) => {
@@ -133,7 +145,7 @@ describe('the stage measurements', () => {
     const bundles = await bundleStages(join(workDir, 'bundles'));
 
     // Act
-    measured = await measureStages({ bundles, databaseUrl: database.url, date, workDir, repeat: 1 });
+    measured = await measureStages({ bundles, databaseUrl: database.url, date, lake: directoryLake(), workDir, repeat: 1 });
   }, 300_000);
 
   afterAll(async () => {
@@ -205,5 +217,94 @@ describe('the stage measurements', () => {
     const tasks = Object.values(parts).reduce((sum, s) => sum + s, 0);
     expect(tasks).toBeLessThanOrEqual(measured.wholeDay.seconds);
     expect(measured.wholeDay.setupSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('the etl run measurement', () => {
+  const date = '2025-06-02';
+  let database: SeededDatabase;
+  let workDir: string;
+  let measured: EtlRunMeasurement;
+
+  beforeAll(async () => {
+    // Prepare: dist/ is built by the global setup, as the bench builds it before measuring.
+    database = await seededDatabase(inject('databaseUrl'), `bench_test_${randomBytes(4).toString('hex')}`, parseDay(date), {
+      rentals: 2_000,
+      timeZone: 'Europe/Berlin',
+    });
+    workDir = await mkdtemp(join(tmpdir(), 'bench-etl-run-'));
+
+    // Act
+    measured = await measureEtlRun({ databaseUrl: database.url, date, timeZone: 'Europe/Berlin', lake: directoryLake(), workDir, repeat: 2 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await database?.drop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("reports the day's rows, files and bytes as the lake holds them, from a process that exited 0", async () => {
+    // Prepare
+    const client = new pg.Client(database.url);
+    await client.connect();
+    const source = await sourceAggregate(client, date, 'Europe/Berlin').finally(() => client.end());
+    const lake = await partitionFiles(join(workDir, 'etl-run-1'), date);
+
+    // Assess
+    expect(source.rows).toBe(2_000);
+    expect(measured.exitCode).toBe(0);
+    expect(measured.command).toBe(`dist/cli/etl.js run --date ${date}`);
+    expect(measured.rows).toBe(source.rows);
+    expect((await duckdbAggregate(lake.paths)).rows).toBe(source.rows);
+    expect({ files: measured.files, bytes: measured.bytes }).toEqual({ files: lake.paths.length, bytes: lake.bytes });
+  });
+
+  it('times each process on a lake of its own and keeps the largest peak RSS', () => {
+    // Assess
+    expect(measured.samples).toHaveLength(2);
+    expect(measured.seconds).toBe((measured.samples[0] + measured.samples[1]) / 2);
+    expect(existsSync(join(workDir, 'etl-run-0', rentalsPartitionPrefix(parseDay(date))))).toBe(true);
+    expect(measured.peakRssKb).toBeGreaterThan(30_000);
+  });
+});
+
+describe.skipIf(s3Endpoint === undefined)('the measurements on an S3 lake', () => {
+  const date = '2025-06-02';
+  let database: SeededDatabase;
+  let workDir: string;
+  let lake: BenchLake;
+  let stages: StagesMeasurement;
+  let etlRun: EtlRunMeasurement;
+
+  beforeAll(async () => {
+    // Prepare
+    const endpoint = s3EndpointFromEnv(s3Env(s3Endpoint ?? ''));
+    if (!endpoint) throw new Error('no S3 endpoint');
+    lake = s3Lake(endpoint, 'the test S3 endpoint');
+    database = await seededDatabase(inject('databaseUrl'), `bench_test_${randomBytes(4).toString('hex')}`, parseDay(date), { rentals: 1_500, timeZone: 'UTC' });
+    workDir = await mkdtemp(join(tmpdir(), 'bench-s3-'));
+    const bundles = await bundleStages(join(workDir, 'bundles'));
+
+    // Act
+    stages = await measureStages({ bundles, databaseUrl: database.url, date, lake, workDir, repeat: 1 });
+    etlRun = await measureEtlRun({ databaseUrl: database.url, date, timeZone: 'UTC', lake, workDir, repeat: 1 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await lake?.close();
+    await database?.drop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("runs the stages, the whole day and etl run against buckets, reporting the day's rows", async () => {
+    // Assess
+    const byName = Object.fromEntries(stages.stages.map((s) => [s.stage, s]));
+    expect(byName[STAGES.extract.name].rows).toBe(1_500);
+    expect(byName[STAGES.validate.name].rows).toBe(1_500);
+    expect(stages.wholeDay.rows).toBe(1_500);
+    expect(etlRun.rows).toBe(1_500);
+    expect(etlRun.files).toBeGreaterThan(0);
+    // No lake was written to a directory.
+    expect((await readdir(workDir)).sort()).toEqual(['bundles']);
   });
 });

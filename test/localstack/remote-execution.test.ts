@@ -284,16 +284,14 @@ describe('stackOutput', () => {
 
   it('says the stack is not deployed when CloudFormation does not know it', async () => {
     // Prepare
-    cfnMock
-      .on(DescribeStacksCommand)
-      .rejects(
-        new CloudFormationServiceException({
-          name: 'ValidationError',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-          message: 'Stack with id PgLakeEtl does not exist',
-        }),
-      );
+    cfnMock.on(DescribeStacksCommand).rejects(
+      new CloudFormationServiceException({
+        name: 'ValidationError',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Stack with id PgLakeEtl does not exist',
+      }),
+    );
 
     // Act
     const error = await stackOutput(cfn(), 'PgLakeEtl', STATE_MACHINE_ARN_OUTPUT).catch((e: unknown) => e);

@@ -132,13 +132,11 @@ describe('etl remote --localstack (npm run local:run)', () => {
 
   it("prints the Plan's InputError message and exits 2: nothing ran", async () => {
     // Prepare
-    sfnMock
-      .on(DescribeExecutionCommand)
-      .resolves({
-        status: 'FAILED',
-        error: 'InputError',
-        cause: lambdaCause('InputError', 'date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"'),
-      });
+    sfnMock.on(DescribeExecutionCommand).resolves({
+      status: 'FAILED',
+      error: 'InputError',
+      cause: lambdaCause('InputError', 'date: expected a day no later than today (2025-02-28 in Pacific/Kiritimati), got "2025-03-01"'),
+    });
     const { out, err, io } = capture();
 
     // Act
