@@ -56,7 +56,9 @@ export async function* arrowIpcStream(schema: Schema, batches: AsyncIterable<Rec
 
 /** The bytes to store for an IPC stream in `encoding`. */
 export function encodeStaged(ipc: AsyncIterable<Uint8Array>, encoding: StagingEncoding): Readable {
-  const raw = Readable.from(ipc);
+  // A byte stream that reads ahead at most one message: Readable.from's default (object mode,
+  // 16 chunks) would hold up to 16 encoded batches, some 50 MB, while the upload catches up.
+  const raw = Readable.from(ipc, { objectMode: false, highWaterMark: 1 });
   if (encoding === 'arrows') return raw;
   const zstd = createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: 1 } });
   raw.on('error', (error) => zstd.destroy(error));
