@@ -153,6 +153,10 @@ class ColumnBuffer {
   }
 }
 
+/** Bytes of the next chunk joined to an incomplete tuple at first (grown until the tuple is whole). */
+const STRADDLE_BYTES = 2_048;
+const EMPTY = Buffer.alloc(0);
+
 /** Rows the column buffers of a stream's first batch start with. */
 const INITIAL_BATCH_CAPACITY = 1_024;
 
@@ -169,7 +173,7 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
   let capacity = Math.min(batchRows, INITIAL_BATCH_CAPACITY);
   let columns = newColumns();
   let rows = 0;
-  let pending: Buffer = Buffer.alloc(0);
+  let pending: Buffer = EMPTY;
   let headerDone = false;
   let trailerSeen = false;
 
@@ -190,21 +194,15 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
     for (const column of columns) column.grow(capacity);
   }
 
-  for await (const chunk of chunks) {
-    const buf: Buffer = pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([pending, chunk]);
+  /** Decodes the header (once) and every whole tuple of `buf` from `start`; returns where it stopped. */
+  function* decodeFrom(buf: Buffer, start: number): Generator<RecordBatch, number> {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    let pos = 0;
+    let pos = start;
     if (!headerDone) {
-      if (buf.length < 19) {
-        pending = Buffer.from(buf);
-        continue;
-      }
-      if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new StagingError('COPY BINARY stream: bad signature');
-      const headerEnd = 19 + view.getInt32(15);
-      if (buf.length < headerEnd) {
-        pending = Buffer.from(buf);
-        continue;
-      }
+      if (buf.length - pos < 19) return pos;
+      if (!buf.subarray(pos, pos + 11).equals(SIGNATURE)) throw new StagingError('COPY BINARY stream: bad signature');
+      const headerEnd = pos + 19 + view.getInt32(pos + 15);
+      if (buf.length < headerEnd) return pos;
       pos = headerEnd;
       headerDone = true;
     }
@@ -242,7 +240,36 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
       pos = end;
       if (rows === batchRows) yield finishBatch();
     }
-    pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+    return pos;
+  }
+
+  for await (const chunk of chunks) {
+    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let pos = 0;
+    if (pending.length > 0) {
+      // What straddles the chunk boundary is completed in a small joined buffer (from Node's pool),
+      // and the rest of the chunk is decoded where it lies: no copy of every chunk.
+      let take = Math.min(data.length, STRADDLE_BYTES);
+      for (;;) {
+        const joined = Buffer.concat([pending, data.subarray(0, take)]);
+        const end = yield* decodeFrom(joined, 0);
+        if (end >= pending.length) {
+          pos = end - pending.length;
+          pending = EMPTY;
+          break;
+        }
+        if (take === data.length) {
+          pending = Buffer.from(joined.subarray(end));
+          pos = data.length;
+          break;
+        }
+        take = Math.min(data.length, take * 4);
+      }
+    }
+    if (pos < data.length) {
+      pos = yield* decodeFrom(data, pos);
+      pending = pos < data.length ? Buffer.from(data.subarray(pos)) : EMPTY;
+    }
   }
   if (!headerDone || !trailerSeen) throw new StagingError(`COPY BINARY stream for ${table.name} ended early`);
   if (rows > 0) yield finishBatch();
