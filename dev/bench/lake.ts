@@ -5,7 +5,6 @@
  * end. Every measured run gets a fresh, empty lake: a directory, or a bucket of its own with
  * `LAKE_URI=s3://<bucket>/lake`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -13,7 +12,7 @@ import { parseLakeUri } from '../../src/core/config.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { S3Store } from '../../src/lake/s3-store.js';
 import type { ObjectStore } from '../../src/lake/store.js';
-import { freePort } from '../embedded-postgres.js';
+import { startMoto, type RunningMoto } from '../moto.js';
 
 export const LAKE_KINDS = ['dir', 's3'] as const;
 
@@ -121,44 +120,15 @@ export function s3Lake(s3: S3Endpoint, description: string, stop: () => Promise<
   };
 }
 
-async function answers(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-      return true;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  return false;
-}
-
-/** Starts `python3 -m moto.server` on a free port; throws, saying what to install or set, when it does not come up. */
-export async function startMoto(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
-  const exited = new Promise<string>((resolve) => {
-    child.on('error', (error) => resolve(`python3 could not start: ${error.message}`));
-    child.on('exit', (code) => resolve(`python3 -m moto.server exited with code ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const outcome = await Promise.race([answers(endpoint, 20_000).then((up) => (up ? undefined : 'moto did not answer within 20 s')), exited]);
-  if (outcome !== undefined) {
-    child.kill();
+/** Starts moto; throws, saying what to install or set, when it does not come up. */
+async function startBenchMoto(): Promise<RunningMoto> {
+  const moto = await startMoto();
+  if ('failure' in moto) {
     throw new LakeUnavailableError(
-      `--lake s3: no AWS_ENDPOINT_URL set, and ${outcome}. Install moto (pip install 'moto[server]') or set AWS_ENDPOINT_URL to an S3-compatible endpoint.`,
+      `--lake s3: no AWS_ENDPOINT_URL set, and ${moto.failure}. Install moto (pip install 'moto[server]') or set AWS_ENDPOINT_URL to an S3-compatible endpoint.`,
     );
   }
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill();
-    await gone;
-  };
-  return { endpoint, stop };
+  return moto;
 }
 
 /** The lake of `--lake kind`: directories, or buckets on the environment's S3 endpoint or on a moto server started here. */
@@ -167,7 +137,7 @@ export async function openLake(kind: LakeKind, env: Record<string, string | unde
   const configured = s3EndpointFromEnv(env);
   if (configured) return s3Lake(configured, `S3 lake at ${configured.endpoint} (AWS_ENDPOINT_URL)`);
   log('starting python3 -m moto.server for the S3 lake (set AWS_ENDPOINT_URL to use your own endpoint)');
-  const moto = await startMoto();
+  const moto = await startBenchMoto();
   const s3 = s3EndpointFromEnv({ AWS_ENDPOINT_URL: moto.endpoint });
   if (!s3) throw new Error('unreachable: moto endpoint');
   return s3Lake(s3, `S3 lake at ${moto.endpoint} (moto started by the bench, on the same cores)`, moto.stop);

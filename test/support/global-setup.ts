@@ -5,9 +5,10 @@
  * - S3: TEST_S3_ENDPOINT when set, else `python3 -m moto.server` when moto is installed, else the
  *   S3 suites are skipped and say so; REQUIRE_S3=1 turns that skip into a failure.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
-import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
+import { startMoto, type RunningMoto } from '../../dev/moto.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,33 +16,6 @@ declare module 'vitest' {
     s3Endpoint: string | undefined;
     s3SkipReason: string | undefined;
   }
-}
-
-async function waitForHttp(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return false;
-}
-
-async function startMoto(): Promise<{ endpoint: string; child: ChildProcess } | string> {
-  const port = await freePort();
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const exited = new Promise<string>((resolve) => {
-    child.on('error', (e) => resolve(`python3 could not start: ${e.message}`));
-    child.on('exit', (code) => resolve(`python3 -m moto.server exited with code ${code} (is moto installed?)`));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const outcome = await Promise.race([waitForHttp(endpoint, 20_000).then((ok) => (ok ? 'up' : 'moto did not answer in 20 s')), exited]);
-  if (outcome === 'up') return { endpoint, child };
-  child.kill();
-  return outcome;
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -52,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[test setup] built dist/ in ${((performance.now() - built) / 1000).toFixed(1)} s`);
 
   let postgres: RunningPostgres | undefined;
-  let moto: ChildProcess | undefined;
+  let moto: RunningMoto | undefined;
 
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
@@ -67,10 +41,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let s3SkipReason: string | undefined;
   if (!s3Endpoint) {
     const started = await startMoto();
-    if (typeof started === 'string') s3SkipReason = started;
+    if ('failure' in started) s3SkipReason = started.failure;
     else {
       s3Endpoint = started.endpoint;
-      moto = started.child;
+      moto = started;
     }
   }
   if (s3SkipReason) {
@@ -85,7 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('s3SkipReason', s3SkipReason);
 
   return async () => {
-    moto?.kill();
+    await moto?.stop();
     await postgres?.stop();
   };
 }

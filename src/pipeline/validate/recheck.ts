@@ -10,7 +10,7 @@ import { readManifest, type PartitionManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { sourceStateQuery } from '../../source/queries.js';
-import { summariseFooters, writeReport, type CheckResult, type ValidationReport } from './validate.js';
+import { schemaCheck, summariseFooters, writeReport, type CheckResult, type ValidationReport } from './validate.js';
 
 /** The day's rows in the source now: how many, and the latest change among them (the declared change-tracking column). */
 export interface SourceState {
@@ -87,13 +87,7 @@ export async function recheckPartition(request: RecheckRequest): Promise<{ repor
         expected: `${manifest.rows} (manifest)`,
         actual: String(footers.rows),
       },
-      {
-        check: 'schema',
-        passed: footers.schemaMismatches.length === 0,
-        severity: 'error',
-        expected: 'every file has the lake schema',
-        actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; '),
-      },
+      schemaCheck(footers),
       {
         check: 'source_rows_now',
         passed: latest.rows === sourceCount,

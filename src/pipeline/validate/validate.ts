@@ -180,6 +180,18 @@ export async function summariseFooters(table: FactTable, store: ObjectStore, fil
   return summary;
 }
 
+/** Every file's footer carries the lake schema. */
+export function schemaCheck(footers: Pick<FooterSummary, 'schemaMismatches'>): CheckResult {
+  const mismatches = footers.schemaMismatches;
+  return {
+    check: 'schema',
+    passed: mismatches.length === 0,
+    severity: 'error',
+    expected: 'every file has the lake schema',
+    actual: mismatches.length === 0 ? 'all match' : mismatches.join('; '),
+  };
+}
+
 /**
  * The checks of one run's written files of `table`, named after what its declaration names (the
  * key, the measures, the nullable columns); pure given the footers, for the report and the tests.
@@ -209,13 +221,7 @@ export function qualityChecks(
       expected: `${sourceCount - metrics.excluded} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''})`,
       actual: String(footers.rows),
     },
-    {
-      check: 'schema',
-      passed: footers.schemaMismatches.length === 0,
-      severity: 'error',
-      expected: 'every file has the lake schema',
-      actual: footers.schemaMismatches.length === 0 ? 'all match' : footers.schemaMismatches.join('; '),
-    },
+    schemaCheck(footers),
     {
       check: 'footer_null_counts',
       passed: fields.every((f) => (footers.nullCounts[f.name] ?? 0) === (metrics.nullCounts[f.name] ?? 0)),
