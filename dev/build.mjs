@@ -13,7 +13,7 @@
  *   dist/meta.json          esbuild's metafile of the CLI: what each chunk imports (tests read it)
  */
 import { execFile } from 'node:child_process';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -50,6 +50,8 @@ async function buildCli(esbuild) {
     logLevel: 'warning',
   });
   await writeFile(join(DIST, 'meta.json'), `${JSON.stringify(metafile, null, 2)}\n`);
+  // Run through its shebang (npm's bin link, `npm start`): it carries the Node flags.
+  await chmod(join(CLI_DIR, 'etl.js'), 0o755);
   return metafile;
 }
 

@@ -6,6 +6,8 @@
  *   npm run bench:cli
  */
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,6 +18,17 @@ import { median } from './stats.js';
 const RUNS = 10;
 /** The built command, relative to the project root. */
 export const ETL = 'dist/cli/etl.js';
+
+/** The Node flags the executable's shebang (`#!/usr/bin/env -S node …`) runs it with, as a user's shell would. */
+export function shebangFlags(file: string): string[] {
+  const first = readFileSync(join(PROJECT_ROOT, file), 'utf8').split('\n')[0];
+  const match = /^#!\/usr\/bin\/env(?: -S)? node(.*)$/.exec(first);
+  if (!match) throw new Error(`${file}: no node shebang`);
+  return match[1]
+    .trim()
+    .split(/\s+/)
+    .filter((flag) => flag !== '');
+}
 
 /** A command line to time, the exit code it must end with and what it should stay within. */
 interface CliCase {
@@ -68,7 +81,7 @@ export interface EtlProcess {
  */
 export async function runEtlProcess(args: readonly string[], env: Record<string, string> = {}): Promise<EtlProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', REPORT_PEAK_RSS, ETL, ...args], {
+  const child = spawn(process.execPath, [...shebangFlags(ETL), '--import', REPORT_PEAK_RSS, ETL, ...args], {
     cwd: PROJECT_ROOT,
     // As a user's shell runs it: no loader inherited from the benchmark's own process.
     env: { ...process.env, ...env, NODE_OPTIONS: '' },

@@ -4,7 +4,7 @@
  * files its modules read from beside themselves.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -70,7 +70,8 @@ describe('the package', () => {
 
     // Assess
     expect(packageJson.bin.etl).toBe(outputOf('cli/etl.ts'));
-    expect(executable.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(executable.split('\n')[0]).toMatch(/^#!\/usr\/bin\/env -S node( --[a-z-]+=\S+)*$/);
+    expect(statSync(packageJson.bin.etl).mode & 0o111).toBe(0o111);
     expect(packageJson.files).toEqual(['dist/']);
     expect(packageJson.scripts.prepare).toBe('npm run build');
   });
