@@ -8,8 +8,12 @@
  * given at start-up (V8 ignores it set later), hence the shebang, which `npm start` and
  * `npm run etl` run through.
  */
-import { main } from './main.js';
+import { enableCompileCache } from 'node:module';
 
+// V8's code cache on disk (Node's compile cache, in the temporary directory): later runs skip
+// compiling the modules they load. Enabled before the command's modules are imported.
+enableCompileCache();
+const { main } = await import('./main.js');
 const code = await main(process.argv.slice(2));
 // Exit explicitly once the output is flushed: open sockets would otherwise keep the process alive,
 // and exit hooks of libraries could replace the exit code.

@@ -64,6 +64,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** Offset of `timeZone` from UTC at the instant `epochMs`, in milliseconds. */
 function zoneOffsetMs(epochMs: number, timeZone: string): number {
+  // The default zone needs no ICU: building its formatter costs about 20 ms of every cold start.
+  if (timeZone === 'UTC') return 0;
   const parts = formatterFor(timeZone).formatToParts(new Date(epochMs));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
