@@ -151,7 +151,7 @@ describe('npm scripts', () => {
 
   it('local:run is the etl command of the package pointed at LocalStack', () => {
     // Assess
-    expect(packageJson.scripts['local:run']).toBe(`node ${packageJson.bin.etl} remote --localstack`);
+    expect(packageJson.scripts['local:run']).toBe(`${packageJson.bin.etl} remote --localstack`);
   });
 
   it('local:deploy -- --dry-run prints the commands without running anything', async () => {
