@@ -192,46 +192,63 @@ describe('faults leave the lake valid', () => {
   });
 
   it('the source connection dropping mid-stream', async () => {
-    // Prepare
+    // Prepare: a day far bigger than any socket buffer, so the server is still sending when its
+    // backend is killed; the staging upload waits for the kill before it reads on
     const before = await published();
+    const bigDay = parseDay('2025-07-02');
+    await seed(client, { from: bigDay, to: bigDay, rentalsPerDay: 200_000, seed: 6 });
     const killer = new pg.Client(database.url);
     await killer.connect();
-    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const victim = new pg.Client(database.url);
     await victim.connect();
     victim.on('error', () => undefined);
     const victimPid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-    expect(victimPid).not.toBe(pid);
+    let killed: Promise<unknown> | undefined;
+    const waitsForTheKill: ObjectStore = Object.create(store, {
+      upload: {
+        value: (key: string, body: AsyncIterable<Uint8Array>, type: string) =>
+          store.upload(
+            key,
+            (async function* () {
+              for await (const chunk of body) {
+                if (killed) await killed;
+                yield chunk;
+              }
+            })(),
+            type,
+          ),
+      },
+    });
     const { extractDay } = await import('../../src/pipeline/extract/extract.js');
-    const runId = '20250701T000000000Z-0000dead';
-    await acquireLock(store, DAY, { owner: 'run-drop', runId, ttlMs: 60_000 });
+    const runId = '20250702T000000000Z-0000dead';
+    await acquireLock(store, bigDay, { owner: 'run-drop', runId, ttlMs: 60_000 });
 
     // Act: extract under the run's lease, as the extract stage runs
-    const failure = await underLease(store, STAGES.extract.lease, { day: DAY, runId, owner: 'run-drop' }, 60_000, () =>
+    const failure = await underLease(store, STAGES.extract.lease, { day: bigDay, runId, owner: 'run-drop' }, 60_000, () =>
       extractDay({
         client: victim,
-        store,
-        day: DAY,
+        store: waitsForTheKill,
+        day: bigDay,
         timeZone: 'UTC',
         runId,
         batchRows: 500,
-        onProgress: (rows) => {
-          if (rows === 500) void killer.query('SELECT pg_terminate_backend($1)', [victimPid]);
+        onProgress: () => {
+          // pg_terminate_backend with a timeout returns once the backend is gone.
+          killed ??= killer.query('SELECT pg_terminate_backend($1, 10000)', [victimPid]);
         },
       }),
     ).catch((e: unknown) => e);
+    await killed;
     await killer.end();
     await victim.end().catch(() => undefined);
 
     // Assess
     expect(failure).toBeInstanceOf(SourceUnavailableError);
     expect(await published()).toEqual(before);
-    expect(await store.list('_staging/20250701T000000000Z-0000dead/')).toEqual([]);
+    expect(await store.list(`_staging/${runId}/`)).toEqual([]);
     // A transient failure keeps the lock for the retry; giving the day up (ReleaseDay) frees it.
-    expect(JSON.parse(Buffer.from((await store.getObject(lockKey(DAY)))!.body).toString())).toMatchObject({ runId });
-    expect(await releaseLock(store, DAY, runId)).toBe(true);
-    await runDay(store, database.url, DAY);
-    expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
+    expect(JSON.parse(Buffer.from((await store.getObject(lockKey(bigDay)))!.body).toString())).toMatchObject({ runId });
+    expect(await releaseLock(store, bigDay, runId)).toBe(true);
   });
 
   it('a retried publish of an append is applied once', async () => {
