@@ -211,7 +211,13 @@ export class LakeEtlStack extends Stack {
     // --- State machine
     const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
     const rangeConcurrency = props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency;
-    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    // Named under /aws/vendedlogs/states/: CloudWatch Logs then needs no resource policy for the
+    // delivery, whose per-account limit otherwise fails the deploy in busy accounts.
+    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-Pipeline`,
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new StateMachine(this, 'Pipeline', {
       comment: 'Postgres to Parquet lake: plan the days, then plan, extract, transform-write and validate each one',
       stateMachineType: StateMachineType.STANDARD,

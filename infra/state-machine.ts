@@ -68,10 +68,13 @@ export const LAMBDA_SERVICE_ERRORS: readonly string[] = [
 ];
 
 /**
- * A function that ran out of time (`Sandbox.Timedout`; `States.Timeout` should a task timeout
- * be added). Tried once more: a slow source may recover, a day too big for the timeout will not.
+ * A function that ran out of time or memory: `Sandbox.Timedout`, or `Lambda.Unknown`, which is how
+ * Step Functions reports a Lambda timeout or out-of-memory of a function invoked synchronously
+ * (`States.Timeout` should a task timeout be added). Tried once more: every stage may run again
+ * under its lease (extract re-stages, transform-write writes run-unique files, validate sees a
+ * publish it already made); a slow source may recover, a day too big for the limit will not.
  */
-export const TIMEOUT_ERRORS: readonly string[] = ['Sandbox.Timedout', Errors.TIMEOUT];
+export const TIMEOUT_ERRORS: readonly string[] = ['Sandbox.Timedout', 'Lambda.Unknown', Errors.TIMEOUT];
 
 const TRANSIENT_RETRY: RetryProps = {
   errors: [...TRANSIENT_ERRORS],

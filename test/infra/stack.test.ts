@@ -208,6 +208,10 @@ describe('alarm', () => {
 });
 
 describe('state machine resource', () => {
+  it('logs to a group under /aws/vendedlogs/states/, which needs no CloudWatch Logs resource policy', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/TestStack-Pipeline' });
+  });
+
   it('is a standard workflow that logs everything but execution data and is traced', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',

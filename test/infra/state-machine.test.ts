@@ -96,6 +96,8 @@ describe('definition', () => {
       expect(retry[0]).toMatchObject({ ErrorEquals: [...TRANSIENT_ERRORS], BackoffRate: 2, MaxAttempts: 4, JitterStrategy: 'FULL' });
       expect(retry[1]).toMatchObject({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' });
       expect(retry[2]).toMatchObject({ ErrorEquals: [...TIMEOUT_ERRORS], MaxAttempts: 1 });
+      // A Lambda timeout or out-of-memory reaches Step Functions as Lambda.Unknown
+      expect(retry[2].ErrorEquals).toEqual(expect.arrayContaining(['Sandbox.Timedout', 'Lambda.Unknown']));
       const retried = retry.flatMap((r) => r.ErrorEquals);
       expect(
         retried.filter((e) => terminal.includes(e) || e === 'States.ALL'),

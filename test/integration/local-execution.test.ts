@@ -93,6 +93,23 @@ describe('local execution of the deployed definition', () => {
     expect(files.sort()).toEqual(manifest.files.map((f) => f.key).sort());
   });
 
+  it('retries a function that ran out of memory or time as Step Functions reports it (Lambda.Unknown)', async () => {
+    // Prepare: the first extract dies the way a Lambda out of memory is reported to the state machine
+    let calls = 0;
+    const diesOnce = (extract: Handler) => async (event: unknown) => {
+      calls++;
+      if (calls === 1) throw Object.assign(new Error('Runtime exited with error: signal: killed'), { name: 'Lambda.Unknown' });
+      return extract(event);
+    };
+
+    // Act
+    const result = await runLocalExecution(config, { date: '2025-05-03' }, { concurrency: 1, retryIntervalMs: 0, handlers: { Extract: diesOnce } });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(2);
+  });
+
   it('fails only the day whose validation breached and lists it in the cause', async () => {
     // Prepare
     let validateCalls = 0;
