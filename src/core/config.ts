@@ -229,6 +229,10 @@ export function parseLakeUri(value: string, field = 'LAKE_URI'): LakeLocation {
     return { kind: 's3', bucket, prefix, uri: `s3://${bucket}${prefix ? `/${prefix}` : ''}` };
   }
   if (scheme !== undefined && scheme !== 'file') throw new ConfigError(field, expected, value);
+  // A URL typo is refused, not written to as a local folder: `s3:/bucket`, `s3//bucket`, `::://x`.
+  if (scheme === undefined && (/^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(trimmed) || trimmed.includes('://') || /^s3\/\//i.test(trimmed))) {
+    throw new ConfigError(field, `${expected} (this looks like a mistyped URL)`, value);
+  }
   let path = trimmed;
   if (scheme === 'file') {
     const url = new URL(trimmed);

@@ -50,6 +50,12 @@ describe('etl with bad input', () => {
       /^etl: LAKE_URI: expected s3:\/\/bucket\[\/prefix\] with a valid bucket name/,
     ],
     [
+      'a mistyped s3 LAKE_URI (written as a local folder before)',
+      ['run', '--date', '2025-03-01'],
+      { LAKE_URI: 's3:/my-bucket/lake' },
+      /^etl: LAKE_URI: expected s3:\/\/bucket\[\/prefix\] or a directory path \(this looks like a mistyped URL\), got "s3:\/my-bucket\/lake"/,
+    ],
+    [
       'a LAKE_URI escaping its prefix',
       ['run', '--date', '2025-03-01'],
       { LAKE_URI: 's3://bucket/lake/../other' },

@@ -271,6 +271,12 @@ describe('parseLakeUri', () => {
     ['https://bucket.s3.amazonaws.com/x', 'an https URL'],
     ['', 'an empty string'],
     ['   ', 'only blanks'],
+    ['s3:/my-bucket/lake', 'an s3 URL with one slash'],
+    ['s3//my-bucket/lake', 'an s3 URL without its colon'],
+    ['s3:my-bucket/lake', 'an s3 URL without slashes'],
+    ['::://%%', 'a broken URL'],
+    ['file:lake', 'a file URL without slashes'],
+    ['lake/s3://bucket', 'a URL inside a path'],
   ])('rejects %j (%s) naming LAKE_URI', (uri) => {
     // Act
     const error = configErrorOf(() => parseLakeUri(uri), 'LAKE_URI');
