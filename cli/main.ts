@@ -37,6 +37,22 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
 };
 
 /** Runs one CLI invocation; returns the process exit code. */
+/**
+ * `--flag -5` as `--flag=-5`: Node's parser would take `-5` for an option and report an ambiguous
+ * argument; joined, the flag's own check names it and its range.
+ */
+export function withNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i].startsWith('--') && !argv[i].includes('=') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: Io = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -46,7 +62,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     if (!Object.hasOwn(COMMANDS, command)) throw new InputError('command', `one of ${Object.keys(COMMANDS).join(', ')}`, command);
     const { run } = await COMMANDS[command]();
-    return await run(rest, { env, io });
+    return await run(withNegativeValues(rest), { env, io });
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(`etl: ${error.message}`);

@@ -36,6 +36,9 @@ export function numberFlag(value: string | undefined, field: string, min: number
 
 /** The days of `--date D` or `--from D --to D` (at most an execution's worth). */
 export function daysFlags(values: { from?: string; to?: string; date?: string }): CalendarDay[] {
+  if (values.date === undefined && values.from === undefined && values.to === undefined) {
+    throw new InputError('date', 'either --date YYYY-MM-DD or --from YYYY-MM-DD --to YYYY-MM-DD');
+  }
   if (values.date !== undefined) {
     if (values.from !== undefined || values.to !== undefined) throw new InputError('date', 'either --date or --from/--to, not both', values.date);
     return [parseDay(values.date, 'date')];

@@ -27,6 +27,13 @@ describe('etl with bad input', () => {
     ['an unpadded date', ['run', '--date', '2025-2-3'], {}, /^etl: date: expected a calendar date as YYYY-MM-DD/],
     ['a word for a date', ['run', '--date', 'tomorrow'], {}, /^etl: date: expected/],
     ['a missing date', ['run'], {}, /^etl: date: expected a calendar date/],
+    ['no day at all to read', ['read'], {}, /^etl: date: expected either --date YYYY-MM-DD or --from YYYY-MM-DD --to YYYY-MM-DD$/],
+    [
+      'a negative number of rentals',
+      ['seed', '--from', '2025-03-01', '--to', '2025-03-01', '--rentals-per-day', '-5'],
+      {},
+      /^etl: rentals-per-day: expected an integer from 0 to 10000000, got "-5"$/,
+    ],
     ['a day in the future', ['run', '--date', '2999-01-01'], {}, /^etl: date: expected a day no later than today/],
     ['a reversed range', ['backfill', '--from', '2025-03-02', '--to', '2025-03-01'], {}, /^etl: to: expected a date on or after from \(2025-03-02\)/],
     ['a range over the maximum', ['backfill', '--from', '1990-01-01', '--to', '2025-01-01'], {}, /^etl: to: expected a range of at most 3660 days/],
