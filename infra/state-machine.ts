@@ -113,7 +113,7 @@ export interface PipelineDefinitionProps {
   readonly rangeConcurrency: number;
 }
 
-function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string = STAGES[key].description): LambdaInvoke {
+function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string): LambdaInvoke {
   return new LambdaInvoke(scope, STAGES[key].state, {
     lambdaFunction: fn,
     comment,

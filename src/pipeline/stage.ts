@@ -100,7 +100,6 @@ export async function runStage<S extends v.GenericSchema, O, C>(
   };
   if (!holder) return stage.run(input, context);
   const lake = store ?? missing('the lake', spec.name);
-  // Giving the day back needs no terms: it is the stage's whole work.
-  if ('unleased' in terms || spec.lease === 'release') return stage.run(input, { ...context, lease: leaseHandle(lake, holder) });
+  if ('unleased' in terms) return stage.run(input, { ...context, lease: leaseHandle(lake, holder) });
   return underLease(lake, spec.lease, holder, terms.ttlMs, (lease) => stage.run(input, { ...context, lease }));
 }

@@ -10,7 +10,7 @@ import { readManifest, type PartitionManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { sourceStateQuery } from '../../source/queries.js';
-import { schemaCheck, summariseFooters, writeReport, type CheckResult, type ValidationReport } from './validate.js';
+import { filesPresentCheck, schemaCheck, summariseFooters, writeReport, type CheckResult, type ValidationReport } from './validate.js';
 
 /** The day's rows in the source now: how many, and the latest change among them (the declared change-tracking column). */
 export interface SourceState {
@@ -73,13 +73,7 @@ export async function recheckPartition(request: RecheckRequest): Promise<{ repor
     const latest = manifest.runs.at(-1)!;
     const changedSince = !unchangedSince(source, latest.sourceSnapshotAt);
     checks.push(
-      {
-        check: 'files_present',
-        passed: footers.missing.length === 0,
-        severity: 'error',
-        expected: 'every file the manifest names',
-        actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}`,
-      },
+      filesPresentCheck(footers, 'every file the manifest names'),
       {
         check: 'manifest_rows',
         passed: footers.rows === manifest.rows,

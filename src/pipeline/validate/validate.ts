@@ -180,6 +180,18 @@ export async function summariseFooters(table: FactTable, store: ObjectStore, fil
   return summary;
 }
 
+/** Every file named is there to read. */
+export function filesPresentCheck(footers: Pick<FooterSummary, 'missing'>, expected: string): CheckResult {
+  const { missing } = footers;
+  return {
+    check: 'files_present',
+    passed: missing.length === 0,
+    severity: 'error',
+    expected,
+    actual: missing.length === 0 ? 'all present' : `missing ${missing.join(', ')}`,
+  };
+}
+
 /** Every file's footer carries the lake schema. */
 export function schemaCheck(footers: Pick<FooterSummary, 'schemaMismatches'>): CheckResult {
   const mismatches = footers.schemaMismatches;
@@ -207,13 +219,7 @@ export function qualityChecks(
   const { negativeInterval, negativeValue } = table.measures;
   const fields = lakeSchema(table).fields;
   const checks: CheckResult[] = [
-    {
-      check: 'files_present',
-      passed: footers.missing.length === 0,
-      severity: 'error',
-      expected: 'every written file',
-      actual: footers.missing.length === 0 ? 'all present' : `missing ${footers.missing.join(', ')}`,
-    },
+    filesPresentCheck(footers, 'every written file'),
     {
       check: 'row_count',
       passed: footers.rows === sourceCount - metrics.excluded,
