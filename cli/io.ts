@@ -17,9 +17,16 @@ export interface CommandContext {
   readonly io: Io;
 }
 
-/** Prints a day's outcome as it finishes: the progress line of a run. */
-export function progressPrinter(io: Io, total: number): (outcome: DayOutcome) => void {
+/** Prints a day's outcome as it finishes: the progress line of a run (of `total` days, when known before it starts). */
+export function progressPrinter(io: Io, total: number | undefined): (outcome: DayOutcome) => void {
   let done = 0;
   return (o) =>
-    io.err(`[${++done}/${total}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds === undefined ? '-' : o.seconds.toFixed(1)} s)`);
+    io.err(
+      `[${++done}${total === undefined ? '' : `/${total}`}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds === undefined ? '-' : o.seconds.toFixed(1)} s)`,
+    );
+}
+
+/** Prints `value` as the command's machine-readable result (`--json`): one JSON document on stdout. */
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
 }

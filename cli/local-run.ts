@@ -6,17 +6,77 @@
 import type { Config } from '../src/core/config.js';
 import { DAYS_FAILED_ERROR } from '../src/pipeline/definition.js';
 import { runLocalExecution } from '../src/pipeline/local-execution.js';
-import { progressPrinter, type Io } from './io.js';
+import { printJson, progressPrinter, type Io } from './io.js';
+import { checkLake } from './lake.js';
+import type { StageLogLevel } from './options.js';
 import { openSource } from './source.js';
 import { summaryTable } from './summary.js';
 
+/** How a run reports, besides its progress on stderr. */
+export interface ReportOptions {
+  /** The outcome as one JSON document on stdout instead of the table (`--json`). */
+  readonly json?: boolean;
+  /** No progress lines (`--quiet`; the stages' level comes with `logLevel`). */
+  readonly quiet?: boolean;
+  /** The least severe level of the stages' log lines. */
+  readonly logLevel?: StageLogLevel;
+}
+
 /** Runs `input` locally with `concurrency` days at once and prints the outcome; returns the exit code. */
-export async function runAndReport(config: Config, io: Io, input: Record<string, unknown>, days: number, concurrency: number): Promise<number> {
-  // An unreachable source is a configuration error before anything runs, not a failed day.
+export async function runAndReport(
+  config: Config,
+  io: Io,
+  input: Record<string, unknown>,
+  /** Days the input runs, for the progress lines; undefined when the plan decides (the schedule's input). */
+  days: number | undefined,
+  concurrency: number,
+  options: ReportOptions = {},
+): Promise<number> {
+  // An unreachable source or lake is a configuration error before anything runs, not a failed day.
   const client = await openSource(config);
   await client.end();
-  const result = await runLocalExecution(config, input, { concurrency, onDay: progressPrinter(io, days) });
-  io.out(summaryTable(result.outcomes));
-  if (result.status === 'FAILED' && result.error !== DAYS_FAILED_ERROR) io.err(`etl: execution failed: ${result.error}: ${result.cause}`);
+  await checkLake(config);
+  // Ctrl-C stops the run cleanly: the days in flight are swept and given back, exit 130. Twice: at once.
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const waiting = new Map<string, string>();
+  let result: Awaited<ReturnType<typeof runLocalExecution>>;
+  try {
+    result = await runLocalExecution(config, input, {
+      concurrency,
+      onDay: options.quiet ? undefined : progressPrinter(io, days),
+      logLine: (line) => io.err(line.replace(/\n$/, '')),
+      logLevel: options.logLevel,
+      signal: interrupt.signal,
+      onBusy: (date, holder) => {
+        if (waiting.get(date) === holder) return;
+        waiting.set(date, holder);
+        io.err(`  ${date} waiting: ${holder.replace(/^partition \S+ is busy: /, '')}`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.status === 'ABORTED') {
+    const given = result.interrupted ?? [];
+    io.err(
+      `etl: interrupted; ${given.length === 0 ? 'no day was in flight' : `gave back ${given.join(', ')} (unpublished files removed)`}; published days stay`,
+    );
+    return 130;
+  }
+  const executionError = result.status === 'FAILED' && result.error !== DAYS_FAILED_ERROR ? { error: result.error, cause: result.cause } : {};
+  if (options.json) {
+    printJson(io, { lake: config.lake.uri, status: result.status, days: result.outcomes, ...executionError });
+  } else {
+    io.out(summaryTable(result.outcomes));
+    io.out('');
+    const first = result.outcomes.find((o) => o.verdict === 'passed')?.date;
+    io.out(`The lake is in ${config.lake.uri}${first ? ` (the files of a day: etl read --date ${first})` : ''}.`);
+  }
+  if (executionError.error) io.err(`etl: execution failed: ${executionError.error}: ${executionError.cause}`);
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }

@@ -2,7 +2,8 @@
  * `etl`: the command line of the pipeline. Each command is a module of `commands/`, loaded only
  * when it runs, that reads its own flags (an unknown flag is an error naming it).
  *
- * Exit codes: 0 every day validated, 1 a day failed, 2 bad input or configuration (nothing written).
+ * Exit codes: 0 every day validated, 1 a day failed (or, for read and validate, is not published), 2 bad
+ * input or configuration (nothing written).
  */
 import { ConfigError, EtlError, InputError } from '../src/core/errors.js';
 import { consoleIo, type CommandContext, type Io } from './io.js';
@@ -14,13 +15,23 @@ const USAGE = `usage: etl <command> [options]
   seed --from D --to D --rentals-per-day N    fill the source with synthetic rentals
        [--users N] [--bikes N] [--seed S] [--error-rate R]
   run --date D [--mode overwrite|append]      extract, transform, validate and publish one day
+  run --scheduled [--at TIMESTAMP]            what the daily schedule runs: yesterday, and the stale days before it
   backfill --from D --to D [--mode M] [--concurrency N]
-  validate --date D                           re-check a published day against the source now
+       run and backfill: [--json] the outcome as JSON on stdout; [--quiet] no progress, only warnings
+  validate --date D | --from D --to D [--json]
+                                              re-check published days against the source now
   read --date D | --from D --to D [--sql]     list the published Parquet files of days (or a DuckDB query)
-  start                                       demo: embedded Postgres, 14 seeded days, ./lake
+  status [--date D | --from D --to D] [--json]
+                                              each day at a glance: published, stale, locked, last verdict
+  report [--from D --to D] [--out FILE]       an HTML data-quality report with charts (one file, opens offline)
+  unlock --date D [--force]                   give back a day a killed run still holds (refused while it lives)
+  clean                                       sweep what interrupted runs left (staging, unpublished files)
+  start [--keep | --stop]                     demo: embedded Postgres, 14 seeded days, ./lake;
+                                              --keep leaves Postgres running (prints its DATABASE_URL); --stop stops it
   remote --date D | --from D --to D [--mode M] [--wait-minutes N] [--stack NAME] [--localstack]
                                               run days on the deployed stack (AWS, or LocalStack)
-Dates are YYYY-MM-DD. Configuration comes from the environment (see README).`;
+Dates are YYYY-MM-DD. Configuration comes from the environment (see README); POWERTOOLS_LOG_LEVEL
+(DEBUG, INFO, WARN, ERROR; default INFO) sets how much the stages log to stderr.`;
 
 type Command = { run(argv: readonly string[], context: CommandContext): Promise<number> };
 
@@ -32,6 +43,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   backfill: () => import('./commands/backfill.js'),
   validate: () => import('./commands/validate.js'),
   read: () => import('./commands/read.js'),
+  status: () => import('./commands/status.js'),
+  report: () => import('./commands/report.js'),
+  unlock: () => import('./commands/unlock.js'),
+  clean: () => import('./commands/clean.js'),
   start: () => import('./commands/start.js'),
   remote: () => import('./commands/remote.js'),
 };

@@ -4,7 +4,7 @@
  */
 import { loadConfig, type Config } from '../src/core/config.js';
 import { daysBetween, parseDay, type CalendarDay } from '../src/core/day.js';
-import { InputError } from '../src/core/errors.js';
+import { ConfigError, InputError } from '../src/core/errors.js';
 import { MAX_DAYS_PER_EXECUTION } from '../src/pipeline/plan/plan.js';
 
 /** The lake of the CLI when `LAKE_URI` is unset: `./lake` in the working directory. */
@@ -44,4 +44,29 @@ export function daysFlags(values: { from?: string; to?: string; date?: string })
     return [parseDay(values.date, 'date')];
   }
   return daysBetween(parseDay(values.from, 'from'), parseDay(values.to, 'to'), MAX_DAYS_PER_EXECUTION);
+}
+
+/** The levels Powertools Logger knows, from the most to the least verbose. */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type StageLogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The level of the stages' log lines: `WARN` with `--quiet`, else `POWERTOOLS_LOG_LEVEL` (checked
+ * here, as Powertools would ignore a misspelt level), else undefined (Powertools' default, `INFO`).
+ */
+export function stageLogLevel(env: NodeJS.ProcessEnv, quiet: boolean | undefined): StageLogLevel | undefined {
+  if (quiet) return 'WARN';
+  const raw = env.POWERTOOLS_LOG_LEVEL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const level = raw.trim().toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError('POWERTOOLS_LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`, raw);
+  return level as StageLogLevel;
+}
+
+/** The flags of how `run` and `backfill` report: `--json` (the outcome on stdout as JSON) and `--quiet`. */
+export const REPORT_FLAGS = { json: { type: 'boolean' }, quiet: { type: 'boolean' } } as const;
+
+/** How a run reports, from `REPORT_FLAGS` and `POWERTOOLS_LOG_LEVEL`. */
+export function reportOptions(values: { json?: boolean; quiet?: boolean }, env: NodeJS.ProcessEnv) {
+  return { json: values.json === true, quiet: values.quiet === true, logLevel: stageLogLevel(env, values.quiet) };
 }

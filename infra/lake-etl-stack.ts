@@ -1,16 +1,14 @@
 /**
- * The whole pipeline in one stack: the lake bucket, four functions (plan, extract,
- * transform-write, validate), the state machine that chains them, a daily schedule, and an alarm
- * on failed executions. Everything a deployment may want to change is a prop (`context.ts` reads
+ * The whole pipeline in one stack: the lake bucket, the functions of the stages, the state machine
+ * that chains them, a daily schedule, the Glue tables over the lake, and the alarms and dashboard
+ * an operator watches. Everything a deployment may want to change is a prop (`context.ts` reads
  * the same names from CDK context); nothing here is business logic.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import { SecurityGroup, Subnet, Vpc, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
-import type { Policy } from 'aws-cdk-lib/aws-iam';
+import { type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
@@ -19,12 +17,19 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULTS, loadConfig, VARIABLES, type ConfigKey, type QualityThresholds } from '../src/core/config.js';
 import { parseTimeZone } from '../src/core/day.js';
 import { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
+import { LakeTables } from './constructs/lake-tables.js';
+import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
+import { VpcEndpoints } from './constructs/vpc-endpoints.js';
+import { connectionBudget } from './database-connections.js';
+import { defaultScheduleCron, skippedScheduleTime } from './schedule.js';
+import { METRICS_SERVICE_VARIABLE } from '../src/pipeline/metrics.js';
 import { grantLakeAccess, lakeWildcardPatterns } from './lake-access.js';
 import { configKeysOf, handlerEntry, STAGE_LIST, type LakeAccess, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
@@ -50,11 +55,15 @@ export const STACK_DEFAULTS = {
   stackName: 'PgLakeEtl',
   lakePrefix: 'lake',
   partitionTimeZone: DEFAULTS.timeZone,
-  /** 02:30 every day, in `scheduleTimeZone`: the day before is complete by then. */
-  scheduleCron: 'cron(30 2 * * ? *)',
+  /**
+   * The schedule is read in UTC, which no clock change skips; its default cron is derived from the
+   * partition time zone (`defaultScheduleCron`: 02:30 there in standard time).
+   */
+  scheduleTimeZone: 'UTC',
   scheduleEnabled: true,
   backfillConcurrency: 4,
   rangeConcurrency: 4,
+  vpcEndpoints: false,
 } as const;
 
 /** Row counts of the streaming stages (`BATCH_ROWS`, `ROWS_PER_FILE`, `ROW_GROUP_ROWS`, `RANGE_MAX_ROWS`). */
@@ -77,23 +86,34 @@ export interface LakeEtlStackProps extends StackProps {
   readonly lakePrefix?: string;
   /** IANA time zone whose calendar days the partitions are (`PARTITION_TIMEZONE`). @default 'UTC' */
   readonly partitionTimeZone?: string;
-  /** EventBridge Scheduler cron expression of the daily run. @default 'cron(30 2 * * ? *)' */
+  /**
+   * EventBridge Scheduler cron expression of the daily run; a time a clock change of
+   * `scheduleTimeZone` skips is refused (Scheduler would skip that day's run).
+   * @default - 02:30 in the partition time zone's standard time, as a UTC cron (`defaultScheduleCron`)
+   */
   readonly scheduleCron?: string;
-  /** Time zone the cron expression is read in. @default - partitionTimeZone */
+  /** Time zone the cron expression is read in. @default 'UTC' */
   readonly scheduleTimeZone?: string;
   /** @default true */
   readonly scheduleEnabled?: boolean;
   /**
-   * Complete ARN of a Secrets Manager secret with the RDS JSON `{ username, password, host, port, dbname }`.
+   * Complete ARN of a Secrets Manager secret with the RDS JSON `{ username, password, host, port, dbname }`,
+   * or RDS's managed secret `{ username, password }` with `databaseHost` (and `databasePort`, `databaseName`).
    * @default - a placeholder secret to fill in after deploy
    */
   readonly databaseSecretArn?: string;
   /** ARN of the customer-managed KMS key that encrypts `databaseSecretArn`, if any. */
   readonly databaseSecretKeyArn?: string;
+  /** Host of the database (`DATABASE_HOST`); wins over the secret's. Required with RDS's managed secret. @default - the secret's */
+  readonly databaseHost?: string;
+  /** Port of the database (`DATABASE_PORT`). @default - the secret's, else 5432 */
+  readonly databasePort?: number;
+  /** Database name (`DATABASE_NAME`). @default - the secret's, else 'postgres' */
+  readonly databaseName?: string;
   /**
    * TLS mode of the extract function's database connection (`DATABASE_SSLMODE`); `disable` only for
    * a database without TLS on a private network, such as the LocalStack flow's compose Postgres.
-   * @default - the function's default, 'require'
+   * @default - the function's default, 'verify-full'
    */
   readonly databaseSslMode?: 'disable' | 'require' | 'verify-full';
   /** VPC the plan-day and extract functions run in to reach the database (the others need no VPC). */
@@ -102,6 +122,14 @@ export interface LakeEtlStackProps extends StackProps {
   readonly subnetIds?: readonly string[];
   /** Security group of the database functions. @default - a new one each, allowing all outbound traffic */
   readonly securityGroupId?: string;
+  /**
+   * Adds an S3 gateway endpoint (on `routeTableIds`) and a Secrets Manager interface endpoint (in
+   * `subnetIds`, private DNS) for the database functions; needs `vpcId`. Leave it off when the VPC
+   * has a NAT or these endpoints already. @default false
+   */
+  readonly vpcEndpoints?: boolean;
+  /** Route tables of `subnetIds`, for the S3 gateway endpoint of `vpcEndpoints`. */
+  readonly routeTableIds?: readonly string[];
   /** Most days in flight at once. @default 4 */
   readonly backfillConcurrency?: number;
   /**
@@ -110,7 +138,17 @@ export interface LakeEtlStackProps extends StackProps {
    * @default 4
    */
   readonly rangeConcurrency?: number;
-  /** Address subscribed to the failed-executions alarm. @default - no subscription */
+  /**
+   * Most source database connections of all executions together, held by reserved concurrency
+   * of the functions that open them (`database-connections.ts`: plan and snapshot 2 each,
+   * plan-day backfillConcurrency, extract the rest); at least
+   * 4 + backfillConcurrency × (rangeConcurrency + 1).
+   * @default - room for two executions at full width: 4 + backfillConcurrency × (1 + 2 × rangeConcurrency), 40 with the defaults
+   */
+  readonly maxDatabaseConnections?: number;
+  /** Name of the Glue database of the lake's tables. @default - the stack name in snake case */
+  readonly glueDatabaseName?: string;
+  /** Address subscribed to the alarm topic (every alarm notifies it). @default - no subscription */
   readonly alarmEmail?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
@@ -121,6 +159,14 @@ export interface LakeEtlStackProps extends StackProps {
 }
 
 const TUNING_KEYS = ['batchRows', 'rowsPerFile', 'rowGroupRows', 'maxRowsPerRange', 'lockTtlSeconds'] as const satisfies readonly (keyof StageTuning)[];
+
+/** `PgLakeEtl` → `pg_lake_etl`: a name Glue and Athena take as it is. */
+function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+}
 
 /** A prop object (`quality`, `tuning`) may hold only the keys its type names: a typo is an error, not a silent default. */
 function checkKnownKeys(prop: string, value: object | undefined, known: readonly string[]): void {
@@ -133,10 +179,16 @@ export class LakeEtlStack extends Stack {
   readonly bucket: IBucket;
   readonly lakePrefix: string;
   readonly stateMachine: StateMachine;
+  /** The state machine's name, fixed so that a function's policy can name its executions without a cycle. */
+  get pipelineName(): string {
+    return `${this.stackName}-Pipeline`;
+  }
   /** The function of each stage, by registry key. */
   readonly functions: { readonly [K in StageKey]: EtlFunction };
   readonly databaseSecret: ISecret;
   readonly alarmTopic: Topic;
+  readonly monitoring: PipelineMonitoring;
+  readonly lakeTables: LakeTables;
 
   constructor(scope: Construct, id: string, props: LakeEtlStackProps = {}) {
     super(scope, id, props);
@@ -156,7 +208,17 @@ export class LakeEtlStack extends Stack {
     checkKnownKeys('quality', props.quality, Object.keys(DEFAULTS.thresholds));
     checkKnownKeys('tuning', props.tuning, TUNING_KEYS);
     parseTimeZone(partitionTimeZone);
-    const scheduleTimeZone = parseTimeZone(props.scheduleTimeZone ?? partitionTimeZone, 'scheduleTimeZone');
+    const scheduleTimeZone = parseTimeZone(props.scheduleTimeZone ?? STACK_DEFAULTS.scheduleTimeZone, 'scheduleTimeZone');
+    const scheduleCron = props.scheduleCron ?? defaultScheduleCron(partitionTimeZone);
+    const skipped = skippedScheduleTime(scheduleCron, scheduleTimeZone);
+    if (skipped) {
+      throw new Error(
+        `scheduleCron ${scheduleCron}: ${skipped} does not exist in ${scheduleTimeZone} (a clock change skips it), and EventBridge Scheduler ` +
+          `skips such a run; leave scheduleTimeZone at UTC or choose a time no clock change skips`,
+      );
+    }
+    const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
+    const rangeConcurrency = props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency;
 
     // --- Database secret (read by plan-day and extract only)
     this.databaseSecret = props.databaseSecretArn
@@ -186,6 +248,8 @@ export class LakeEtlStack extends Stack {
       }
       if (keys.includes('lake')) env.LAKE_URI = lakeUri;
       if (keys.includes('databaseUrl')) env.DATABASE_SECRET_ARN = this.databaseSecret.secretArn;
+      // The `service` dimension of the pipeline's metrics: this deployment.
+      env[METRICS_SERVICE_VARIABLE] = this.stackName;
       loadConfig({ ...env, LAKE_URI: `s3://synth-check${lakePrefix ? `/${lakePrefix}` : ''}`, DATABASE_SECRET_ARN: undefined }, {}, keys);
       return env;
     };
@@ -204,13 +268,39 @@ export class LakeEtlStack extends Stack {
       });
       if (spec.needs.database) this.databaseSecret.grantRead(fn.role);
       if (spec.needs.lake) this.grantLake(fn, spec.access, root);
+      if (spec.lease === 'acquire') {
+        // Takes over at once the lease of an execution that is no longer running (src/pipeline/execution-liveness.ts).
+        const executions = this.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${this.pipelineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+        fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+        acknowledge(
+          fn.role,
+          [wildcardResourceFinding(this, executions)],
+          "Execution names are made at start: 'execution:<this state machine>:*' is the narrowest ARN naming the lease holders it may describe.",
+        );
+      }
       functions[spec.key] = fn;
     }
     this.functions = functions;
+    const databaseStages = STAGE_LIST.filter((spec) => spec.needs.database);
+    if (props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints) {
+      if (!network.vpc) throw new Error('vpcEndpoints needs vpcId and subnetIds (the endpoints are for the functions in that VPC)');
+      if (!props.routeTableIds?.length) throw new Error('vpcEndpoints needs routeTableIds (the route tables of subnetIds, for the S3 gateway endpoint)');
+      new VpcEndpoints(this, 'VpcEndpoints', {
+        vpc: network.vpc,
+        subnetIds: props.subnetIds ?? [],
+        routeTableIds: props.routeTableIds,
+        clients: databaseStages.map((spec) => functions[spec.key].function),
+      });
+    } else if (props.routeTableIds?.length) {
+      throw new Error('routeTableIds is read only with vpcEndpoints=true');
+    }
 
     // --- State machine
-    const backfillConcurrency = props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency;
-    const rangeConcurrency = props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency;
     // Named under /aws/vendedlogs/states/: CloudWatch Logs then needs no resource policy for the
     // delivery, whose per-account limit otherwise fails the deploy in busy accounts.
     const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', {
@@ -219,6 +309,7 @@ export class LakeEtlStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new StateMachine(this, 'Pipeline', {
+      stateMachineName: this.pipelineName,
       comment: 'Postgres to Parquet lake: plan the days, then plan, extract, transform-write and validate each one',
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
@@ -226,6 +317,7 @@ export class LakeEtlStack extends Stack {
           functions: Object.fromEntries(STAGE_LIST.map((spec) => [spec.key, functions[spec.key].function])) as unknown as PipelineFunctions,
           backfillConcurrency,
           rangeConcurrency,
+          lockTtlSeconds: props.tuning?.lockTtlSeconds,
         }),
       ),
       logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: false },
@@ -233,30 +325,58 @@ export class LakeEtlStack extends Stack {
     });
     this.acknowledgeStateMachineWildcards(Object.values(this.functions).map((f) => f.function.functionArn));
 
+    // --- Database connection cap across executions: reserved concurrency of the functions that open
+    // connections, worked out once the state machine has checked the concurrency settings.
+    const connections = connectionBudget(
+      databaseStages.map((spec) => spec.name),
+      { maxDatabaseConnections: props.maxDatabaseConnections, backfillConcurrency, rangeConcurrency },
+    );
+    for (const spec of databaseStages) functions[spec.key].reserveConcurrency(connections[spec.name]);
+
     // --- Daily schedule: the plan function turns the scheduled time into "yesterday" in the partition time zone.
+    // An invocation Scheduler could not deliver (after its retries) lands in a dead-letter queue, which alarms.
+    const scheduleDeadLetters = new Queue(this, 'ScheduleDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(scheduleDeadLetters, ['AwsSolutions-SQS3'], "This queue is the dead-letter queue of the daily schedule's target.");
+    const scheduleEnabled = props.scheduleEnabled ?? STACK_DEFAULTS.scheduleEnabled;
     new Schedule(this, 'DailySchedule', {
       description: 'Runs the pipeline for the day before, every day',
-      schedule: ScheduleExpression.expression(props.scheduleCron ?? STACK_DEFAULTS.scheduleCron, TimeZone.of(scheduleTimeZone)),
-      enabled: props.scheduleEnabled ?? STACK_DEFAULTS.scheduleEnabled,
+      schedule: ScheduleExpression.expression(scheduleCron, TimeZone.of(scheduleTimeZone)),
+      enabled: scheduleEnabled,
       target: new StepFunctionsStartExecution(this.stateMachine, {
         input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
         retryAttempts: 10,
         maxEventAge: Duration.hours(6),
+        deadLetterQueue: scheduleDeadLetters,
       }),
     });
 
     // --- Alerting
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pg-lake-etl alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    const alarm = new Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription: 'A pipeline execution failed: see the DaysFailed cause or the execution history',
-      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      stateMachine: this.stateMachine,
+      functions: STAGE_LIST.map((spec) => ({
+        stage: spec.name,
+        state: spec.state,
+        function: functions[spec.key].function,
+        timeout: Duration.seconds(spec.lambda.timeoutSeconds),
+      })),
+      scheduleDeadLetters,
+      metricsService: this.stackName,
+      topic: this.alarmTopic,
+      expectDailyPublish: scheduleEnabled,
     });
-    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+
+    // --- Tables: Athena reads the lake through them right after deploy.
+    this.lakeTables = new LakeTables(this, 'Tables', {
+      bucket: this.bucket,
+      root,
+      databaseName: props.glueDatabaseName ?? snakeCase(this.stackName),
+    });
 
     // --- Outputs
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
@@ -265,7 +385,9 @@ export class LakeEtlStack extends Stack {
     output('StateMachineArn', this.stateMachine.stateMachineArn, 'Start an execution with {"date":"YYYY-MM-DD"} or {"from","to","mode"}');
     for (const spec of STAGE_LIST) output(`${spec.state}FunctionName`, functions[spec.key].function.functionName, `Function of the ${spec.name} stage`);
     output('DatabaseSecretArn', this.databaseSecret.secretArn, 'Secret holding the Postgres connection (RDS JSON)');
-    output('AlarmTopicArn', this.alarmTopic.topicArn, 'Topic of the failed-executions alarm');
+    output('AlarmTopicArn', this.alarmTopic.topicArn, 'Topic every alarm notifies');
+    output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the metrics and alarms');
+    output('GlueDatabaseName', this.lakeTables.database.ref, 'Glue database of the lake tables (rentals, users, bikes), for Athena');
   }
 
   private acknowledgeStateMachineWildcards(functionArns: string[]): void {

@@ -9,7 +9,12 @@
  *                          any error left after the retries ─▶ ReleaseDay ─▶ DayFailed
  *                          (PlanDay gives its lock back itself, so its errors go to DayFailed)
  *        ─▶ CheckDays ─▶ Done (every day passed)
- *                    └▶ ListFailedDays ─▶ DaysFailed (error `DaysFailed`, cause = JSON list of the failed days)
+ *                    └▶ CountDays ─▶ ChooseDaysList ─▶ ListFailedDays | ListPassedDays | AllDaysFailed
+ *                         ─▶ DescribeDaysFailed ─▶ DaysFailed (error `DaysFailed`, cause `DaysFailedCause`)
+ *
+ * Within Step Functions' limits (`STEP_FUNCTIONS_LIMITS`) however many days fail: a day's entry in
+ * the Map's result has a fixed size (its error stays in its own execution), and the cause lists the
+ * shorter of the failed and the passed days.
  *
  * Task states are matched by NAME when the definition runs locally (`aws-local-stepfunctions`
  * maps each to the in-process handler), so the names in `TASK_STATES` are part of the contract.
@@ -34,8 +39,16 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { DEFAULTS } from '../src/core/config.js';
 import { PartitionBusyError, PreconditionFailedError, SourceUnavailableError, StoreUnavailableError, TransientError } from '../src/core/errors.js';
-import { CONCURRENCY_LIMITS, DAYS_FAILED_ERROR, FLOW_STATES } from '../src/pipeline/definition.js';
+import {
+  CONCURRENCY_LIMITS,
+  DAYS_FAILED_ERROR,
+  FLOW_STATES,
+  LONGEST_DAYS_FAILED_CAUSE,
+  MAX_LISTED_DAYS,
+  STEP_FUNCTIONS_LIMITS,
+} from '../src/pipeline/definition.js';
 import { STAGE_LIST, STAGES, type StageKey } from '../src/pipeline/stages.js';
 
 /** The Lambda task states, by registry key (`src/pipeline/stages.ts` names them). */
@@ -85,6 +98,25 @@ const TRANSIENT_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+/** How often a run waiting for a busy day asks again. */
+export const BUSY_RETRY_INTERVAL_SECONDS = 10;
+
+/**
+ * A day another run holds: asked again every `BUSY_RETRY_INTERVAL_SECONDS`, without jitter (which
+ * would shorten the wait), for longer than a lease lasts, so a holder that is gone without giving
+ * the day back (its lease runs out) never fails the waiting run. A holder provably gone is taken
+ * over on the first attempt.
+ */
+export function busyRetry(lockTtlSeconds: number): RetryProps {
+  return {
+    errors: [PartitionBusyError.name],
+    interval: Duration.seconds(BUSY_RETRY_INTERVAL_SECONDS),
+    backoffRate: 1,
+    maxAttempts: Math.ceil(lockTtlSeconds / BUSY_RETRY_INTERVAL_SECONDS) + 1,
+    jitterStrategy: JitterType.NONE,
+  };
+}
+
 const SERVICE_RETRY: RetryProps = {
   errors: [...LAMBDA_SERVICE_ERRORS],
   interval: Duration.seconds(2),
@@ -111,12 +143,15 @@ export interface PipelineDefinitionProps {
   readonly backfillConcurrency: number;
   /** Most hour ranges of one day in flight at once (only days cut into ranges have several). */
   readonly rangeConcurrency: number;
+  /** The partition lease's length (`PARTITION_LOCK_TTL_SECONDS`): a day's wait for a busy day outlasts it. */
+  readonly lockTtlSeconds?: number;
 }
 
-function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string): LambdaInvoke {
+function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string, resultPath?: string): LambdaInvoke {
   return new LambdaInvoke(scope, STAGES[key].state, {
     lambdaFunction: fn,
     comment,
+    resultPath,
     // The function's return value is the state output, not the { Payload, StatusCode } envelope.
     payloadResponseOnly: true,
     // Service errors are retried below, with jitter, next to the other retriers.
@@ -131,7 +166,7 @@ function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string)
  * or EventBridge Scheduler's `{ "scheduledTime": "<ISO 8601>" }`; `Plan` checks it and fails the
  * execution with `InputError` before any day starts. Output when every day passed:
  * `{ "days": [{ "date", "status": "passed", "rows" }, ...], "anyFailed": false }`; otherwise it fails with
- * error `DaysFailed` and as cause the JSON list of `{ "date", "status": "failed", "error", "cause" }`.
+ * error `DaysFailed` and as cause the JSON of a `DaysFailedCause` (`src/pipeline/definition.ts`).
  */
 export function buildPipelineDefinition(scope: Construct, props: PipelineDefinitionProps): IChainable {
   for (const field of ['backfillConcurrency', 'rangeConcurrency'] as const) {
@@ -143,6 +178,15 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
 
   const plan = invoke(scope, 'plan', functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
   plan.addRetry(SERVICE_RETRY);
+
+  const snapshot = invoke(
+    scope,
+    'snapshot',
+    functions.snapshot,
+    'Copies users and bikes whole, once for the whole execution, checks the copies and publishes them; the plan output passes through.',
+    '$.snapshot',
+  );
+  snapshot.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
 
   const planDay = invoke(
     scope,
@@ -165,16 +209,14 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     comment: 'The day is published; its report is under _reports/ in the lake.',
     parameters: { date: JsonPath.stringAt('$.date'), status: 'passed', rows: JsonPath.numberAt('$.rows') },
   });
+  // Its error stays in the day's own execution (its input here): error names and causes have no
+  // bound, and 3,660 entries of 41 bytes must fit in the 256 KiB of the Map's output.
   const dayFailed = new Pass(scope, STATE_NAMES.dayFailed, {
-    comment: 'The day failed for good (terminal error, or retries exhausted); the other days go on.',
-    parameters: {
-      date: JsonPath.stringAt('$.date'),
-      status: 'failed',
-      error: JsonPath.stringAt('$.error.Error'),
-      cause: JsonPath.stringAt('$.error.Cause'),
-    },
+    comment: "The day failed for good (terminal error, or retries exhausted); the other days go on. Its error is in this day's execution.",
+    parameters: { date: JsonPath.stringAt('$.date'), status: 'failed' },
   });
 
+  planDay.addRetry(busyRetry(props.lockTtlSeconds ?? DEFAULTS.lockTtlSeconds));
   for (const task of [planDay, extract, transformWrite, validate]) {
     task.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
   }
@@ -234,21 +276,63 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   });
   days.itemProcessor(planDay.next(hourRanges).next(validate).next(dayPassed));
 
+  // The cause: counts, the first and last day, and the shorter of the failed and the passed days (at
+  // most MAX_LISTED_DAYS dates either way). Filters run only on lists known not to come out empty:
+  // Step Functions and aws-local-stepfunctions both fail on an empty filter result.
+  const failedDays = "$.dayResults[?(@.status == 'failed')].date";
+  const passedDays = "$.dayResults[?(@.status == 'passed')].date";
+  if (LONGEST_DAYS_FAILED_CAUSE > STEP_FUNCTIONS_LIMITS.causeChars) {
+    throw new Error(
+      `a DaysFailed cause may list ${MAX_LISTED_DAYS} days: ${LONGEST_DAYS_FAILED_CAUSE} characters, over the ${STEP_FUNCTIONS_LIMITS.causeChars} of a cause`,
+    );
+  }
+  const countDays = new Pass(scope, STATE_NAMES.countDays, {
+    comment: 'Counts the days and the failed days, and finds the first and the last day.',
+    parameters: {
+      failed: JsonPath.arrayLength(JsonPath.listAt("$.days[?(@.status == 'failed')]")),
+      days: JsonPath.arrayLength(JsonPath.listAt('$.days')),
+      from: JsonPath.arrayGetItem(JsonPath.listAt('$.days[*].date'), 0),
+      // (Intrinsics are typed as strings by the CDK; in the definition they nest as they should.)
+      to: JsonPath.arrayGetItem(JsonPath.listAt('$.days[*].date'), JsonPath.mathAdd(JsonPath.arrayLength(JsonPath.listAt('$.days')) as never, -1) as never),
+      dayResults: JsonPath.listAt('$.days'),
+    },
+  });
+  const summary = {
+    failed: JsonPath.numberAt('$.failed'),
+    days: JsonPath.numberAt('$.days'),
+    from: JsonPath.stringAt('$.from'),
+    to: JsonPath.stringAt('$.to'),
+  };
+  const listFailedDays = new Pass(scope, STATE_NAMES.listFailedDays, {
+    comment: `At most ${MAX_LISTED_DAYS} days failed: lists them.`,
+    parameters: { ...summary, failedDays: JsonPath.listAt(failedDays) },
+  });
+  const listPassedDays = new Pass(scope, STATE_NAMES.listPassedDays, {
+    comment: 'More days failed than the cause may list, not all: lists the passed ones (fewer); every other day from..to failed.',
+    parameters: { ...summary, passedDays: JsonPath.listAt(passedDays) },
+  });
+  const allDaysFailed = new Pass(scope, STATE_NAMES.allDaysFailed, {
+    comment: 'Every day from..to failed.',
+    parameters: summary,
+  });
   // The cause is built in a Pass state rather than with an intrinsic in the Fail state's CausePath:
   // both are valid ASL, but aws-local-stepfunctions only resolves plain paths in CausePath.
-  const listFailedDays = new Pass(scope, STATE_NAMES.listFailedDays, {
-    comment: 'Turns the failed days into the JSON text of the execution failure cause.',
-    parameters: { cause: JsonPath.jsonToString(JsonPath.listAt("$.days[?(@.status == 'failed')]")) },
+  const describeDaysFailed = new Pass(scope, STATE_NAMES.describeDaysFailed, {
+    comment: 'Turns the summary into the JSON text of the execution failure cause.',
+    parameters: { cause: JsonPath.jsonToString(JsonPath.objectAt('$')) },
   });
   const daysFailed = new Fail(scope, STATE_NAMES.daysFailed, {
-    comment: 'At least one day failed; the cause lists each failed day with its error.',
+    comment: "At least one day failed; the cause says which (each day's error is in its execution of the Days map run).",
     error: DAYS_FAILED_ERROR,
     causePath: JsonPath.stringAt('$.cause'),
   });
+  describeDaysFailed.next(daysFailed);
+  const chooseDaysList = new Choice(scope, STATE_NAMES.chooseDaysList)
+    .when(Condition.numberLessThanEquals('$.failed', MAX_LISTED_DAYS), listFailedDays.next(describeDaysFailed))
+    .when(Condition.numberEqualsJsonPath('$.failed', '$.days'), allDaysFailed.next(describeDaysFailed))
+    .otherwise(listPassedDays.next(describeDaysFailed));
   const done = new Succeed(scope, STATE_NAMES.done, { comment: 'Every day passed.' });
-  const checkDays = new Choice(scope, STATE_NAMES.checkDays)
-    .when(Condition.booleanEquals('$.anyFailed', true), listFailedDays.next(daysFailed))
-    .otherwise(done);
+  const checkDays = new Choice(scope, STATE_NAMES.checkDays).when(Condition.booleanEquals('$.anyFailed', true), countDays.next(chooseDaysList)).otherwise(done);
 
-  return plan.next(days).next(checkDays);
+  return plan.next(snapshot).next(days).next(checkDays);
 }

@@ -1,12 +1,13 @@
 /**
  * `etl read --date D | --from D --to D [--sql]`: the published files of days (what their manifests
- * name), one per line, or one DuckDB query over exactly those files.
+ * name), one per line, or one DuckDB query over exactly those files (exit 2 when no day is published).
  */
 import { parseArgs } from 'node:util';
 import { manifestKey } from '../../src/lake/layout.js';
 import { readManifest } from '../../src/lake/manifest.js';
-import { openStore } from '../../src/lake/open.js';
 import type { CommandContext } from '../io.js';
+import { openLake } from '../lake.js';
+import { readParquetSql, sqlString } from '../duckdb.js';
 import { commandConfig, daysFlags } from '../options.js';
 
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
@@ -17,7 +18,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   });
   const config = commandConfig(env);
   const days = daysFlags(values);
-  const store = await openStore(config);
+  const store = await openLake(config);
   let missing = 0;
   const uris: string[] = [];
   for (const day of days) {
@@ -30,8 +31,13 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
     for (const file of published.manifest.files) uris.push(`${store.location.uri}/${file.key}`);
   }
   if (values.sql) {
-    const list = uris.map((u) => `'${u.replace(/'/g, "''")}'`).join(', ');
-    io.out(`SELECT * FROM read_parquet([${list}], hive_partitioning = true)`);
+    if (uris.length === 0) {
+      io.err(
+        `etl read: no published day ${days.length === 1 ? `on ${days[0].iso}` : `from ${days[0].iso} to ${days.at(-1)!.iso}`}: nothing to query (run the days first)`,
+      );
+      return 2;
+    }
+    io.out(`SELECT * FROM ${readParquetSql(`[${uris.map(sqlString).join(', ')}]`)}`);
   } else {
     for (const uri of uris) io.out(uri);
   }

@@ -1,13 +1,42 @@
-/** `etl run --date D [--mode overwrite|append]`: extracts, transforms, validates and publishes one day. */
+/**
+ * `etl run --date D [--mode overwrite|append] [--json] [--quiet]`: extracts, transforms, validates and publishes one day.
+ * `etl run --scheduled [--at TIMESTAMP]`: runs what the daily schedule runs at that time (default now): yesterday,
+ * and the days of the lookback (`REPUBLISH_LOOKBACK_DAYS`) whose published partition has gone stale.
+ */
 import { parseArgs } from 'node:util';
 import { planRun } from '../../src/pipeline/plan/plan.js';
+import { InputError } from '../../src/core/errors.js';
 import type { CommandContext } from '../io.js';
-import { commandConfig } from '../options.js';
+import { commandConfig, REPORT_FLAGS, reportOptions } from '../options.js';
 
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], strict: true, options: { date: { type: 'string' }, mode: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: { date: { type: 'string' }, mode: { type: 'string' }, scheduled: { type: 'boolean' }, at: { type: 'string' }, ...REPORT_FLAGS },
+  });
   const config = commandConfig(env);
+  if (values.scheduled) return await runScheduled(values, { env, io }, config);
+  if (values.at !== undefined) throw new InputError('at', 'only with --scheduled', values.at);
   const plan = planRun({ date: values.date, mode: values.mode }, { timeZone: config.timeZone, maxDays: 1 });
+  const report = reportOptions(values, env);
   const { runAndReport } = await import('../local-run.js');
-  return await runAndReport(config, io, { date: plan.dates[0], mode: plan.mode }, 1, 1);
+  return await runAndReport(config, io, { date: plan.dates[0], mode: plan.mode }, 1, 1, report);
+}
+
+/** `etl run --scheduled [--at T]`: the schedule's input, planned by the Plan state (how many days run is known only then). */
+async function runScheduled(
+  values: { date?: string; at?: string; mode?: string; json?: boolean; quiet?: boolean },
+  { env, io }: CommandContext,
+  config: ReturnType<typeof commandConfig>,
+): Promise<number> {
+  if (values.date !== undefined)
+    throw new InputError('date', 'no --date with --scheduled (the schedule plans its days: yesterday and the stale days before it)', values.date);
+  const at = values.at ?? new Date().toISOString();
+  if (Number.isNaN(Date.parse(at))) throw new InputError('at', 'an ISO 8601 timestamp such as 2025-03-02T02:30:00Z', at);
+  const input = { scheduledTime: new Date(at).toISOString(), ...(values.mode === undefined ? {} : { mode: values.mode }) };
+  planRun(input, { timeZone: config.timeZone, maxDays: 1, lookbackDays: config.republishLookbackDays });
+  const report = reportOptions(values, env);
+  const { runAndReport } = await import('../local-run.js');
+  return await runAndReport(config, io, input, undefined, 1, report);
 }

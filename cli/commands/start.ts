@@ -1,9 +1,10 @@
 /**
  * `npm start`: the whole product on one machine with nothing but Node. Starts an embedded
  * Postgres when DATABASE_URL is unset, seeds 14 days when the source is empty, runs every day
- * that is not already published and up to date into ./lake, and prints the summary and a DuckDB
- * query to read the result. A second run finds everything up to date and does no work.
+ * that is not already published and up to date into ./lake, and prints the summary, a DuckDB
+ * query to read the result and where it wrote the HTML report of the days. A second run finds everything up to date and does no work.
  */
+import { readParquetSql, sqlString } from '../duckdb.js';
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../../src/core/config.js';
@@ -11,11 +12,15 @@ import { connect } from '../../src/source/connect.js';
 import { migrate } from '../../dev/source/migrate.js';
 import { addDays, dayAt, daysBetween, parseDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
+import type { KeptPostgres } from '../../dev/embedded-postgres.js';
+import { InputError } from '../../src/core/errors.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { openStore } from '../../src/lake/open.js';
+import { DEFAULT_REPORT_FILE, writeReportPage } from '../../src/monitor/report/index.js';
 import { isUpToDate, sourceState } from '../../src/pipeline/validate/recheck.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
-import { progressPrinter, type CommandContext } from '../io.js';
+import { progressPrinter, type CommandContext, type Io } from '../io.js';
+import { openLake } from '../lake.js';
 import { commandConfig } from '../options.js';
 import { summaryTable, type DayOutcome } from '../summary.js';
 
@@ -28,7 +33,7 @@ export function duckdbQuery(config: Config): string {
   const root = config.lake.kind === 'fs' ? relative(process.cwd(), config.lake.root) || '.' : config.lake.uri;
   return (
     `duckdb -c "SELECT year, month, day, count(*) AS rentals, sum(rent_cost) AS revenue ` +
-    `FROM read_parquet('${root}/rentals/*/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL"`
+    `FROM ${readParquetSql(sqlString(`${root}/rentals/*/*/*/*.parquet`))} GROUP BY ALL ORDER BY ALL"`
   );
 }
 
@@ -43,16 +48,56 @@ export function contiguousRanges(dates: readonly string[]): string[][] {
   return ranges;
 }
 
+/** How to go on with the kept Postgres: its DATABASE_URL for the other commands, and how to stop it. */
+function printKept(io: Io, kept: KeptPostgres): void {
+  io.out('');
+  io.out(`The embedded Postgres keeps running (pid ${kept.pid}, data in ${EMBEDDED_DATA_DIR}). For the other etl commands, in this shell:`);
+  io.out(`  export DATABASE_URL=${kept.url}`);
+  io.out('Stop it, from this directory, with: etl start --stop   (or: npm start -- --stop)');
+}
+
+/** `etl start --stop`: stops the Postgres that `--keep` left running in this directory. */
+async function stopKept(io: Io): Promise<number> {
+  const { stopKeptPostgres } = await import('../../dev/embedded-postgres.js');
+  const stopped = await stopKeptPostgres(EMBEDDED_DATA_DIR);
+  io.out(
+    stopped ? `stopped the embedded Postgres in ${EMBEDDED_DATA_DIR} (pid ${stopped.pid})` : `no embedded Postgres is kept running in ${EMBEDDED_DATA_DIR}`,
+  );
+  return 0;
+}
+
+/**
+ * `--keep` leaves the embedded Postgres running after the demo (detached, recorded beside its data)
+ * and prints its DATABASE_URL; later `etl start`s use it; `--stop` stops it.
+ */
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
-  parseArgs({ args: [...argv], strict: true, options: {} });
+  const { values } = parseArgs({ args: [...argv], strict: true, options: { keep: { type: 'boolean' }, stop: { type: 'boolean' } } });
+  if (values.stop) {
+    if (values.keep) throw new InputError('stop', 'either --keep or --stop, not both');
+    return await stopKept(io);
+  }
   let stopPostgres: (() => Promise<void>) | undefined;
+  let kept: KeptPostgres | undefined;
   let runEnv = env;
   if (!env.DATABASE_URL) {
-    io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
-    const { startEmbeddedPostgres } = await import('../../dev/embedded-postgres.js');
-    const postgres = await startEmbeddedPostgres(EMBEDDED_DATA_DIR, { log: io.err });
-    stopPostgres = postgres.stop;
-    runEnv = { ...env, DATABASE_URL: postgres.url };
+    const embedded = await import('../../dev/embedded-postgres.js');
+    kept = await embedded.findKeptPostgres(EMBEDDED_DATA_DIR);
+    if (kept) {
+      io.err(`using the embedded Postgres kept running in ${EMBEDDED_DATA_DIR} (pid ${kept.pid})`);
+    } else if (values.keep) {
+      io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR}, to keep running (set DATABASE_URL to use your own)`);
+      kept = await embedded.keepEmbeddedPostgres(EMBEDDED_DATA_DIR);
+    }
+    let url = kept?.url;
+    if (url === undefined) {
+      io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
+      const postgres = await embedded.startEmbeddedPostgres(EMBEDDED_DATA_DIR, { log: io.err });
+      stopPostgres = postgres.stop;
+      url = postgres.url;
+    }
+    runEnv = { ...env, DATABASE_URL: url };
+  } else if (values.keep) {
+    io.err('--keep: DATABASE_URL is set, so there is no embedded Postgres to keep');
   }
   try {
     const config = commandConfig(runEnv);
@@ -77,7 +122,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
       const earliest = addDays(lastDay, -(DEMO_DAYS - 1));
       const days = daysBetween(firstDay.iso > earliest.iso ? firstDay : earliest, lastDay);
 
-      const store = await openStore(config);
+      const store = await openLake(config);
       const skipped: DayOutcome[] = [];
       const pending: string[] = [];
       for (const day of days) {
@@ -114,8 +159,12 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
     io.out('');
     io.out(`The lake is in ${config.lake.uri}. Read it with DuckDB:`);
     io.out(`  ${duckdbQuery(config)}`);
+    const reported = outcomes.map((o) => parseDay(o.date));
+    const report = await writeReportPage(await openStore(config), reported, DEFAULT_REPORT_FILE);
+    io.out(`The data-quality report of these days, one page to open in a browser: ${report}`);
     return outcomes.every((o) => o.verdict !== 'failed') ? 0 : 1;
   } finally {
     await stopPostgres?.();
+    if (kept) printKept(io, kept);
   }
 }

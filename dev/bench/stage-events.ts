@@ -4,6 +4,7 @@
  * returned, and the work its output reports. The mapped type makes a new registry entry without
  * them a type error.
  */
+import type { SnapshotResult } from '../../src/pipeline/snapshot/snapshot.js';
 import type { DayPlan, ExtractOutput, TransformOutput, ValidateOutput } from '../../src/pipeline/contracts.js';
 import { STAGE_LIST, type StageKey, type StageSpec } from '../../src/pipeline/stages.js';
 
@@ -42,6 +43,13 @@ const BENCH_STAGES: { readonly [K in StageKey]: BenchStage } = {
   plan: {
     event: (date) => ({ date }),
     work: () => NO_WORK,
+  },
+  snapshot: {
+    event: (date) => ({ date }),
+    work: (output) => {
+      const tables = Object.values((output as SnapshotResult).tables);
+      return { rows: tables.reduce((n, t) => n + t.rows, 0), bytes: tables.reduce((n, t) => n + t.bytes, 0), files: tables.length };
+    },
   },
   planDay: {
     event: (date, _earlier, owner) => (owner === undefined ? { date } : { date, owner }),

@@ -1,5 +1,7 @@
+import { openStore } from '../../src/lake/open.js';
 import { lambdaHandler } from '../../src/pipeline/handler.js';
 import { stage } from '../../src/pipeline/plan/index.js';
+import { sourceConnector } from '../../src/source/connect.js';
 
 /** Lambda entry point of the plan stage (src/pipeline/plan/). */
-export const handler = lambdaHandler(stage, {});
+export const handler = lambdaHandler(stage, { lake: openStore, source: sourceConnector });

@@ -1,14 +1,15 @@
 /**
  * One Lambda function of the pipeline with the defaults all of them share: the current Node.js
  * runtime on ARM64, a log group of its own with a retention, X-Ray tracing, source-mapped stack
- * traces, and an esbuild bundle made on this machine (no Docker). Each function gets its own role
- * that can write only to its own log group; the stack grants the rest.
+ * traces, the runtime's Amazon CAs trusted (TLS to RDS), and an esbuild bundle made on this
+ * machine (no Docker). Each function gets its own role that can write only to its own log group;
+ * the stack grants the rest.
  */
 import { join } from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -16,6 +17,9 @@ import { ANY_RESOURCE_FINDING, acknowledge } from '../nag.js';
 
 /** The newest Node.js runtime in this aws-cdk-lib (nodejs24.x: supported until 2028). */
 export const ETL_RUNTIME = Runtime.NODEJS_24_X;
+
+/** The Lambda runtime's file of CA certificates, Amazon's (RDS among them) included. */
+export const LAMBDA_CA_CERTIFICATES = '/var/runtime/ca-cert.pem';
 
 export interface EtlFunctionProps {
   /** Directory holding `package-lock.json` and `node_modules`; `entry` and `copyFiles` are relative to it. */
@@ -89,7 +93,9 @@ export class EtlFunction extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // Since Node.js 20 the runtime trusts only Node's own CAs unless told to load its file of
+      // Amazon CAs: without it, TLS to RDS (verify-full) fails with "unable to verify the first certificate".
+      environment: { NODE_OPTIONS: '--enable-source-maps', NODE_EXTRA_CA_CERTS: LAMBDA_CA_CERTIFICATES, ...props.environment },
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.CJS,
@@ -117,5 +123,13 @@ export class EtlFunction extends Construct {
       'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions' +
         (props.vpc ? '; neither do the EC2 network-interface actions a VPC function needs (as in AWSLambdaVPCAccessExecutionRole).' : '.'),
     );
+  }
+
+  /**
+   * Caps the function's concurrent invocations (and so what they hold, such as database
+   * connections); invocations over the cap are throttled. Set once the cap is known.
+   */
+  reserveConcurrency(invocations: number): void {
+    (this.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions = invocations;
   }
 }

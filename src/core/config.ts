@@ -2,6 +2,7 @@
  * Configuration from the environment, parsed and checked once at start-up. Every getter throws a
  * `ConfigError` naming the variable and the expected form; nothing downstream sees `undefined`.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseTimeZone } from './day.js';
@@ -42,6 +43,8 @@ export interface LakeSettings {
   readonly thresholds: QualityThresholds;
   /** How long a run's partition lock lasts before another run may take it over. */
   readonly lockTtlMs: number;
+  /** Days before yesterday the scheduled run re-checks against the source, republishing the stale ones (0: none). */
+  readonly republishLookbackDays: number;
 }
 
 export interface Config extends LakeSettings {
@@ -58,14 +61,15 @@ export type ConfigKey = keyof Config;
  * its synthesized environment read them from here.
  */
 export const DEFAULTS = {
-  databaseSslMode: 'require',
+  databaseSslMode: 'verify-full',
   timeZone: 'UTC',
   batchRows: 32_768,
   rowGroupRows: 131_072,
   /** At least ROW_GROUP_ROWS. */
   rowsPerFile: 4_194_304,
   maxRowsPerRange: 20_000_000,
-  lockTtlSeconds: 3_600,
+  lockTtlSeconds: 120,
+  republishLookbackDays: 7,
   /** Limits a real day made by the generator at its default anomaly rates passes. */
   thresholds: {
     maxQuarantineRate: 0.05,
@@ -101,20 +105,51 @@ export const VARIABLES: readonly Variable[] = [
     name: 'DATABASE_URL',
     field: 'databaseUrl',
     fallback: 'embedded Postgres (`npm start` only)',
-    meaning: 'Source Postgres, `postgres://user:pass@host:port/db`; `?sslmode=require` for TLS',
+    meaning: 'Source Postgres, `postgres://user:pass@host:port/db`; `?sslmode=verify-full` for TLS (`&sslrootcert=<file>` for a CA of your own)',
   },
   {
     name: 'DATABASE_SECRET_ARN',
     field: 'databaseUrl',
     fallback: 'unset',
-    meaning: 'In AWS: Secrets Manager secret `{ username, password, host, port, dbname }` used when `DATABASE_URL` is unset (read once per container)',
+    meaning:
+      "In AWS: Secrets Manager secret `{ username, password, host?, port?, dbname? }` (the RDS form, or RDS's managed secret with only `username` and `password`) used when `DATABASE_URL` is unset; read once per container, and again when the database refuses its password (a rotation)",
+  },
+  {
+    name: 'DATABASE_HOST',
+    field: 'databaseUrl',
+    fallback: "the secret's `host`",
+    meaning:
+      "Host of the database reached through `DATABASE_SECRET_ARN`; wins over the secret's (an RDS Proxy endpoint, say). Required with RDS's managed secret",
+    prop: 'databaseHost',
+  },
+  {
+    name: 'DATABASE_PORT',
+    field: 'databaseUrl',
+    fallback: "the secret's `port`, else `5432`",
+    meaning: "Port of the database reached through `DATABASE_SECRET_ARN`; wins over the secret's",
+    prop: 'databasePort',
+  },
+  {
+    name: 'DATABASE_NAME',
+    field: 'databaseUrl',
+    fallback: "the secret's `dbname`, else `postgres`",
+    meaning: "Database reached through `DATABASE_SECRET_ARN`; wins over the secret's",
+    prop: 'databaseName',
   },
   {
     name: 'DATABASE_SSLMODE',
     field: 'databaseUrl',
     fallback: code(DEFAULTS.databaseSslMode),
-    meaning: 'TLS mode added to the connection built from `DATABASE_SECRET_ARN` (`disable`, `require`, `verify-full`)',
+    meaning:
+      'TLS of the connection built from `DATABASE_SECRET_ARN`: `verify-full` checks the certificate and the host name (`require` does the same with pg 8); `disable` only for a database without TLS on a private network',
     prop: 'databaseSslMode',
+  },
+  {
+    name: 'DATABASE_SSLROOTCERT',
+    field: 'databaseUrl',
+    fallback: "the runtime's CAs",
+    meaning:
+      "PEM file of the CAs that sign the database's certificate, for the connection built from `DATABASE_SECRET_ARN` (read once); with `DATABASE_URL`, add `sslrootcert=<file>` to it instead. In Lambda the stack trusts the RDS CAs (`NODE_EXTRA_CA_CERTS`)",
   },
   { name: 'LAKE_URI', field: 'lake', fallback: '`./lake` (CLI); required in Lambda', meaning: '`s3://bucket/prefix` or a directory' },
   { name: 'AWS_REGION', field: 'region', fallback: '`AWS_DEFAULT_REGION`, else `us-east-1`', meaning: 'Region of the lake bucket' },
@@ -174,8 +209,16 @@ export const VARIABLES: readonly Variable[] = [
     name: 'PARTITION_LOCK_TTL_SECONDS',
     field: 'lockTtlMs',
     fallback: code(DEFAULTS.lockTtlSeconds),
-    meaning: 'How long a run holds a day before another run may take it over (a crashed run cannot block a day longer)',
+    meaning:
+      "Length of a day's lease, renewed every third of it while a stage works; a holder gone without giving the day back blocks it at most this long (a provably dead one not at all)",
     prop: 'tuning.lockTtlSeconds',
+  },
+  {
+    name: 'REPUBLISH_LOOKBACK_DAYS',
+    field: 'republishLookbackDays',
+    fallback: code(DEFAULTS.republishLookbackDays),
+    meaning:
+      'Days before yesterday the scheduled run re-checks against the source (one count per published day); a day whose partition is stale (the row count differs, or a row was updated after its snapshot) is published again. `0` turns it off',
   },
   {
     name: 'BATCH_ROWS',
@@ -285,6 +328,55 @@ export function parseDatabaseUrl(value: string, field = 'DATABASE_URL'): string 
   return value;
 }
 
+/** TLS modes of the connection built from the secret; pg 8 checks the certificate and the host name under `require` too. */
+export const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** How the stages reach the source through `DATABASE_SECRET_ARN` (`DATABASE_URL` says it all itself). */
+export interface SourceSettings {
+  readonly secretArn: string | undefined;
+  /** Where the database is, over what the secret says (RDS's managed secret says nothing). */
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly database: string | undefined;
+  readonly sslMode: SslMode;
+  /** The PEM text of `DATABASE_SSLROOTCERT`: the only CAs trusted when set, the runtime's otherwise. */
+  readonly sslRootCert: string | undefined;
+}
+
+function readText(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Reads the `DATABASE_*` variables of the secret's connection, and the CA file once. */
+export function loadSourceSettings(env: Env): SourceSettings {
+  const sslMode = env.DATABASE_SSLMODE?.trim() || DEFAULTS.databaseSslMode;
+  if (!(SSL_MODES as readonly string[]).includes(sslMode)) throw new ConfigError('DATABASE_SSLMODE', SSL_MODES.join(', '), sslMode);
+  const certFile = readText(env, 'DATABASE_SSLROOTCERT');
+  let sslRootCert: string | undefined;
+  if (certFile !== undefined) {
+    const expected = 'a readable PEM file of CA certificates (-----BEGIN CERTIFICATE-----)';
+    try {
+      sslRootCert = readFileSync(certFile, 'utf8');
+    } catch {
+      throw new ConfigError('DATABASE_SSLROOTCERT', expected, certFile);
+    }
+    if (!sslRootCert.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('DATABASE_SSLROOTCERT', expected, certFile);
+  }
+  return {
+    secretArn: readText(env, 'DATABASE_SECRET_ARN'),
+    host: readText(env, 'DATABASE_HOST'),
+    port: readText(env, 'DATABASE_PORT') === undefined ? undefined : readNumber(env, 'DATABASE_PORT', 0, 1, 65_535, true),
+    database: readText(env, 'DATABASE_NAME'),
+    sslMode: sslMode as SslMode,
+    sslRootCert,
+  };
+}
+
+/** Most days the scheduled run may look back: each is a count of its rows in the source. */
+const MAX_LOOKBACK_DAYS = 366;
+
 /** How each field is read from the environment. */
 const READERS: { readonly [K in ConfigKey]: (env: Env, options: LoadOptions) => Config[K] } = {
   databaseUrl: (env) => (env.DATABASE_URL === undefined ? undefined : parseDatabaseUrl(env.DATABASE_URL)),
@@ -309,7 +401,8 @@ const READERS: { readonly [K in ConfigKey]: (env: Env, options: LoadOptions) => 
   },
   maxRowsPerRange: (env) => readNumber(env, 'RANGE_MAX_ROWS', DEFAULTS.maxRowsPerRange, 1, 1_000_000_000, true),
   thresholds: (env) => loadThresholds(env),
-  lockTtlMs: (env) => readNumber(env, 'PARTITION_LOCK_TTL_SECONDS', DEFAULTS.lockTtlSeconds, 60, 86_400, true) * 1000,
+  lockTtlMs: (env) => readNumber(env, 'PARTITION_LOCK_TTL_SECONDS', DEFAULTS.lockTtlSeconds, 10, 3_600, true) * 1000,
+  republishLookbackDays: (env) => readNumber(env, 'REPUBLISH_LOOKBACK_DAYS', DEFAULTS.republishLookbackDays, 0, MAX_LOOKBACK_DAYS, true),
 };
 
 function readRowGroupRows(env: Env): number {

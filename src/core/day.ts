@@ -146,6 +146,9 @@ export function daysBetween(from: CalendarDay, to: CalendarDay, maxDays = Number
   return Array.from({ length: count }, (_, i) => addDays(from, i));
 }
 
+/** The Hive partition columns of the lake, outermost first (integers; month and day written with two digits). */
+export const PARTITION_COLUMNS = ['year', 'month', 'day'] as const;
+
 /** Hive partition path of a day: `year=YYYY/month=MM/day=DD`. */
 export function partitionPath(day: CalendarDay): string {
   const pad = (n: number) => String(n).padStart(2, '0');

@@ -30,8 +30,9 @@ export class ConfigError extends TerminalError {
     readonly field: string,
     readonly expected: string,
     readonly actual?: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${field}: expected ${expected}${actual === undefined ? '' : `, got ${JSON.stringify(actual)}`}`);
+    super(`${field}: expected ${expected}${actual === undefined ? '' : `, got ${JSON.stringify(actual)}`}`, options);
   }
 }
 
@@ -77,3 +78,6 @@ export class PartitionBusyError extends TransientError {}
  * would be thrown away, so it stops.
  */
 export class LockLostError extends TerminalError {}
+
+/** A local run stopped by its user (Ctrl-C): nothing more is published; not retried. */
+export class InterruptedError extends TerminalError {}

@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogItem } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 
 export type { Logger };
 
@@ -18,11 +19,13 @@ const HIDDEN = new Set(['level', 'message', 'timestamp', 'service', 'sampling_ra
 
 /** The same events as `createLogger`, printed for people: `12:00:01 extract 2025-03-01 message k=v`. */
 export class ReadableLogger extends Logger {
+  /** `logLevel` wins over `POWERTOOLS_LOG_LEVEL` (the CLI's `--quiet`). */
   constructor(
     stage: string,
     private readonly write: (line: string) => void = (line) => process.stderr.write(line),
+    logLevel?: LogLevel,
   ) {
-    super({ serviceName: SERVICE, persistentKeys: { stage } });
+    super({ serviceName: SERVICE, persistentKeys: { stage }, logLevel });
   }
 
   protected override printLog(_level: number, item: LogItem): void {

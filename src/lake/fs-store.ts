@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +21,27 @@ const TMP_DIR = '.tmp';
  */
 function etagOf(info: { ino: bigint; mtimeNs: bigint }): string {
   return `${info.ino}-${info.mtimeNs}`;
+}
+
+/**
+ * Runs `place`, which puts a file into `target`'s folder, creating the folder first; again if the
+ * folder vanished meanwhile (a deletion elsewhere removed it as empty between the two steps).
+ */
+async function intoFolder<T>(target: string, place: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      return await place();
+    } catch (error) {
+      const lost =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' &&
+        !(await stat(dirname(target)).then(
+          () => true,
+          () => false,
+        ));
+      if (!lost || attempt >= 5) throw error;
+    }
+  }
 }
 
 export class FsStore implements ObjectStore {
@@ -46,22 +67,23 @@ export class FsStore implements ObjectStore {
 
   async putObject(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
     const tmp = await this.tempFile();
     await writeFile(tmp, body);
     const etag = etagOf(await stat(tmp, { bigint: true }));
     try {
-      if (options.ifNoneMatch) {
-        // link() fails when the target exists: create-if-absent with the full content at once.
-        await link(tmp, target).catch((error: NodeJS.ErrnoException) => {
-          if (error.code === 'EEXIST') throw new PreconditionFailedError(`${key} already exists`);
-          throw error;
-        });
-      } else if (options.ifMatch !== undefined) {
-        await this.swapIfMatch(key, target, tmp, options.ifMatch);
-      } else {
-        await rename(tmp, target);
-      }
+      await intoFolder(target, async () => {
+        if (options.ifNoneMatch) {
+          // link() fails when the target exists: create-if-absent with the full content at once.
+          await link(tmp, target).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === 'EEXIST') throw new PreconditionFailedError(`${key} already exists`);
+            throw error;
+          });
+        } else if (options.ifMatch !== undefined) {
+          await this.swapIfMatch(key, target, tmp, options.ifMatch);
+        } else {
+          await rename(tmp, target);
+        }
+      });
     } finally {
       await rm(tmp, { force: true });
     }
@@ -87,12 +109,11 @@ export class FsStore implements ObjectStore {
 
   async upload(key: string, body: Readable | AsyncIterable<Uint8Array>, _contentType: string): Promise<{ bytes: number }> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
     const tmp = await this.tempFile();
     try {
       await pipeline(body instanceof Readable ? body : Readable.from(body), createWriteStream(tmp));
       const { size } = await stat(tmp);
-      await rename(tmp, target);
+      await intoFolder(target, () => rename(tmp, target));
       return { bytes: size };
     } finally {
       await rm(tmp, { force: true });
@@ -158,13 +179,71 @@ export class FsStore implements ObjectStore {
     for (const name of names) {
       const key = relative(this.location.root, join(base, name)).split(sep).join('/');
       if (!key.startsWith(prefix) || key.startsWith(`${TMP_DIR}/`) || key.endsWith('.lock')) continue;
-      const info = await stat(join(base, name));
-      if (info.isFile()) out.push({ key, size: info.size });
+      // Gone since the listing (a concurrent deletion): not there.
+      const info = await stat(join(base, name)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (info?.isFile()) out.push({ key, size: info.size });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async deleteObjects(keys: readonly string[]): Promise<void> {
     await Promise.all(keys.map((key) => rm(this.path(key), { force: true })));
+    const folders = new Set(keys.map((key) => dirname(this.path(key))));
+    for (const folder of [...folders].sort((a, b) => b.length - a.length)) await this.removeEmptyFolders(folder);
+  }
+
+  /** Removes `folder` and its parents while they are empty, up to the lake root (which stays). */
+  private async removeEmptyFolders(folder: string): Promise<void> {
+    for (let dir = folder; dir.startsWith(this.location.root + sep); dir = dirname(dir)) {
+      // rmdir fails on a folder that is not empty (or that another writer just filled): then stop.
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
+    }
+  }
+
+  async promote(from: string, to: string): Promise<void> {
+    const target = this.path(to);
+    // A hard link to the staged file under a temporary name, renamed over the target: it appears
+    // whole at once (replacing what was there), and the staged file stays for a retry.
+    const tmp = await this.tempFile();
+    try {
+      await link(this.path(from), tmp);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        if (await this.head(to)) return; // an earlier attempt promoted it, and its staging is gone
+        throw new StagingError(`${from} does not exist in ${this.location.uri}, nor ${to}`, { cause: error });
+      }
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw error;
+      await copyFile(this.path(from), tmp); // no hard links here: a copy
+    }
+    try {
+      await intoFolder(target, () => rename(tmp, target));
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Temporary files of writes that never finished (a killed process), older than `olderThanMs`; removed. */
+  async sweepTemporaryFiles(olderThanMs: number, now = Date.now()): Promise<number> {
+    const dir = join(this.location.root, TMP_DIR);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const info = await stat(join(dir, name)).catch(() => undefined);
+      if (info && now - info.mtimeMs > olderThanMs) {
+        await rm(join(dir, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 }

@@ -1,16 +1,22 @@
 /**
- * One writer per partition at a time. The first stage of a run (plan-day) takes the day's lock
- * with a create-only conditional write (`If-None-Match: *`), or an `If-Match` takeover; every
- * later stage renews it (it must still be the run's) and validate releases it after publishing.
- * A day that fails releases it too (the state machine's ReleaseDay step, or the stage itself on
- * a terminal error, or plan-day on any error); a transient error of a later stage keeps it for the
- * retry. A lock expires, so a crashed run cannot hold a day forever; the same owner (one Step
- * Functions execution) may take its own lock over at once. Anyone else meets
- * `PartitionBusyError`, which the state machine retries with backoff: the second run waits, then
- * runs on top of the first one's result.
+ * One writer per partition at a time: a lease. The first stage of a run (plan-day) takes the
+ * day's lock with a create-only conditional write (`If-None-Match: *`), or an `If-Match` takeover;
+ * every later stage renews it (it must still be the run's), keeps renewing it while it works
+ * (a heartbeat every third of the lease), and validate releases it after publishing. A day that
+ * fails releases it too (the state machine's ReleaseDay step, or the stage itself on a terminal
+ * error, or plan-day on any error); a transient error of a later stage keeps it for the retry.
+ *
+ * The lease is short (minutes), so a crashed run cannot hold a day for long, and it is taken over
+ * at once when its holder is provably gone (`HolderLiveness`: locally the process that wrote it
+ * is dead; in AWS its execution is no longer running). The same owner (one Step Functions
+ * execution) may take its own lock over at once. Anyone else meets `PartitionBusyError`, which the
+ * state machine retries for longer than a lease lasts: the second run waits, then runs on top of
+ * the first one's result. Whoever takes the day sweeps what earlier runs left (`publish.ts`).
  */
+import { hostname } from 'node:os';
 import { partitionPath, type CalendarDay } from '../core/day.js';
 import { isRetryable, LockLostError, PartitionBusyError, PreconditionFailedError } from '../core/errors.js';
+import { sweepDay } from './publish.js';
 import type { ObjectStore } from './store.js';
 
 export interface PartitionLock {
@@ -18,13 +24,45 @@ export interface PartitionLock {
   readonly runId: string;
   readonly acquiredAt: string;
   readonly expiresAt: string;
+  /** The machine and process that took it (a local run's holder is alive while this process is). */
+  readonly host?: string;
+  readonly pid?: number;
+}
+
+/**
+ * Tells whether the holder of a lock is provably gone (true), or alive or unknown (false): only a
+ * gone holder's lease is taken over before it expires.
+ */
+export type HolderLiveness = (lock: PartitionLock) => Promise<boolean>;
+
+/** True when `pid` names no process on this machine. */
+function processGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it exists, it is someone else's.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** A local run's holder is gone when it wrote the lock on this machine and its process has ended. */
+export const localLiveness: HolderLiveness = async (lock) =>
+  lock.host === hostname() && typeof lock.pid === 'number' && Number.isInteger(lock.pid) && lock.pid > 0 && processGone(lock.pid);
+
+/** Says who holds a lock, for messages: its run, its process or execution, and until when. */
+export function describeHolder(lock: PartitionLock): string {
+  const where = lock.pid !== undefined && lock.host ? `process ${lock.pid} on ${lock.host}` : lock.owner;
+  return `run ${lock.runId} (${where}) holds it until ${lock.expiresAt}`;
 }
 
 export function lockKey(day: CalendarDay): string {
   return `_locks/rentals/${partitionPath(day)}.json`;
 }
 
-async function readLock(store: ObjectStore, day: CalendarDay): Promise<{ lock: PartitionLock; etag: string | undefined } | undefined> {
+/** The lock of `day` and its ETag, or undefined when nobody holds the day. */
+export async function readLock(store: ObjectStore, day: CalendarDay): Promise<{ lock: PartitionLock; etag: string | undefined } | undefined> {
   const key = lockKey(day);
   const object = await store.getObject(key);
   if (!object) return undefined;
@@ -36,18 +74,28 @@ async function readLock(store: ObjectStore, day: CalendarDay): Promise<{ lock: P
   }
 }
 
-/** Takes the lock of `day` for `runId` on behalf of `owner`, or throws `PartitionBusyError`. */
-export async function acquireLock(
-  store: ObjectStore,
-  day: CalendarDay,
-  request: { owner: string; runId: string; ttlMs: number; now?: Date },
-): Promise<PartitionLock> {
+export interface LeaseRequest {
+  readonly owner: string;
+  readonly runId: string;
+  readonly ttlMs: number;
+  readonly now?: Date;
+  /** Tells a gone holder from a live one (default: `localLiveness`). */
+  readonly liveness?: HolderLiveness;
+}
+
+/**
+ * Takes the lock of `day` for `runId` on behalf of `owner`, or throws `PartitionBusyError`.
+ * `replaced` is the lock it took over (an expired one, or one whose holder is gone), if any.
+ */
+export async function acquireLock(store: ObjectStore, day: CalendarDay, request: LeaseRequest): Promise<PartitionLock & { replaced?: PartitionLock }> {
   const now = request.now ?? new Date();
   const lock: PartitionLock = {
     owner: request.owner,
     runId: request.runId,
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + request.ttlMs).toISOString(),
+    host: hostname(),
+    pid: process.pid,
   };
   const body = `${JSON.stringify(lock)}\n`;
   const key = lockKey(day);
@@ -58,8 +106,13 @@ export async function acquireLock(
     if (!(error instanceof PreconditionFailedError)) throw error;
   }
   const current = await readLock(store, day);
-  if (current && current.lock.owner !== request.owner && current.lock.expiresAt > now.toISOString()) {
-    throw new PartitionBusyError(`partition ${day.iso} is busy: run ${current.lock.runId} holds it until ${current.lock.expiresAt}`);
+  if (
+    current &&
+    current.lock.owner !== request.owner &&
+    current.lock.expiresAt > now.toISOString() &&
+    !(await (request.liveness ?? localLiveness)(current.lock))
+  ) {
+    throw new PartitionBusyError(`partition ${day.iso} is busy: ${describeHolder(current.lock)}`);
   }
   try {
     await store.putObject(
@@ -74,18 +127,14 @@ export async function acquireLock(
     if (now?.lock.runId === request.runId) return now.lock;
     throw new PartitionBusyError(`partition ${day.iso} is busy: another run took it just now`, { cause: error });
   }
-  return lock;
+  return current && current.lock.runId !== request.runId ? { ...lock, replaced: current.lock } : lock;
 }
 
 /**
  * Extends the lock of `day` that `runId` holds by `ttlMs` from now. Throws `LockLostError` when
  * the run no longer holds it: the day was given up, or the lock expired and another run took it.
  */
-export async function renewLock(
-  store: ObjectStore,
-  day: CalendarDay,
-  request: { owner: string; runId: string; ttlMs: number; now?: Date },
-): Promise<PartitionLock> {
+export async function renewLock(store: ObjectStore, day: CalendarDay, request: LeaseRequest): Promise<PartitionLock> {
   const current = await readLock(store, day);
   if (current?.lock.runId !== request.runId) {
     throw new LockLostError(
@@ -126,15 +175,75 @@ export interface LeaseHolder {
   readonly owner: string;
 }
 
-/** The lease as a stage sees it: only the stage whose work is to give it back uses it. */
+/** The lease as a stage sees it. */
 export interface LeaseHandle {
-  /** Gives the day back if the run still holds it (true then). */
+  /**
+   * Sweeps what the run left that no manifest names (its staging, unpublished files in the
+   * partition), then gives the day back if the run still holds it (true then).
+   */
   release(): Promise<boolean>;
+  /** Renews the lease now, or throws `LockLostError`: the stage that publishes calls it right before. */
+  confirm(): Promise<void>;
 }
 
-/** A handle on the lease of `holder`, for a stage that only gives it back. */
-export function leaseHandle(store: ObjectStore, holder: LeaseHolder): LeaseHandle {
-  return { release: () => releaseLock(store, holder.day, holder.runId) };
+/** A handle on the lease of `holder` (`ttlMs`: how long `confirm` extends it). */
+export function leaseHandle(store: ObjectStore, holder: LeaseHolder, ttlMs = 0): LeaseHandle {
+  return {
+    release: () => releaseDay(store, holder),
+    confirm: async () => {
+      if (ttlMs > 0) await renewLock(store, holder.day, { owner: holder.owner, runId: holder.runId, ttlMs });
+    },
+  };
+}
+
+/** Sweeps the run's leftovers under its lease, then gives the lease back. */
+async function releaseDay(store: ObjectStore, holder: LeaseHolder): Promise<boolean> {
+  if (held.get(lockKey(holder.day))?.holder.runId === holder.runId) held.delete(lockKey(holder.day));
+  const current = await readLock(store, holder.day);
+  if (current?.lock.runId !== holder.runId) return false;
+  await sweepDay(store, holder.day, [holder.runId]);
+  return releaseLock(store, holder.day, holder.runId);
+}
+
+/**
+ * The leases this process holds now, by lock key: what a local run gives back when interrupted.
+ * A lease handed on to another process (a Lambda's next stage runs elsewhere) is forgotten once it
+ * would have expired here.
+ */
+const held = new Map<string, { readonly store: ObjectStore; readonly holder: LeaseHolder; readonly until: number }>();
+
+function remember(store: ObjectStore, holder: LeaseHolder, ttlMs: number): void {
+  const now = Date.now();
+  for (const [key, lease] of held) if (lease.until < now) held.delete(key);
+  held.set(lockKey(holder.day), { store, holder, until: now + ttlMs });
+}
+
+/** Gives back every lease this process holds, each after sweeping its run's leftovers. Returns the days. */
+export async function releaseHeldLeases(): Promise<string[]> {
+  const leases = [...held.values()];
+  held.clear();
+  await Promise.all(leases.map(({ store, holder }) => releaseDay(store, holder).catch(() => false)));
+  return leases.map(({ holder }) => holder.day.iso);
+}
+
+/** Renews the lease every third of its length while `work` runs; a lost lease is reported by the next renewal or `confirm`. */
+async function withHeartbeat<T>(store: ObjectStore, holder: LeaseHolder, ttlMs: number, work: () => Promise<T>): Promise<T> {
+  const request = { owner: holder.owner, runId: holder.runId, ttlMs };
+  const timer = setInterval(
+    () => {
+      renewLock(store, holder.day, request).then(
+        () => remember(store, holder, ttlMs),
+        () => undefined,
+      );
+    },
+    Math.max(1_000, Math.floor(ttlMs / 3)),
+  );
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /**
@@ -151,19 +260,31 @@ export async function underLease<T>(
   holder: LeaseHolder,
   ttlMs: number,
   work: (lease: LeaseHandle) => Promise<T>,
+  liveness: HolderLiveness = localLiveness,
 ): Promise<T> {
-  const handle = leaseHandle(store, holder);
+  const handle = leaseHandle(store, holder, ttlMs);
   if (part === 'release' || part === 'none') return work(handle);
-  const request = { owner: holder.owner, runId: holder.runId, ttlMs };
-  if (part === 'acquire') await acquireLock(store, holder.day, request);
-  else await renewLock(store, holder.day, request);
+  const request = { owner: holder.owner, runId: holder.runId, ttlMs, liveness };
+  if (part === 'acquire') {
+    const taken = await acquireLock(store, holder.day, request);
+    // Whatever earlier runs of the day left (a killed run's staging, files it promoted but never
+    // published) goes now: this run holds the day, so nothing else is being published.
+    await sweepDay(store, holder.day, taken.replaced ? [taken.replaced.runId] : []);
+  } else {
+    await renewLock(store, holder.day, request);
+  }
+  const key = lockKey(holder.day);
+  remember(store, holder, ttlMs);
   let result: T;
   try {
-    result = await work(handle);
+    result = await withHeartbeat(store, holder, ttlMs, () => work(handle));
   } catch (error) {
-    if (part === 'acquire' || !isRetryable(error)) await releaseLock(store, holder.day, holder.runId).catch(() => undefined);
+    if (part === 'acquire' || !isRetryable(error)) await handle.release().catch(() => undefined);
     throw error;
   }
-  if (part === 'renew-and-release') await releaseLock(store, holder.day, holder.runId);
+  if (part === 'renew-and-release') {
+    held.delete(key);
+    await releaseLock(store, holder.day, holder.runId);
+  }
   return result;
 }

@@ -1,6 +1,6 @@
 /**
  * The publish protocol of a partition. Data files carry run-unique names and are never rewritten;
- * a partition's content is exactly the files its `_manifest.json` names. Publishing writes the new
+ * a partition's content is exactly the files its manifest (`_manifests/rentals/year=…/month=…/day=….json`) names. Publishing writes the new
  * manifest with a conditional PUT (so of two concurrent publishers exactly one wins), then deletes
  * the files the new manifest no longer names.
  */

@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { LakeLocation } from '../core/config.js';
+import { awsRequestHandler } from '../core/aws-http.js';
 import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
 
@@ -66,6 +68,7 @@ export class S3Store implements ObjectStore {
         endpoint: options.endpoint,
         forcePathStyle: options.endpoint !== undefined,
         maxAttempts: 5,
+        requestHandler: awsRequestHandler(),
       });
   }
 
@@ -168,6 +171,18 @@ export class S3Store implements ObjectStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  async promote(from: string, to: string): Promise<void> {
+    const source = `${this.location.bucket}/${this.fullKey(from)}`.split('/').map(encodeURIComponent).join('/');
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(to), CopySource: source }));
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if ((name === 'NoSuchKey' || name === 'NotFound') && (await this.head(to))) return;
+      if (name === 'NoSuchKey' || name === 'NotFound') throw new StagingError(`${from} does not exist in ${this.location.uri}, nor ${to}`, { cause: error });
+      throw classifyS3Error(error, `CopyObject ${from} -> ${to}`);
+    }
   }
 
   async deleteObjects(keys: readonly string[]): Promise<void> {

@@ -5,6 +5,9 @@
 import type { Readable } from 'node:stream';
 import type { LakeLocation } from '../core/config.js';
 
+/** A temporary file this old belongs to no write in progress (`sweepTemporaryFiles`). */
+export const UNFINISHED_WRITE_AGE_MS = 10 * 60_000;
+
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
@@ -37,6 +40,18 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix: string): Promise<ObjectInfo[]>;
-  /** Deletes the keys; missing keys are not an error. */
+  /** Deletes the keys; missing keys are not an error. A local folder left empty goes too. */
   deleteObjects(keys: readonly string[]): Promise<void>;
+  /**
+   * Makes `to` hold the bytes of `from`, whole at once for any reader: a hard link on a local disk,
+   * a server-side copy on S3; `from` stays. Retry-safe (`to` is a run-unique name: when it exists,
+   * an earlier attempt did the work). Throws `StagingError` when neither exists.
+   */
+  promote(from: string, to: string): Promise<void>;
+  /**
+   * Removes temporary files of writes that never finished (a killed process) older than
+   * `olderThanMs`; returns how many. Only a local directory has them (S3 drops incomplete uploads
+   * by its lifecycle rule).
+   */
+  sweepTemporaryFiles?(olderThanMs: number): Promise<number>;
 }

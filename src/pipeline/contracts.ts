@@ -10,7 +10,7 @@
 import * as v from 'valibot';
 import { parseDay, type HourRange } from '../core/day.js';
 import { InputError } from '../core/errors.js';
-import { isRunId, rentalsPartitionPrefix, stagingPrefix } from '../lake/layout.js';
+import { isRunId, rentalsPartitionPrefix, stagedKey, stagingPrefix } from '../lake/layout.js';
 
 // --- Building blocks -------------------------------------------------------------------------
 
@@ -100,8 +100,35 @@ export function parseContract<S extends v.GenericSchema>(schema: S, value: unkno
 
 // --- Plan: the execution input -> the days to run --------------------------------------------
 
-export const runPlanSchema = v.object({ mode: v.picklist(WRITE_MODES), dates: v.array(v.string()) });
-/** What plan returns: the write mode and the days of the execution. */
+/**
+ * Why a day runs: the day a schedule is for (`new`), a published day of the schedule's lookback
+ * whose partition no longer matches the source (`stale`), or a day the input names (`requested`).
+ */
+export const RUN_REASONS = ['new', 'stale', 'requested'] as const;
+/** Why a day of the schedule's lookback does not run: it matches the source, or was never published. */
+export const SKIP_REASONS = ['current', 'unpublished'] as const;
+export type RunReason = (typeof RUN_REASONS)[number];
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+const plannedDaySchema = v.object({ date: v.string(), kind: v.picklist(RUN_REASONS), detail: v.string() });
+const skippedDaySchema = v.object({ date: v.string(), kind: v.picklist(SKIP_REASONS), detail: v.string() });
+/** A day of the plan and why it runs (or not), with the figures that decided it. */
+export type PlannedDay = v.InferOutput<typeof plannedDaySchema>;
+export type SkippedDay = v.InferOutput<typeof skippedDaySchema>;
+
+export const runPlanSchema = v.object({
+  mode: v.picklist(WRITE_MODES),
+  /** The days to run, oldest first: what the state machine's Map reads. */
+  dates: v.array(v.string()),
+  /**
+   * Why each of `dates` runs, in their order; only for a schedule's input. Every day of a date or
+   * range input is `requested` (left out: the plan of a ten-year backfill must stay small).
+   */
+  reasons: v.optional(v.array(plannedDaySchema)),
+  /** The days of a schedule's lookback that do not run. */
+  skipped: v.optional(v.array(skippedDaySchema)),
+});
+/** What plan returns: the write mode and the days of the execution, and for a schedule why each runs. */
 export type RunPlan = v.InferOutput<typeof runPlanSchema>;
 
 // --- Plan-day: one day of the run -> the run id, the lease and the hour ranges ---------------
@@ -158,20 +185,13 @@ export const extractOutputSchema = v.pipe(
       sourceCount: count(),
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
-      /** Users and bikes are staged by the range that starts the day only. */
-      staging: v.object(
-        { rentals: stagedTableSchema, users: v.optional(stagedTableSchema), bikes: v.optional(stagedTableSchema) },
-        'the staged tables { rentals, users?, bikes? }',
-      ),
+      staging: v.object({ rentals: stagedTableSchema }, 'the staged tables { rentals }'),
       seconds: v.number(),
     },
     'the extract stage output',
   ),
   v.forward(
-    v.check(
-      (e) => [e.staging.rentals, e.staging.users, e.staging.bikes].every((t) => t === undefined || underPrefix(t.key, stagingPrefix(e.runId))),
-      "keys under the run's _staging/<runId>/ prefix",
-    ),
+    v.check((e) => underPrefix(e.staging.rentals.key, stagingPrefix(e.runId)), "keys under the run's _staging/<runId>/ prefix"),
     ['staging'],
   ),
 );
@@ -194,6 +214,11 @@ const rangeMetricsSchema = v.object(
     /** Source rows left out of the lake (quarantined whole: a required value is NULL). */
     excluded: count(),
     rejectReasons: v.record(v.string(), count()),
+    /** An append's source rows left out as already published; of those, changed in the source since. */
+    alreadyPublished: v.optional(count()),
+    changedSincePublish: v.optional(count()),
+    /** Keys found more than once in the published partition an append builds on. */
+    publishedDuplicateIds: v.optional(count()),
   },
   'the range metrics object',
 );
@@ -201,8 +226,6 @@ const rangeMetricsSchema = v.object(
 export type RangeMetrics = v.InferOutput<typeof rangeMetricsSchema>;
 /** The measures of a whole day's rows; duplicate ids are counted for the whole day when planned. */
 export type DayMetrics = RangeMetrics & { readonly duplicateIds: number };
-
-const snapshotFilesSchema = v.object({ users: writtenFileSchema, bikes: writtenFileSchema });
 
 const transformOutputSchema = v.object(
   {
@@ -213,8 +236,6 @@ const transformOutputSchema = v.object(
     files: v.array(writtenFileSchema, 'a list of written files'),
     quarantineKey: v.optional(v.string()),
     metrics: rangeMetricsSchema,
-    /** Written by the range that starts the day only. */
-    snapshots: v.optional(snapshotFilesSchema),
     schemaFingerprint: v.string(),
     seconds: v.number(),
   },
@@ -254,11 +275,11 @@ export const validateEventSchema = v.pipe(
     },
     'the day plan with the written ranges',
   ),
-  // Every range is the plan's run's, and writes only into the day's partition.
+  // Every range is the plan's run's, and writes only into the run's staging of the day's partition.
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const event = dataset.value;
-    const prefix = rentalsPartitionPrefix(event.date);
+    const prefix = stagedKey(event.runId, rentalsPartitionPrefix(event.date));
     event.written.forEach((range, i) => {
       if (range.runId !== event.runId) {
         addIssue({ message: `the run of the day plan (${event.runId})`, input: range.runId, path: writtenPath(event, i, 'runId', range.runId) });
@@ -284,8 +305,15 @@ export interface ValidateOutput {
   readonly warnings: readonly string[];
   readonly reportKey: string;
   readonly removed: number;
+  /** From the first file promoted into the partition to the last superseded one removed (0: nothing published). */
+  readonly publishWindowMs: number;
   readonly seconds: number;
 }
+
+// --- Snapshot: once per execution, users and bikes copied whole and published ---------------
+
+/** The plan's output passes through the snapshot stage untouched: it reads nothing of it. */
+export const snapshotEventSchema = v.looseObject({}, 'a JSON object (the plan output)');
 
 // --- Release-day: a day that failed for good -> its lease given back ------------------------
 

@@ -11,6 +11,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daysBetween, parseDay } from '../core/day.js';
+import { MAX_DAYS_PER_EXECUTION } from './plan/plan.js';
 
 /** An Amazon States Language document. */
 export interface AslDefinition {
@@ -27,13 +29,62 @@ export const FLOW_STATES = {
   dayPassed: 'DayPassed',
   dayFailed: 'DayFailed',
   checkDays: 'CheckDays',
+  countDays: 'CountDays',
+  chooseDaysList: 'ChooseDaysList',
   listFailedDays: 'ListFailedDays',
+  listPassedDays: 'ListPassedDays',
+  allDaysFailed: 'AllDaysFailed',
+  describeDaysFailed: 'DescribeDaysFailed',
   daysFailed: 'DaysFailed',
   done: 'Done',
 } as const;
 
 /** The error the execution fails with when at least one day failed. */
 export const DAYS_FAILED_ERROR = 'DaysFailed';
+
+/**
+ * Step Functions quotas on an execution's data, which the definition is built to respect and the
+ * local executor enforces as AWS does (failing the execution with `DATA_LIMIT_EXCEEDED`).
+ */
+export const STEP_FUNCTIONS_LIMITS = {
+  /** A state's input or output, as UTF-8 JSON (a Map's output is every iteration's output). */
+  payloadBytes: 256 * 1024,
+  /** The cause of a Fail state, in characters. */
+  causeChars: 32_768,
+} as const;
+
+/** The error of an execution whose state's data passed a limit; no Catch catches it. */
+export const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
+
+/**
+ * The cause of a `DaysFailed` execution, as JSON: how many of how many days failed, the first and
+ * last day, and the shorter list: the failed days, or (more than `MAX_LISTED_DAYS` failed, only
+ * in a backfill) the days that passed, every other day from `from` to `to` having failed. Each
+ * day's error is in its own execution of the Days Map run (and its stage's logs).
+ */
+export interface DaysFailedCause {
+  readonly failed: number;
+  readonly days: number;
+  readonly from: string;
+  readonly to: string;
+  readonly failedDays?: readonly string[];
+  readonly passedDays?: readonly string[];
+}
+
+/**
+ * Most failed days the cause lists by date: half the most days of an execution, so that the
+ * shorter list (failed or passed days, 13 characters each) keeps the cause within its limit.
+ */
+export const MAX_LISTED_DAYS = Math.ceil(MAX_DAYS_PER_EXECUTION / 2);
+
+/** Characters of the longest `DaysFailed` cause: `MAX_LISTED_DAYS` dates and the counts around them. */
+export const LONGEST_DAYS_FAILED_CAUSE = JSON.stringify({
+  failed: MAX_DAYS_PER_EXECUTION,
+  days: MAX_DAYS_PER_EXECUTION,
+  from: '2000-01-01',
+  to: '2000-01-01',
+  failedDays: Array.from({ length: MAX_LISTED_DAYS }, () => '2000-01-01'),
+}).length;
 
 /** What Step Functions accepts as `MaxConcurrency` of each Map, as the stack checks it. */
 export const CONCURRENCY_LIMITS = {
@@ -125,4 +176,23 @@ export function causeMessage(cause: string | undefined): string {
   } catch {
     return cause;
   }
+}
+
+/**
+ * The failed days of a `DaysFailed` cause (`DaysFailedCause`), in date order. Throws when the cause
+ * is not one: a malformed cause, or a list of passed days that does not fit its `from`..`to`.
+ */
+export function failedDaysOf(cause: string): string[] {
+  const parsed = JSON.parse(cause) as Partial<DaysFailedCause>;
+  const dates = (list: unknown) => Array.isArray(list) && list.every((d) => typeof d === 'string');
+  if (typeof parsed?.failed !== 'number' || typeof parsed.days !== 'number' || typeof parsed.from !== 'string' || typeof parsed.to !== 'string') {
+    throw new Error(`not a ${DAYS_FAILED_ERROR} cause: ${cause.slice(0, 200)}`);
+  }
+  if (dates(parsed.failedDays)) return [...(parsed.failedDays as string[])];
+  const every = daysBetween(parseDay(parsed.from, 'from'), parseDay(parsed.to, 'to')).map((d) => d.iso);
+  const passed = new Set(dates(parsed.passedDays) ? (parsed.passedDays as string[]) : []);
+  const failed = every.filter((d) => !passed.has(d));
+  if (every.length !== parsed.days || failed.length !== parsed.failed)
+    throw new Error(`a ${DAYS_FAILED_ERROR} cause whose days do not add up: ${cause.slice(0, 200)}`);
+  return failed;
 }

@@ -2,7 +2,8 @@
  * The Lambda side of a stage: `lambdaHandler(stage, open)` reads the configuration once, at cold
  * start (a missing or malformed variable fails there, naming it), opens what the stage needs and
  * keeps one logger; each invocation adds the Lambda context (request id, cold start) to the logs
- * and runs the stage under the day's lease (`runStage`).
+ * and runs the stage under the day's lease (`runStage`), then prints the invocation's metrics
+ * (`metrics.ts`: CloudWatch EMF, at this edge only, so local runs print none).
  *
  * What a stage needs is opened by functions its entry file passes (`openLake`, `sourceConnector`
  * from `src/lake/store.ts` and `src/source/connect.ts`), so a bundle holds the S3 client or the
@@ -12,8 +13,10 @@
 import type * as v from 'valibot';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/log.js';
+import type { HolderLiveness } from '../lake/lease.js';
 import type { ObjectStore } from '../lake/store.js';
 import type { SourceConnector } from '../source/connect.js';
+import { stageMetrics } from './metrics.js';
 import { runStage, type Stage } from './stage.js';
 import { configKeysOf, type SliceOf, type StageSpec } from './stages.js';
 
@@ -24,10 +27,12 @@ type Env = Record<string, string | undefined>;
 export interface Openers {
   readonly lake: (config: Pick<Config, 'lake' | 'region' | 'endpoint'>) => Promise<ObjectStore>;
   readonly source: (config: Pick<Config, 'databaseUrl'>, env: Env) => SourceConnector;
+  /** How the stage that takes a day's lease tells a gone holder (default: a dead process on this machine). */
+  readonly liveness?: HolderLiveness;
 }
 
 /** The openers a stage's entry must pass: exactly those its registry entry needs. */
-export type OpenersFor<N extends StageSpec['needs']> = (N['lake'] extends true ? Pick<Openers, 'lake'> : unknown) &
+export type OpenersFor<N extends StageSpec['needs']> = (N['lake'] extends true ? Pick<Openers, 'lake' | 'liveness'> : unknown) &
   (N['database'] extends true ? Pick<Openers, 'source'> : unknown);
 
 export function lambdaHandler<S extends v.GenericSchema, O, Spec extends StageSpec>(
@@ -43,10 +48,11 @@ export function lambdaHandler<S extends v.GenericSchema, O, Spec extends StageSp
   const store = stage.spec.needs.lake ? openers.lake?.(full as Config) : undefined;
   // Built now, so that a cold start with neither DATABASE_URL nor DATABASE_SECRET_ARN fails at once.
   const withSource = stage.spec.needs.database ? openers.source?.(full as Config, env) : undefined;
+  const measured = stageMetrics(stage.spec.name, env);
   return async (event: unknown, context?: LambdaContext): Promise<O> => {
     log.resetKeys();
     if (context) log.addContext(context);
     const terms = full.lockTtlMs === undefined ? { unleased: 'the stage holds no lease' } : { ttlMs: full.lockTtlMs };
-    return runStage(stage, event, { config, log, store, withSource }, terms);
+    return measured(event, () => runStage(stage, event, { config, log, store, withSource }, terms));
   };
 }

@@ -8,6 +8,7 @@ import type { StageKey } from './stages.js';
 
 const IMPLEMENTATIONS: { readonly [K in StageKey]: () => Promise<{ stage: AnyStage }> } = {
   plan: () => import('./plan/index.js'),
+  snapshot: () => import('./snapshot/index.js'),
   planDay: () => import('./plan-day/index.js'),
   extract: () => import('./extract/index.js'),
   transformWrite: () => import('./transform-write/index.js'),

@@ -9,7 +9,7 @@ import type { Config } from '../core/config.js';
 import type { CalendarDay } from '../core/day.js';
 import type { Logger } from '../core/log.js';
 import { newRunId } from '../lake/layout.js';
-import { leaseHandle, underLease, type LeaseHandle, type LeaseHolder } from '../lake/lease.js';
+import { leaseHandle, underLease, type HolderLiveness, type LeaseHandle, type LeaseHolder } from '../lake/lease.js';
 import type { ObjectStore } from '../lake/store.js';
 import type pg from 'pg';
 import { parseContract } from './contracts.js';
@@ -69,6 +69,8 @@ export interface StageResources<C = Config> {
   readonly log: Logger;
   readonly store?: ObjectStore | Promise<ObjectStore>;
   readonly withSource?: <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
+  /** Tells a gone lease holder from a live one (default: `localLiveness`). */
+  readonly liveness?: HolderLiveness;
 }
 
 function missing(what: string, stage: string): never {
@@ -101,5 +103,5 @@ export async function runStage<S extends v.GenericSchema, O, C>(
   if (!holder) return stage.run(input, context);
   const lake = store ?? missing('the lake', spec.name);
   if ('unleased' in terms) return stage.run(input, { ...context, lease: leaseHandle(lake, holder) });
-  return underLease(lake, spec.lease, holder, terms.ttlMs, (lease) => stage.run(input, { ...context, lease }));
+  return underLease(lake, spec.lease, holder, terms.ttlMs, (lease) => stage.run(input, { ...context, lease }), resources.liveness);
 }

@@ -56,12 +56,31 @@ export const STAGES = {
   plan: {
     name: 'plan',
     state: 'Plan',
-    description: 'Turns the execution input into the list of days to run',
+    description: "Turns the execution input into the list of days to run; the schedule's adds the stale days of its lookback",
     lease: 'none',
-    needs: { database: false, lake: false },
-    settings: ['timeZone'],
-    lambda: { memoryMb: 128, timeoutSeconds: 10 },
-    access: {},
+    needs: { database: true, lake: true },
+    settings: ['timeZone', 'republishLookbackDays'],
+    // The schedule's lookback: a manifest read and a count on the source's rent_start index per day; the memory is for the pg client.
+    lambda: { memoryMb: 256, timeoutSeconds: 120 },
+    // Reads the manifests of the lookback's days (listing makes a missing one a 404: never published).
+    access: { read: [K.manifests], list: [K.manifests] },
+  },
+  snapshot: {
+    name: 'snapshot',
+    state: 'Snapshot',
+    description: 'Copies users and bikes whole, once per execution, checks the copies and publishes them',
+    lease: 'none',
+    needs: { database: true, lake: true },
+    settings: ['batchRows', 'rowGroupRows'],
+    // Two small tables read into memory and written as one Parquet file each.
+    lambda: { memoryMb: 1024, timeoutSeconds: 300, wasm: true },
+    // Stages each copy, reads its footer, promotes it over the published one and writes its manifest.
+    access: {
+      read: [K.staging, ...K.snapshotManifests],
+      list: [K.staging],
+      write: [K.staging, ...K.snapshots, ...K.snapshotManifests],
+      delete: [K.staging],
+    },
   },
   planDay: {
     name: 'plan-day',
@@ -72,7 +91,14 @@ export const STAGES = {
     settings: ['timeZone', 'maxRowsPerRange'],
     // Two counts on the source's rent_start index; the memory is for the pg client.
     lambda: { memoryMb: 256, timeoutSeconds: 300 },
-    access: { read: [K.leases], list: [K.leases], write: [K.leases], delete: [K.leases] },
+    // Takes the lease, then sweeps what earlier runs of the day left: their staging, files in the
+    // partition or quarantine that no manifest names.
+    access: {
+      read: [K.leases, K.manifests],
+      list: [K.leases, K.partitions, K.quarantine, K.staging],
+      write: [K.leases],
+      delete: [K.leases, K.dataFiles, K.quarantine, K.staging],
+    },
   },
   extract: {
     name: 'extract',
@@ -89,47 +115,54 @@ export const STAGES = {
   transformWrite: {
     name: 'transform-write',
     state: 'TransformWrite',
-    description: 'Casts a staged day and writes its Parquet files',
+    description: "Casts a staged day and writes its Parquet files into the run's staging",
     lease: 'renew',
     needs: { database: false, lake: true },
     settings: ['timeZone', 'rowsPerFile', 'rowGroupRows'],
     // Parquet encoding is CPU-bound: 1,769 MB is one full vCPU; peak RSS ~200 MB at 6M rows locally.
     lambda: { memoryMb: 2048, timeoutSeconds: 900, wasm: true },
-    // Reads the staged day; writes data files, quarantine lines and the snapshots of users and bikes.
+    // Reads the staged day (and, to append, the ids of the published partition); writes data files
+    // and the snapshots of users and bikes into the run's staging, and quarantine lines.
     access: {
-      read: [K.staging, K.leases],
-      list: [K.staging, K.leases],
-      write: [K.dataFiles, K.quarantine, ...K.snapshots, K.leases],
-      delete: [K.leases],
+      read: [K.staging, K.leases, K.manifests, K.dataFiles],
+      list: [K.staging, K.leases, K.manifests],
+      write: [K.staging, K.quarantine, K.leases],
+      delete: [K.staging, K.quarantine, K.leases],
     },
   },
   validate: {
     name: 'validate',
     state: 'Validate',
-    description: "Checks a day's files, writes the report and publishes the partition",
+    description: "Checks a day's staged files, writes the report and publishes them into the partition",
     lease: 'renew-and-release',
     needs: { database: false, lake: true },
     settings: ['thresholds'],
     // Reads only footers (one ranged GET per file) and small JSON.
     lambda: { memoryMb: 512, timeoutSeconds: 300 },
-    // Reads footers and manifests, writes the report and the manifest (never a data file), removes
+    // Reads the staged files' footers and the manifests, writes the report; publishes: copies the
+    // staged files into the partition and the snapshot folders, writes the manifests, removes the
     // files the new manifest no longer names, a failed run's files, and the run's staging area.
     access: {
-      read: [K.partitions, K.leases],
-      list: [K.partitions, K.quarantine, K.staging, K.leases],
-      write: [K.manifests, K.reports, K.leases],
+      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases],
+      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases],
+      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases],
       delete: [K.dataFiles, K.quarantine, K.staging, K.leases],
     },
   },
   releaseDay: {
     name: 'release-day',
     state: 'ReleaseDay',
-    description: "Gives a failed day's partition lease back",
+    description: "Sweeps a failed day's leftovers and gives its partition lease back",
     lease: 'release',
     needs: { database: false, lake: true },
     settings: [],
     lambda: { memoryMb: 128, timeoutSeconds: 30 },
-    access: { read: [K.leases], list: [K.leases], delete: [K.leases] },
+    // Sweeps what the failed run left (its staging, files no manifest names), then gives the lease back.
+    access: {
+      read: [K.leases, K.manifests],
+      list: [K.leases, K.partitions, K.quarantine, K.staging],
+      delete: [K.leases, K.dataFiles, K.quarantine, K.staging],
+    },
   },
 } as const satisfies Record<string, StageSpec>;
 

@@ -97,6 +97,20 @@ export function sourceStateQuery(table: FactTable, window: Window): QueryConfig 
   };
 }
 
+/**
+ * The rows of `window` and their latest change by local day in `timeZone` (the day a row's
+ * partition column falls on, as `dayWindow` cuts it): `day` (YYYY-MM-DD), `n`, `last_change`.
+ * Days without rows are left out.
+ */
+export function sourceStateByDayQuery(table: FactTable, window: Window, timeZone: string): QueryConfig {
+  const partition = escapeIdentifier(table.partition);
+  return {
+    text: `SELECT to_char((${partition} AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, max(${escapeIdentifier(table.changedAt)}) AS last_change
+     FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)} GROUP BY 1`,
+    values: [window.start, window.end, timeZone],
+  };
+}
+
 /** The columns and types of `tables` in the current schema: `table_name`, `column_name`, `data_type`. */
 export function sourceColumnsQuery(tables: readonly SourceTable[]): QueryConfig {
   return {

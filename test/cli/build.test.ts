@@ -20,7 +20,7 @@ interface PackageJson {
 
 const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as PackageJson;
 const metafile = JSON.parse(readFileSync('dist/meta.json', 'utf8')) as Metafile;
-const COMMANDS = ['db', 'seed', 'run', 'backfill', 'validate', 'read', 'start', 'remote'];
+const COMMANDS = ['db', 'seed', 'run', 'backfill', 'validate', 'read', 'status', 'report', 'start', 'remote'];
 
 /** The output file esbuild made of `source`. */
 function outputOf(source: string): string {

@@ -20,6 +20,8 @@ describe('the flags of each command', () => {
     [['validate', '--date', '2025-03-01', '--sql'], /^etl: Unknown option '--sql'/],
     [['read', '--date', '2025-03-01', '--rentals-per-day', '5'], /^etl: Unknown option '--rentals-per-day'/],
     [['start', '--date', '2025-03-01'], /^etl: Unknown option '--date'/],
+    [['status', '--out', 'status.html'], /^etl: Unknown option '--out'/],
+    [['report', '--json'], /^etl: Unknown option '--json'/],
     [['remote', '--date', '2025-03-01', '--concurrency', '4'], /^etl: Unknown option '--concurrency'/],
     [['run', '2025-03-01'], /^etl: Unexpected argument '2025-03-01'/],
     [['db'], /^etl: db: expected the subcommand migrate$/],
@@ -46,7 +48,7 @@ describe('the flags of each command', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(err).toEqual(['etl: command: expected one of db, seed, run, backfill, validate, read, start, remote, got "deploy"']);
+    expect(err).toEqual(['etl: command: expected one of db, seed, run, backfill, validate, read, status, report, unlock, clean, start, remote, got "deploy"']);
   });
 
   it.each([[['--help']], [['help']], [['run', '--help']], [['remote', '-h']]])('prints the usage for %j and exits 0', async (argv) => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CONTEXT_KEYS, stackPropsFromContext } from '../../infra/context.js';
 import { STACK_DEFAULTS } from '../../infra/lake-etl-stack.js';
 import { createApp } from '../../infra/create-app.js';
+import { STAGE_LIST } from '../../src/pipeline/stages.js';
 import { thrownBy } from '../support/outcomes.js';
 import { buildStack, logicalId } from './support.js';
 
@@ -19,12 +20,15 @@ function lambda(prefix: string): Fn {
 }
 
 describe('resources', () => {
-  it('has six functions, one state machine, one schedule, one alarm and topic, the lake and access-log buckets', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+  it('has a function per stage, one state machine, one schedule and its dead-letter queue, one alarm topic and dashboard, the Glue tables, the lake and access-log buckets', () => {
+    template.resourceCountIs('AWS::Lambda::Function', STAGE_LIST.length);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
     template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::Glue::Database', 1);
+    template.resourceCountIs('AWS::Glue::Table', 3);
     template.resourceCountIs('AWS::S3::Bucket', 2);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
@@ -81,7 +85,7 @@ describe('lake bucket', () => {
 
 describe('functions', () => {
   const sizes = {
-    PlanFunction: { MemorySize: 128, Timeout: 10 },
+    PlanFunction: { MemorySize: 256, Timeout: 120 },
     PlanDayFunction: { MemorySize: 256, Timeout: 300 },
     ExtractFunction: { MemorySize: 1024, Timeout: 600 },
     TransformWriteFunction: { MemorySize: 2048, Timeout: 900 },
@@ -94,28 +98,49 @@ describe('functions', () => {
       const fn = lambda(prefix).Properties;
       expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Handler: 'index.handler', ...size });
       expect(fn.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      // Node.js 20+ runtimes load the Amazon CAs (RDS's among them) only when told to: TLS to RDS needs them.
+      expect(fn.Environment.Variables.NODE_EXTRA_CA_CERTS).toBe('/var/runtime/ca-cert.pem');
       const logGroup = fn.LoggingConfig.LogGroup.Ref as string;
       expect(template.toJSON().Resources[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
     });
   }
 
   it('gives each function the configuration of its slice, and nothing else', () => {
+    // POWERTOOLS_SERVICE_NAME: the deployment, as the `service` dimension of every function's metrics.
+    const RUNTIME_ENV = { NODE_OPTIONS: '--enable-source-maps', NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem', POWERTOOLS_SERVICE_NAME: 'TestStack' };
     const lakeUri = { 'Fn::Join': ['', ['s3://', { Ref: logicalId(template, 'AWS::S3::Bucket', 'LakeBucket') }, '/lake']] };
-    expect(lambda('PlanFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', PARTITION_TIMEZONE: 'UTC' });
-    expect(lambda('ValidateFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri });
-    expect(lambda('ReleaseDayFunction').Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', LAKE_URI: lakeUri });
+    expect(lambda('PlanFunction').Properties.Environment.Variables).toEqual({
+      ...RUNTIME_ENV,
+      LAKE_URI: lakeUri,
+      PARTITION_TIMEZONE: 'UTC',
+      DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
+    });
+    expect(lambda('ValidateFunction').Properties.Environment.Variables).toEqual({ ...RUNTIME_ENV, LAKE_URI: lakeUri });
+    expect(lambda('ReleaseDayFunction').Properties.Environment.Variables).toEqual({ ...RUNTIME_ENV, LAKE_URI: lakeUri });
     expect(lambda('ExtractFunction').Properties.Environment.Variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
+      ...RUNTIME_ENV,
       LAKE_URI: lakeUri,
       PARTITION_TIMEZONE: 'UTC',
       DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
     });
     expect(lambda('PlanDayFunction').Properties.Environment.Variables).toEqual(lambda('ExtractFunction').Properties.Environment.Variables);
     expect(lambda('TransformWriteFunction').Properties.Environment.Variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
+      ...RUNTIME_ENV,
       LAKE_URI: lakeUri,
       PARTITION_TIMEZONE: 'UTC',
     });
+  });
+
+  it("passes the database's host, port and name to the functions that connect (RDS's managed secret holds only the credentials)", () => {
+    // Act
+    const { template: managed } = buildStack({ databaseHost: 'db.abc.eu-west-1.rds.amazonaws.com', databasePort: 5433, databaseName: 'rentals' });
+    const env = (prefix: string) => (managed.toJSON().Resources[logicalId(managed, 'AWS::Lambda::Function', prefix)] as Fn).Properties.Environment.Variables;
+
+    // Assess
+    for (const prefix of ['PlanDayFunction', 'ExtractFunction']) {
+      expect(env(prefix)).toMatchObject({ DATABASE_HOST: 'db.abc.eu-west-1.rds.amazonaws.com', DATABASE_PORT: '5433', DATABASE_NAME: 'rentals' });
+    }
+    expect(env('ValidateFunction')).not.toHaveProperty('DATABASE_HOST');
   });
 
   it('passes tuning and quality limits through, and rejects bad ones at synth with the cold-start parser', () => {
@@ -139,7 +164,7 @@ describe('functions', () => {
     expect(() => buildStack({ partitionTimeZone: 'Mars/Olympus' })).toThrow(/PARTITION_TIMEZONE/);
   });
 
-  it('puts only the database functions (plan-day, extract) in the VPC, with the given subnets and security group', () => {
+  it('puts only the database functions (needs.database in the registry) in the VPC, with the given subnets and security group', () => {
     // Act
     const { template: private_ } = buildStack({
       vpcId: 'vpc-0123456789abcdef0',
@@ -151,16 +176,17 @@ describe('functions', () => {
       .map(([id, r]) => [id.replace(/[0-9A-F]{8}$/, ''), (r as Fn).Properties.VpcConfig]);
     // Assess
     const vpcConfig = { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], SecurityGroupIds: ['sg-0123456789abcdef0'] };
-    expect(vpcConfigs.sort()).toEqual([
-      ['ExtractFunction', vpcConfig],
-      ['PlanDayFunction', vpcConfig],
-    ]);
+    expect(vpcConfigs.sort()).toEqual(
+      STAGE_LIST.filter((spec) => spec.needs.database)
+        .map((spec) => [`${spec.state}Function`, vpcConfig])
+        .sort(),
+    );
     expect(() => buildStack({ vpcId: 'vpc-0123456789abcdef0' })).toThrow(/subnetIds/);
   });
 });
 
 describe('schedule', () => {
-  it('starts the state machine daily with the scheduled time, in the partition time zone by default', () => {
+  it('starts the state machine daily with the scheduled time, read in UTC by default', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(30 2 * * ? *)',
       ScheduleExpressionTimezone: 'UTC',
@@ -173,7 +199,12 @@ describe('schedule', () => {
   });
 
   it('takes the cron expression and its time zone from props', () => {
-    const { template: custom } = buildStack({ partitionTimeZone: 'Europe/Berlin', scheduleCron: 'cron(0 4 * * ? *)', scheduleEnabled: false });
+    const { template: custom } = buildStack({
+      partitionTimeZone: 'Europe/Berlin',
+      scheduleCron: 'cron(0 4 * * ? *)',
+      scheduleTimeZone: 'Europe/Berlin',
+      scheduleEnabled: false,
+    });
     custom.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 4 * * ? *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
@@ -233,6 +264,8 @@ describe('outputs and context', () => {
       'ValidateFunctionName',
       'DatabaseSecretArn',
       'AlarmTopicArn',
+      'DashboardName',
+      'GlueDatabaseName',
     ]) {
       template.hasOutput(name, {});
     }
@@ -267,9 +300,13 @@ describe('outputs and context', () => {
       quality: '{"maxNullRate":0.2}',
       alarmEmail: '',
       logRetentionDays: '90',
+      databaseHost: 'db.internal',
+      databasePort: '5433',
     };
     const { props } = stackPropsFromContext((key) => values[key]);
     expect(props).toMatchObject({
+      databaseHost: 'db.internal',
+      databasePort: 5433,
       backfillConcurrency: 8,
       rangeConcurrency: 6,
       scheduleEnabled: false,

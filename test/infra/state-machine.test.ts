@@ -6,6 +6,7 @@ import { localExecutionContext } from '../../src/pipeline/local-execution.js';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as errors from '../../src/core/errors.js';
+import { DEFAULTS } from '../../src/core/config.js';
 import { DAYS_FAILED_ERROR, STATE_NAMES, TASK_STATES, synthesizeDefinition, type AslDefinition } from '../../infra/definition.js';
 import { LAMBDA_SERVICE_ERRORS, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from '../../infra/state-machine.js';
 
@@ -30,6 +31,17 @@ beforeAll(() => {
   rangeStates = (dayStates[STATE_NAMES.hourRanges].ItemProcessor as { States: Record<string, State> }).States;
 });
 
+/** The error each failed day's DayFailed state received (it stays in the day's execution, out of the Map's output). */
+async function dayErrors(events: AsyncIterable<{ type: string; state?: { name: string; input: unknown } }>): Promise<Record<string, unknown>> {
+  const found: Record<string, unknown> = {};
+  for await (const event of events) {
+    if (event.type !== 'StateEntered' || event.state?.name !== STATE_NAMES.dayFailed) continue;
+    const { date, error } = event.state.input as { date: string; error: unknown };
+    found[date] = error;
+  }
+  return found;
+}
+
 /** Class names exported by shared/errors.ts, split by what a retry can do. */
 function errorNames(): { transient: string[]; terminal: string[] } {
   const classes = Object.values(errors).filter((v): v is typeof errors.EtlError => typeof v === 'function' && v.prototype instanceof errors.EtlError);
@@ -43,7 +55,20 @@ function errorNames(): { transient: string[]; terminal: string[] } {
 describe('definition', () => {
   it('has the stable state names local runs map handlers to', () => {
     expect(asl.StartAt).toBe(TASK_STATES.plan);
-    expect(Object.keys(asl.States).sort()).toEqual(['CheckDays', 'Days', 'DaysFailed', 'Done', 'ListFailedDays', 'Plan']);
+    expect(Object.keys(asl.States).sort()).toEqual([
+      'AllDaysFailed',
+      'CheckDays',
+      'ChooseDaysList',
+      'CountDays',
+      'Days',
+      'DaysFailed',
+      'DescribeDaysFailed',
+      'Done',
+      'ListFailedDays',
+      'ListPassedDays',
+      'Plan',
+      'Snapshot',
+    ]);
     expect(Object.keys(dayStates).sort()).toEqual(['DayFailed', 'DayPassed', 'HourRanges', 'PlanDay', 'ReleaseDay', 'Validate']);
     expect(Object.keys(rangeStates).sort()).toEqual(['Extract', 'TransformWrite']);
     expect((asl.States.Plan as State).Resource).toBe('arn:aws:lambda:us-east-1:123456789012:function:Plan');
@@ -92,13 +117,19 @@ describe('definition', () => {
     // Assess
     expect([...TRANSIENT_ERRORS].sort()).toEqual(transient.sort());
     for (const name of [TASK_STATES.planDay, TASK_STATES.extract, TASK_STATES.transformWrite, TASK_STATES.validate]) {
-      const retry = (dayStates[name] ?? rangeStates[name]).Retry!;
+      const retries = (dayStates[name] ?? rangeStates[name]).Retry!;
+      // PlanDay asks again for a busy day at a steady pace for longer than a lease lasts, before the rest.
+      const retry = name === TASK_STATES.planDay ? retries.slice(1) : retries;
+      if (name === TASK_STATES.planDay) {
+        expect(retries[0]).toMatchObject({ ErrorEquals: ['PartitionBusyError'], IntervalSeconds: 10, BackoffRate: 1, JitterStrategy: 'NONE' });
+        expect(retries[0].IntervalSeconds! * retries[0].MaxAttempts!).toBeGreaterThanOrEqual(DEFAULTS.lockTtlSeconds);
+      }
       expect(retry[0]).toMatchObject({ ErrorEquals: [...TRANSIENT_ERRORS], BackoffRate: 2, MaxAttempts: 4, JitterStrategy: 'FULL' });
       expect(retry[1]).toMatchObject({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' });
       expect(retry[2]).toMatchObject({ ErrorEquals: [...TIMEOUT_ERRORS], MaxAttempts: 1 });
       // A Lambda timeout or out-of-memory reaches Step Functions as Lambda.Unknown
       expect(retry[2].ErrorEquals).toEqual(expect.arrayContaining(['Sandbox.Timedout', 'Lambda.Unknown']));
-      const retried = retry.flatMap((r) => r.ErrorEquals);
+      const retried = retries.flatMap((r) => r.ErrorEquals);
       expect(
         retried.filter((e) => terminal.includes(e) || e === 'States.ALL'),
         name,
@@ -121,10 +152,9 @@ describe('definition', () => {
     expect(dayStates.ReleaseDay.Retry!.flatMap((r) => r.ErrorEquals)).toEqual([...TRANSIENT_ERRORS, ...LAMBDA_SERVICE_ERRORS]);
     // A range's error fails the Map, which the day catches.
     for (const name of [TASK_STATES.extract, TASK_STATES.transformWrite]) expect(rangeStates[name].Catch).toBeUndefined();
-    expect(dayStates.DayFailed).toMatchObject({
-      Type: 'Pass',
-      Parameters: { 'date.$': '$.date', status: 'failed', 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' },
-    });
+    // A failed day's entry in the Map's output has a fixed size: its error stays in its execution.
+    expect(dayStates.DayFailed).toMatchObject({ Type: 'Pass' });
+    expect(dayStates.DayFailed.Parameters).toEqual({ 'date.$': '$.date', status: 'failed' });
   });
 
   it('lets bad input fail the execution at Plan: no catch there, only service retries', () => {
@@ -166,6 +196,7 @@ describe('a run of the definition', () => {
         const e = input as Event;
         return { mode: e.mode ?? 'overwrite', dates: ['2025-03-01', '2025-03-02', '2025-03-03'].filter((d) => d >= e.from && d <= e.to) };
       },
+      Snapshot: async () => ({ runId: 'run-snapshot', snapshotAt: '2025-03-04T00:00:00.000Z', tables: {}, seconds: 0 }),
       PlanDay: async (input: unknown) => {
         const e = input as { date: string; mode: string; owner: string };
         const ranges =
@@ -238,19 +269,20 @@ describe('a run of the definition', () => {
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
     const { stages, validated, released } = handlers(undefined, { date: '2025-03-02', from: 8 });
     // Act
-    const failure = await machine
-      .run(
-        { from: '2025-03-01', to: '2025-03-03' },
-        { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } },
-      )
-      .result.then(
-        () => undefined,
-        (error: Error) => error,
-      );
+    const execution = machine.run(
+      { from: '2025-03-01', to: '2025-03-03' },
+      { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } },
+    );
+    const errorsOfDays = dayErrors(execution.eventLogs);
+    const failure = await execution.result.then(
+      () => undefined,
+      (error: Error) => error,
+    );
     // Assess
     const reason = failure?.cause as Error;
     expect(reason.name).toBe(DAYS_FAILED_ERROR);
-    expect(JSON.parse(reason.message)).toEqual([{ date: '2025-03-02', status: 'failed', error: 'StagingError', cause: 'hour 8 cannot be staged' }]);
+    expect(JSON.parse(reason.message)).toEqual({ failed: 1, days: 3, from: '2025-03-01', to: '2025-03-03', failedDays: ['2025-03-02'] });
+    expect(await errorsOfDays).toEqual({ '2025-03-02': { Error: 'StagingError', Cause: 'hour 8 cannot be staged' } });
     expect(validated.map((v) => (v as { date: string }).date).sort()).toEqual(['2025-03-01', '2025-03-03']);
     expect(released).toEqual([{ date: '2025-03-02', runId: 'run-2025-03-02' }]);
   });
@@ -271,6 +303,7 @@ describe('a run of the definition', () => {
       { from: '2025-03-01', to: '2025-03-03' },
       { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: handlers('2025-03-02').stages, retryIntervalOverrides } },
     );
+    const errorsOfDays = dayErrors(execution.eventLogs);
     // Act
     const failure = await execution.result.then(
       () => undefined,
@@ -279,8 +312,7 @@ describe('a run of the definition', () => {
     // Assess
     const reason = failure?.cause as Error;
     expect(reason.name).toBe(DAYS_FAILED_ERROR);
-    expect(JSON.parse(reason.message)).toEqual([
-      { date: '2025-03-02', status: 'failed', error: 'ValidationBreachError', cause: 'row_count: expected 10, got 9' },
-    ]);
+    expect(JSON.parse(reason.message)).toEqual({ failed: 1, days: 3, from: '2025-03-01', to: '2025-03-03', failedDays: ['2025-03-02'] });
+    expect(await errorsOfDays).toEqual({ '2025-03-02': { Error: 'ValidationBreachError', Cause: 'row_count: expected 10, got 9' } });
   });
 });

@@ -23,14 +23,21 @@ export function buildStack(props: LakeEtlStackProps = {}): BuiltStack {
 
 type Json = Record<string, unknown>;
 
+/** An identity-policy statement: `Action` or `NotAction`, `Resource` or `NotResource`. */
 export interface Statement {
+  readonly Sid?: string;
   readonly Effect: 'Allow' | 'Deny';
-  readonly Action: string | string[];
-  readonly Resource: unknown;
+  readonly Action?: string | string[];
+  readonly NotAction?: string | string[];
+  readonly Resource?: unknown;
+  readonly NotResource?: unknown;
   readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 
-/** A CloudFormation value as a string: Fn::Join flattened, the lake bucket and pseudo parameters named. */
+/** Where the test's state machines live: their Ref is `<STATES_ARN>:stateMachine:<name>`. */
+export const STATES_ARN = 'arn:aws:states:us-east-1:123456789012';
+
+/** A CloudFormation value as a string: Fn::Join flattened, the lake bucket, state machines and pseudo parameters named. */
 export function flattenValue(value: unknown, resources: Json): string {
   if (typeof value === 'string') return value;
   const node = value as Json;
@@ -46,25 +53,46 @@ export function flattenValue(value: unknown, resources: Json): string {
   }
   if (typeof node.Ref === 'string') {
     const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012' };
+    const target = resources[node.Ref] as { Type?: string; Properties?: { StateMachineName?: string } } | undefined;
+    // A state machine's Ref is its ARN, which policies take apart (Fn::Select of Fn::Split).
+    if (target?.Type === 'AWS::StepFunctions::StateMachine') return `${STATES_ARN}:stateMachine:${target.Properties?.StateMachineName ?? node.Ref}`;
     return pseudo[node.Ref] ?? `arn:test:${node.Ref}`;
+  }
+  if (node['Fn::Select']) {
+    const [index, list] = node['Fn::Select'] as [number, unknown];
+    const split = (list as Json)['Fn::Split'] as [string, unknown] | undefined;
+    if (!split) throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+    const part = flattenValue(split[1], resources).split(split[0])[index];
+    if (part === undefined) throw new Error(`cannot flatten ${JSON.stringify(value)}: no part ${index}`);
+    return part;
   }
   throw new Error(`cannot flatten ${JSON.stringify(value)}`);
 }
 
 const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
-/** Every statement attached to the role: its inline policies and the AWS::IAM::Policy resources naming it. */
+/**
+ * Every statement attached to the role: its inline policies and the AWS::IAM::Policy and
+ * AWS::IAM::ManagedPolicy resources naming it. A managed policy attached by ARN (an AWS managed
+ * one) cannot be read from the template: the role is refused.
+ */
 export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
   const resources = template.toJSON().Resources as Json;
-  const role = resources[roleLogicalId] as { Properties: { Policies?: { PolicyDocument: { Statement: Statement[] } }[]; ManagedPolicyArns?: unknown[] } };
-  if (role.Properties.ManagedPolicyArns?.length) throw new Error(`${roleLogicalId} has managed policies; this evaluator reads inline ones only`);
+  const role = resources[roleLogicalId] as {
+    Properties: { Policies?: { PolicyDocument: { Statement: Statement[] } }[]; ManagedPolicyArns?: unknown[]; PermissionsBoundary?: unknown };
+  };
+  if (role.Properties.ManagedPolicyArns?.length)
+    throw new Error(`${roleLogicalId} has managed policies attached by ARN; this evaluator reads the template's policies only`);
   const statements = (role.Properties.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement);
   for (const resource of Object.values(resources) as {
     Type: string;
-    Properties: { Roles?: { Ref?: string }[]; PolicyDocument: { Statement: Statement[] } };
+    Properties: { Roles?: { Ref?: string }[]; PolicyDocument: { Statement: Statement | Statement[] } };
   }[]) {
-    if (resource.Type === 'AWS::IAM::Policy' && resource.Properties.Roles?.some((r) => r.Ref === roleLogicalId)) {
-      statements.push(...resource.Properties.PolicyDocument.Statement);
+    if (
+      (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') &&
+      resource.Properties.Roles?.some((r) => r.Ref === roleLogicalId)
+    ) {
+      statements.push(...asList(resource.Properties.PolicyDocument.Statement));
     }
   }
   return statements;
@@ -91,29 +119,46 @@ function globToRegExp(pattern: string, caseInsensitive = false): RegExp {
   return new RegExp(`^${body}$`, caseInsensitive ? 'i' : '');
 }
 
+const CONDITION_OPERATORS = ['StringLike', 'StringEquals', 'ArnLike', 'ArnEquals'] as const;
+
 function conditionHolds(condition: Statement['Condition'], context: Record<string, string>): boolean {
   for (const [operator, entries] of Object.entries(condition ?? {})) {
-    if (operator !== 'StringLike' && operator !== 'StringEquals') throw new Error(`condition operator ${operator} not supported by this evaluator`);
+    if (!(CONDITION_OPERATORS as readonly string[]).includes(operator)) throw new Error(`condition operator ${operator} not supported by this evaluator`);
+    const like = operator === 'StringLike' || operator === 'ArnLike';
     for (const [key, expected] of Object.entries(entries)) {
       const actual = context[key];
       if (actual === undefined) return false;
-      const match = asList(expected).some((e) => (operator === 'StringLike' ? globToRegExp(e).test(actual) : e === actual));
+      const match = asList(expected).some((e) => (like ? globToRegExp(e).test(actual) : e === actual));
       if (!match) return false;
     }
   }
   return true;
 }
 
+const STATEMENT_KEYS = new Set(['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
+
+/** Whether `statement` applies to the request, as IAM reads it (`NotAction`/`NotResource`: everything but). */
+function statementMatches(statement: Statement, resources: Json, action: string, resource: string, context: Record<string, string>): boolean {
+  const unknown = Object.keys(statement).filter((key) => !STATEMENT_KEYS.has(key));
+  if (unknown.length > 0) throw new Error(`statement keys ${unknown.join(', ')} not supported by this evaluator`);
+  if ((statement.Action === undefined) === (statement.NotAction === undefined)) throw new Error('a statement needs exactly one of Action and NotAction');
+  if ((statement.Resource === undefined) === (statement.NotResource === undefined))
+    throw new Error('a statement needs exactly one of Resource and NotResource');
+  const actionListed = asList(statement.Action ?? statement.NotAction).some((a) => globToRegExp(a, true).test(action));
+  const resourceListed = asList(statement.Resource ?? statement.NotResource).some((r) => globToRegExp(flattenValue(r, resources)).test(resource));
+  const actionMatches = statement.Action !== undefined ? actionListed : !actionListed;
+  const resourceMatches = statement.Resource !== undefined ? resourceListed : !resourceListed;
+  return actionMatches && resourceMatches && conditionHolds(statement.Condition, context);
+}
+
 /**
  * Whether the statements allow `action` on `resource` (an ARN without tokens) with the request
- * `context` (e.g. `{ 's3:prefix': ... }`): an Allow matches and no Deny does.
+ * `context` (e.g. `{ 's3:prefix': ... }`): an Allow matches and no Deny does. `Action` and
+ * `Resource` match what they list, `NotAction` and `NotResource` everything they do not.
  */
 export function allows(statements: Statement[], resources: Json, action: string, resource: string, context: Record<string, string> = {}): boolean {
-  const matches = (s: Statement) =>
-    asList(s.Action).some((a) => globToRegExp(a, true).test(action)) &&
-    asList(s.Resource).some((r) => globToRegExp(flattenValue(r, resources)).test(resource)) &&
-    conditionHolds(s.Condition, context);
-  return statements.some((s) => s.Effect === 'Allow' && matches(s)) && !statements.some((s) => s.Effect === 'Deny' && matches(s));
+  const matching = statements.filter((s) => statementMatches(s, resources, action, resource, context));
+  return matching.some((s) => s.Effect === 'Allow') && !matching.some((s) => s.Effect === 'Deny');
 }
 
 /** The ARN of an object key in the test bucket. */

@@ -86,7 +86,12 @@ describe('etl with bad input', () => {
       { DATABASE_URL: 'mysql://x@y/z' },
       /^etl: DATABASE_URL: expected postgres:\/\/user:password@host:port\/database, got "mysql:"/,
     ],
-    ['an unknown command', ['explode'], {}, /^etl: command: expected one of db, seed, run, backfill, validate, read, start/],
+    [
+      'an unknown command',
+      ['explode'],
+      {},
+      /^etl: command: expected one of db, seed, run, backfill, validate, read, status, report, unlock, clean, start, remote, got "explode"/,
+    ],
     ['an unknown flag', ['run', '--dat', '2025-03-01'], {}, /^etl: Unknown option '--dat'/],
     [
       'a bad seed size',

@@ -107,16 +107,16 @@ describe('faults leave the lake valid', () => {
     ['the quarantine upload, once', { operation: 'upload', key: /\.jsonl$/, error: transient }, 'new', 'clean'],
     ['the report write, once', { operation: 'putObject', key: /_reports\//, error: transient }, 'new', 'clean'],
     ['a footer read, once', { operation: 'readRange', key: /part-.*\.parquet$/, nth: 2, error: transient }, 'new', 'clean'],
-    ['the manifest write, once', { operation: 'putObject', key: /_manifest\.json$/, error: transient }, 'new', 'clean'],
+    ['the manifest write, once', { operation: 'putObject', key: /^_manifests\/rentals\//, error: transient }, 'new', 'clean'],
     ['the delete of the old files, once', { operation: 'deleteObjects', key: /part-.*\.parquet/, error: transient }, 'new', 'clean'],
     ['the delete of the staging area, once', { operation: 'deleteObjects', key: /_staging\//, error: transient }, 'new', 'clean'],
     ['every data-file upload', { operation: 'upload', key: /part-.*\.parquet$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'clean'],
     ['every staged-rows read', { operation: 'readStream', key: /rentals\.arrows$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'clean'],
     ['every report write', { operation: 'putObject', key: /_reports\//, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
-    ['every manifest write', { operation: 'putObject', key: /_manifest\.json$/, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
+    ['every manifest write', { operation: 'putObject', key: /^_manifests\/rentals\//, times: Number.POSITIVE_INFINITY, error: transient }, 'old', 'kept'],
     [
       'the manifest write (access denied)',
-      { operation: 'putObject', key: /_manifest\.json$/, error: () => new StoreError('injected: AccessDenied') },
+      { operation: 'putObject', key: /^_manifests\/rentals\//, error: () => new StoreError('injected: AccessDenied') },
       'old',
       'clean',
     ],
@@ -159,27 +159,48 @@ describe('faults leave the lake valid', () => {
     expect(await store.getObject(lockKey(DAY))).toBeUndefined();
   });
 
-  const deaths: Array<[string, Fault]> = [
-    ['while uploading a data file', { operation: 'upload', key: /part-.*\.parquet$/, nth: 2, error: () => new Error('killed'), die: true }],
-    ['after writing the data files, before validating', { operation: 'readRange', error: () => new Error('killed'), die: true }],
-    ['after the report, before the manifest', { operation: 'putObject', key: /_manifest\.json$/, error: () => new Error('killed'), die: true }],
-    ['after the manifest, before removing old files', { operation: 'list', key: /^rentals\//, error: () => new Error('killed'), die: true }],
-    ['after removing old files, before cleaning staging', { operation: 'list', key: /^_staging\//, nth: 1, error: () => new Error('killed'), die: true }],
+  /** What a glob over the partition sees once the process died: the old files, the new, or both (it died inside the publish window). */
+  type GlobView = 'old' | 'mixed' | 'new';
+  const deaths: Array<[string, Fault, GlobView]> = [
+    ['while uploading a data file', { operation: 'upload', key: /part-.*\.parquet$/, nth: 2, error: () => new Error('killed'), die: true }, 'old'],
+    [
+      'after writing the data files, before validating',
+      { operation: 'readRange', key: /rentals\/.*part-.*\.parquet$/, error: () => new Error('killed'), die: true },
+      'old',
+    ],
+    ['at the first promotion into the partition', { operation: 'promote', key: /^rentals\//, error: () => new Error('killed'), die: true }, 'old'],
+    [
+      'after promoting the files, before the manifest',
+      { operation: 'putObject', key: /^_manifests\/rentals\//, error: () => new Error('killed'), die: true },
+      'mixed',
+    ],
+    ['after the manifest, before removing old files', { operation: 'list', key: /^rentals\//, nth: 2, error: () => new Error('killed'), die: true }, 'mixed'],
+    [
+      'after removing old files, before cleaning staging',
+      { operation: 'list', key: /^_staging\/.*\/$/, nth: 2, error: () => new Error('killed'), die: true },
+      'new',
+    ],
   ];
 
-  it.each(deaths)('the process dying %s', async (_name, fault) => {
+  it.each(deaths)('the process dying %s', async (_name, fault, view) => {
     // Prepare
     const before = await published();
+    const beforeFiles = await manifestFiles();
     const faulty = new FaultyStore(store, fault);
 
     // Act
     await runDay(faulty, database.url, DAY, { owner: 'execution-A' }).catch(() => undefined);
     const afterDeath = await published();
+    const globbedAfterDeath = await globbed();
 
-    // Assess: readers of the manifest see one complete version
+    // Assess: readers of the manifest see one complete version; a glob sees old files only,
+    // unless the process died inside the publish window
     expect(faulty.fired).toBe(true);
     if (afterDeath.runId === before.runId) expect(afterDeath).toEqual(before);
     else expect(afterDeath.aggregate).toEqual(await sourceAggregate(client, DAY.iso));
+    if (view === 'old') expect(globbedAfterDeath).toEqual(beforeFiles);
+    if (view === 'new') expect(globbedAfterDeath).toEqual(await manifestFiles());
+    if (view === 'mixed') expect(globbedAfterDeath.length).toBeGreaterThan(beforeFiles.length);
 
     // Act: another execution is refused (after its retries) while the dead run's lock lives; a retry of the same execution takes it over
     const other = await runDay(store, database.url, DAY, { owner: 'execution-B' }).catch((e: unknown) => e);
@@ -189,6 +210,7 @@ describe('faults leave the lake valid', () => {
     expect(other).toMatchObject({ name: PartitionBusyError.name });
     expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
     expect(await globbed()).toEqual(await manifestFiles());
+    expect(await store.list('_staging/')).toEqual([]);
   });
 
   it('the source connection dropping mid-stream', async () => {
@@ -252,8 +274,13 @@ describe('faults leave the lake valid', () => {
   });
 
   it('a retried publish of an append is applied once', async () => {
-    // Prepare: validate fails after writing the manifest (removing the staging area), once
+    // Prepare: rentals the partition lacks; validate fails after writing the manifest (removing the staging area), once
     const before = (await readManifest(store, DAY))!.manifest;
+    await client.query(
+      `INSERT INTO rentals (rental_id, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at)
+         SELECT rental_id + 1000000000, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at FROM rentals
+          WHERE rent_start >= '2025-07-01' AND rent_start < '2025-07-02'`,
+    );
     const faulty = new FaultyStore(store, { operation: 'deleteObjects', key: /_staging\//, error: () => new StoreUnavailableError('injected') });
 
     // Act: the state machine retries validate with the same input
@@ -265,6 +292,7 @@ describe('faults leave the lake valid', () => {
     expect(after.runs.map((r) => r.runId)).toEqual([...before.runs.map((r) => r.runId), result.runId]);
     expect(after.rows).toBe(before.rows + ROWS);
     expect(result.partitionRows).toBe(before.rows + ROWS);
+    await client.query(`DELETE FROM rentals WHERE rental_id > 1000000000`);
   });
 
   it('two runs of the same day at once: exactly one publishes, the other is told the partition is busy', async () => {

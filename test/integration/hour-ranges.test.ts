@@ -168,8 +168,9 @@ describe('a day cut into hour ranges', () => {
       expect.objectContaining({ date: DAY.iso, verdict: 'failed', error: expect.stringMatching(/^StagingError: staged rentals batch lacks column rent_cost/) }),
     ]);
     expect(await manifestOf()).toEqual(before);
-    // The ranges written before the failure are not published (a later run of the day removes them)
-    expect((await partitionFiles()).filter((k) => !beforeFiles.includes(k)).length).toBeGreaterThan(0);
+    // The ranges written before the failure were staged, never in the partition, and are swept with the lease
+    expect(await partitionFiles()).toEqual(beforeFiles);
+    expect(await store.list('_staging/')).toEqual([]);
 
     // Act: the next run of the day publishes and clears the unpublished files of the failed run
     const retry = await runLocalExecution(configWith({}), { date: DAY.iso }, { concurrency: 1 });

@@ -175,7 +175,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Assess
       expect(error).toBeInstanceOf(PartitionBusyError);
-      expect((error as Error).message).toContain(`run ${NEW_RUN} holds it`);
+      expect((error as Error).message).toMatch(new RegExp(`run ${NEW_RUN} \\(process ${process.pid} on .+\\) holds it until`));
       expect(ran).toBe(false);
       expect(await storedLock()).toMatchObject({ runId: NEW_RUN });
     });

@@ -3,7 +3,7 @@
  * through the CLI (once, for every test), read the lake back with two independent readers and compare with SQL on the
  * source; then re-run, append and overwrite and check what the partition holds.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main.js';
 import { parseDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
+import { manifestKey, reportKey } from '../../src/lake/layout.js';
+import type { ValidationReport } from '../../src/pipeline/validate/validate.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';
 import { createTestDatabase } from '../support/databases.js';
-import { duckdbAggregate, hyparquetAggregate } from '../support/lake-readers.js';
+import { duckdbAggregate, duckdbDistinctIds, hyparquetAggregate } from '../support/lake-readers.js';
 import { sourceAggregate } from '../support/source.js';
 
 const DAYS = ['2025-03-01', '2025-03-02', '2025-03-03'];
@@ -42,7 +44,7 @@ describe('pipeline on a local lake', () => {
     const [y, m, d] = date.split('-');
     return join(lake, 'rentals', `year=${y}`, `month=${m}`, `day=${d}`);
   };
-  const manifestOf = async (date: string) => JSON.parse(await readFile(join(partitionDir(date), '_manifest.json'), 'utf8')) as PartitionManifest;
+  const manifestOf = async (date: string) => JSON.parse(await readFile(join(lake, manifestKey(parseDay(date))), 'utf8')) as PartitionManifest;
   const parquetFiles = async (date: string) =>
     (await readdir(partitionDir(date))).filter((f) => f.endsWith('.parquet')).map((f) => join(partitionDir(date), f));
 
@@ -122,19 +124,52 @@ describe('pipeline on a local lake', () => {
     expect((await duckdbAggregate(files)).rows).toBe(PER_DAY);
   });
 
-  it('append adds a second copy; overwrite resets the day to one', async () => {
-    // Act
-    const appended = await etl('run', '--date', DAYS[1], '--mode', 'append');
-    const afterAppend = await duckdbAggregate(await parquetFiles(DAYS[1]));
+  it('append adds only rentals the partition lacks, reports changed ones, and fails on duplicates in the partition; overwrite resets the day', async () => {
+    // Act: append the unchanged day, then a late rental and a changed one
+    const unchanged = await etl('run', '--date', DAYS[1], '--mode', 'append');
+    const afterUnchanged = await duckdbAggregate(await parquetFiles(DAYS[1]));
+    await client.query(
+      `UPDATE rentals SET rent_cost = '77.70', updated_at = now() WHERE rental_id = (SELECT max(rental_id) FROM rentals WHERE rent_start >= '2025-03-02' AND rent_start < '2025-03-02 12:00')`,
+    );
+    await client.query(
+      `INSERT INTO rentals (rental_id, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at)
+         SELECT (SELECT max(rental_id) + 1 FROM rentals), user_id, bike_id, rent_start + interval '1 minute', rent_end, start_station, end_station, '1.00', now() FROM rentals
+          WHERE rent_start >= '2025-03-02' AND rent_start < '2025-03-03' ORDER BY rental_id LIMIT 1`,
+    );
+    const late = await etl('run', '--date', DAYS[1], '--mode', 'append');
+    const afterLate = await duckdbAggregate(await parquetFiles(DAYS[1]));
+    const distinct = await duckdbDistinctIds(await parquetFiles(DAYS[1]));
+    const runsAfterLate = (await manifestOf(DAYS[1])).runs.map((r) => r.mode);
+    const report = JSON.parse(await readFile(join(lake, reportKey(parseDay(DAYS[1]), (await manifestOf(DAYS[1])).runId)), 'utf8')) as ValidationReport;
+
+    // Act: a partition that already holds a key twice (a copy of one of its files, as an old append made)
+    const manifest = await manifestOf(DAYS[1]);
+    const copied = manifest.files[0].key.replace(/-(\d{5})\.parquet$/, '-9$1.parquet');
+    await copyFile(join(lake, manifest.files[0].key), join(lake, copied));
+    await writeFile(
+      join(lake, manifestKey(parseDay(DAYS[1]))),
+      JSON.stringify({ ...manifest, files: [...manifest.files, { ...manifest.files[0], key: copied }], rows: manifest.rows + manifest.files[0].rows }),
+    );
+    const onDuplicates = await etl('run', '--date', DAYS[1], '--mode', 'append');
     const overwritten = await etl('run', '--date', DAYS[1], '--mode', 'overwrite');
     const afterOverwrite = await duckdbAggregate(await parquetFiles(DAYS[1]));
 
     // Assess
-    expect(appended.code).toBe(0);
-    expect(afterAppend.rows).toBe(2 * PER_DAY);
-    expect((await manifestOf(DAYS[1])).runs).toHaveLength(1);
+    expect(unchanged.code).toBe(0);
+    expect(afterUnchanged.rows).toBe(PER_DAY);
+    expect(late.code, late.stderr.join('\n')).toBe(0);
+    expect(afterLate.rows).toBe(PER_DAY + 1);
+    expect(distinct).toBe(PER_DAY + 1);
+    expect(runsAfterLate).toEqual(['overwrite', 'append', 'append']);
+    expect(report.checks.find((c) => c.check === 'changed_since_publish')).toMatchObject({
+      passed: false,
+      severity: 'warning',
+      actual: expect.stringMatching(/^1 changed/),
+    });
+    expect(onDuplicates.code).toBe(1);
+    expect(onDuplicates.stdout.join('\n') + onDuplicates.stderr.join('\n')).toMatch(/duplicate_rental_id/);
     expect(overwritten.code).toBe(0);
-    expect(afterOverwrite.rows).toBe(PER_DAY);
+    expect(afterOverwrite.rows).toBe(PER_DAY + 1);
     expect(afterOverwrite).toEqual(await sourceAggregate(client, DAYS[1]));
   });
 
@@ -173,7 +208,8 @@ describe('pipeline on a local lake', () => {
     const rows = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT day)::INTEGER AS days FROM (${result.stdout[0]})`)).getRowObjectsJS();
     db.closeSync();
     instance.closeSync();
-    expect(rows).toEqual([{ n: DAYS.length * PER_DAY, days: DAYS.length }]);
+    const sourceRows = (await Promise.all(DAYS.map((day) => sourceAggregate(client, day)))).reduce((n, day) => n + day.rows, 0);
+    expect(rows).toEqual([{ n: sourceRows, days: DAYS.length }]);
   });
 
   it('publishes an empty partition for a day without rentals', async () => {

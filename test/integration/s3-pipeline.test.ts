@@ -10,6 +10,11 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main.js';
+import { loadConfig } from '../../src/core/config.js';
+import { openStore } from '../../src/lake/open.js';
+import type { ObjectStore } from '../../src/lake/store.js';
+import type { ValidateOutput } from '../../src/pipeline/contracts.js';
+import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { parseDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -76,6 +81,77 @@ describe.skipIf(!s3Endpoint)('pipeline on an S3 lake', () => {
     expect(await duckdbAggregate(await download(listed.out))).toEqual(await sourceAggregate(client, '2025-06-01'));
   });
 
+  it('a listing of the partition (where a glob starts) sees the old files or the new ones, both only inside the publish window', async () => {
+    // Prepare: the day published; a listing before every write to the lake and a poller beside
+    const prefix = 'warehouse/bikes/rentals/year=2025/month=06/day=01/';
+    const listing = async () => {
+      const at = performance.now();
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      return {
+        at,
+        keys: (page.Contents ?? [])
+          .map((o) => o.Key!)
+          .sort()
+          .join(' '),
+        end: performance.now(),
+      };
+    };
+    const old = (await listing()).keys;
+    const lake = await openStore(loadConfig(env));
+    const seen: Awaited<ReturnType<typeof listing>>[] = [];
+    let windowStart: number | undefined;
+    let windowEnd: number | undefined;
+    let published: ValidateOutput | undefined;
+    const observed =
+      (name: 'upload' | 'putObject' | 'deleteObjects' | 'promote') =>
+      async (...args: unknown[]) => {
+        seen.push(await listing());
+        if (name === 'promote' && String(args[1]).startsWith('rentals/')) windowStart ??= performance.now();
+        return (lake[name] as (...a: unknown[]) => Promise<unknown>).apply(lake, args);
+      };
+    const store: ObjectStore = Object.assign(Object.create(lake), {
+      upload: observed('upload'),
+      putObject: observed('putObject'),
+      deleteObjects: observed('deleteObjects'),
+      promote: observed('promote'),
+    });
+    let running = true;
+    const poller = (async () => {
+      while (running) seen.push(await listing());
+    })();
+
+    // Act
+    const result = await runLocalExecution(
+      loadConfig(env),
+      { date: '2025-06-01' },
+      {
+        concurrency: 1,
+        store,
+        logLine: () => undefined,
+        handlers: {
+          Validate: (own) => async (event) => {
+            published = (await own(event)) as ValidateOutput;
+            windowEnd = performance.now();
+            return published;
+          },
+        },
+      },
+    );
+    running = false;
+    await poller;
+    const fresh = (await listing()).keys;
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(fresh).not.toBe(old);
+    const outside = seen.filter((o) => o.end < windowStart! || o.at > windowEnd!);
+    expect(outside.filter((o) => o.keys !== old && o.keys !== fresh)).toEqual([]);
+    expect(outside.filter((o) => o.keys === old).length).toBeGreaterThan(3);
+    console.log(
+      `[s3] ${seen.length} listings, ${seen.length - outside.length} inside the publish window; publish window ${published!.publishWindowMs} ms for ${published!.files} files`,
+    );
+  });
+
   it('leaves no staging objects behind and writes a report, quarantine and snapshots', async () => {
     // Act
     const keys: string[] = [];
@@ -92,6 +168,6 @@ describe.skipIf(!s3Endpoint)('pipeline on an S3 lake', () => {
     expect(keys.filter((k) => k.includes('/_quarantine/rentals/year=2025/month=06/day=02/'))).toHaveLength(1);
     expect(keys).toContain('warehouse/bikes/users/data.parquet');
     expect(keys).toContain('warehouse/bikes/bikes/data.parquet');
-    expect(keys).toContain('warehouse/bikes/rentals/year=2025/month=06/day=02/_manifest.json');
+    expect(keys).toContain('warehouse/bikes/_manifests/rentals/year=2025/month=06/day=02.json');
   });
 });

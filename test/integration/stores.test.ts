@@ -85,7 +85,8 @@ function contract(name: string, open: () => Promise<{ store: ObjectStore; close:
     it('deletes keys, missing ones included, across more than one request batch', async () => {
       // Prepare
       const keys = Array.from({ length: 1_005 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
-      await Promise.all(keys.map((k) => store.putObject(k, 'x')));
+      // 50 at a time, as many as the SDK has sockets: more would wait for one past the request timeout on a loaded machine.
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => store.putObject(k, 'x')));
 
       // Act
       await store.deleteObjects([...keys, 'many/never-existed']);

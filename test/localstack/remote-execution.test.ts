@@ -114,46 +114,41 @@ describe('runRemoteExecution', () => {
     expect(clock.slept).toEqual([1_000, 1_000]);
   });
 
-  it('parses the DaysFailed cause: each failed day with the errorMessage of its Lambda cause', async () => {
+  it('parses the DaysFailed cause: the failed days it lists, or every day from..to but the passed ones it lists', async () => {
     // Prepare
-    const failed = [
-      {
-        date: '2025-03-02',
-        status: 'failed',
-        error: 'ValidationBreachError',
-        cause: lambdaCause('ValidationBreachError', 'row_count: expected 10000, got 9999'),
-      },
-      {
-        date: '2025-03-03',
-        status: 'failed',
-        error: 'SourceUnavailableError',
-        cause: lambdaCause('SourceUnavailableError', 'connect to DATABASE_URL: ECONNREFUSED'),
-      },
-    ];
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify(failed), startDate: START, stopDate: STOP });
+    const listed = JSON.stringify({ failed: 2, days: 3, from: '2025-03-01', to: '2025-03-03', failedDays: ['2025-03-02', '2025-03-03'] });
+    const inverted = JSON.stringify({ failed: 2, days: 3, from: '2025-03-01', to: '2025-03-03', passedDays: ['2025-03-01'] });
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: 'FAILED', error: 'DaysFailed', cause: listed, startDate: START, stopDate: STOP })
+      .resolves({ status: 'FAILED', error: 'DaysFailed', cause: inverted, startDate: START, stopDate: STOP });
     sfnMock.on(GetExecutionHistoryCommand).rejects(new Error('history not available'));
 
     // Act
-    const result = await run({ from: '2025-03-02', to: '2025-03-03' }).result;
+    const first = await run({ from: '2025-03-01', to: '2025-03-03' }).result;
+    const second = await run({ from: '2025-03-01', to: '2025-03-03' }).result;
 
     // Assess
-    expect(result).toMatchObject({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify(failed) });
-    expect(result.outcomes).toEqual([
-      { date: '2025-03-02', verdict: 'failed', writtenRows: undefined, error: 'ValidationBreachError: row_count: expected 10000, got 9999' },
-      { date: '2025-03-03', verdict: 'failed', writtenRows: undefined, error: 'SourceUnavailableError: connect to DATABASE_URL: ECONNREFUSED' },
-    ]);
+    expect(first).toMatchObject({ status: 'FAILED', error: 'DaysFailed', cause: listed });
+    const failed = (date: string) => ({
+      date,
+      verdict: 'failed',
+      writtenRows: undefined,
+      error: "failed: its error is in the day's execution of the Days map run",
+    });
+    expect(first.outcomes).toEqual([failed('2025-03-02'), failed('2025-03-03')]);
+    expect(second.outcomes).toEqual(first.outcomes);
   });
 
   it('adds the passed days of a DaysFailed execution from the CheckDays input in its history', async () => {
     // Prepare
-    const failedDay = {
-      date: '2025-03-02',
-      status: 'failed',
-      error: 'ValidationBreachError',
-      cause: lambdaCause('ValidationBreachError', 'duplicate_ids: expected 0, got 3'),
-    };
-    const days = [{ date: '2025-03-01', status: 'passed', rows: 10_000 }, failedDay, { date: '2025-03-03', status: 'passed', rows: 9_000 }];
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify([failedDay]) });
+    const days = [
+      { date: '2025-03-01', status: 'passed', rows: 10_000 },
+      { date: '2025-03-02', status: 'failed' },
+      { date: '2025-03-03', status: 'passed', rows: 9_000 },
+    ];
+    const cause = JSON.stringify({ failed: 1, days: 3, from: '2025-03-01', to: '2025-03-03', failedDays: ['2025-03-02'] });
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause });
     sfnMock.on(GetExecutionHistoryCommand).resolves({
       events: [
         { id: 30, timestamp: STOP, type: 'ExecutionFailed', executionFailedEventDetails: { error: 'DaysFailed' } },
@@ -161,7 +156,7 @@ describe('runRemoteExecution', () => {
           id: 28,
           timestamp: STOP,
           type: 'PassStateEntered',
-          stateEnteredEventDetails: { name: 'ListFailedDays', input: JSON.stringify({ days, anyFailed: true }) },
+          stateEnteredEventDetails: { name: 'CountDays', input: JSON.stringify({ days, anyFailed: true }) },
         },
         {
           id: 26,
@@ -179,7 +174,7 @@ describe('runRemoteExecution', () => {
     expect(sfnMock).toReceiveCommandWith(GetExecutionHistoryCommand, { executionArn: EXECUTION, reverseOrder: true });
     expect(result.outcomes.map((o) => [o.date, o.verdict, o.writtenRows ?? o.error])).toEqual([
       ['2025-03-01', 'passed', 10_000],
-      ['2025-03-02', 'failed', 'ValidationBreachError: duplicate_ids: expected 0, got 3'],
+      ['2025-03-02', 'failed', "failed: its error is in the day's execution of the Days map run"],
       ['2025-03-03', 'passed', 9_000],
     ]);
   });

@@ -106,17 +106,10 @@ describe('etl remote --localstack (npm run local:run)', () => {
     expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'test', secretAccessKey: 'test' });
   });
 
-  it('prints the failed day with its reason and exits 1 on DaysFailed', async () => {
+  it('prints the failed day, where its error is, and exits 1 on DaysFailed', async () => {
     // Prepare
-    const failed = [
-      {
-        date: '2025-03-02',
-        status: 'failed',
-        error: 'ValidationBreachError',
-        cause: lambdaCause('ValidationBreachError', 'quarantine_rate: expected <= 0.05, got 0.2'),
-      },
-    ];
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify(failed) });
+    const cause = { failed: 1, days: 2, from: '2025-03-01', to: '2025-03-02', failedDays: ['2025-03-02'] };
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'DaysFailed', cause: JSON.stringify(cause) });
     sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [] });
     const { out, err, io } = capture();
 
@@ -126,7 +119,7 @@ describe('etl remote --localstack (npm run local:run)', () => {
     // Assess
     expect(code).toBe(1);
     expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, { input: '{"from":"2025-03-01","to":"2025-03-02","mode":"append"}' });
-    expect(out.join('\n')).toContain('failed: ValidationBreachError: quarantine_rate: expected <= 0.05, got 0.2');
+    expect(out.join('\n')).toMatch(/2025-03-02.*failed: its error is in the day's execution of the Days map run/);
     expect(err.join('\n')).not.toMatch(/execution failed/);
   });
 

@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/lake/store.js';
 
-export type StoreOperation = 'putObject' | 'upload' | 'getObject' | 'readStream' | 'readRange' | 'head' | 'list' | 'deleteObjects';
+export type StoreOperation = 'putObject' | 'upload' | 'getObject' | 'readStream' | 'readRange' | 'head' | 'list' | 'deleteObjects' | 'promote';
 
 export interface Fault {
   readonly operation: StoreOperation;
@@ -78,5 +78,9 @@ export class FaultyStore implements ObjectStore {
   async deleteObjects(keys: readonly string[]) {
     this.check('deleteObjects', keys.join(' '));
     return this.inner.deleteObjects(keys);
+  }
+  async promote(from: string, to: string) {
+    this.check('promote', to);
+    return this.inner.promote(from, to);
   }
 }

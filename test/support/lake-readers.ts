@@ -46,6 +46,20 @@ export async function duckdbAggregate(paths: readonly string[]): Promise<DayAggr
   }
 }
 
+/** How many distinct rental ids the Parquet files hold, read by DuckDB. */
+export async function duckdbDistinctIds(paths: readonly string[]): Promise<number> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const db = await instance.connect();
+  try {
+    const list = paths.map((p) => `'${p.replace(/'/g, "''")}'`).join(', ');
+    const result = await db.runAndReadAll(`SELECT count(DISTINCT rental_id)::BIGINT AS n FROM read_parquet([${list}])`);
+    return Number((result.getRowObjectsJS()[0] as { n: bigint }).n);
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+}
+
 /** The same aggregates, read row by row with hyparquet. */
 export async function hyparquetAggregate(paths: readonly string[]): Promise<DayAggregate> {
   let rows = 0;

@@ -68,11 +68,6 @@ export async function runDay(store: ObjectStore, databaseUrl: string, day: Calen
     },
   );
   if (result.status === 'SUCCEEDED' && published) return published;
-  let failed: { error?: string; cause?: string } | undefined;
-  try {
-    failed = result.error === 'DaysFailed' ? (JSON.parse(result.cause ?? '[]') as (typeof failed)[])[0] : undefined;
-  } catch {
-    failed = undefined;
-  }
+  const failed = result.failures?.[0];
   throw new DayFailedError(failed?.error ?? result.error ?? 'ExecutionFailed', causeMessage(failed?.cause ?? result.cause));
 }

@@ -32,7 +32,8 @@ describe('loadConfig', () => {
       rowGroupRows: 131_072,
       maxRowsPerRange: 20_000_000,
       thresholds: DEFAULT_THRESHOLDS,
-      lockTtlMs: 3_600_000,
+      lockTtlMs: 120_000,
+      republishLookbackDays: 7,
     });
   });
 
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       QUALITY_MAX_DUPLICATE_IDS: '3',
       QUALITY_MAX_DAY_OVER_DAY_CHANGE: '0.25',
       PARTITION_LOCK_TTL_SECONDS: '900',
+      REPUBLISH_LOOKBACK_DAYS: '0',
     };
 
     // Act
@@ -88,6 +90,7 @@ describe('loadConfig', () => {
         maxDayOverDayChange: 0.25,
       },
       lockTtlMs: 900_000,
+      republishLookbackDays: 0,
     });
   });
 
@@ -150,6 +153,9 @@ describe('loadConfig', () => {
     ['ROW_GROUP_ROWS', '1023'],
     ['RANGE_MAX_ROWS', '0'],
     ['RANGE_MAX_ROWS', '1e6.5'],
+    ['REPUBLISH_LOOKBACK_DAYS', '-1'],
+    ['REPUBLISH_LOOKBACK_DAYS', '367'],
+    ['REPUBLISH_LOOKBACK_DAYS', '2.5'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     // Act
     const error = configErrorOf(() => loadConfig({ ...LAKE, [name]: value }), name);

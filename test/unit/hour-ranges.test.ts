@@ -16,7 +16,7 @@ import {
   type RangeMetrics,
   type TransformOutput,
 } from '../../src/pipeline/contracts.js';
-import { dataFileKey, quarantineKey, rangePart, stagingKey } from '../../src/lake/layout.js';
+import { dataFileKey, quarantineKey, rangePart, stagedKey, stagingKey } from '../../src/lake/layout.js';
 import { cutIntoRanges } from '../../src/pipeline/plan-day/plan-day.js';
 import { combineRanges, type RunOfDay } from '../../src/pipeline/validate/validate.js';
 import { thrownBy } from '../support/outcomes.js';
@@ -373,10 +373,9 @@ function written(hours: HourRange, overrides: Partial<TransformOutput> = {}): Tr
     hours,
     sourceCount: 0,
     snapshotAt: '2025-06-02T02:00:00.000Z',
-    files: [{ key: dataFileKey(parseDay('2025-06-01'), overrides.runId ?? RUN, 0, part), rows: 0, bytes: 100 }],
+    files: [{ key: stagedKey(overrides.runId ?? RUN, dataFileKey(parseDay('2025-06-01'), overrides.runId ?? RUN, 0, part)), rows: 0, bytes: 100 }],
     quarantineKey: undefined,
     metrics: NO_METRICS,
-    snapshots: undefined,
     schemaFingerprint: 'fp-1',
     seconds: 1,
     ...overrides,
@@ -441,7 +440,7 @@ describe('the validate event (validateEventSchema)', () => {
     ],
     [
       'a file key climbing out',
-      (e: { written: Record<string, unknown>[] }) => (e.written[1].files = [{ key: 'rentals/../users/data.parquet', rows: 0, bytes: 1 }]),
+      (e: { written: Record<string, unknown>[] }) => (e.written[1].files = [{ key: `_staging/${RUN}/rentals/../users/data.parquet`, rows: 0, bytes: 1 }]),
       'written[1].files',
     ],
   ])('rejects %s, naming the field', (_name, change, field) => {
@@ -550,6 +549,9 @@ describe('combineRanges', () => {
         quarantined: 5,
         excluded: 3,
         rejectReasons: { required_value_null: 3, rent_cost_not_numeric: 2 },
+        alreadyPublished: 0,
+        changedSincePublish: 0,
+        publishedDuplicateIds: 0,
       },
       schemaFingerprint: 'fp-1',
     });

@@ -1,10 +1,14 @@
 /**
  * The execution input, checked by the Plan state before any work: a table of bad inputs, each
- * with the field and expected form its error names.
+ * with the field and expected form its error names; and the schedule's lookback, which plans the
+ * stale days before yesterday and says why each day runs.
  */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { planRun } from '../../src/pipeline/plan/plan.js';
+import type { CalendarDay } from '../../src/core/day.js';
+import { planExecution, planRun } from '../../src/pipeline/plan/plan.js';
+import type { DayCheck } from '../../src/pipeline/plan/staleness.js';
+import { rejectionOf } from '../support/outcomes.js';
 
 const NOW = new Date('2025-06-15T12:00:00Z');
 const plan = (input: unknown, timeZone = 'UTC') => planRun(input, { timeZone, maxDays: 366, now: NOW });
@@ -20,7 +24,10 @@ describe('planRun', () => {
       { from: '2025-05-30', to: '2025-06-02' },
       { mode: 'overwrite', dates: ['2025-05-30', '2025-05-31', '2025-06-01', '2025-06-02'] },
     ],
-    [{ scheduledTime: '2025-06-15T02:30:00Z' }, { mode: 'overwrite', dates: ['2025-06-14'] }],
+    [
+      { scheduledTime: '2025-06-15T02:30:00Z' },
+      { mode: 'overwrite', dates: ['2025-06-14'], reasons: [{ date: '2025-06-14', kind: 'new', detail: 'yesterday' }], skipped: [] },
+    ],
     [{ date: '1999-01-01' }, { mode: 'overwrite', dates: ['1999-01-01'] }],
   ])('plans %j', (input, expected) => {
     // Act + Assess
@@ -66,5 +73,76 @@ describe('planRun', () => {
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).field).toBe(field);
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe("planExecution: the schedule's lookback", () => {
+  /** Plans `input` with a lookback whose days the check finds as `states` says (default current). */
+  async function planWith(input: unknown, lookbackDays: number, states: Record<string, DayCheck['state']> = {}) {
+    const asked: string[][] = [];
+    const checkDays = async (days: readonly CalendarDay[]): Promise<DayCheck[]> => {
+      asked.push(days.map((d) => d.iso));
+      return days.map((d) => ({ date: d.iso, state: states[d.iso] ?? 'current', detail: `${states[d.iso] ?? 'current'} detail` }));
+    };
+    const result = await planExecution(input, { timeZone: 'UTC', maxDays: 366, now: NOW, lookbackDays, checkDays });
+    return { result, asked };
+  }
+
+  it('checks the lookback days before yesterday and plans the stale ones before yesterday, saying why', async () => {
+    // Act
+    const { result, asked } = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 7, {
+      '2025-06-09': 'stale',
+      '2025-06-12': 'stale',
+      '2025-06-08': 'unpublished',
+    });
+
+    // Assess
+    expect(asked).toEqual([['2025-06-07', '2025-06-08', '2025-06-09', '2025-06-10', '2025-06-11', '2025-06-12', '2025-06-13']]);
+    expect(result).toEqual({
+      mode: 'overwrite',
+      dates: ['2025-06-09', '2025-06-12', '2025-06-14'],
+      reasons: [
+        { date: '2025-06-09', kind: 'stale', detail: 'stale detail' },
+        { date: '2025-06-12', kind: 'stale', detail: 'stale detail' },
+        { date: '2025-06-14', kind: 'new', detail: 'yesterday' },
+      ],
+      skipped: [
+        { date: '2025-06-07', kind: 'current', detail: 'current detail' },
+        { date: '2025-06-08', kind: 'unpublished', detail: 'unpublished detail' },
+        { date: '2025-06-10', kind: 'current', detail: 'current detail' },
+        { date: '2025-06-11', kind: 'current', detail: 'current detail' },
+        { date: '2025-06-13', kind: 'current', detail: 'current detail' },
+      ],
+    });
+  });
+
+  it('plans yesterday alone and checks nothing with a lookback of 0', async () => {
+    // Act
+    const { result, asked } = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0);
+
+    // Assess
+    expect(asked).toEqual([]);
+    expect(result.dates).toEqual(['2025-06-14']);
+    expect(result.skipped).toEqual([]);
+  });
+
+  it.each([[{ date: '2025-06-01' }], [{ from: '2025-06-01', to: '2025-06-03' }]])('leaves %j as the input names it, without looking back', async (input) => {
+    // Act
+    const { result, asked } = await planWith(input, 7, { '2025-05-31': 'stale' });
+
+    // Assess
+    expect(asked).toEqual([]);
+    expect(result).toEqual(planRun(input, { timeZone: 'UTC', maxDays: 366, now: NOW }));
+    expect(result.reasons).toBeUndefined();
+  });
+
+  it('refuses an append schedule while the lookback is on: a stale day must be replaced', async () => {
+    // Act
+    const error = await rejectionOf(planWith({ scheduledTime: '2025-06-15T02:30:00Z', mode: 'append' }, 7));
+
+    // Assess
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).field).toBe('mode');
+    expect((await planWith({ scheduledTime: '2025-06-15T02:30:00Z', mode: 'append' }, 0)).result.dates).toEqual(['2025-06-14']);
   });
 });

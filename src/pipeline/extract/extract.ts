@@ -1,6 +1,6 @@
 /**
- * Extract: one day of rentals, or one hour range of a day too big for one invocation (plus, with
- * the range that starts the day, all users and bikes), read from one consistent snapshot of the
+ * Extract: one day of rentals, or one hour range of a day too big for one invocation, read from
+ * one consistent snapshot of the
  * source and streamed into staging objects in the lake, raw values preserved.
  */
 import type pg from 'pg';
@@ -16,7 +16,7 @@ import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
 import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
-import { copyRangeSql, copySnapshotSql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
+import { copyRangeSql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
 import type { ExtractOutput, StagedTable } from '../contracts.js';
 
 /** How often a long extract logs its progress. */
@@ -35,7 +35,7 @@ export interface ExtractRequest {
   readonly log?: Logger;
   /** Told the running row count of the day's rentals after every batch. */
   readonly onProgress?: (rows: number) => void;
-  /** The table to extract, with its snapshot tables: the declared `rentals` unless told. */
+  /** The table to extract: the declared `rentals` unless told. */
   readonly table?: FactTable;
 }
 
@@ -104,8 +104,7 @@ async function stageTable(
 }
 
 /**
- * Reads the range's rows of the table (and, for the range starting the day, all of each snapshot
- * table) in one REPEATABLE READ READ ONLY transaction (one snapshot, so the count and the rows agree) and stages
+ * Reads the range's rows of the table in one REPEATABLE READ READ ONLY transaction (one snapshot, so the count and the rows agree) and stages
  * them as Arrow IPC streams.
  */
 export async function extractDay(request: ExtractRequest): Promise<ExtractResult> {
@@ -120,12 +119,11 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   }
   const part = rangePart(hours, dayHours);
   const window = hourWindow(wholeDay, hours);
-  const withSnapshots = hours.from === 0;
   let copyInterrupted = false;
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await checkSourceColumns(client, [table, ...table.snapshots]);
+    await checkSourceColumns(client, [table]);
     const counted = await client.query<{ n: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
     const sourceCount = Number(counted.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
@@ -139,10 +137,6 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
         request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
       }
     });
-    const snapshots: Record<string, StagedTable> = {};
-    if (withSnapshots) {
-      for (const snapshot of table.snapshots) snapshots[snapshot.name] = await stageTable(request, part, snapshot, copySnapshotSql(snapshot));
-    }
     copyInterrupted = false;
     await client.query('COMMIT');
     if (staged.rows !== sourceCount) {
@@ -155,14 +149,13 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       sourceCount,
       snapshotAt,
       // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
-      staging: { rentals: staged, ...snapshots },
+      staging: { rentals: staged },
       seconds: (performance.now() - started) / 1000,
     };
     request.log?.info('extracted', {
       rows: sourceCount,
       hours: `${hours.from}-${hours.to}`,
-      ...Object.fromEntries(Object.entries(snapshots).map(([name, snapshot]) => [name, snapshot.rows])),
-      staged_bytes: [staged, ...Object.values(snapshots)].reduce((n, t) => n + t.bytes, 0),
+      staged_bytes: staged.bytes,
       seconds: round(result.seconds),
     });
     return result;
@@ -172,7 +165,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);
     // Tables staged before the failure would never be read: remove them (this range's only: the
     // other ranges of the day may be in flight).
-    const keys = [table, ...table.snapshots].map((t) => stagingKey(request.runId, t.name, part, stagingEncodingFor(request.store.location)));
+    const keys = [table].map((t) => stagingKey(request.runId, t.name, part, stagingEncodingFor(request.store.location)));
     await request.store.deleteObjects(keys).catch(() => undefined);
     throw classifyDbError(error, `extract ${day.iso}`);
   }

@@ -2,10 +2,17 @@
  * Plan: turns an execution input into the list of days to run. Accepts `{ "date" }`,
  * `{ "from", "to" }` (backfill) or the daily schedule's `{ "scheduledTime" }` (which means
  * "yesterday" in the partition time zone), each with an optional `mode`.
+ *
+ * The schedule's input also looks back: of the `lookbackDays` days before yesterday, those whose
+ * published partition has gone stale (`staleness.ts`) run again. A day of that window that was
+ * never published does not: the schedule publishes yesterday, a backfill publishes the past, and
+ * the lookback only keeps published days in step with late changes. The plan says why each day
+ * runs and lists the days of the window it leaves alone.
  */
 import { addDays, dayAt, daysBetween, parseDay, type CalendarDay } from '../../core/day.js';
 import { InputError } from '../../core/errors.js';
-import { parseMode, type RunPlan } from '../contracts.js';
+import { parseMode, type RunPlan, type WriteMode } from '../contracts.js';
+import type { DayCheck } from './staleness.js';
 
 /** Most days one execution may cover (ten years). */
 export const MAX_DAYS_PER_EXECUTION = 3_660;
@@ -15,12 +22,22 @@ export interface PlanOptions {
   /** Longest range a single execution may cover. */
   readonly maxDays: number;
   readonly now?: Date;
+  /** Days before yesterday a schedule's input re-checks (`REPUBLISH_LOOKBACK_DAYS`); 0 or absent: none. */
+  readonly lookbackDays?: number;
 }
 
 const FORMS = '{ "date": "YYYY-MM-DD" }, { "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" } or { "scheduledTime": "<ISO 8601>" }, each with an optional "mode"';
 
-/** Checks the execution input and lists its days; never a day after today in `timeZone`. */
-export function planRun(input: unknown, options: PlanOptions): RunPlan {
+/** What an execution input asks for. */
+interface Request {
+  readonly mode: WriteMode;
+  readonly days: readonly CalendarDay[];
+  /** From a schedule: `days` is yesterday alone, and the lookback applies. */
+  readonly scheduled: boolean;
+}
+
+/** Checks the execution input; never a day after today in `timeZone`. */
+function readInput(input: unknown, options: PlanOptions): Request {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InputError('input', FORMS, JSON.stringify(input));
   const e = input as Record<string, unknown>;
   const today = dayAt(options.now ?? new Date(), options.timeZone);
@@ -50,5 +67,52 @@ export function planRun(input: unknown, options: PlanOptions): RunPlan {
   if (last.iso > today.iso) {
     throw new InputError(days.length === 1 ? 'date' : 'to', `a day no later than today (${today.iso} in ${options.timeZone})`, last.iso);
   }
-  return { mode, dates: days.map((d) => d.iso) };
+  const scheduled = keys === 'scheduledTime';
+  if (scheduled && mode === 'append' && (options.lookbackDays ?? 0) > 0) {
+    // An append adds new rows only: it would leave a stale day's changed rows as they are.
+    throw new InputError('mode', 'overwrite (or no mode) with scheduledTime while REPUBLISH_LOOKBACK_DAYS > 0: a stale day is replaced, not appended to', mode);
+  }
+  return { mode, days, scheduled };
+}
+
+/** The plan of a schedule's input: the stale days of the lookback, then yesterday. */
+function scheduledPlan(mode: WriteMode, yesterday: CalendarDay, checks: readonly DayCheck[]): RunPlan {
+  const stale = checks.filter((c) => c.state === 'stale');
+  return {
+    mode,
+    dates: [...stale.map((c) => c.date), yesterday.iso],
+    reasons: [
+      ...stale.map((c) => ({ date: c.date, kind: 'stale' as const, detail: c.detail })),
+      { date: yesterday.iso, kind: 'new' as const, detail: 'yesterday' },
+    ],
+    skipped: checks.flatMap((c) => (c.state === 'stale' ? [] : [{ date: c.date, kind: c.state, detail: c.detail }])),
+  };
+}
+
+/**
+ * Checks the execution input and lists its days, without looking at the lake: a schedule's input
+ * plans yesterday alone. The CLI checks its flags with it before anything runs.
+ */
+export function planRun(input: unknown, options: PlanOptions): RunPlan {
+  const { mode, days, scheduled } = readInput(input, options);
+  return scheduled ? scheduledPlan(mode, days[0], []) : { mode, dates: days.map((d) => d.iso) };
+}
+
+export interface LookbackOptions extends PlanOptions {
+  readonly lookbackDays: number;
+  /** Tells whether each day's published partition is current, stale or missing (`checkDays`). */
+  readonly checkDays: (days: readonly CalendarDay[]) => Promise<readonly DayCheck[]>;
+}
+
+/** The days before `yesterday` a schedule's input re-checks, oldest first. */
+export function lookbackWindow(yesterday: CalendarDay, lookbackDays: number): CalendarDay[] {
+  return Array.from({ length: lookbackDays }, (_, i) => addDays(yesterday, i - lookbackDays));
+}
+
+/** The plan stage's work: `planRun`, and for a schedule's input the stale days of its lookback. */
+export async function planExecution(input: unknown, options: LookbackOptions): Promise<RunPlan> {
+  const { mode, days, scheduled } = readInput(input, options);
+  if (!scheduled) return { mode, dates: days.map((d) => d.iso) };
+  const window = lookbackWindow(days[0], options.lookbackDays);
+  return scheduledPlan(mode, days[0], window.length > 0 ? await options.checkDays(window) : []);
 }

@@ -5,5 +5,14 @@ import { STAGES } from '../stages.js';
 import { transformDay } from './transform.js';
 
 export const stage = defineStage(STAGES.transformWrite, extractOutputSchema, async (event, { config, store, log }) =>
-  transformDay({ store, day: event.date, extract: event, timeZone: config.timeZone, rowsPerFile: config.rowsPerFile, rowGroupRows: config.rowGroupRows, log }),
+  transformDay({
+    store,
+    day: event.date,
+    extract: event,
+    timeZone: config.timeZone,
+    rowsPerFile: config.rowsPerFile,
+    rowGroupRows: config.rowGroupRows,
+    mode: event.mode,
+    log,
+  }),
 );

@@ -1,23 +1,24 @@
 /**
  * Transform-and-write: reads a day's (or one hour range's) staged rows batch by batch, casts them
  * to the lake schema of their table's declaration (quarantining what cannot be cast), measures
- * their quality and writes them as Parquet files into the day's partition under run-unique names;
- * with the range that starts the day, it writes the snapshot tables too. Publishing the files (the
- * manifest) is the validate stage's job, after the checks pass.
+ * their quality and writes them as Parquet files under run-unique names into the run's staging
+ * (`_staging/<runId>/rentals/year=…/…`, outside the folders readers glob). Publishing them is the validate
+ * stage's job, after the checks pass (`src/lake/publish.ts`).
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { DataType, makeData, RecordBatch, Struct, Utf8, type Data, type Decimal, type Schema, type TimestampMicrosecond, type Vector } from 'apache-arrow';
 import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import { StagingError } from '../../core/errors.js';
-import { dataFileKey, quarantineKey, rangePart, snapshotKey } from '../../lake/layout.js';
+import { dataFileKey, quarantineKey, rangePart, stagedKey } from '../../lake/layout.js';
+import { epochMs, publishedRows } from './published-rows.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { stagedRecordBatches } from '../../formats/arrow-ipc.js';
 import type { Logger } from '../../core/log.js';
 import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
-import { columnsWithoutDictionary, lakeSchema, schemaFingerprint, stagingSchema } from '../../core/schema.js';
-import { RENTALS, type DecimalCast, type DecimalFault, type FactTable, type SnapshotTable } from '../../core/tables.js';
-import type { RangeMetrics, StagedTable, TransformOutput, WrittenFile } from '../contracts.js';
+import { columnsWithoutDictionary, lakeSchema, schemaFingerprint } from '../../core/schema.js';
+import { RENTALS, type DecimalCast, type DecimalFault, type FactTable } from '../../core/tables.js';
+import type { RangeMetrics, StagedTable, TransformOutput, WriteMode, WrittenFile } from '../contracts.js';
 import type { ExtractResult } from '../extract/extract.js';
 
 /** A NULL in a column the lake requires (the key, the partition column, ...): the row is left out. */
@@ -40,6 +41,8 @@ export interface TransformRequest {
   readonly log?: Logger;
   /** The table the staged rows are of, with its snapshot tables: the declared `rentals` unless told. */
   readonly table?: FactTable;
+  /** `append`: only rows whose key the published partition does not hold yet are written. */
+  readonly mode?: WriteMode;
 }
 
 const TWO_POW_32 = 2 ** 32;
@@ -349,6 +352,10 @@ class MetricsCollector {
   private quarantined = 0;
   private excluded = 0;
   private readonly rejectReasons: Record<string, number> = {};
+  private alreadyPublished = 0;
+  private changedSincePublish = 0;
+  /** Keys found more than once in the published partition an append builds on. */
+  publishedDuplicateIds = 0;
 
   constructor(private readonly table: FactTable) {
     this.nullCounts = Object.fromEntries(lakeSchema(table).fields.map((f) => [f.name, 0]));
@@ -372,8 +379,17 @@ class MetricsCollector {
     this.rows += batch.numRows;
   }
 
+  /** Rows left out of an append: already published (`changed`: of those, updated in the source since). */
+  addAlreadyPublished(rows: number, changed: number): void {
+    this.alreadyPublished += rows;
+    this.changedSincePublish += changed;
+  }
+
   finish(): RangeMetrics {
     return {
+      alreadyPublished: this.alreadyPublished,
+      changedSincePublish: this.changedSincePublish,
+      publishedDuplicateIds: this.publishedDuplicateIds,
       rows: this.rows,
       nullCounts: this.nullCounts,
       negativeDurations: this.negativeDurations,
@@ -506,22 +522,46 @@ export async function transformDay(request: TransformRequest): Promise<Transform
   const metrics = new MetricsCollector(table);
   const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, part));
 
+  // An append writes only the rows the published partition does not hold.
+  const published = request.mode === 'append' ? await publishedRows(store, day, table) : undefined;
+  if (published) metrics.publishedDuplicateIds = published.duplicates;
+
+  /** The staged batch less the rows already published (counted, with those changed since). */
+  function newRows(raw: RecordBatch): RecordBatch[] {
+    if (!published || published.readAt.size === 0) return [raw];
+    const keys = raw.getChild(table.key)!;
+    const changedAt = table.changedAt ? raw.getChild(table.changedAt) : null;
+    const old: CastRejection[] = [];
+    let changed = 0;
+    for (let row = 0; row < raw.numRows; row++) {
+      const readAt = published.readAt.get(BigInt(keys.get(row) as bigint));
+      if (readAt === undefined) continue;
+      old.push({ row, reason: REQUIRED_VALUE_NULL, column: table.key });
+      if (changedAt && epochMs(changedAt.get(row)) > readAt) changed += 1;
+    }
+    metrics.addAlreadyPublished(old.length, changed);
+    return old.length === 0 ? [raw] : withoutRows(raw, old);
+  }
+
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
-    for await (const raw of stagedBatches(store, extract.staging.rentals)) {
-      const { batch, rejected, excluded } = castToLake(table, raw, { runId, extractedAtMicros });
-      if (rejected.length + excluded.length > 0) {
-        const rowOf = rawRowReader(table, raw);
-        let lines = '';
-        for (const r of [...rejected, ...excluded]) {
-          lines += `${JSON.stringify({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rowOf(r.row) })}\n`;
-        }
-        await quarantine.write(lines);
+    for await (const staged of stagedBatches(store, extract.staging.rentals)) for (const raw of newRows(staged)) yield* castBatch(raw);
+  }
+
+  /** Casts one batch, quarantining what cannot be cast; yields the rows for the lake. */
+  async function* castBatch(raw: RecordBatch): AsyncGenerator<RecordBatch> {
+    const { batch, rejected, excluded } = castToLake(table, raw, { runId, extractedAtMicros });
+    if (rejected.length + excluded.length > 0) {
+      const rowOf = rawRowReader(table, raw);
+      let lines = '';
+      for (const r of [...rejected, ...excluded]) {
+        lines += `${JSON.stringify({ reason: r.reason, column: r.column, run_id: runId, date: day.iso, row: rowOf(r.row) })}\n`;
       }
-      metrics.addRejections(rejected, excluded);
-      for (const part of withoutRows(batch, excluded)) {
-        metrics.addRows(part);
-        yield part;
-      }
+      await quarantine.write(lines);
+    }
+    metrics.addRejections(rejected, excluded);
+    for (const part of withoutRows(batch, excluded)) {
+      metrics.addRows(part);
+      yield part;
     }
   }
 
@@ -531,35 +571,16 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     await writeFiles(
       store,
       lakeBatches(),
-      (i) => dataFileKey(day, runId, i, part),
+      (i) => stagedKey(runId, dataFileKey(day, runId, i, part)),
       { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: schema, plainColumns: columnsWithoutDictionary(table) },
       files,
     );
     quarantinedKey = await quarantine.close();
   } catch (error) {
-    // Files of an unpublished run are not part of the lake, but a glob would see them: remove them.
+    // The run will not publish these: leave no staged leftovers.
     quarantine.abort();
     await store.deleteObjects([...files.map((f) => f.key), quarantine.key]).catch(() => undefined);
     throw error;
-  }
-
-  /** A snapshot table's lake file holds its source columns as they are: its staging schema. */
-  async function writeSnapshot(snapshot: SnapshotTable, staged: StagedTable): Promise<WrittenFile> {
-    const snapshotSchema = stagingSchema(snapshot);
-    const [file] = await writeFiles(store, stagedBatches(store, staged), () => snapshotKey(snapshot.name), {
-      rowsPerFile: Number.MAX_SAFE_INTEGER,
-      rowGroupRows: request.rowGroupRows,
-      metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(snapshotSchema) },
-      emptySchema: snapshotSchema,
-    });
-    return file;
-  }
-  // The range that starts the day staged every snapshot table; the others staged none.
-  const staging: Partial<Record<string, StagedTable>> = extract.staging;
-  let snapshots: Record<string, WrittenFile> | undefined;
-  if (table.snapshots.every((snapshot) => staging[snapshot.name])) {
-    snapshots = {};
-    for (const snapshot of table.snapshots) snapshots[snapshot.name] = await writeSnapshot(snapshot, staging[snapshot.name]!);
   }
 
   const result: TransformOutput = {
@@ -570,8 +591,6 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     files,
     quarantineKey: quarantinedKey,
     metrics: metrics.finish(),
-    // The contract names the snapshot tables; validate's door checks the names against it.
-    snapshots: snapshots as TransformOutput['snapshots'],
     schemaFingerprint: fingerprint,
     seconds: (performance.now() - started) / 1000,
   };

@@ -49,55 +49,56 @@ export interface RecheckRequest {
   readonly table?: FactTable;
 }
 
+/** What a re-check found: the day is not published (and nothing was written), or its report. */
+export type RecheckResult = { readonly published: false } | { readonly published: true; readonly report: ValidationReport; readonly reportKey: string };
+
 /**
  * Re-checks a published day against the source as it is now: the manifest's files must exist with
  * the lake schema and their rows must match the source, and no source row may have changed since
- * the snapshot the partition was built from. Tells a user when a partition has gone stale.
+ * the snapshot the partition was built from. Tells a user when a partition has gone stale. A day
+ * that was never published has nothing to re-check: no report is written for it.
  */
-export async function recheckPartition(request: RecheckRequest): Promise<{ report: ValidationReport; reportKey: string }> {
+export async function recheckPartition(request: RecheckRequest): Promise<RecheckResult> {
   const { store, client, day, timeZone } = request;
   const table = request.table ?? RENTALS;
   const published = await readManifest(store, day);
+  if (!published) return { published: false };
   const source = await sourceState(client, day, timeZone, table);
   const sourceCount = source.count;
-  const checks: CheckResult[] = [];
-  let rows = 0;
-  let bytes = 0;
-  if (!published) {
-    checks.push({ check: 'published', passed: false, severity: 'error', expected: 'a _manifest.json for the day', actual: 'none' });
-  } else {
-    const { manifest } = published;
-    const footers = await summariseFooters(table, store, manifest.files);
-    rows = footers.rows;
-    bytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
-    const latest = manifest.runs.at(-1)!;
-    const changedSince = !unchangedSince(source, latest.sourceSnapshotAt);
-    checks.push(
-      filesPresentCheck(footers, 'every file the manifest names'),
-      {
-        check: 'manifest_rows',
-        passed: footers.rows === manifest.rows,
-        severity: 'error',
-        expected: `${manifest.rows} (manifest)`,
-        actual: String(footers.rows),
-      },
-      schemaCheck(footers),
-      {
-        check: 'source_rows_now',
-        passed: latest.rows === sourceCount,
-        severity: 'error',
-        expected: `${sourceCount} (source count now)`,
-        actual: `${latest.rows} rows written by the latest run ${latest.runId}`,
-      },
-      {
-        check: 'source_unchanged_since_snapshot',
-        passed: !changedSince,
-        severity: 'error',
-        expected: `no source row updated after ${latest.sourceSnapshotAt}`,
-        actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows',
-      },
-    );
-  }
+  const { manifest } = published;
+  const footers = await summariseFooters(table, store, manifest.files);
+  const rows = footers.rows;
+  const bytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
+  // An appended partition holds rows of several runs: together they read this many source rows,
+  // and the oldest of their reads is what a later change is measured against.
+  const readRows = manifest.runs.reduce((n, run) => n + run.sourceCount, 0);
+  const readAt = manifest.runs.map((run) => run.sourceSnapshotAt).sort()[0];
+  const changedSince = !unchangedSince(source, readAt);
+  const checks: CheckResult[] = [
+    filesPresentCheck(footers, 'every file the manifest names'),
+    {
+      check: 'manifest_rows',
+      passed: footers.rows === manifest.rows,
+      severity: 'error',
+      expected: `${manifest.rows} (manifest)`,
+      actual: String(footers.rows),
+    },
+    schemaCheck(footers),
+    {
+      check: 'source_rows_now',
+      passed: readRows === sourceCount,
+      severity: 'error',
+      expected: `${sourceCount} (source count now)`,
+      actual: `${readRows} source rows read by the partition's ${manifest.runs.length === 1 ? 'run' : `${manifest.runs.length} runs`}`,
+    },
+    {
+      check: 'source_unchanged_since_snapshot',
+      passed: !changedSince,
+      severity: 'error',
+      expected: `no source row updated after ${readAt}`,
+      actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows',
+    },
+  ];
   const runId = newRunId();
   const report: ValidationReport = {
     table: table.name,
@@ -108,12 +109,12 @@ export async function recheckPartition(request: RecheckRequest): Promise<{ repor
     checkedAt: new Date().toISOString(),
     sourceCount,
     rows,
-    files: published?.manifest.files.length ?? 0,
+    files: manifest.files.length,
     bytes,
     quarantined: 0,
     checks,
   };
   const key = reportKey(day, runId);
   await writeReport(store, key, report);
-  return { report, reportKey: key };
+  return { published: true, report, reportKey: key };
 }

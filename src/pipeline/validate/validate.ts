@@ -8,8 +8,10 @@
 import { DEFAULTS, type QualityThresholds } from '../../core/config.js';
 import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
-import { reportKey, stagingPrefix } from '../../lake/layout.js';
-import { publishManifest, readManifest, removeUnlisted, type ManifestFile, type PartitionManifest } from '../../lake/manifest.js';
+import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
+import { readManifest, type ManifestFile, type PartitionManifest } from '../../lake/manifest.js';
+import { publishPartition, sweepDay } from '../../lake/publish.js';
+import type { LeaseHandle } from '../../lake/lease.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from '../../formats/parquet-footer.js';
@@ -88,6 +90,10 @@ function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
     quarantined: total.quarantined + next.quarantined,
     excluded: total.excluded + next.excluded,
     rejectReasons,
+    alreadyPublished: (total.alreadyPublished ?? 0) + (next.alreadyPublished ?? 0),
+    changedSincePublish: (total.changedSincePublish ?? 0) + (next.changedSincePublish ?? 0),
+    // Every range of an append reads the same published partition.
+    publishedDuplicateIds: Math.max(total.publishedDuplicateIds ?? 0, next.publishedDuplicateIds ?? 0),
   };
 }
 
@@ -121,7 +127,9 @@ export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]
     snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
     files: ranges.flatMap((range) => range.files),
     quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
-    metrics: { ...metrics, duplicateIds: run.sourceDuplicateIds },
+    // Over the partition as published after this run: the source's duplicates (an append adds no
+    // key the partition holds) and those the partition it builds on already has.
+    metrics: { ...metrics, duplicateIds: run.sourceDuplicateIds + (metrics.publishedDuplicateIds ?? 0) },
     schemaFingerprint: ranges[0].schemaFingerprint,
   };
 }
@@ -136,6 +144,8 @@ export interface ValidateRequest {
   readonly log?: Logger;
   /** The table the ranges are of: the declared `rentals` unless told (the manifest holds that one only). */
   readonly table?: FactTable & { readonly name: PartitionManifest['table'] };
+  /** The day's lease, confirmed right before the publish (absent only where no lease is held: a benchmark of the stage). */
+  readonly lease?: LeaseHandle;
 }
 
 function pct(n: number): string {
@@ -222,9 +232,9 @@ export function qualityChecks(
     filesPresentCheck(footers, 'every written file'),
     {
       check: 'row_count',
-      passed: footers.rows === sourceCount - metrics.excluded,
+      passed: footers.rows === sourceCount - metrics.excluded - (metrics.alreadyPublished ?? 0),
       severity: 'error',
-      expected: `${sourceCount - metrics.excluded} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''})`,
+      expected: `${sourceCount - metrics.excluded - (metrics.alreadyPublished ?? 0)} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''}${metrics.alreadyPublished ? ` less ${metrics.alreadyPublished} rows already published` : ''})`,
       actual: String(footers.rows),
     },
     schemaCheck(footers),
@@ -245,8 +255,20 @@ export function qualityChecks(
       .filter((f) => f.nullable)
       .map((f) => atMost(`null_rate.${f.name}`, rate(metrics.nullCounts[f.name] ?? 0, metrics.rows), thresholds.maxNullRate, pct)),
   ];
+  if (metrics.alreadyPublished !== undefined && metrics.alreadyPublished > 0) {
+    // An append keeps published rows as they are: rows changed since mean the partition is stale.
+    checks.push({
+      check: 'changed_since_publish',
+      passed: (metrics.changedSincePublish ?? 0) === 0,
+      severity: 'warning',
+      expected: `no published row changed in the source since it was read (${metrics.alreadyPublished} rows already published, left as they are)`,
+      actual: `${metrics.changedSincePublish ?? 0} changed: overwrite the day to take them`,
+    });
+  }
   if (previousRows !== undefined) {
-    const change = previousRows === 0 ? (metrics.rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(metrics.rows - previousRows) / previousRows;
+    // The day as it will be published: an append's new rows and those it keeps.
+    const rows = metrics.rows + (metrics.alreadyPublished ?? 0);
+    const change = previousRows === 0 ? (rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(rows - previousRows) / previousRows;
     const limit = thresholds.maxDayOverDayChange;
     checks.push({
       check: 'day_over_day_change',
@@ -310,7 +332,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   const now = new Date().toISOString();
   // A retried validate whose earlier attempt published already: do not publish (or append) twice.
   const alreadyPublished = current?.manifest.runs.some((r) => r.runId === write.runId) ?? false;
-  const files: ManifestFile[] = write.files.map((f) => ({ ...f, runId: write.runId }));
+  const files: ManifestFile[] = write.files.map((f) => ({ ...f, key: publishedKeyOf(write.runId, f.key), runId: write.runId }));
   const keepPrevious = write.mode === 'append' && current !== undefined;
   const next: PartitionManifest = alreadyPublished
     ? current!.manifest
@@ -325,21 +347,32 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
         quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
         runs: [
           ...(keepPrevious ? current.manifest.runs : []),
-          { runId: write.runId, mode: write.mode, sourceCount: write.sourceCount, sourceSnapshotAt: write.snapshotAt, rows: footers.rows, publishedAt: now },
+          {
+            runId: write.runId,
+            mode: write.mode,
+            // The source rows this run stands for: an append's are those it added (the rest were
+            // published by the runs before it), so the runs' counts add up to the day's.
+            sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
+            sourceSnapshotAt: write.snapshotAt,
+            rows: footers.rows,
+            publishedAt: now,
+          },
         ],
       };
-  if (!alreadyPublished) {
+  let removed: readonly string[] = [];
+  let windowMs = 0;
+  if (alreadyPublished) {
+    await sweepDay(store, day, [write.runId]);
+  } else {
+    await request.lease?.confirm();
     try {
-      await publishManifest(store, day, next, current?.etag, current !== undefined);
+      ({ removed, windowMs } = await publishPartition(store, day, { runId: write.runId, staged: write.files.map((f) => f.key), next, current }));
     } catch (error) {
       // A retry may still publish these files; a terminal failure never will.
       if (!isRetryable(error)) await discardRun(store, write);
       throw error;
     }
   }
-  const removed = await removeUnlisted(store, day, next);
-  await store.deleteObjects((await store.list(stagingPrefix(write.runId))).map((o) => o.key));
-
   const result: ValidateResult = {
     runId: write.runId,
     date: day.iso,
@@ -353,6 +386,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     warnings: warnings.map((w) => `${w.check}: expected ${w.expected}, got ${w.actual}`),
     reportKey: key,
     removed: removed.length,
+    publishWindowMs: Math.round(windowMs * 10) / 10,
     seconds: (performance.now() - started) / 1000,
   };
   request.log?.info('published', { rows: result.rows, partition_rows: next.rows, files: result.files, removed: removed.length, report: key });

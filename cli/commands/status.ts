@@ -1,0 +1,125 @@
+/**
+ * `etl status [--date D | --from D --to D] [--json]`: one line per day (every day the lake holds
+ * without dates), from the manifests, reports and locks only. With `DATABASE_URL` set, each day is
+ * also compared with the source as it is now (stale or current).
+ */
+import { parseArgs } from 'node:util';
+import { readLakeState } from '../../src/monitor/lake-state.js';
+import { dayStatus, sourceStatesByDay, type DayStatus } from '../../src/monitor/status.js';
+import { printJson, type CommandContext } from '../io.js';
+import { openLake } from '../lake.js';
+import { commandConfig, daysFlags } from '../options.js';
+import { openSource } from '../source.js';
+import { formatBytes } from '../summary.js';
+
+/** `2026-11-17T04:05:06.789Z` as `2026-11-17 04:05:06Z`. */
+function when(iso: string | undefined): string {
+  return iso === undefined ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
+}
+
+function runs(modes: readonly string[] | undefined): string {
+  if (!modes) return '-';
+  const appends = modes.filter((m) => m === 'append').length;
+  return `${modes.length} ${modes[0]}${appends > 0 && modes[0] !== 'append' ? ` +${appends} append` : ''}`;
+}
+
+function lock(status: DayStatus): string {
+  const l = status.lock;
+  if (!l) return '-';
+  const holder = l.host !== undefined || l.pid !== undefined ? ` on ${l.host ?? '?'}${l.pid !== undefined ? ` pid ${l.pid}` : ''}` : '';
+  return `${l.expired ? 'expired: ' : ''}${l.runId}${holder} until ${when(l.expiresAt)}`;
+}
+
+function verdict(status: DayStatus): string {
+  const last = status.last;
+  if (!last) return '-';
+  const kind = last.kind === 'recheck' ? ' (re-check)' : '';
+  if (last.reasons.length === 0) return `${last.verdict}${kind}`;
+  const more = last.reasons.length > 1 ? ` (+${last.reasons.length - 1} more)` : '';
+  const reason = last.reasons[0].length > 90 ? `${last.reasons[0].slice(0, 89)}…` : last.reasons[0];
+  return `${last.verdict}${kind}: ${reason}${more}`;
+}
+
+function source(status: DayStatus): string {
+  const s = status.source;
+  if (!s) return '-';
+  return s.state === 'stale' ? `stale (${s.detail})` : s.state === 'unpublished' ? `${s.count.toLocaleString('en-US')} rows` : s.state;
+}
+
+/** The status lines as a table: fixed columns, then the last verdict, which may be long. */
+export function statusTable(days: readonly DayStatus[], withSource: boolean): string {
+  const num = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
+  const header = ['date', 'published', 'rows', 'files', 'bytes', 'runs', 'snapshot', ...(withSource ? ['source'] : []), 'quarantine', 'lock', 'last verdict'];
+  const rows = days.map((d) => [
+    d.date,
+    d.published ? 'yes' : 'no',
+    num(d.rows),
+    num(d.files),
+    d.bytes === undefined ? '-' : formatBytes(d.bytes),
+    runs(d.runs),
+    when(d.snapshotAt),
+    ...(withSource ? [source(d)] : []),
+    d.quarantineRate === undefined ? '-' : `${(d.quarantineRate * 100).toFixed(2)}%`,
+    lock(d),
+    verdict(d),
+  ]);
+  const numeric = new Set(['rows', 'files', 'bytes', 'quarantine']);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : numeric.has(header[i]) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The closing line: how many days are published, stale, locked, failed. */
+function totals(days: readonly DayStatus[]): string {
+  const count = (test: (d: DayStatus) => boolean) => days.filter(test).length;
+  const parts = [
+    `${days.length} days`,
+    `${count((d) => d.published)} published`,
+    ...(days.some((d) => d.source) ? [`${count((d) => d.source?.state === 'stale')} stale`] : []),
+    `${count((d) => d.lock !== undefined && !d.lock.expired)} locked`,
+    `${count((d) => d.last?.verdict === 'failed')} failed last`,
+  ];
+  return parts.join(', ');
+}
+
+export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const config = commandConfig(env);
+  const days = values.date === undefined && values.from === undefined && values.to === undefined ? undefined : daysFlags(values);
+  const store = await openLake(config);
+  const records = await readLakeState(store, days, 'latest');
+  let states: Awaited<ReturnType<typeof sourceStatesByDay>> | undefined;
+  if (config.databaseUrl !== undefined) {
+    const client = await openSource(config);
+    try {
+      states = await sourceStatesByDay(
+        client,
+        records.map((r) => r.date),
+        config.timeZone,
+      );
+    } finally {
+      await client.end();
+    }
+  }
+  const now = new Date();
+  const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now));
+  if (values.json) {
+    printJson(io, statuses);
+    return 0;
+  }
+  if (statuses.length === 0) {
+    io.err(`no days in ${config.lake.uri}${days ? ` from ${days[0].iso} to ${days.at(-1)!.iso}` : ''}`);
+    return 0;
+  }
+  io.out(statusTable(statuses, states !== undefined));
+  io.out(totals(statuses));
+  return 0;
+}

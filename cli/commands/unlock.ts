@@ -1,0 +1,34 @@
+/**
+ * `etl unlock --date D [--force]`: gives back a day a run stopped holding without giving it back
+ * (a killed process, a stopped execution), after sweeping what that run left. Refuses while the
+ * holder is alive, unless forced. A run of the day does the same by itself when the holder is
+ * provably gone; this is for the rest (a holder on another machine whose lease has not run out).
+ */
+import { parseArgs } from 'node:util';
+import { parseDay } from '../../src/core/day.js';
+import { describeHolder } from '../../src/lake/lease.js';
+import { unlockDay } from '../../src/lake/sweep.js';
+import type { CommandContext } from '../io.js';
+import { openLake } from '../lake.js';
+import { cliLiveness } from '../liveness.js';
+import { commandConfig } from '../options.js';
+
+export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], strict: true, options: { date: { type: 'string' }, force: { type: 'boolean' } } });
+  const day = parseDay(values.date, 'date');
+  const store = await openLake(commandConfig(env));
+  const outcome = await unlockDay(store, day, { force: values.force ?? false, liveness: await cliLiveness() });
+  switch (outcome.kind) {
+    case 'not-locked':
+      io.out(`${day.iso} is not locked`);
+      return 0;
+    case 'held':
+      io.err(`etl unlock: ${day.iso} is held by a live run: ${describeHolder(outcome.lock)}; wait for it, or stop it and use --force`);
+      return 1;
+    case 'unlocked':
+      io.out(
+        `${day.iso} unlocked (it was ${describeHolder(outcome.lock).replace(' holds it', ' holding it')}); ${outcome.removed.length - 1} leftover file(s) removed`,
+      );
+      return 0;
+  }
+}

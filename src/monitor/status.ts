@@ -1,0 +1,124 @@
+/**
+ * The state of each day at a glance (`etl status`): published or not and what with, whether the
+ * source has moved on since (when a database is at hand), who holds the day's lock, how its last
+ * check ended and why, and how much of it was quarantined. Built from `readLakeState` alone, plus
+ * one grouped count of the source for all the days at once, judged by the rule the schedule's
+ * lookback republishes stale days by (`checkPartition`).
+ */
+import type pg from 'pg';
+import { dayWindow, parseDay } from '../core/day.js';
+import { RENTALS, type FactTable } from '../core/tables.js';
+import { classifyDbError } from '../source/connect.js';
+import { sourceStateByDayQuery } from '../source/queries.js';
+import { checkPartition, type SourceDayState } from '../pipeline/plan/staleness.js';
+import type { CheckResult, ValidationReport } from '../pipeline/validate/validate.js';
+import type { DayRecords, LockState } from './lake-state.js';
+
+/** How the day compares with the source now, by the schedule's own rule (`checkPartition`). */
+export interface SourceComparison {
+  /** `current`: the source has the rows the partition's runs read and none changed since; `stale`: not so; `unpublished`: no manifest. */
+  readonly state: string;
+  readonly count: number;
+  readonly lastChange?: string;
+  /** The figures that decided it. */
+  readonly detail: string;
+}
+
+/** The last report of a day: its verdict and, when it is not a clean pass, why. */
+export interface LastVerdict {
+  readonly verdict: 'passed' | 'failed';
+  readonly kind: 'publish' | 'recheck';
+  readonly runId: string;
+  readonly checkedAt: string;
+  /** The failed error-level checks, else the failed warnings: `check: actual (expected ...)`. */
+  readonly reasons: readonly string[];
+}
+
+/** One day of `etl status`. */
+export interface DayStatus {
+  readonly date: string;
+  readonly published: boolean;
+  readonly rows?: number;
+  readonly files?: number;
+  readonly bytes?: number;
+  /** The write mode of each run whose rows the partition holds, oldest first. */
+  readonly runs?: readonly string[];
+  /** Source time of the snapshot the latest run read. */
+  readonly snapshotAt?: string;
+  readonly publishedAt?: string;
+  /** Only when a database was given. */
+  readonly source?: SourceComparison;
+  readonly lock?: LockState & { readonly expired: boolean };
+  readonly last?: LastVerdict;
+  /** Quarantined rows over rows read, of the latest publishing run. */
+  readonly quarantineRate?: number;
+}
+
+/** Counts the source's rows of every day of `dates` at once, with their latest change. */
+export async function sourceStatesByDay(
+  client: pg.Client,
+  dates: readonly string[],
+  timeZone: string,
+  table: FactTable = RENTALS,
+): Promise<Map<string, SourceDayState>> {
+  const states = new Map<string, SourceDayState>(dates.map((date) => [date, { count: 0, lastChange: undefined }]));
+  if (dates.length === 0) return states;
+  const sorted = [...dates].sort();
+  const window = { start: dayWindow(parseDay(sorted[0]), timeZone).start, end: dayWindow(parseDay(sorted.at(-1)!), timeZone).end };
+  try {
+    const { rows } = await client.query<{ day: string; n: string; last_change: Date | null }>(sourceStateByDayQuery(table, window, timeZone));
+    for (const row of rows) if (states.has(row.day)) states.set(row.day, { count: Number(row.n), lastChange: row.last_change?.toISOString() });
+  } catch (error) {
+    throw classifyDbError(error, `count source rows of ${sorted[0]} to ${sorted.at(-1)}`);
+  }
+  return states;
+}
+
+function explain(check: CheckResult): string {
+  return `${check.check}: ${check.actual} (expected ${check.expected})`;
+}
+
+function lastVerdict(report: ValidationReport): LastVerdict {
+  const failed = report.checks.filter((c) => !c.passed);
+  const errors = failed.filter((c) => c.severity === 'error');
+  return {
+    verdict: report.verdict,
+    kind: report.kind,
+    runId: report.runId,
+    checkedAt: report.checkedAt,
+    reasons: (errors.length > 0 ? errors : failed).map(explain),
+  };
+}
+
+function compare(records: DayRecords, source: SourceDayState): SourceComparison {
+  const base = { count: source.count, ...(source.lastChange ? { lastChange: source.lastChange } : {}) };
+  if (!records.manifest) return { state: 'unpublished', ...base, detail: `${source.count.toLocaleString('en-US')} rows in the source` };
+  return { ...checkPartition(records.manifest, source), ...base };
+}
+
+/** The status of one day from what the lake holds about it, compared with `source` when given. */
+export function dayStatus(records: DayRecords, source: SourceDayState | undefined, now: Date = new Date()): DayStatus {
+  const { manifest, lock } = records;
+  const latestRun = manifest?.runs.at(-1);
+  const lastReport = records.reports.at(-1);
+  const lastPublish = records.reports.findLast((r) => r.kind === 'publish');
+  const readRows = lastPublish ? (lastPublish.metrics?.rows ?? lastPublish.rows) : 0;
+  return {
+    date: records.date,
+    published: manifest !== undefined,
+    ...(manifest
+      ? {
+          rows: manifest.rows,
+          files: manifest.files.length,
+          bytes: manifest.files.reduce((s, f) => s + f.bytes, 0),
+          runs: manifest.runs.map((r) => r.mode),
+          snapshotAt: latestRun?.sourceSnapshotAt,
+          publishedAt: latestRun?.publishedAt,
+        }
+      : {}),
+    ...(source ? { source: compare(records, source) } : {}),
+    ...(lock ? { lock: { ...lock, expired: !(Date.parse(lock.expiresAt) > now.getTime()) } } : {}),
+    ...(lastReport ? { last: lastVerdict(lastReport) } : {}),
+    ...(lastPublish ? { quarantineRate: readRows === 0 ? 0 : lastPublish.quarantined / readRows } : {}),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Snapshot: the tables a day's rows refer to (users, bikes), copied whole once per execution, not
+ * once per day, and published by the partitions' protocol: read in one REPEATABLE READ snapshot,
+ * written as Parquet into the run's staging, checked (the footer's rows equal the source count in
+ * that snapshot, its columns are the declaration's), then promoted over the published copy with its
+ * manifest (`publishSnapshot`). A copy read before the published one never replaces it.
+ */
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { RecordBatch } from 'apache-arrow';
+import { StagingError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { schemaFingerprint, stagingSchema } from '../../core/schema.js';
+import { RENTALS, type FactTable, type SnapshotTable } from '../../core/tables.js';
+import { PARQUET_CONTENT_TYPE, parquetBytes } from '../../formats/parquet.js';
+import { expectedParquetColumns, footerColumns, readFooter } from '../../formats/parquet-footer.js';
+import { snapshotKey, stagedKey, stagingPrefix } from '../../lake/layout.js';
+import { publishSnapshot } from '../../lake/publish.js';
+import type { ObjectStore } from '../../lake/store.js';
+import { classifyDbError } from '../../source/connect.js';
+import { decodeCopyBinary } from '../../source/copy-binary.js';
+import { copySnapshotSql } from '../../source/queries.js';
+import { checkSourceColumns } from '../extract/extract.js';
+
+export interface SnapshotRequest {
+  readonly client: pg.Client;
+  readonly store: ObjectStore;
+  readonly runId: string;
+  readonly batchRows: number;
+  readonly rowGroupRows: number;
+  readonly log?: Logger;
+  /** The table whose snapshot tables are copied: the declared `rentals` unless told. */
+  readonly table?: FactTable;
+}
+
+/** How one snapshot table went: its rows, and whether this copy was published (false: a newer one is). */
+export interface SnapshotTableResult {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly published: boolean;
+}
+
+export interface SnapshotResult {
+  readonly runId: string;
+  readonly snapshotAt: string;
+  readonly tables: Readonly<Record<string, SnapshotTableResult>>;
+  readonly seconds: number;
+}
+
+/** Every row of `table` in the transaction's snapshot, as Arrow batches. */
+async function readTable(client: pg.Client, table: SnapshotTable, batchRows: number): Promise<RecordBatch[]> {
+  const copy = client.query(copyTo(copySnapshotSql(table)));
+  copy.on('error', (error) => {
+    if (!copy.destroyed) copy.destroy(error);
+  });
+  const batches: RecordBatch[] = [];
+  try {
+    for await (const batch of decodeCopyBinary(copy, table, batchRows)) batches.push(batch);
+  } catch (error) {
+    copy.destroy();
+    throw error instanceof StagingError ? error : classifyDbError(error, `COPY ${table.name}`);
+  }
+  return batches;
+}
+
+/** Copies, checks and publishes every snapshot table of `table`; leaves no staging behind. */
+export async function snapshotTables(request: SnapshotRequest): Promise<SnapshotResult> {
+  const started = performance.now();
+  const { client, store, runId } = request;
+  const table = request.table ?? RENTALS;
+  const staged: Array<{ snapshot: SnapshotTable; key: string; rows: number; bytes: number }> = [];
+  let snapshotAt: string;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await checkSourceColumns(client, table.snapshots);
+    snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at.toISOString();
+    for (const snapshot of table.snapshots) {
+      const batches = await readTable(client, snapshot, request.batchRows);
+      const schema = stagingSchema(snapshot);
+      const body = parquetBytes(schema, batches, {
+        rowGroupRows: request.rowGroupRows,
+        metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(schema) },
+      });
+      const key = stagedKey(runId, snapshotKey(snapshot.name));
+      await store.putObject(key, body, { contentType: PARQUET_CONTENT_TYPE });
+      staged.push({ snapshot, key, rows: batches.reduce((n, b) => n + b.numRows, 0), bytes: body.byteLength });
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    await store.deleteObjects(staged.map((s) => s.key)).catch(() => undefined);
+    throw error;
+  }
+  const tables: Record<string, SnapshotTableResult> = {};
+  try {
+    for (const { snapshot, key, rows, bytes } of staged) {
+      const footer = await readFooter(store, key, bytes);
+      const columns = footerColumns(footer).join('\n');
+      if (Number(footer.num_rows) !== rows || columns !== expectedParquetColumns(stagingSchema(snapshot)).join('\n')) {
+        throw new StagingError(`${key}: ${footer.num_rows} rows (the source snapshot has ${rows}), or columns other than ${snapshot.name}'s declaration`);
+      }
+      const published = await publishSnapshot(store, { table: snapshot.name, runId, staged: key, rows, bytes, sourceSnapshotAt: snapshotAt });
+      tables[snapshot.name] = { rows, bytes, published };
+      request.log?.info(published ? 'snapshot published' : 'a newer snapshot is published: this one dropped', { table: snapshot.name, rows });
+    }
+  } finally {
+    await store.deleteObjects((await store.list(stagingPrefix(runId))).map((o) => o.key)).catch(() => undefined);
+  }
+  return { runId, snapshotAt, tables, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,145 @@
+/**
+ * What `run`, `backfill` and `validate` print: the outcome as JSON on stdout with `--json` (progress
+ * stays on stderr), where the lake is, `--quiet` and `POWERTOOLS_LOG_LEVEL`, `validate` over a range,
+ * and a day never published, which is said so and written nothing for.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { seed } from '../../dev/source/generator.js';
+import { parseDay } from '../../src/core/day.js';
+import { reportKey } from '../../src/lake/layout.js';
+import { createTestDatabase } from '../support/databases.js';
+
+const PER_DAY = 300;
+const [D1, D2, D3] = ['2025-04-01', '2025-04-02', '2025-04-03'];
+
+describe('etl output', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let root: string;
+  let lake: string;
+
+  const etl = async (argv: string[], overrides: Record<string, string> = {}) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { DATABASE_URL: database.url, LAKE_URI: lake, ...overrides }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  };
+  /** The folder of a day's reports, in the lake. */
+  const reportsOf = (date: string) => join(lake, dirname(reportKey(parseDay(date), 'x')));
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    root = await mkdtemp(join(tmpdir(), 'cli-output-'));
+    lake = join(root, 'lake');
+    const client = new pg.Client(database.url);
+    await client.connect();
+    await seed(client, { from: parseDay(D1), to: parseDay(D3), rentalsPerDay: PER_DAY, seed: 5 });
+    await client.end();
+  });
+  afterAll(async () => {
+    await database?.drop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('run --json prints the outcome as JSON on stdout and its progress on stderr', async () => {
+    // Act
+    const result = await etl(['run', '--date', D1, '--json']);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    expect(parsed).toMatchObject({ lake, status: 'SUCCEEDED', days: [{ date: D1, verdict: 'passed', sourceRows: PER_DAY, writtenRows: PER_DAY, files: 1 }] });
+    expect(parsed.days[0].seconds).toBeGreaterThan(0);
+    expect(result.stderr).toMatch(new RegExp(`^\\[1/1\\] ${D1} passed`, 'm'));
+  });
+
+  it('backfill --json prints every day of the range', async () => {
+    // Act
+    const result = await etl(['backfill', '--from', D1, '--to', D2, '--json']);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    expect(parsed.status).toBe('SUCCEEDED');
+    expect(parsed.days.map((d: { date: string; verdict: string }) => [d.date, d.verdict])).toEqual([
+      [D1, 'passed'],
+      [D2, 'passed'],
+    ]);
+  });
+
+  it('run prints where the lake is after its summary', async () => {
+    // Act
+    const result = await etl(['run', '--date', D2]);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/total\s+300\s+300/);
+    expect(result.stdout.split('\n').at(-1)).toBe(`The lake is in ${lake} (the files of a day: etl read --date ${D2}).`);
+  });
+
+  it('--quiet prints no progress and no stage logs; POWERTOOLS_LOG_LEVEL=INFO prints both', async () => {
+    // Act
+    const quiet = await etl(['run', '--date', D1, '--quiet'], { POWERTOOLS_LOG_LEVEL: 'INFO' });
+    const verbose = await etl(['run', '--date', D1], { POWERTOOLS_LOG_LEVEL: 'INFO' });
+
+    // Assess
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/1\/1 ok/);
+    expect(verbose.code, verbose.stderr).toBe(0);
+    expect(verbose.stderr).toMatch(new RegExp(`extract ${D1} extracted rows=${PER_DAY}`));
+    expect(verbose.stderr).toMatch(new RegExp(`^\\[1/1\\] ${D1} passed`, 'm'));
+  });
+
+  it('refuses a POWERTOOLS_LOG_LEVEL it does not know with exit code 2', async () => {
+    // Act
+    const result = await etl(['run', '--date', D1], { POWERTOOLS_LOG_LEVEL: 'LOUD' });
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^etl: POWERTOOLS_LOG_LEVEL: expected one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT, got "LOUD"$/);
+  });
+
+  it('validate of a day never published says so, exits 1 and writes no report', async () => {
+    // Act
+    const result = await etl(['validate', '--date', D3]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`^${D3}: not published \\(no _manifests/.*\\), nothing to validate$`));
+    expect(existsSync(reportsOf(D3))).toBe(false);
+  });
+
+  it('validate --from --to re-checks each day of the range and sums them up', async () => {
+    // Act
+    const result = await etl(['validate', '--from', D1, '--to', D2]);
+
+    // Assess
+    expect(result.code, result.stdout).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines.filter((l) => / passed \(report: _reports\//.test(l)).map((l) => l.slice(0, 10))).toEqual([D1, D2]);
+    expect(lines.at(-1)).toBe('2 days: 2 passed, 0 failed, 0 not published');
+  });
+
+  it('validate --json prints each day of a range, an unpublished one included, as JSON', async () => {
+    // Act
+    const result = await etl(['validate', '--from', D1, '--to', D3, '--json']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    const parsed = JSON.parse(result.stdout);
+    expect(parsed.lake).toBe(lake);
+    expect(parsed.days).toHaveLength(3);
+    expect(parsed.days[0]).toMatchObject({ date: D1, verdict: 'passed', kind: 'recheck', sourceCount: PER_DAY, rows: PER_DAY });
+    expect(parsed.days[0].reportKey).toMatch(/^_reports\/rentals\/year=2025\/month=04\/day=01\//);
+    expect(parsed.days[0].checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
+    expect(parsed.days[2]).toEqual({ date: D3, verdict: 'not published' });
+    expect(result.stderr).toMatch(new RegExp(`^\\[3/3\\] ${D3} not published$`, 'm'));
+    expect(existsSync(reportsOf(D3))).toBe(false);
+  });
+});
