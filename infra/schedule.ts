@@ -7,6 +7,7 @@
  * then 02:30 in winter and 03:30 under daylight saving time (04:30 at most, for a two-hour shift),
  * always in the day after the partition it runs.
  */
+import { zoneOffsetMs } from '../src/core/day.js';
 
 /** Local time of the default run at the partition zone's smallest UTC offset. */
 export const DEFAULT_RUN_TIME = { hour: 2, minute: 30 } as const;
@@ -16,27 +17,9 @@ const SAMPLE_YEARS = [2025, 2026] as const;
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** Offset of `timeZone` from UTC at `epochMs`, in minutes east of UTC. */
 export function utcOffsetMinutes(epochMs: number, timeZone: string): number {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  const parts = formatter.formatToParts(new Date(epochMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
-  return Math.round((wall - Math.floor(epochMs / MINUTE_MS) * MINUTE_MS) / MINUTE_MS);
+  return Math.round(zoneOffsetMs(epochMs, timeZone) / MINUTE_MS);
 }
 
 /** Every UTC offset (minutes) `timeZone` uses in the sample years, sampled daily (at noon UTC). */

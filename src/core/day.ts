@@ -62,8 +62,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** Offset of `timeZone` from UTC at the instant `epochMs`, in milliseconds. */
-function zoneOffsetMs(epochMs: number, timeZone: string): number {
+/** Offset of `timeZone` from UTC at the instant `epochMs`, in milliseconds (east positive). */
+export function zoneOffsetMs(epochMs: number, timeZone: string): number {
   // The default zone needs no ICU: building its formatter costs about 20 ms of every cold start.
   if (timeZone === 'UTC') return 0;
   const parts = formatterFor(timeZone).formatToParts(new Date(epochMs));
