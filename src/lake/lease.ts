@@ -16,7 +16,7 @@
 import { hostname } from 'node:os';
 import { partitionPath, type CalendarDay } from '../core/day.js';
 import { isRetryable, LockLostError, PartitionBusyError, PreconditionFailedError } from '../core/errors.js';
-import { sweepDay } from './publish.js';
+import { discardStaging, sweepDay } from './publish.js';
 import type { ObjectStore } from './store.js';
 
 export interface PartitionLock {
@@ -281,6 +281,16 @@ export async function underLease<T>(
   } catch (error) {
     if (part === 'acquire' || !isRetryable(error)) await handle.release().catch(() => undefined);
     throw error;
+  }
+  if (part === 'renew') {
+    // A stage that finished after its day was given up (a sibling range failed for good, or the
+    // lease ran out) takes back what its run staged: the release's sweep may have come before it.
+    try {
+      await renewLock(store, holder.day, request);
+    } catch (error) {
+      if (error instanceof LockLostError) await discardStaging(store, holder.runId).catch(() => undefined);
+      throw error;
+    }
   }
   if (part === 'renew-and-release') {
     held.delete(key);

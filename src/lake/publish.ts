@@ -99,6 +99,12 @@ export async function publishPartition(store: ObjectStore, day: CalendarDay, cha
   }
 }
 
+/** Removes the staging of `runId` (a run that will not publish). */
+export async function discardStaging(store: ObjectStore, runId: string): Promise<void> {
+  const keys = (await store.list(stagingPrefix(runId))).map((o) => o.key);
+  if (keys.length > 0) await store.deleteObjects(keys);
+}
+
 /**
  * Removes what no published manifest names from `day`: data files in its partition, quarantine
  * files, and the staging of `runIds` (runs of the day that will never publish). Only the holder of

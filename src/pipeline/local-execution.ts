@@ -322,12 +322,19 @@ export async function runLocalExecution(config: Config, input: Record<string, un
     }
   })();
 
+  // Stages still in flight when the execution ended (a Map's other iterations after one failed)
+  // finish before the outcome is told, as their Lambdas would finish after the execution.
+  const settled = async () => {
+    await Promise.allSettled([...inFlight]);
+  };
   try {
     const output = (await execution.result) as { days: DayResult[] };
+    await settled();
     await watch.catch(() => undefined);
     if (overLimit) return { status: 'FAILED', outcomes: withSkipped([...reported.values()].map(outcomeOf)), ...overLimit };
     return { status: 'SUCCEEDED', outcomes: withSkipped(output.days.map(outcomeOf)) };
   } catch (error) {
+    if (!(error instanceof ExecutionAbortedError || options.signal?.aborted)) await settled();
     await watch.catch(() => undefined);
     if (overLimit) return { status: 'FAILED', outcomes: withSkipped([...reported.values()].map(outcomeOf)), ...overLimit };
     if (error instanceof ExecutionAbortedError || options.signal?.aborted) {
