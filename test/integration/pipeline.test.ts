@@ -205,11 +205,27 @@ describe('pipeline on a local lake', () => {
     expect(result.stdout).toHaveLength(1);
     const instance = await (await import('@duckdb/node-api')).DuckDBInstance.create(':memory:');
     const db = await instance.connect();
-    const rows = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT day)::INTEGER AS days FROM (${result.stdout[0]})`)).getRowObjectsJS();
+    const rows = (
+      await db.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT day)::INTEGER AS days, any_value(typeof(month)) AS month_type FROM (${result.stdout[0]})`,
+      )
+    ).getRowObjectsJS();
     db.closeSync();
     instance.closeSync();
     const sourceRows = (await Promise.all(DAYS.map((day) => sourceAggregate(client, day)))).reduce((n, day) => n + day.rows, 0);
-    expect(rows).toEqual([{ n: sourceRows, days: DAYS.length }]);
+    expect(rows).toEqual([{ n: sourceRows, days: DAYS.length, month_type: 'INTEGER' }]);
+    // The partition columns are integers whatever the folder names look like (month=03, day=01)
+    expect(result.stdout[0]).toContain("hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER}");
+  });
+
+  it('refuses to print a query over days none of which is published (exit 2)', async () => {
+    // Act
+    const result = await etl('read', '--from', '2024-01-01', '--to', '2024-01-03', '--sql');
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr.at(-1)).toBe('etl read: no published day from 2024-01-01 to 2024-01-03: nothing to query (run the days first)');
   });
 
   it('publishes an empty partition for a day without rentals', async () => {

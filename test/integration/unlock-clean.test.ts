@@ -111,6 +111,28 @@ describe('etl unlock and etl clean', () => {
     expect(await store.list('_staging/')).toEqual([]);
   });
 
+  it('a run waiting for a live holder says who holds the day and until when, and gives up only after a lease', async () => {
+    // Prepare: this process holds the day for another execution
+    const live = await killedRun(DAY, process.pid);
+    const told: string[] = [];
+
+    // Act
+    const result = await runLocalExecution(
+      loadConfig({ DATABASE_URL: database.url, LAKE_URI: lake, POWERTOOLS_LOG_LEVEL: 'ERROR' }),
+      { date: DAY.iso },
+      { concurrency: 1, retryIntervalMs: 0, logLine: () => undefined, onBusy: (date, holder) => told.push(`${date} ${holder}`) },
+    );
+    await etl('unlock', '--date', DAY.iso, '--force');
+
+    // Assess: asked once per retry of the busy retrier (10 s apart in the definition, 0 here), then failed busy
+    expect(result.status).toBe('FAILED');
+    expect(result.outcomes[0].error).toMatch(/^PartitionBusyError: partition 2025-08-01 is busy/);
+    expect(told.length).toBeGreaterThanOrEqual(120 / 10);
+    expect(told[0]).toMatch(
+      new RegExp(`^2025-08-01 partition 2025-08-01 is busy: run ${live.runId} \\(process ${process.pid} on .+\\) holds it until \\d{4}-`),
+    );
+  });
+
   it('clean sweeps dead runs and unpublished files, leaves a live run alone, and removes empty folders', async () => {
     // Prepare
     const deadRun = await killedRun(DAY, await deadPid());
