@@ -29,8 +29,8 @@ function etagOf(info: { ino: bigint; mtimeNs: bigint }): string {
  */
 async function intoFolder<T>(target: string, place: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    await mkdir(dirname(target), { recursive: true });
     try {
+      await mkdir(dirname(target), { recursive: true });
       return await place();
     } catch (error) {
       const lost =
@@ -168,12 +168,23 @@ export class FsStore implements ObjectStore {
   async list(prefix: string): Promise<ObjectInfo[]> {
     const slash = prefix.lastIndexOf('/');
     const base = slash < 0 ? this.location.root : this.path(prefix.slice(0, slash));
-    let names: string[];
-    try {
-      names = await readdir(base, { recursive: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+    let names: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        names = await readdir(base, { recursive: true });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // Gone: nothing to list. Still there: a folder under it vanished mid-walk (a concurrent deletion); walk again.
+        if (
+          !(await stat(base).then(
+            () => true,
+            () => false,
+          )) ||
+          attempt >= 5
+        )
+          return [];
+      }
     }
     const out: ObjectInfo[] = [];
     for (const name of names) {
@@ -195,9 +206,12 @@ export class FsStore implements ObjectStore {
     for (const folder of [...folders].sort((a, b) => b.length - a.length)) await this.removeEmptyFolders(folder);
   }
 
-  /** Removes `folder` and its parents while they are empty, up to the lake root (which stays). */
+  /**
+   * Removes `folder` and its parents while they are empty, up to the lake's top-level folders
+   * (`rentals`, `_staging`, ...), which stay: every writer creates its folder anew (`intoFolder`).
+   */
   private async removeEmptyFolders(folder: string): Promise<void> {
-    for (let dir = folder; dir.startsWith(this.location.root + sep); dir = dirname(dir)) {
+    for (let dir = folder; dirname(dir).startsWith(this.location.root + sep); dir = dirname(dir)) {
       // rmdir fails on a folder that is not empty (or that another writer just filled): then stop.
       if (
         !(await rmdir(dir).then(
