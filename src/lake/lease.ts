@@ -252,7 +252,8 @@ async function withHeartbeat<T>(store: ObjectStore, holder: LeaseHolder, ttlMs: 
  * day whose first stage runs out of retries must not stay locked); `renew` and `renew-and-release`
  * extend it first (the run must still hold it, else `LockLostError`) and give it back when the
  * stage fails for good (a transient failure keeps it for the retry); `renew-and-release` also
- * gives it back after the work (the stage that publishes). `release` and `none` leave it alone.
+ * gives it back after the work (the stage that publishes), and runs without it when it is gone,
+ * with a handle whose `confirm` throws `LockLostError`. `release` and `none` leave it alone.
  */
 export async function underLease<T>(
   store: ObjectStore,
@@ -271,7 +272,15 @@ export async function underLease<T>(
     // published) goes now: this run holds the day, so nothing else is being published.
     await sweepDay(store, holder.day, taken.replaced ? [taken.replaced.runId] : []);
   } else {
-    await renewLock(store, holder.day, request);
+    try {
+      await renewLock(store, holder.day, request);
+    } catch (error) {
+      if (!(part === 'renew-and-release' && error instanceof LockLostError)) throw error;
+      // The stage that publishes may be a retry of one that published and gave the day back, its
+      // answer lost (a timeout after the commit): it may still answer for that publish, but it
+      // cannot publish anything (`confirm` throws) nor give back what it does not hold.
+      return work({ release: async () => false, confirm: async () => Promise.reject(error) });
+    }
   }
   const key = lockKey(holder.day);
   remember(store, holder, ttlMs);

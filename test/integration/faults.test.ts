@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseLakeUri } from '../../src/core/config.js';
+import { loadConfig, parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../src/core/errors.js';
 import { seed } from '../../dev/source/generator.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { acquireLock, lockKey, releaseLock, underLease } from '../../src/lake/lease.js';
+import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { STAGES } from '../../src/pipeline/stages.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import type { ObjectStore } from '../../src/lake/store.js';
@@ -293,6 +294,31 @@ describe('faults leave the lake valid', () => {
     expect(after.rows).toBe(before.rows + ROWS);
     expect(result.partitionRows).toBe(before.rows + ROWS);
     await client.query(`DELETE FROM rentals WHERE rental_id > 1000000000`);
+  });
+
+  it('a validate whose answer is lost after it published (a timeout after the commit) is retried and passes, once', async () => {
+    // Prepare: the first validate publishes, then its answer is lost as a Lambda timeout would lose it
+    await changeSource();
+    let calls = 0;
+    const losesItsAnswer = (own: (event: unknown) => Promise<unknown>) => async (event: unknown) => {
+      const answer = await own(event);
+      if (++calls === 1) throw Object.assign(new Error('Task timed out after 300.00 seconds'), { name: 'Lambda.Unknown' });
+      return answer;
+    };
+
+    // Act
+    const result = await runLocalExecution(
+      loadConfig({ DATABASE_URL: database.url, LAKE_URI: root, POWERTOOLS_LOG_LEVEL: 'ERROR' }),
+      { date: DAY.iso },
+      { concurrency: 1, retryIntervalMs: 0, logLine: () => undefined, handlers: { [STAGES.validate.state]: losesItsAnswer } },
+    );
+
+    // Assess
+    expect(calls, JSON.stringify(result).slice(0, 600)).toBe(2);
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect((await readManifest(store, DAY))!.manifest.runs).toHaveLength(1);
+    expect((await published()).aggregate).toEqual(await sourceAggregate(client, DAY.iso));
+    expect(await globbed()).toEqual(await manifestFiles());
   });
 
   it('two runs of the same day at once: exactly one publishes, the other is told the partition is busy', async () => {

@@ -298,6 +298,38 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   const { store, day, thresholds } = request;
   const table = request.table ?? RENTALS;
   const write = combineRanges(request.run, request.written);
+  // A retry of a validate that published already (its answer was lost: a timeout after the
+  // commit): the staged files are gone, the manifest names the run; answer from it.
+  const before = await readManifest(store, day);
+  const publishedRun = before?.manifest.runs.find((r) => r.runId === write.runId);
+  if (before && publishedRun) {
+    // Its staging may be left if the answer was lost before the clean-up: swept if the day is still the run's.
+    if (
+      await request.lease?.confirm().then(
+        () => true,
+        () => false,
+      )
+    )
+      await sweepDay(store, day, [write.runId]);
+    const files = before.manifest.files.filter((f) => f.runId === write.runId);
+    return {
+      runId: write.runId,
+      date: day.iso,
+      verdict: 'passed',
+      sourceCount: write.sourceCount,
+      rows: publishedRun.rows,
+      partitionRows: before.manifest.rows,
+      files: files.length,
+      bytes: files.reduce((s, f) => s + f.bytes, 0),
+      quarantined: write.metrics.quarantined,
+      warnings: [],
+      reportKey: reportKey(day, write.runId),
+      removed: 0,
+      publishWindowMs: 0,
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
+  await request.lease?.confirm();
   const footers = await summariseFooters(table, store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
   const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows);
