@@ -18,26 +18,22 @@ import { parseDay } from '../../src/core/day.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { lockKey } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';
-import type { ObjectStore } from '../../src/lake/store.js';
-import type { ValidateOutput } from '../../src/pipeline/contracts.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { createTestDatabase } from '../support/databases.js';
+import { watchReplacement } from '../support/watched-replacement.js';
 
 const DAY = parseDay('2025-04-01');
 const ROWS = 10_000;
 const CLI = join(process.cwd(), 'dist/cli/etl.js');
 
 interface Observation {
-  /** When the query started and ended: it may see any state in between. */
-  readonly at: number;
-  readonly end: number;
   readonly rows?: number;
   readonly cents?: number;
   readonly error?: string;
 }
 
 /** What a DuckDB glob over the whole lake sees of DAY: rows and revenue, or the error it met. */
-async function globView(db: Awaited<ReturnType<DuckDBInstance['connect']>>, lake: string): Promise<Omit<Observation, 'at' | 'end'>> {
+async function globView(db: Awaited<ReturnType<DuckDBInstance['connect']>>, lake: string): Promise<Observation> {
   try {
     const result = await db.runAndReadAll(
       `SELECT count(*)::BIGINT AS n, coalesce(sum(rent_cost), 0) * 100 AS cents
@@ -96,53 +92,11 @@ describe('glob readers', () => {
     // Prepare
     const old = await globView(db, lake);
     await changeSource();
-    let windowStart: number | undefined;
-    let windowEnd: number | undefined;
-    let published: ValidateOutput | undefined;
-    // Besides the poller, a reader looks right before every write to the lake (each pauses until it
-    // has): a state that lasts between two writes cannot slip between two polls.
-    const observations: Observation[] = [];
-    const observe = async () => {
-      const at = performance.now();
-      observations.push({ at, ...(await globView(db, lake)), end: performance.now() });
-    };
-    const observed = (name: 'upload' | 'putObject' | 'deleteObjects' | 'promote') => ({
-      value: async (...args: unknown[]) => {
-        await observe();
-        if (name === 'promote' && String(args[1]).startsWith('rentals/')) windowStart ??= performance.now();
-        return (store[name] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
-      },
-    });
-    const timed: ObjectStore = Object.create(store, {
-      upload: observed('upload'),
-      putObject: observed('putObject'),
-      deleteObjects: observed('deleteObjects'),
-      promote: observed('promote'),
-    });
 
-    // Act: poll while the day is replaced, then once after
-    let running = true;
-    const poller = (async () => {
-      while (running) await observe();
-    })();
-    const result = await runLocalExecution(
-      configWith(env),
-      { date: DAY.iso },
-      {
-        concurrency: 1,
-        rangeConcurrency: 2,
-        store: timed,
-        handlers: {
-          Validate: (own) => async (event) => {
-            published = (await own(event)) as ValidateOutput;
-            windowEnd = performance.now();
-            return published;
-          },
-        },
-      },
-    );
-    running = false;
-    await poller;
+    // Act: a reader polls while the day is replaced (and reads before every write), then once after
+    const { result, published, readings, windowStart, windowEnd, outside } = await watchReplacement(store, configWith(env), DAY.iso, () => globView(db, lake), {
+      rangeConcurrency: 2,
+    });
     const fresh = await globView(db, lake);
 
     // Assess
@@ -150,12 +104,11 @@ describe('glob readers', () => {
     expect(windowStart).toBeDefined();
     expect(fresh.rows).toBe(ROWS);
     expect(fresh.cents).not.toBe(old.cents);
-    const outside = observations.filter((o) => o.end < windowStart! || o.at > windowEnd!);
-    const mixed = outside.filter((o) => !((o.rows === old.rows && o.cents === old.cents) || (o.rows === fresh.rows && o.cents === fresh.cents)));
+    const mixed = outside.filter(({ view: o }) => !((o.rows === old.rows && o.cents === old.cents) || (o.rows === fresh.rows && o.cents === fresh.cents)));
     expect(mixed, JSON.stringify({ old, fresh, windowStart, windowEnd })).toEqual([]);
-    expect(outside.filter((o) => o.cents === old.cents).length).toBeGreaterThan(5);
+    expect(outside.filter((o) => o.view.cents === old.cents).length).toBeGreaterThan(5);
     console.log(
-      `[glob readers] ${_name}: ${observations.length} DuckDB polls, ${observations.length - outside.length} inside the publish window; ` +
+      `[glob readers] ${_name}: ${readings.length} DuckDB readings, ${readings.length - outside.length} inside the publish window; ` +
         `publish window ${published!.publishWindowMs} ms for ${published!.files} files`,
     );
   });

@@ -12,15 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStore } from '../../src/lake/open.js';
-import type { ObjectStore } from '../../src/lake/store.js';
-import type { ValidateOutput } from '../../src/pipeline/contracts.js';
-import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { parseDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';
 import { sourceAggregate } from '../support/source.js';
+import { watchReplacement } from '../support/watched-replacement.js';
 
 describe.skipIf(!s3Endpoint)('pipeline on an S3 lake', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -82,73 +80,28 @@ describe.skipIf(!s3Endpoint)('pipeline on an S3 lake', () => {
   });
 
   it('a listing of the partition (where a glob starts) sees the old files or the new ones, both only inside the publish window', async () => {
-    // Prepare: the day published; a listing before every write to the lake and a poller beside
+    // Prepare: the day published
     const prefix = 'warehouse/bikes/rentals/year=2025/month=06/day=01/';
     const listing = async () => {
-      const at = performance.now();
       const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-      return {
-        at,
-        keys: (page.Contents ?? [])
-          .map((o) => o.Key!)
-          .sort()
-          .join(' '),
-        end: performance.now(),
-      };
+      return (page.Contents ?? [])
+        .map((o) => o.Key!)
+        .sort()
+        .join(' ');
     };
-    const old = (await listing()).keys;
-    const lake = await openStore(loadConfig(env));
-    const seen: Awaited<ReturnType<typeof listing>>[] = [];
-    let windowStart: number | undefined;
-    let windowEnd: number | undefined;
-    let published: ValidateOutput | undefined;
-    const observed =
-      (name: 'upload' | 'putObject' | 'deleteObjects' | 'promote') =>
-      async (...args: unknown[]) => {
-        seen.push(await listing());
-        if (name === 'promote' && String(args[1]).startsWith('rentals/')) windowStart ??= performance.now();
-        return (lake[name] as (...a: unknown[]) => Promise<unknown>).apply(lake, args);
-      };
-    const store: ObjectStore = Object.assign(Object.create(lake), {
-      upload: observed('upload'),
-      putObject: observed('putObject'),
-      deleteObjects: observed('deleteObjects'),
-      promote: observed('promote'),
-    });
-    let running = true;
-    const poller = (async () => {
-      while (running) seen.push(await listing());
-    })();
+    const old = await listing();
 
-    // Act
-    const result = await runLocalExecution(
-      loadConfig(env),
-      { date: '2025-06-01' },
-      {
-        concurrency: 1,
-        store,
-        logLine: () => undefined,
-        handlers: {
-          Validate: (own) => async (event) => {
-            published = (await own(event)) as ValidateOutput;
-            windowEnd = performance.now();
-            return published;
-          },
-        },
-      },
-    );
-    running = false;
-    await poller;
-    const fresh = (await listing()).keys;
+    // Act: list while the day is replaced (and before every write), then once after
+    const { result, published, readings, outside } = await watchReplacement(await openStore(loadConfig(env)), loadConfig(env), '2025-06-01', listing);
+    const fresh = await listing();
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect(fresh).not.toBe(old);
-    const outside = seen.filter((o) => o.end < windowStart! || o.at > windowEnd!);
-    expect(outside.filter((o) => o.keys !== old && o.keys !== fresh)).toEqual([]);
-    expect(outside.filter((o) => o.keys === old).length).toBeGreaterThan(3);
+    expect(outside.filter((o) => o.view !== old && o.view !== fresh)).toEqual([]);
+    expect(outside.filter((o) => o.view === old).length).toBeGreaterThan(3);
     console.log(
-      `[s3] ${seen.length} listings, ${seen.length - outside.length} inside the publish window; publish window ${published!.publishWindowMs} ms for ${published!.files} files`,
+      `[s3] ${readings.length} listings, ${readings.length - outside.length} inside the publish window; publish window ${published!.publishWindowMs} ms for ${published!.files} files`,
     );
   });
 
