@@ -23,6 +23,8 @@ export interface ManifestRun {
   readonly sourceSnapshotAt: string;
   readonly rows: number;
   readonly publishedAt: string;
+  /** Source rows the run quarantined (absent in manifests written before it was recorded). */
+  readonly quarantined?: number;
 }
 
 export interface PartitionManifest {

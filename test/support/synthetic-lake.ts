@@ -37,7 +37,7 @@ export async function writeSyntheticDays(store: ObjectStore, days: readonly Cale
       rows,
       files: [{ key, rows, bytes: rows * 20, runId }],
       quarantine: [],
-      runs: [{ runId, mode: 'overwrite', sourceCount: rows, sourceSnapshotAt: `${at}1.000Z`, rows, publishedAt: `${at}4.000Z` }],
+      runs: [{ runId, mode: 'overwrite', sourceCount: rows, sourceSnapshotAt: `${at}1.000Z`, rows, publishedAt: `${at}4.000Z`, quarantined: index % 7 }],
     };
     const report: ValidationReport = {
       table: 'rentals',

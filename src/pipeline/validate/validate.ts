@@ -388,6 +388,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
             sourceSnapshotAt: write.snapshotAt,
             rows: footers.rows,
             publishedAt: now,
+            quarantined: write.metrics.quarantined,
           },
         ],
       };
