@@ -5,7 +5,7 @@
  * live run's day alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -138,6 +138,11 @@ describe('etl unlock and etl clean', () => {
     const deadRun = await killedRun(DAY, await deadPid());
     const liveRun = await killedRun(OTHER, process.pid);
     const orphan = stagedKey(newRunId(), 'rentals/year=2025/month=09/day=01/part-x.parquet');
+    // Temporary files of local writes: one a killed process left an hour ago, one a write in progress may own
+    await mkdir(join(lake, '.tmp'), { recursive: true });
+    await writeFile(join(lake, '.tmp', 'left-by-a-killed-write'), 'x');
+    await utimes(join(lake, '.tmp', 'left-by-a-killed-write'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    await writeFile(join(lake, '.tmp', 'being-written'), 'x');
     await store.putObject(orphan, 'a staged file of a run that holds nothing');
     await writeFile(join(lake, 'rentals/year=2025/month=08/day=02/part-stray.parquet'), 'not in the manifest, but a live run holds the day');
 
@@ -146,14 +151,16 @@ describe('etl unlock and etl clean', () => {
 
     // Assess
     expect(cleaned.code, cleaned.err).toBe(0);
-    expect(cleaned.out).toMatch(/gave back 2025-08-01; left 2025-08-02 to the live runs holding them/);
+    expect(cleaned.out).toMatch(/, 1 unfinished temporary file\(s\); gave back 2025-08-01; left 2025-08-02 to the live runs holding them/);
+    expect(await readdir(join(lake, '.tmp'))).toEqual(['being-written']);
     expect(await store.head(deadRun.visible)).toBeUndefined();
     expect(await store.head(deadRun.staged)).toBeUndefined();
     expect(await store.head(orphan)).toBeUndefined();
     expect(await store.head(liveRun.staged)).toBeDefined();
     expect(await store.head(liveRun.visible)).toBeDefined();
     expect(await store.getObject(lockKey(OTHER))).toBeDefined();
-    expect(await readdir(lake)).not.toContain('_staging_empty');
+    // The dead run's emptied staging folders went with their files
+    expect(await readdir(join(lake, '_staging'))).not.toContain(deadRun.runId);
     expect((await readdir(join(lake, '_staging'))).length).toBe(1);
   });
 });

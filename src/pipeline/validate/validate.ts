@@ -360,52 +360,46 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     throw new ValidationBreachError(failed, key);
   }
 
-  const current = await readManifest(store, day);
+  // The manifest read first is still the current one: the run holds the day, so no one else publishes
+  // meanwhile (and the conditional write of the commit would refuse if someone had).
+  const current = before;
   const now = new Date().toISOString();
-  // A retried validate whose earlier attempt published already: do not publish (or append) twice.
-  const alreadyPublished = current?.manifest.runs.some((r) => r.runId === write.runId) ?? false;
   const files: ManifestFile[] = write.files.map((f) => ({ ...f, key: publishedKeyOf(write.runId, f.key), runId: write.runId }));
   const keepPrevious = write.mode === 'append' && current !== undefined;
-  const next: PartitionManifest = alreadyPublished
-    ? current!.manifest
-    : {
-        version: 1,
-        table: table.name,
-        date: day.iso,
+  const next: PartitionManifest = {
+    version: 1,
+    table: table.name,
+    date: day.iso,
+    runId: write.runId,
+    schemaFingerprint: write.schemaFingerprint,
+    files: keepPrevious ? [...current.manifest.files, ...files] : files,
+    rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
+    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
+    runs: [
+      ...(keepPrevious ? current.manifest.runs : []),
+      {
         runId: write.runId,
-        schemaFingerprint: write.schemaFingerprint,
-        files: keepPrevious ? [...current.manifest.files, ...files] : files,
-        rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
-        quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
-        runs: [
-          ...(keepPrevious ? current.manifest.runs : []),
-          {
-            runId: write.runId,
-            mode: write.mode,
-            // The source rows this run stands for: an append's are those it added (the rest were
-            // published by the runs before it), so the runs' counts add up to the day's.
-            sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
-            sourceSnapshotAt: write.snapshotAt,
-            rows: footers.rows,
-            publishedAt: now,
-            quarantined: write.metrics.quarantined,
-          },
-        ],
-      };
-  let removed: readonly string[] = [];
-  let windowMs = 0;
-  if (alreadyPublished) {
-    await sweepDay(store, day, [write.runId]);
-  } else {
-    await request.lease?.confirm();
-    try {
-      ({ removed, windowMs } = await publishPartition(store, day, { runId: write.runId, staged: write.files.map((f) => f.key), next, current }));
-    } catch (error) {
-      // A retry may still publish these files; a terminal failure never will.
-      if (!isRetryable(error)) await discardRun(store, write);
-      throw error;
-    }
+        mode: write.mode,
+        // The source rows this run stands for: an append's are those it added (the rest were
+        // published by the runs before it), so the runs' counts add up to the day's.
+        sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
+        sourceSnapshotAt: write.snapshotAt,
+        rows: footers.rows,
+        publishedAt: now,
+        quarantined: write.metrics.quarantined,
+      },
+    ],
+  };
+  await request.lease?.confirm();
+  let published: Awaited<ReturnType<typeof publishPartition>>;
+  try {
+    published = await publishPartition(store, day, { runId: write.runId, staged: write.files.map((f) => f.key), next, current });
+  } catch (error) {
+    // A retry may still publish these files; a terminal failure never will.
+    if (!isRetryable(error)) await discardRun(store, write);
+    throw error;
   }
+  const { removed, windowMs } = published;
   const result: ValidateResult = {
     runId: write.runId,
     date: day.iso,
