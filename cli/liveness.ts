@@ -8,5 +8,6 @@ import type { HolderLiveness } from '../src/lake/lease.js';
 export async function cliLiveness(): Promise<HolderLiveness> {
   const { executionLiveness } = await import('../src/pipeline/execution-liveness.js');
   const { SFNClient } = await import('@aws-sdk/client-sfn');
-  return executionLiveness(new SFNClient({ maxAttempts: 1 }), { trustThisHost: true });
+  const { awsRequestHandler } = await import('../src/core/aws-http.js');
+  return executionLiveness(new SFNClient({ maxAttempts: 1, requestHandler: awsRequestHandler() }), { trustThisHost: true });
 }

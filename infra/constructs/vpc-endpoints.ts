@@ -24,6 +24,8 @@ export interface VpcEndpointsProps {
 export class VpcEndpoints extends Construct {
   readonly s3: CfnVPCEndpoint;
   readonly secretsManager: CfnVPCEndpoint;
+  /** Step Functions: plan-day asks it whether a lease's execution still runs (`execution-liveness.ts`). */
+  readonly stepFunctions: CfnVPCEndpoint;
   readonly securityGroup: SecurityGroup;
 
   constructor(scope: Construct, id: string, props: VpcEndpointsProps) {
@@ -38,13 +40,21 @@ export class VpcEndpoints extends Construct {
 
     this.securityGroup = new SecurityGroup(this, 'SecretsManagerSecurityGroup', {
       vpc: props.vpc,
-      description: 'Secrets Manager endpoint: HTTPS from the database functions only',
+      description: 'Secrets Manager and Step Functions endpoints: HTTPS from the database functions only',
       allowAllOutbound: false,
     });
     for (const client of props.clients) this.securityGroup.connections.allowFrom(client, Port.tcp(443), 'HTTPS from a database function');
     this.secretsManager = new CfnVPCEndpoint(this, 'SecretsManager', {
       vpcId: props.vpc.vpcId,
       serviceName: `com.amazonaws.${region}.secretsmanager`,
+      vpcEndpointType: 'Interface',
+      subnetIds: [...props.subnetIds],
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      privateDnsEnabled: true,
+    });
+    this.stepFunctions = new CfnVPCEndpoint(this, 'StepFunctions', {
+      vpcId: props.vpc.vpcId,
+      serviceName: `com.amazonaws.${region}.states`,
       vpcEndpointType: 'Interface',
       subnetIds: [...props.subnetIds],
       securityGroupIds: [this.securityGroup.securityGroupId],

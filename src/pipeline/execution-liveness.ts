@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { awsRequestHandler } from '../core/aws-http.js';
 import { localLiveness, type HolderLiveness } from '../lake/lease.js';
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
@@ -16,7 +17,8 @@ const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:
  * permission, the service unreachable) is not proof: the lease then runs out as usual.
  */
 export function executionLiveness(
-  client: Pick<SFNClient, 'send'> = new SFNClient({}),
+  // Fails fast where the service cannot be reached (a VPC without its endpoint): the lease then runs out as usual.
+  client: Pick<SFNClient, 'send'> = new SFNClient({ maxAttempts: 2, requestHandler: awsRequestHandler() }),
   options: {
     /**
      * A lock written on this machine is decided by its process alone (the CLI: a local run's owner

@@ -17,11 +17,11 @@ const region = { Ref: 'AWS::Region' };
 
 /** Each test synthesizes stacks of its own: minutes on a loaded two-core machine. */
 describe('VPC endpoints', { timeout: 240_000 }, () => {
-  it('are added with vpcEndpoints: S3 as a gateway on the route tables, Secrets Manager as an interface with private DNS', () => {
+  it('are added with vpcEndpoints: S3 as a gateway on the route tables, Secrets Manager and Step Functions as interfaces with private DNS', () => {
     // Act
     const { template } = buildStack({ ...VPC, vpcEndpoints: true, routeTableIds: ROUTE_TABLES });
     // Assess
-    template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 3);
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcId: VPC.vpcId,
       VpcEndpointType: 'Gateway',
@@ -35,6 +35,14 @@ describe('VPC endpoints', { timeout: 240_000 }, () => {
       SubnetIds: VPC.subnetIds,
       PrivateDnsEnabled: true,
       SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^VpcEndpointsSecretsManagerSecurityGroup'), 'GroupId'] }],
+    });
+    // plan-day asks Step Functions whether a lease's execution still runs
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcId: VPC.vpcId,
+      VpcEndpointType: 'Interface',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', region, '.states']] },
+      SubnetIds: VPC.subnetIds,
+      PrivateDnsEnabled: true,
     });
   });
 
