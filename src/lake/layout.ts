@@ -12,10 +12,11 @@
  *   _staging/<runId>/<table>[-h<HH>].arrows[.zst]                  extract output (Arrow IPC stream; zstd on S3)
  *   _staging/<runId>/rentals/year=.../part-....parquet              data files written, not yet published
  *   _locks/rentals/year=YYYY/month=MM/day=DD.json                  a day's lease (`lease.ts`)
+ *   _locks/users.json, _locks/bikes.json                           held while a snapshot copy is published
  *
  * Only published data files are under `rentals/`, `users/` and `bikes/` (the folders readers
  * glob); a run writes everything else under `_staging/<runId>/`, and publishing moves its files
- * into place (`publish.ts`).
+ * into place (`day-publication.ts`, `snapshot-publication.ts`; docs/protocol.md).
  */
 import { randomBytes } from 'node:crypto';
 import { partitionPath, type CalendarDay, type HourRange } from '../core/day.js';
@@ -140,6 +141,11 @@ export function snapshotManifestKey(table: string): string {
   return `_manifests/${table}.json`;
 }
 
+/** The lock guarding the publication of a snapshot table's copy (`lease.ts`'s `lockTarget`). */
+export function snapshotLockKey(table: string): string {
+  return `_locks/${table}.json`;
+}
+
 /** Key patterns of the layout, relative to the lake root, for access grants (`*` matches any run or day). */
 export const KEY_PATTERNS = {
   partitions: `${TABLE}/*`,
@@ -152,4 +158,6 @@ export const KEY_PATTERNS = {
   staging: '_staging/*',
   /** One lease object per partition, named by `lease.ts`: `_locks/rentals/year=YYYY/month=MM/day=DD.json`. */
   leases: '_locks/rentals/*',
+  /** One lock per snapshot table, held while its copy is published: `_locks/<table>.json`. */
+  snapshotLeases: RENTALS.snapshots.map((snapshot) => snapshotLockKey(snapshot.name)),
 } as const;

@@ -1,8 +1,9 @@
 /**
- * The publish protocol of a partition. Data files carry run-unique names and are never rewritten;
- * a partition's content is exactly the files its manifest (`_manifests/rentals/year=…/month=…/day=….json`) names. Publishing writes the new
- * manifest with a conditional PUT (so of two concurrent publishers exactly one wins), then deletes
- * the files the new manifest no longer names.
+ * A partition's manifest, the commit record of the protocol (docs/protocol.md; its steps are taken
+ * by `DayPublication`): data files carry run-unique names and are never rewritten; a partition's
+ * content is exactly the files its manifest (`_manifests/rentals/year=…/month=…/day=….json`) names.
+ * This module reads it, writes it with a conditional PUT (of two concurrent publishers exactly one
+ * wins), and removes the files a new manifest no longer names.
  */
 import type { CalendarDay } from '../core/day.js';
 import { PartitionBusyError, PreconditionFailedError, StagingError } from '../core/errors.js';
@@ -40,6 +41,54 @@ export interface PartitionManifest {
   readonly quarantine: readonly string[];
   /** Runs whose files are in the partition, oldest first (one for overwrite, more after appends). */
   readonly runs: readonly ManifestRun[];
+}
+
+/** What one run publishes into a partition: its files (published keys), rows and what it read. */
+export interface RunContribution {
+  readonly table: PartitionManifest['table'];
+  readonly date: string;
+  readonly runId: string;
+  readonly mode: ManifestRun['mode'];
+  readonly schemaFingerprint: string;
+  /** Its files under their published keys. */
+  readonly files: readonly Omit<ManifestFile, 'runId'>[];
+  readonly rows: number;
+  readonly quarantine: readonly string[];
+  /** The source rows the run stands for (an append's: those it added). */
+  readonly sourceCount: number;
+  readonly sourceSnapshotAt: string;
+  readonly quarantined: number;
+}
+
+/**
+ * The manifest a run's publish commits: an overwrite's names its files only; an append's keeps the
+ * published ones (`current`) and adds its own, with its run after the partition's earlier runs.
+ */
+export function nextManifest(current: PartitionManifest | undefined, run: RunContribution, publishedAt = new Date().toISOString()): PartitionManifest {
+  const keep = run.mode === 'append' && current !== undefined;
+  const files: ManifestFile[] = run.files.map((f) => ({ ...f, runId: run.runId }));
+  return {
+    version: 1,
+    table: run.table,
+    date: run.date,
+    runId: run.runId,
+    schemaFingerprint: run.schemaFingerprint,
+    files: keep ? [...current.files, ...files] : files,
+    rows: (keep ? current.rows : 0) + run.rows,
+    quarantine: [...(keep ? current.quarantine : []), ...run.quarantine],
+    runs: [
+      ...(keep ? current.runs : []),
+      {
+        runId: run.runId,
+        mode: run.mode,
+        sourceCount: run.sourceCount,
+        sourceSnapshotAt: run.sourceSnapshotAt,
+        rows: run.rows,
+        publishedAt,
+        quarantined: run.quarantined,
+      },
+    ],
+  };
 }
 
 /** The published manifest of `day` and its ETag, or undefined when the day was never published. */

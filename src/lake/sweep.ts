@@ -8,7 +8,7 @@ import { parseDay, type CalendarDay } from '../core/day.js';
 import { RENTALS } from '../core/tables.js';
 import { runOfStagedKey } from './layout.js';
 import { type HolderLiveness, lockKey, readLock, releaseLock, type PartitionLock } from './lease.js';
-import { sweepDay } from './publish.js';
+import { sweepDay } from './day-publication.js';
 import type { ObjectStore } from './store.js';
 
 export type UnlockOutcome =

@@ -14,6 +14,7 @@ import type * as v from 'valibot';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HolderLiveness } from '../lake/lease.js';
+import { LakeSession } from '../lake/session.js';
 import type { ObjectStore } from '../lake/store.js';
 import type { SourceConnector } from '../source/connect.js';
 import { stageMetrics } from './metrics.js';
@@ -53,6 +54,7 @@ export function lambdaHandler<S extends v.GenericSchema, O, Spec extends StageSp
     log.resetKeys();
     if (context) log.addContext(context);
     const terms = full.lockTtlMs === undefined ? { unleased: 'the stage holds no lease' } : { ttlMs: full.lockTtlMs };
-    return measured(event, () => runStage(stage, event, { config, log, store, withSource }, terms));
+    const session = new LakeSession(openers.liveness);
+    return measured(event, () => runStage(stage, event, { config, log, store, withSource, session }, terms));
   };
 }

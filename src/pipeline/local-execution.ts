@@ -4,43 +4,29 @@
  * stage, run with `runStage` under the day's lease as its Lambda would run it. `etl run`,
  * `etl backfill`, `npm start`, the tests and the benchmark all go through here, so local runs and
  * the cloud share one definition (retries, catches, the Maps' concurrency, input checks).
+ *
+ * A `LocalExecution` owns what one execution has: its lake session (interrupt token and held
+ * leases), what its days' stages reported, its stages in flight, and Step Functions' payload
+ * limits as the service applies them. Two executions in one process share nothing.
  */
 import { randomUUID } from 'node:crypto';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { requireDatabaseUrl, type Config } from '../core/config.js';
-import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { ReadableLogger } from '../core/log.js';
-import { releaseHeldLeases } from '../lake/lease.js';
-import { openStore } from '../lake/open.js';
-import { ensureNotInterrupted, interruptPublishing } from '../lake/publish.js';
-import { STAGING_ROOT } from '../lake/layout.js';
 import { PartitionBusyError } from '../core/errors.js';
+import { ReadableLogger } from '../core/log.js';
+import { openStore } from '../lake/open.js';
+import { LakeSession } from '../lake/session.js';
 import { UNFINISHED_WRITE_AGE_MS, type ObjectStore } from '../lake/store.js';
 import { withClient } from '../source/connect.js';
-import type { RunPlan, RunReason, SkipReason, TransformOutput, ValidateOutput } from './contracts.js';
+import type { RunPlan, TransformOutput, ValidateOutput } from './contracts.js';
 import { causeMessage, DATA_LIMIT_EXCEEDED, DAYS_FAILED_ERROR, failedDaysOf, loadDefinition, STEP_FUNCTIONS_LIMITS, type AslDefinition } from './definition.js';
+import { ExecutionDays, type DayOutcome, type DayResult } from './execution-days.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
 import { STAGE_LIST, STAGES } from './stages.js';
 
-/** How one day of an execution went, as the CLI's progress lines and summary table show it. */
-export interface DayOutcome {
-  readonly date: string;
-  readonly verdict: 'passed' | 'failed' | 'skipped';
-  readonly sourceRows?: number;
-  readonly writtenRows?: number;
-  readonly quarantined?: number;
-  readonly files?: number;
-  readonly bytes?: number;
-  /** From the day's first stage starting to its last one ending; unknown for a remote execution (printed as -). */
-  readonly seconds?: number;
-  readonly error?: string;
-  readonly note?: string;
-  /** How long the publish let a glob reader see old and new files together (`publishPartition`). */
-  readonly publishWindowMs?: number;
-  /** Why the day ran, or was left alone (a day of the schedule's lookback that is current), from the plan. */
-  readonly reason?: { readonly kind: RunReason | SkipReason; readonly detail?: string };
-}
+export type { DayOutcome } from './execution-days.js';
 
 /**
  * The context object a local execution sees (`$$.Execution.Id` names the partition lock's owner),
@@ -60,6 +46,8 @@ export function localExecutionContext(
   };
 }
 
+type TaskHandler = (input: unknown) => Promise<unknown>;
+
 export interface LocalExecutionOptions {
   /** The Map's MaxConcurrency, as the stack's `backfillConcurrency`. */
   readonly concurrency: number;
@@ -73,7 +61,7 @@ export interface LocalExecutionOptions {
    * Wraps the handler of a task state (fault injection in tests): given the state's own handler,
    * returns the one to run instead.
    */
-  readonly handlers?: Partial<Record<string, (own: (input: unknown) => Promise<unknown>) => (input: unknown) => Promise<unknown>>>;
+  readonly handlers?: Partial<Record<string, (own: TaskHandler) => TaskHandler>>;
   /** The lake to run against instead of the one `config` names (a fault-injecting store in tests). */
   readonly store?: ObjectStore;
   /** Where the stages' log lines go (default: stderr). */
@@ -87,11 +75,18 @@ export interface LocalExecutionOptions {
   readonly executionName?: string;
   /**
    * Stops the execution (a local run's Ctrl-C): no stage starts, nothing more is published, and
-   * every day this process holds is swept of its run's leftovers and given back.
+   * every day this execution holds is swept of its run's leftovers and given back.
    */
   readonly signal?: AbortSignal;
   /** Told when a day waits for another run that holds it (who, until when), before each retry. */
   readonly onBusy?: (date: string, holder: string) => void;
+}
+
+/** A day that failed and the error it failed with, from its `DayFailed` state's input. */
+export interface DayFailure {
+  readonly date: string;
+  readonly error: string;
+  readonly cause: string;
 }
 
 export interface LocalExecutionResult {
@@ -110,32 +105,16 @@ export interface LocalExecutionResult {
 /** How long an interrupted run waits for its stages in flight to stop before it sweeps. */
 const INTERRUPT_PATIENCE_MS = 10_000;
 
-/** What the day's stages returned so far, by the first hour of each range (a retry replaces its range's entry). */
-interface DayRecord {
-  started: number;
-  finished?: number;
-  sourceRows: Map<number, number>;
-  written: Map<number, TransformOutput>;
-  validate?: ValidateOutput;
+/** What a task state's answers tell the execution about its days (observed around the stage's own handler). */
+interface StateObserver {
+  readonly before?: (days: ExecutionDays, event: unknown) => void;
+  readonly after?: (days: ExecutionDays, event: unknown, output: unknown) => void;
+  readonly failed?: (event: unknown, error: unknown) => void;
 }
 
-function sum(values: Iterable<number>): number | undefined {
-  let total: number | undefined;
-  for (const value of values) total = (total ?? 0) + value;
-  return total;
-}
+const dateOf = (event: unknown) => String((event as { date?: unknown })?.date);
 
-type DayResult = { date: string; status: 'passed' | 'failed'; error?: string; cause?: string };
-type TaskHandler = (input: unknown) => Promise<unknown>;
-
-/** A day that failed and the error it failed with, from its `DayFailed` state's input. */
-export interface DayFailure {
-  readonly date: string;
-  readonly error: string;
-  readonly cause: string;
-}
-
-/** The error Step Functions fails an execution with when a state's output passes its limit, or undefined. */
+/** Step Functions' limit on a state's output: the error it fails an execution with, or undefined. */
 function outputOverLimit(state: string, output: unknown): { error: string; cause: string } | undefined {
   const bytes = Buffer.byteLength(JSON.stringify(output ?? null));
   if (bytes <= STEP_FUNCTIONS_LIMITS.payloadBytes) return undefined;
@@ -145,230 +124,206 @@ function outputOverLimit(state: string, output: unknown): { error: string; cause
   };
 }
 
-/** The errors the definition's Fail states fail with (their cause has a limit of its own). */
-function failStateErrors(definition: AslDefinition): Set<string> {
-  return new Set(
-    Object.values(definition.States)
-      .filter((state) => state.Type === 'Fail' && typeof state.Error === 'string')
-      .map((state) => state.Error as string),
-  );
+/** Step Functions' limit on a Fail state's cause: the error it fails an execution with instead, or undefined. */
+function failCauseOverLimit(definition: AslDefinition, name: string, message: string): { error: string; cause: string } | undefined {
+  const failErrors = Object.values(definition.States).filter((state) => state.Type === 'Fail' && state.Error === name);
+  if (failErrors.length === 0 || message.length <= STEP_FUNCTIONS_LIMITS.causeChars) return undefined;
+  const cause = `The cause of the Fail state's error ${name} has ${message.length} characters, over the limit of ${STEP_FUNCTIONS_LIMITS.causeChars}.`;
+  return { error: DATA_LIMIT_EXCEEDED, cause };
 }
 
-/**
- * The lake as the stages of an interruptible run use it: once the run is interrupted, no new data
- * file, staged table or quarantine object is started (`InterruptedError`), so the stages in flight
- * stop at their next write and nothing lands after the sweep.
- */
-function stopsWritingWhenInterrupted(store: ObjectStore): ObjectStore {
-  return {
-    location: store.location,
-    putObject: (key, body, options) => {
-      if (key.startsWith(STAGING_ROOT)) ensureNotInterrupted();
-      return store.putObject(key, body, options);
+/** One execution of the definition in this process. */
+export class LocalExecution {
+  readonly session = new LakeSession();
+  readonly days = new ExecutionDays();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** The days the DayPassed/DayFailed states reported, by date. */
+  readonly #reported = new Map<string, DayResult>();
+  /** Set once a state returned more than Step Functions' limit: the execution fails with it. */
+  #overLimit: { error: string; cause: string } | undefined;
+
+  constructor(
+    readonly config: Config,
+    readonly options: LocalExecutionOptions,
+  ) {}
+
+  /** What each task state's answers tell about the days. */
+  readonly #observers: Record<string, StateObserver> = {
+    [STAGES.plan.state]: { after: (days, _e, plan) => (days.plan = plan as RunPlan) },
+    [STAGES.planDay.state]: {
+      before: (days, e) => days.started(dateOf(e)),
+      failed: (e, error) => {
+        if (error instanceof PartitionBusyError) this.options.onBusy?.(dateOf(e), error.message);
+      },
     },
-    upload: (key, body, contentType) => {
-      ensureNotInterrupted();
-      return store.upload(key, body, contentType);
+    [STAGES.extract.state]: {
+      after: (days, e, out) => {
+        const staged = out as { hours: { from: number }; sourceCount: number };
+        days.extracted(dateOf(e), staged.hours.from, staged.sourceCount);
+      },
     },
-    getObject: (key) => store.getObject(key),
-    readStream: (key) => store.readStream(key),
-    readRange: (key, start, end) => store.readRange(key, start, end),
-    head: (key) => store.head(key),
-    list: (prefix) => store.list(prefix),
-    deleteObjects: (keys) => store.deleteObjects(keys),
-    promote: (from, to) => store.promote(from, to),
-    sweepTemporaryFiles: store.sweepTemporaryFiles ? (age) => store.sweepTemporaryFiles!(age) : undefined,
+    [STAGES.transformWrite.state]: { after: (days, e, out) => days.wrote(dateOf(e), out as TransformOutput) },
+    [STAGES.validate.state]: { after: (days, e, out) => days.validated(dateOf(e), out as ValidateOutput) },
   };
-}
 
-/** The task handlers of every stage in the registry, keyed by state name, run as their Lambdas run them. */
-async function stageHandlers(config: Config, options: Pick<LocalExecutionOptions, 'store' | 'logLine' | 'logLevel'>): Promise<Record<string, TaskHandler>> {
-  const lake = await (options.store ?? openStore(config));
-  // Temporary files of writes a killed run left on a local disk (the rest it left, the next run of its day sweeps).
-  await lake.sweepTemporaryFiles?.(UNFINISHED_WRITE_AGE_MS);
-  const store = stopsWritingWhenInterrupted(lake);
-  const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
-  const handlers: Record<string, TaskHandler> = {};
-  for (const spec of STAGE_LIST) {
-    const stage = await loadStage(spec.key);
-    handlers[spec.state] = (event) =>
-      runStage(stage, event, { config, log: new ReadableLogger(spec.name, options.logLine, options.logLevel), store, withSource }, { ttlMs: config.lockTtlMs });
-  }
-  return handlers;
-}
-
-/** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
-export async function runLocalExecution(config: Config, input: Record<string, unknown>, options: LocalExecutionOptions): Promise<LocalExecutionResult> {
-  const records = new Map<string, DayRecord>();
-  const record = (date: string) => {
-    let r = records.get(date);
-    if (!r) {
-      r = { started: performance.now(), sourceRows: new Map(), written: new Map() };
-      records.set(date, r);
-    }
-    return r;
-  };
-  const own = await stageHandlers(config, options);
-  const dateOf = (event: unknown) => String((event as { date?: unknown })?.date);
-  let plan: RunPlan | undefined;
-  const observed: Record<string, TaskHandler> = {
-    ...own,
-    [STAGES.plan.state]: async (e) => {
-      plan = (await own[STAGES.plan.state](e)) as RunPlan;
-      return plan;
-    },
-    [STAGES.planDay.state]: async (e) => {
-      record(dateOf(e)).started = performance.now();
+  /**
+   * A task state's handler, composed once: the stage run as its Lambda runs it (`runStage`), the
+   * observation of its answer, a test's fault wrapper if any, and tracking while it is in flight.
+   */
+  #handler(state: string, own: TaskHandler): TaskHandler {
+    const observer = this.#observers[state] ?? {};
+    const observed: TaskHandler = async (event) => {
+      observer.before?.(this.days, event);
       try {
-        return await own[STAGES.planDay.state](e);
+        const output = await own(event);
+        observer.after?.(this.days, event, output);
+        return output;
       } catch (error) {
-        if (error instanceof PartitionBusyError) options.onBusy?.(dateOf(e), error.message);
+        observer.failed?.(event, error);
         throw error;
       }
-    },
-    [STAGES.extract.state]: async (e) => {
-      const staged = (await own[STAGES.extract.state](e)) as { hours: { from: number }; sourceCount: number };
-      record(dateOf(e)).sourceRows.set(staged.hours.from, staged.sourceCount);
-      return staged;
-    },
-    [STAGES.transformWrite.state]: async (e) => {
-      const written = (await own[STAGES.transformWrite.state](e)) as TransformOutput;
-      record(dateOf(e)).written.set(written.hours.from, written);
-      return written;
-    },
-    [STAGES.validate.state]: async (e) => {
-      const published = (await own[STAGES.validate.state](e)) as ValidateOutput;
-      record(dateOf(e)).validate = published;
-      return published;
-    },
-  };
-  const handlers: Record<string, TaskHandler> = { ...observed };
-  for (const [state, wrap] of Object.entries(options.handlers ?? {})) if (wrap) handlers[state] = wrap(observed[state]);
-  const inFlight = new Set<Promise<unknown>>();
-  for (const [state, handler] of Object.entries(handlers)) {
-    handlers[state] = (event) => {
-      const work = handler(event);
-      inFlight.add(work);
-      return work.finally(() => inFlight.delete(work));
+    };
+    const run = this.options.handlers?.[state]?.(observed) ?? observed;
+    return (event) => {
+      const work = run(event);
+      this.#inFlight.add(work);
+      return work.finally(() => this.#inFlight.delete(work));
     };
   }
-  const outcomeOf = (day: DayResult): DayOutcome => {
-    const r = records.get(day.date);
-    const v = r?.validate;
-    const planned = plan?.reasons?.find((p) => p.date === day.date);
-    return {
-      date: day.date,
-      verdict: day.status,
-      sourceRows: v?.sourceCount ?? sum(r?.sourceRows.values() ?? []),
-      writtenRows: v?.rows ?? sum([...(r?.written.values() ?? [])].map((w) => w.metrics.rows)),
-      quarantined: v?.quarantined ?? sum([...(r?.written.values() ?? [])].map((w) => w.metrics.quarantined)),
-      files: v?.files ?? sum([...(r?.written.values() ?? [])].map((w) => w.files.length)),
-      bytes: v?.bytes,
-      seconds: r ? ((r.finished ?? performance.now()) - r.started) / 1000 : 0,
-      error: day.status === 'failed' ? `${day.error}: ${causeMessage(day.cause)}` : undefined,
-      note: v && v.warnings.length > 0 ? `${v.warnings.length} warning(s)` : undefined,
-      publishWindowMs: v?.publishWindowMs,
-      reason: planned ? { kind: planned.kind, detail: planned.detail } : { kind: 'requested' },
-    };
-  };
-  // The days of the schedule's lookback the plan left alone, beside the days that ran.
-  const withSkipped = (outcomes: DayOutcome[]): DayOutcome[] =>
-    [...outcomes, ...(plan?.skipped ?? []).map((s): DayOutcome => ({ date: s.date, verdict: 'skipped', reason: { kind: s.kind, detail: s.detail } }))].sort(
-      (a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0),
-    );
 
-  const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
-  // The definition is the stack's own, validated by aws-local-stepfunctions in the test that
-  // checks it equals the synthesis; validating it again on every run costs a schema compile.
-  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-  const retryIntervalOverrides =
-    options.retryIntervalMs === undefined ? undefined : Object.fromEntries(STAGE_LIST.map((spec) => [spec.state, options.retryIntervalMs!]));
-  const execution = machine.run(input as never, {
-    context: localExecutionContext(input, options.executionName),
-    overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
-  });
-  const interrupted = new Promise<readonly string[]>((resolve) => {
-    const stop = async () => {
-      execution.abort();
-      // No write starts any more; a publish in flight commits or gives up; the stages in flight end
-      // at their next write (or run out of patience); then every day this process holds is swept and given back.
-      const settled = interruptPublishing().then(() => Promise.allSettled([...inFlight]));
-      await Promise.race([settled, new Promise((r) => setTimeout(r, INTERRUPT_PATIENCE_MS).unref())]);
-      resolve(await releaseHeldLeases());
-    };
-    if (options.signal?.aborted) void stop();
-    else options.signal?.addEventListener('abort', () => void stop(), { once: true });
-  });
-  const reported = new Map<string, DayResult>();
-  // Step Functions fails an execution whose state returns more than its limit, whatever it would do next.
-  let overLimit: { error: string; cause: string } | undefined;
-  const watch = (async () => {
-    for await (const event of execution.eventLogs) {
-      if (event.type !== 'StateExited') continue;
-      if (overLimit === undefined) {
-        overLimit = outputOverLimit(event.state.name, event.state.output);
-        if (overLimit) execution.abort();
+  /** The task handlers of every stage in the registry, keyed by state name. */
+  async #handlers(): Promise<Record<string, TaskHandler>> {
+    const { config, options } = this;
+    const lake = await (options.store ?? openStore(config));
+    // Temporary files of writes a killed run left on a local disk (the rest it left, the next run of its day sweeps).
+    await lake.sweepTemporaryFiles?.(UNFINISHED_WRITE_AGE_MS);
+    const store = this.session.token.guard(lake);
+    const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
+    const handlers: Record<string, TaskHandler> = {};
+    for (const spec of STAGE_LIST) {
+      const stage = await loadStage(spec.key);
+      const log = new ReadableLogger(spec.name, options.logLine, options.logLevel);
+      const own: TaskHandler = (event) => runStage(stage, event, { config, log, store, withSource, session: this.session }, { ttlMs: config.lockTtlMs });
+      handlers[spec.state] = this.#handler(spec.state, own);
+    }
+    return handlers;
+  }
+
+  /** Stages in flight finish (a Map's other iterations after one failed), as their Lambdas would after the execution. */
+  async #settled(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /**
+   * Interrupts: no stage starts (the caller aborted the state machine), nothing more is written or
+   * published, the stages in flight end at their next write (or run out of patience), then every
+   * day this execution holds is swept and given back. Returns those days.
+   */
+  interrupt(): Promise<string[]> {
+    return this.session.interrupt(() => Promise.race([this.#settled(), new Promise((r) => setTimeout(r, INTERRUPT_PATIENCE_MS).unref())]));
+  }
+
+  /** Follows the execution's events: each day's verdict as it comes, and any state's output over the payload limit. */
+  async #watch(events: AsyncIterable<{ type: string; state?: { name: string; input?: unknown; output?: unknown } }>, abort: () => void): Promise<void> {
+    for await (const event of events) {
+      if (event.type !== 'StateExited' || !event.state) continue;
+      if (this.#overLimit === undefined) {
+        this.#overLimit = outputOverLimit(event.state.name, event.state.output);
+        if (this.#overLimit) abort();
       }
       if (event.state.name !== 'DayPassed' && event.state.name !== 'DayFailed') continue;
       // A failed day's entry holds only its date; its error is in the DayFailed state's input.
       const failure = (event.state.input as { error?: { Error?: string; Cause?: unknown } }).error;
       const day = { ...(event.state.output as DayResult), ...(failure && { error: failure.Error, cause: String(failure.Cause ?? '') }) };
-      const r = records.get(day.date);
-      if (r && r.finished === undefined) r.finished = performance.now();
-      if (!reported.has(day.date)) {
-        reported.set(day.date, day);
-        options.onDay?.(outcomeOf(day));
+      this.days.finished(day.date);
+      if (!this.#reported.has(day.date)) {
+        this.#reported.set(day.date, day);
+        this.options.onDay?.(this.days.outcomeOf(day));
       }
     }
-  })();
+  }
 
-  // Stages still in flight when the execution ended (a Map's other iterations after one failed)
-  // finish before the outcome is told, as their Lambdas would finish after the execution.
-  const settled = async () => {
-    await Promise.allSettled([...inFlight]);
-  };
-  try {
-    const output = (await execution.result) as { days: DayResult[] };
-    await settled();
-    await watch.catch(() => undefined);
-    if (overLimit) return { status: 'FAILED', outcomes: withSkipped([...reported.values()].map(outcomeOf)), ...overLimit };
-    return { status: 'SUCCEEDED', outcomes: withSkipped(output.days.map(outcomeOf)) };
-  } catch (error) {
-    if (!(error instanceof ExecutionAbortedError || options.signal?.aborted)) await settled();
-    await watch.catch(() => undefined);
-    if (overLimit) return { status: 'FAILED', outcomes: withSkipped([...reported.values()].map(outcomeOf)), ...overLimit };
-    if (error instanceof ExecutionAbortedError || options.signal?.aborted) {
-      // The days in flight: given back by their own stage's failure or by the sweep after it.
-      const days = [...new Set([...(await interrupted), ...[...records.keys()].filter((date) => !reported.has(date))])].sort();
-      const outcomes = [...records.keys()]
-        .sort()
-        .map((date) => outcomeOf(reported.get(date) ?? { date, status: 'failed', error: 'Interrupted', cause: 'stopped by the user' }));
-      return { status: 'ABORTED', outcomes, interrupted: days };
+  /** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
+  async run(input: Record<string, unknown>): Promise<LocalExecutionResult> {
+    const { options } = this;
+    const handlers = await this.#handlers();
+    const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
+    // The definition is the stack's own, validated by aws-local-stepfunctions in the test that
+    // checks it equals the synthesis; validating it again on every run costs a schema compile.
+    const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+    const retryIntervalOverrides =
+      options.retryIntervalMs === undefined ? undefined : Object.fromEntries(STAGE_LIST.map((spec) => [spec.state, options.retryIntervalMs!]));
+    const execution = machine.run(input as never, {
+      context: localExecutionContext(input, options.executionName),
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+    });
+    const interrupted = new Promise<readonly string[]>((resolve) => {
+      const stop = () => {
+        execution.abort();
+        void this.interrupt().then(resolve);
+      };
+      if (options.signal?.aborted) stop();
+      else options.signal?.addEventListener('abort', stop, { once: true });
+    });
+    const watch = this.#watch(execution.eventLogs as never, () => execution.abort());
+    try {
+      const output = (await execution.result) as { days: DayResult[] };
+      await this.#settled();
+      await watch.catch(() => undefined);
+      return this.#overLimitResult() ?? { status: 'SUCCEEDED', outcomes: this.days.outcomes(output.days) };
+    } catch (error) {
+      const aborted = error instanceof ExecutionAbortedError || options.signal?.aborted === true;
+      if (!aborted) await this.#settled();
+      await watch.catch(() => undefined);
+      const overLimit = this.#overLimitResult();
+      if (overLimit) return overLimit;
+      if (aborted) return this.#abortedResult(await interrupted);
+      if (!(error instanceof ExecutionError)) throw error;
+      return this.#failedResult(definition, error);
     }
-    if (!(error instanceof ExecutionError)) throw error;
+  }
+
+  #overLimitResult(): LocalExecutionResult | undefined {
+    return this.#overLimit && { status: 'FAILED', outcomes: this.days.outcomes([...this.#reported.values()]), ...this.#overLimit };
+  }
+
+  /** Stopped by the signal: the days in flight were given back by their own stage's failure or by the sweep after it. */
+  #abortedResult(givenBack: readonly string[]): LocalExecutionResult {
+    const dates = this.days.dates;
+    const interrupted = [...new Set([...givenBack, ...dates.filter((date) => !this.#reported.has(date))])].sort();
+    const outcomes = [...dates]
+      .sort()
+      .map((date) => this.days.outcomeOf(this.#reported.get(date) ?? { date, status: 'failed', error: 'Interrupted', cause: 'stopped by the user' }));
+    return { status: 'ABORTED', outcomes, interrupted };
+  }
+
+  /** Failed: a Fail state (days failed, bad input) or a state's error; the failed days with their errors. */
+  #failedResult(definition: AslDefinition, error: ExecutionError): LocalExecutionResult {
     const cause = (error as { cause?: { name?: string; message?: string } }).cause;
     const name = cause?.name ?? 'ExecutionFailed';
     const message = cause?.message ?? error.message;
-    if (failStateErrors(definition).has(name) && message.length > STEP_FUNCTIONS_LIMITS.causeChars) {
-      const tooLong = `The cause of the Fail state's error ${name} has ${message.length} characters, over the limit of ${STEP_FUNCTIONS_LIMITS.causeChars}.`;
-      return { status: 'FAILED', outcomes: withSkipped([...reported.values()].map(outcomeOf)), error: DATA_LIMIT_EXCEEDED, cause: tooLong };
-    }
+    const tooLong = failCauseOverLimit(definition, name, message);
+    if (tooLong) return { status: 'FAILED', outcomes: this.days.outcomes([...this.#reported.values()]), ...tooLong };
     let failed: DayResult[] = [];
     if (name === DAYS_FAILED_ERROR) {
       try {
-        failed = failedDaysOf(message).map((date) => reported.get(date) ?? { date, status: 'failed', error: name });
+        failed = failedDaysOf(message).map((date) => this.#reported.get(date) ?? { date, status: 'failed', error: name });
       } catch {
         failed = [];
       }
     }
     const failedDates = new Set(failed.map((d) => d.date));
-    const passed = [...new Set([...records.keys(), ...reported.keys()])]
+    const passed = [...new Set([...this.days.dates, ...this.#reported.keys()])]
       .filter((date) => !failedDates.has(date))
-      .map((date): DayResult => reported.get(date) ?? { date, status: 'passed' });
-    const outcomes = [...passed, ...failed].map(outcomeOf).sort((a, b) => (a.date < b.date ? -1 : 1));
+      .map((date): DayResult => this.#reported.get(date) ?? { date, status: 'passed' });
     const failures = failed.map((d) => ({ date: d.date, error: d.error ?? name, cause: d.cause ?? '' }));
-    return { status: 'FAILED', outcomes: withSkipped(outcomes), error: name, cause: message, failures };
+    return { status: 'FAILED', outcomes: this.days.outcomes([...passed, ...failed]), error: name, cause: message, failures };
   }
+}
+
+/** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`) in a new `LocalExecution`. */
+export function runLocalExecution(config: Config, input: Record<string, unknown>, options: LocalExecutionOptions): Promise<LocalExecutionResult> {
+  return new LocalExecution(config, options).run(input);
 }
 
 export { causeMessage };

@@ -9,7 +9,9 @@ import type { Config } from '../core/config.js';
 import type { CalendarDay } from '../core/day.js';
 import type { Logger } from '../core/log.js';
 import { newRunId } from '../lake/layout.js';
-import { leaseHandle, underLease, type HolderLiveness, type LeaseHandle, type LeaseHolder } from '../lake/lease.js';
+import type { DayPublication } from '../lake/day-publication.js';
+import type { LeaseHolder } from '../lake/lease.js';
+import { LakeSession } from '../lake/session.js';
 import type { ObjectStore } from '../lake/store.js';
 import type pg from 'pg';
 import { parseContract } from './contracts.js';
@@ -26,8 +28,10 @@ export interface StageContext<C = Config> {
   readonly withSource: <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
   /** The run this invocation belongs to: new for the stage that takes the lease, else the event's. */
   readonly runId: string;
-  /** The day's lease, for the stage whose work is to give it back. */
-  readonly lease: LeaseHandle;
+  /** The run's publication of its day (lease, publish, sweep, release): for the stages that publish or give the day back. */
+  readonly publication: DayPublication;
+  /** The execution's hold on the lake (its interrupt token): for a stage that publishes a snapshot table. */
+  readonly session: LakeSession;
 }
 
 /** The input fields the lease is keyed by. */
@@ -69,8 +73,11 @@ export interface StageResources<C = Config> {
   readonly log: Logger;
   readonly store?: ObjectStore | Promise<ObjectStore>;
   readonly withSource?: <T>(work: (client: pg.Client) => Promise<T>) => Promise<T>;
-  /** Tells a gone lease holder from a live one (default: `localLiveness`). */
-  readonly liveness?: HolderLiveness;
+  /**
+   * The execution the stage runs in: its interrupt token, the leases it holds, how it tells a gone
+   * lease holder. Default: a session of this call's own (a Lambda invocation).
+   */
+  readonly session?: LakeSession;
 }
 
 function missing(what: string, stage: string): never {
@@ -98,10 +105,12 @@ export async function runStage<S extends v.GenericSchema, O, C>(
     store: store ?? (undefined as never),
     withSource: resources.withSource ?? (() => missing('the source database', spec.name)),
     runId,
-    lease: undefined as never,
+    publication: undefined as never,
+    session: resources.session ?? new LakeSession(),
   };
   if (!holder) return stage.run(input, context);
   const lake = store ?? missing('the lake', spec.name);
-  if ('unleased' in terms) return stage.run(input, { ...context, lease: leaseHandle(lake, holder) });
-  return underLease(lake, spec.lease, holder, terms.ttlMs, (lease) => stage.run(input, { ...context, lease }), resources.liveness);
+  const publication = context.session.publication(lake, holder, 'unleased' in terms ? 0 : terms.ttlMs);
+  if ('unleased' in terms) return stage.run(input, { ...context, publication });
+  return publication.runStage(spec.lease, () => stage.run(input, { ...context, publication }));
 }

@@ -74,12 +74,13 @@ export const STAGES = {
     settings: ['batchRows', 'rowGroupRows'],
     // Two small tables read into memory and written as one Parquet file each.
     lambda: { memoryMb: 1024, timeoutSeconds: 300, wasm: true },
-    // Stages each copy, reads its footer, promotes it over the published one and writes its manifest.
+    // Stages each copy, reads its footer, then under the table's lock promotes it over the published
+    // one and writes its manifest.
     access: {
-      read: [K.staging, ...K.snapshotManifests],
-      list: [K.staging],
-      write: [K.staging, ...K.snapshots, ...K.snapshotManifests],
-      delete: [K.staging],
+      read: [K.staging, ...K.snapshotManifests, ...K.snapshotLeases],
+      list: [K.staging, ...K.snapshotLeases],
+      write: [K.staging, ...K.snapshots, ...K.snapshotManifests, ...K.snapshotLeases],
+      delete: [K.staging, ...K.snapshotLeases],
     },
   },
   planDay: {

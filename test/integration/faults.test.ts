@@ -14,7 +14,8 @@ import { parseDay } from '../../src/core/day.js';
 import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../src/core/errors.js';
 import { seed } from '../../dev/source/generator.js';
 import { FsStore } from '../../src/lake/fs-store.js';
-import { acquireLock, lockKey, releaseLock, underLease } from '../../src/lake/lease.js';
+import { acquireLock, lockKey, releaseLock } from '../../src/lake/lease.js';
+import { LakeSession } from '../../src/lake/session.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { STAGES } from '../../src/pipeline/stages.js';
 import { readManifest } from '../../src/lake/manifest.js';
@@ -247,20 +248,23 @@ describe('faults leave the lake valid', () => {
     await acquireLock(store, bigDay, { owner: 'run-drop', runId, ttlMs: 60_000 });
 
     // Act: extract under the run's lease, as the extract stage runs
-    const failure = await underLease(store, STAGES.extract.lease, { day: bigDay, runId, owner: 'run-drop' }, 60_000, () =>
-      extractDay({
-        client: victim,
-        store: waitsForTheKill,
-        day: bigDay,
-        timeZone: 'UTC',
-        runId,
-        batchRows: 500,
-        onProgress: () => {
-          // pg_terminate_backend with a timeout returns once the backend is gone.
-          killed ??= killer.query('SELECT pg_terminate_backend($1, 10000)', [victimPid]);
-        },
-      }),
-    ).catch((e: unknown) => e);
+    const publication = new LakeSession().publication(store, { day: bigDay, runId, owner: 'run-drop' }, 60_000);
+    const failure = await publication
+      .runStage(STAGES.extract.lease, () =>
+        extractDay({
+          client: victim,
+          store: waitsForTheKill,
+          day: bigDay,
+          timeZone: 'UTC',
+          runId,
+          batchRows: 500,
+          onProgress: () => {
+            // pg_terminate_backend with a timeout returns once the backend is gone.
+            killed ??= killer.query('SELECT pg_terminate_backend($1, 10000)', [victimPid]);
+          },
+        }),
+      )
+      .catch((e: unknown) => e);
     await killed;
     await killer.end();
     await victim.end().catch(() => undefined);

@@ -14,7 +14,9 @@ import { parseDay } from '../../src/core/day.js';
 import { LockLostError, PartitionBusyError, StagingError, StoreUnavailableError } from '../../src/core/errors.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { dataFileKey, quarantineKey } from '../../src/lake/layout.js';
-import { acquireLock, lockKey, releaseLock, renewLock, underLease, type PartitionLock } from '../../src/lake/lease.js';
+import { acquireLock, lockKey, releaseLock, renewLock, type LeaseHolder, type LeasePart, type PartitionLock } from '../../src/lake/lease.js';
+import type { DayPublication } from '../../src/lake/day-publication.js';
+import { LakeSession } from '../../src/lake/session.js';
 import { removeUnlisted, type PartitionManifest } from '../../src/lake/manifest.js';
 import { rejectionOf } from '../support/outcomes.js';
 
@@ -35,6 +37,11 @@ describe('the partition lock of a day cut into hour ranges', () => {
   async function storedLock(): Promise<PartitionLock | undefined> {
     const object = await store.getObject(lockKey(DAY));
     return object ? (JSON.parse(Buffer.from(object.body).toString('utf8')) as PartitionLock) : undefined;
+  }
+
+  /** Runs `work` as a stage with `part` in the lease, in an execution of its own. */
+  function runStage<T>(part: LeasePart, holder: LeaseHolder, work: (publication: DayPublication) => Promise<T>): Promise<T> {
+    return new LakeSession().publication(store, holder, TTL_MS).runStage(part, work);
   }
 
   beforeAll(async () => {
@@ -82,7 +89,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
       await acquireLock(store, DAY, request);
 
       // Act
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => underLease(store, 'renew', holderOf(request), request.ttlMs, async () => i)));
+      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => runStage('renew', holderOf(request), async () => i)));
 
       // Assess
       expect(results).toEqual([0, 1, 2, 3, 4]);
@@ -114,7 +121,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underLease(store, 'renew', holderOf(request), request.ttlMs, async () => {
+        runStage('renew', holderOf(request), async () => {
           ran = true;
         }),
       );
@@ -131,7 +138,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const renewal = await rejectionOf(renewLock(store, DAY, request));
-      const answered = await underLease(store, 'renew-and-release', holderOf(request), request.ttlMs, async (lease) => ({
+      const answered = await runStage('renew-and-release', holderOf(request), async (lease: DayPublication) => ({
         confirmed: await lease.confirm().then(
           () => undefined,
           (error: unknown) => error,
@@ -169,7 +176,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underLease(store, 'acquire', holderOf(request), request.ttlMs, async () => {
+        runStage('acquire', holderOf(request), async () => {
           ran = true;
         }),
       );
@@ -190,7 +197,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underLease(store, 'renew-and-release', holderOf(request), request.ttlMs, async () => {
+        runStage('renew-and-release', holderOf(request), async () => {
           throw transient;
         }),
       );
@@ -203,7 +210,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
     it('gives the lock back when the stage that took it fails, even transiently (its retry is a new run)', async () => {
       // Act
       const error = await rejectionOf(
-        underLease(store, 'acquire', holderOf(request), request.ttlMs, async () => {
+        runStage('acquire', holderOf(request), async () => {
           throw new StoreUnavailableError('injected: connection reset');
         }),
       );
@@ -223,7 +230,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underLease(store, 'renew', holderOf(request), request.ttlMs, async () => {
+        runStage('renew', holderOf(request), async () => {
           throw terminal;
         }),
       );
@@ -239,7 +246,7 @@ describe('the partition lock of a day cut into hour ranges', () => {
 
       // Act
       const error = await rejectionOf(
-        underLease(store, 'renew', holderOf(request), request.ttlMs, async () => {
+        runStage('renew', holderOf(request), async () => {
           await store.deleteObjects([lockKey(DAY)]);
           await acquireLock(store, DAY, { owner: 'another-execution', runId: NEW_RUN, ttlMs: TTL_MS });
           throw new StagingError('injected: terminal');

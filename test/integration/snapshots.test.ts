@@ -14,7 +14,8 @@ import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { newRunId, snapshotKey, stagedKey } from '../../src/lake/layout.js';
-import { publishSnapshot, readSnapshotManifest } from '../../src/lake/publish.js';
+import { LakeSession } from '../../src/lake/session.js';
+import { readSnapshotManifest } from '../../src/lake/snapshot-publication.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -93,7 +94,7 @@ describe('snapshot tables', () => {
     const after = (await readSnapshotManifest(store, 'users'))!;
     const oldRun = newRunId(new Date(Date.parse(before.sourceSnapshotAt) - 60_000));
     await store.putObject(stagedKey(oldRun, snapshotKey('users')), 'an older copy');
-    const older = await publishSnapshot(store, {
+    const older = await new LakeSession().publishSnapshot(store, {
       table: 'users',
       runId: oldRun,
       staged: stagedKey(oldRun, snapshotKey('users')),

@@ -6,8 +6,8 @@ import { releaseEventSchema } from '../contracts.js';
 import { defineStage } from '../stage.js';
 import { STAGES } from '../stages.js';
 
-export const stage = defineStage(STAGES.releaseDay, releaseEventSchema, async (event, { lease, log }) => {
-  const released = await lease.release();
+export const stage = defineStage(STAGES.releaseDay, releaseEventSchema, async (event, { publication, log }) => {
+  const released = await publication.release();
   log.info('day given up', { released });
   return { date: event.date.iso, released };
 });

@@ -3,7 +3,8 @@
  * once per day, and published by the partitions' protocol: read in one REPEATABLE READ snapshot,
  * written as Parquet into the run's staging, checked (the footer's rows equal the source count in
  * that snapshot, its columns are the declaration's), then promoted over the published copy with its
- * manifest (`publishSnapshot`). A copy read before the published one never replaces it.
+ * manifest under the table's lock (`LakeSession.publishSnapshot`). A copy read before the published
+ * one never replaces it.
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -15,7 +16,7 @@ import { RENTALS, type FactTable, type SnapshotTable } from '../../core/tables.j
 import { PARQUET_CONTENT_TYPE, parquetBytes } from '../../formats/parquet.js';
 import { expectedParquetColumns, footerColumns, readFooter } from '../../formats/parquet-footer.js';
 import { snapshotKey, stagedKey, stagingPrefix } from '../../lake/layout.js';
-import { publishSnapshot } from '../../lake/publish.js';
+import type { LakeSession } from '../../lake/session.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { classifyDbError } from '../../source/connect.js';
 import { decodeCopyBinary } from '../../source/copy-binary.js';
@@ -25,6 +26,8 @@ import { checkSourceColumns } from '../extract/extract.js';
 export interface SnapshotRequest {
   readonly client: pg.Client;
   readonly store: ObjectStore;
+  /** The execution the copies are published in (`LakeSession.publishSnapshot`: under each table's lock). */
+  readonly session: Pick<LakeSession, 'publishSnapshot'>;
   readonly runId: string;
   readonly batchRows: number;
   readonly rowGroupRows: number;
@@ -99,7 +102,7 @@ export async function snapshotTables(request: SnapshotRequest): Promise<Snapshot
       if (Number(footer.num_rows) !== rows || columns !== expectedParquetColumns(stagingSchema(snapshot)).join('\n')) {
         throw new StagingError(`${key}: ${footer.num_rows} rows (the source snapshot has ${rows}), or columns other than ${snapshot.name}'s declaration`);
       }
-      const published = await publishSnapshot(store, { table: snapshot.name, runId, staged: key, rows, bytes, sourceSnapshotAt: snapshotAt });
+      const published = await request.session.publishSnapshot(store, { table: snapshot.name, runId, staged: key, rows, bytes, sourceSnapshotAt: snapshotAt });
       tables[snapshot.name] = { rows, bytes, published };
       request.log?.info(published ? 'snapshot published' : 'a newer snapshot is published: this one dropped', { table: snapshot.name, rows });
     }

@@ -4,7 +4,7 @@ import { defineStage } from '../stage.js';
 import { STAGES } from '../stages.js';
 import { validateAndPublish } from './validate.js';
 
-export const stage = defineStage(STAGES.validate, validateEventSchema, async (event, { config, store, log, lease }) => {
+export const stage = defineStage(STAGES.validate, validateEventSchema, async (event, { config, store, log, publication }) => {
   const { date: day, runId, mode, owner, sourceDuplicateIds, ranges, written } = event;
-  return validateAndPublish({ store, day, run: { runId, mode, owner, sourceDuplicateIds, ranges }, written, thresholds: config.thresholds, log, lease });
+  return validateAndPublish({ store, day, run: { runId, mode, owner, sourceDuplicateIds, ranges }, written, thresholds: config.thresholds, log, publication });
 });

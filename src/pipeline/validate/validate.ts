@@ -9,9 +9,8 @@ import { DEFAULTS, type QualityThresholds } from '../../core/config.js';
 import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
 import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
-import { readManifest, type ManifestFile, type PartitionManifest } from '../../lake/manifest.js';
-import { publishPartition, sweepDay } from '../../lake/publish.js';
-import type { LeaseHandle } from '../../lake/lease.js';
+import { nextManifest, readManifest, type PartitionManifest } from '../../lake/manifest.js';
+import type { DayPublication } from '../../lake/day-publication.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from '../../formats/parquet-footer.js';
@@ -144,8 +143,11 @@ export interface ValidateRequest {
   readonly log?: Logger;
   /** The table the ranges are of: the declared `rentals` unless told (the manifest holds that one only). */
   readonly table?: FactTable & { readonly name: PartitionManifest['table'] };
-  /** The day's lease, confirmed right before the publish (absent only where no lease is held: a benchmark of the stage). */
-  readonly lease?: LeaseHandle;
+  /**
+   * The run's publication of the day: its lease is confirmed right before the publish, which it
+   * takes (a benchmark of the stage holds a publication with no lease).
+   */
+  readonly publication: Pick<DayPublication, 'confirm' | 'publish' | 'sweep'>;
 }
 
 function pct(n: number): string {
@@ -292,44 +294,58 @@ async function discardRun(store: ObjectStore, write: DayWrite): Promise<void> {
   await store.deleteObjects(keys).catch(() => undefined);
 }
 
+/** The answer of a validate that published `write` (or had published it: a retry). */
+function publishedResult(
+  day: CalendarDay,
+  write: DayWrite,
+  published: { rows: number; partitionRows: number; files: number; bytes: number; warnings: string[]; removed: number; publishWindowMs: number },
+  started: number,
+): ValidateResult {
+  return {
+    runId: write.runId,
+    date: day.iso,
+    verdict: 'passed',
+    sourceCount: write.sourceCount,
+    rows: published.rows,
+    partitionRows: published.partitionRows,
+    files: published.files,
+    bytes: published.bytes,
+    quarantined: write.metrics.quarantined,
+    warnings: published.warnings,
+    reportKey: reportKey(day, write.runId),
+    removed: published.removed,
+    publishWindowMs: published.publishWindowMs,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
 /** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
   const started = performance.now();
-  const { store, day, thresholds } = request;
+  const { store, day, thresholds, publication } = request;
   const table = request.table ?? RENTALS;
   const write = combineRanges(request.run, request.written);
-  // A retry of a validate that published already (its answer was lost: a timeout after the
-  // commit): the staged files are gone, the manifest names the run; answer from it.
-  const before = await readManifest(store, day);
-  const publishedRun = before?.manifest.runs.find((r) => r.runId === write.runId);
-  if (before && publishedRun) {
-    // Its staging may be left if the answer was lost before the clean-up: swept if the day is still the run's.
+  // The run holds the day, so no one else publishes it meanwhile: the manifest read now is the one
+  // the commit builds on (and the commit's conditional write would refuse if someone had).
+  const current = await readManifest(store, day);
+  const publishedRun = current?.manifest.runs.find((r) => r.runId === write.runId);
+  if (current && publishedRun) {
+    // A retry of a validate that published already (its answer was lost: a timeout after the
+    // commit): the staged files are gone, the manifest names the run; answer from it. Its staging
+    // may be left if the answer was lost before the clean-up: swept if the day is still the run's.
     if (
-      await request.lease?.confirm().then(
+      await publication.confirm().then(
         () => true,
         () => false,
       )
     )
-      await sweepDay(store, day, [write.runId]);
-    const files = before.manifest.files.filter((f) => f.runId === write.runId);
-    return {
-      runId: write.runId,
-      date: day.iso,
-      verdict: 'passed',
-      sourceCount: write.sourceCount,
-      rows: publishedRun.rows,
-      partitionRows: before.manifest.rows,
-      files: files.length,
-      bytes: files.reduce((s, f) => s + f.bytes, 0),
-      quarantined: write.metrics.quarantined,
-      warnings: [],
-      reportKey: reportKey(day, write.runId),
-      removed: 0,
-      publishWindowMs: 0,
-      seconds: (performance.now() - started) / 1000,
-    };
+      await publication.sweep([write.runId]);
+    const files = current.manifest.files.filter((f) => f.runId === write.runId);
+    const bytes = files.reduce((s, f) => s + f.bytes, 0);
+    const answer = { rows: publishedRun.rows, partitionRows: current.manifest.rows, files: files.length, bytes, warnings: [], removed: 0, publishWindowMs: 0 };
+    return publishedResult(day, write, answer, started);
   }
-  await request.lease?.confirm();
+  await publication.confirm();
   const footers = await summariseFooters(table, store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
   const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows);
@@ -360,62 +376,44 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     throw new ValidationBreachError(failed, key);
   }
 
-  // The manifest read first is still the current one: the run holds the day, so no one else publishes
-  // meanwhile (and the conditional write of the commit would refuse if someone had).
-  const current = before;
-  const now = new Date().toISOString();
-  const files: ManifestFile[] = write.files.map((f) => ({ ...f, key: publishedKeyOf(write.runId, f.key), runId: write.runId }));
-  const keepPrevious = write.mode === 'append' && current !== undefined;
-  const next: PartitionManifest = {
-    version: 1,
+  const next = nextManifest(current?.manifest, {
     table: table.name,
     date: day.iso,
     runId: write.runId,
+    mode: write.mode,
     schemaFingerprint: write.schemaFingerprint,
-    files: keepPrevious ? [...current.manifest.files, ...files] : files,
-    rows: (keepPrevious ? current.manifest.rows : 0) + footers.rows,
-    quarantine: [...(keepPrevious ? current.manifest.quarantine : []), ...write.quarantineKeys],
-    runs: [
-      ...(keepPrevious ? current.manifest.runs : []),
-      {
-        runId: write.runId,
-        mode: write.mode,
-        // The source rows this run stands for: an append's are those it added (the rest were
-        // published by the runs before it), so the runs' counts add up to the day's.
-        sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
-        sourceSnapshotAt: write.snapshotAt,
-        rows: footers.rows,
-        publishedAt: now,
-        quarantined: write.metrics.quarantined,
-      },
-    ],
-  };
-  await request.lease?.confirm();
-  let published: Awaited<ReturnType<typeof publishPartition>>;
+    files: write.files.map((f) => ({ ...f, key: publishedKeyOf(write.runId, f.key) })),
+    rows: footers.rows,
+    quarantine: write.quarantineKeys,
+    // The source rows this run stands for: an append's are those it added (the rest were
+    // published by the runs before it), so the runs' counts add up to the day's.
+    sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
+    sourceSnapshotAt: write.snapshotAt,
+    quarantined: write.metrics.quarantined,
+  });
+  await publication.confirm();
+  let outcome: Awaited<ReturnType<DayPublication['publish']>>;
   try {
-    published = await publishPartition(store, day, { runId: write.runId, staged: write.files.map((f) => f.key), next, current });
+    outcome = await publication.publish({ staged: write.files.map((f) => f.key), next, current });
   } catch (error) {
     // A retry may still publish these files; a terminal failure never will.
     if (!isRetryable(error)) await discardRun(store, write);
     throw error;
   }
-  const { removed, windowMs } = published;
-  const result: ValidateResult = {
-    runId: write.runId,
-    date: day.iso,
-    verdict: 'passed',
-    sourceCount: write.sourceCount,
-    rows: footers.rows,
-    partitionRows: next.rows,
-    files: write.files.length,
-    bytes,
-    quarantined: write.metrics.quarantined,
-    warnings: warnings.map((w) => `${w.check}: expected ${w.expected}, got ${w.actual}`),
-    reportKey: key,
-    removed: removed.length,
-    publishWindowMs: Math.round(windowMs * 10) / 10,
-    seconds: (performance.now() - started) / 1000,
-  };
-  request.log?.info('published', { rows: result.rows, partition_rows: next.rows, files: result.files, removed: removed.length, report: key });
+  const result = publishedResult(
+    day,
+    write,
+    {
+      rows: footers.rows,
+      partitionRows: next.rows,
+      files: write.files.length,
+      bytes,
+      warnings: warnings.map((w) => `${w.check}: expected ${w.expected}, got ${w.actual}`),
+      removed: outcome.removed.length,
+      publishWindowMs: Math.round(outcome.windowMs * 10) / 10,
+    },
+    started,
+  );
+  request.log?.info('published', { rows: result.rows, partition_rows: next.rows, files: result.files, removed: result.removed, report: key });
   return result;
 }
