@@ -19,7 +19,7 @@ import { awsRequestHandler } from '../core/aws-http.js';
 import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
 
-const RETRYABLE_CODES = new Set([
+const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'SlowDown',
   'ServiceUnavailable',
   'InternalError',

@@ -16,7 +16,9 @@ import { SourceUnavailableError, ValidationBreachError } from '../../src/core/er
 import { seed } from '../../dev/source/generator.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { releaseLock } from '../../src/lake/lease.js';
+import { STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
+import { interceptStore } from '../support/intercepted-store.js';
 import { overlapBarrier } from '../support/overlap.js';
 
 type Handler = (event: unknown) => Promise<unknown>;
@@ -170,5 +172,55 @@ describe('local execution of the deployed definition', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect(overlap.peak).toBe(2);
+  });
+
+  it('two executions in one process are independent: one interrupted while the other publishes, the other publishes', async () => {
+    // Prepare: execution A waits in Extract for its interruption; B's publish of its day waits
+    // inside its first promotion until A has been interrupted and has given its day back.
+    const stop = new AbortController();
+    const aExtracting = Promise.withResolvers<void>();
+    const bPublishing = Promise.withResolvers<void>();
+    const aStopped = Promise.withResolvers<void>();
+    const a = runLocalExecution(
+      config,
+      { date: '2025-05-04' },
+      {
+        concurrency: 1,
+        signal: stop.signal,
+        handlers: {
+          [STAGES.extract.state]: (own) => async (event) => {
+            aExtracting.resolve();
+            await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+            return own(event);
+          },
+        },
+      },
+    );
+    const lake = new FsStore(config.lake);
+    const bStore = interceptStore(lake, {
+      promote: async ([from, to], next) => {
+        if (to.startsWith('rentals/')) {
+          bPublishing.resolve();
+          await aStopped.promise;
+        }
+        return next(from, to);
+      },
+    });
+    const b = runLocalExecution(config, { date: '2025-05-05' }, { concurrency: 1, store: bStore });
+
+    // Act: interrupt A once both are where they should be
+    await Promise.all([aExtracting.promise, bPublishing.promise]);
+    stop.abort();
+    const aResult = await a;
+    aStopped.resolve();
+    const bResult = await b;
+
+    // Assess: A stopped and gave its day back; B published its day
+    expect(aResult.status).toBe('ABORTED');
+    expect(aResult.interrupted).toEqual(['2025-05-04']);
+    expect(bResult.status).toBe('SUCCEEDED');
+    expect(bResult.outcomes.map((o) => [o.date, o.verdict])).toEqual([['2025-05-05', 'passed']]);
+    expect((await readManifest(lake, parseDay('2025-05-05')))?.manifest.runs.at(-1)?.publishedAt).toBeDefined();
+    expect(await lake.list('_locks/')).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import { readSnapshotManifest } from '../../src/lake/snapshot-publication.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
+import { interceptStore } from '../support/intercepted-store.js';
 
 const FROM = parseDay('2025-05-01');
 const TO = parseDay('2025-05-04');
@@ -110,5 +111,57 @@ describe('snapshot tables', () => {
     expect(await countRows(join(lake, 'users'))).toBe(125);
     expect(older).toBe(false);
     expect(await readSnapshotManifest(store, 'users')).toEqual(after);
+  });
+
+  it('two executions publishing a table at once: the copy read later wins, whatever order their steps interleave in', async () => {
+    // Prepare: the older read's promotion waits until the newer one has committed, or was refused
+    // the table's lock (it cannot commit before the older one lets go): without the lock and the
+    // conditional commit, the older copy lands over the newer one.
+    const raceLake = await mkdtemp(join(tmpdir(), 'snapshot-race-'));
+    const base = new FsStore(loadConfig({ LAKE_URI: raceLake }).lake);
+    const olderRun = newRunId(new Date('2025-05-01T00:00:00Z'));
+    const newerRun = newRunId(new Date('2025-05-01T00:01:00Z'));
+    const newerCommittedOrRefused = Promise.withResolvers<void>();
+    const racing = interceptStore(base, {
+      promote: async ([from, to], next) => {
+        if (from.includes(olderRun)) await newerCommittedOrRefused.promise;
+        return next(from, to);
+      },
+      putObject: async ([key, body, options], next) => {
+        try {
+          const written = await next(key, body, options);
+          if (key === '_manifests/users.json' && String(body).includes(newerRun)) newerCommittedOrRefused.resolve();
+          return written;
+        } catch (error) {
+          if (key.startsWith('_locks/users') && String(body).includes(newerRun)) newerCommittedOrRefused.resolve();
+          throw error;
+        }
+      },
+    });
+    const copy = (runId: string, sourceSnapshotAt: string, text: string) => ({
+      table: 'users',
+      runId,
+      staged: stagedKey(runId, snapshotKey('users')),
+      rows: 1,
+      bytes: text.length,
+      sourceSnapshotAt,
+      text,
+    });
+    const older = copy(olderRun, '2025-05-01T00:00:00.000Z', 'the older copy');
+    const newer = copy(newerRun, '2025-05-01T00:01:00.000Z', 'the newer copy');
+    for (const c of [older, newer]) await base.putObject(c.staged, c.text);
+
+    try {
+      // Act: two executions, each with its own session, the older one starting first
+      const published = await Promise.all([new LakeSession().publishSnapshot(racing, older), new LakeSession().publishSnapshot(racing, newer)]);
+
+      // Assess: the file a reader takes and the manifest are both the newer copy's
+      expect(published[1]).toBe(true);
+      expect(Buffer.from((await base.getObject(snapshotKey('users')))!.body).toString()).toBe('the newer copy');
+      expect(await readSnapshotManifest(base, 'users')).toMatchObject({ runId: newerRun, sourceSnapshotAt: newer.sourceSnapshotAt });
+      expect(await base.list('_locks/')).toEqual([]);
+    } finally {
+      await rm(raceLake, { recursive: true, force: true });
+    }
   });
 });
