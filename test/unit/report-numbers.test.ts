@@ -154,6 +154,24 @@ describe('numbers, not texts, between validate and the views', () => {
     expect(section('quarantine').description).toContain(`A day fails above ${(DEFAULT_THRESHOLDS.maxQuarantineRate * 100).toFixed(2)}% of its rows.`);
   });
 
+  it("shows '-' where a report written before checks carried numbers has none", () => {
+    // Prepare: the same days as older code wrote them, texts and no figures
+    const older = lakeDays().map((day) => ({
+      ...day,
+      reports: day.reports.map((report) => ({ ...report, checks: report.checks.map(({ value, limit, unit, of, ...texts }) => texts) })),
+    }));
+
+    // Act
+    const sections = reportSections(older, []);
+
+    // Assess
+    const section = (id: string) => sections.find((s) => s.id === id)!;
+    expect(section('day-over-day').tables[0].rows.map((row) => row.slice(2, 5))).toEqual(Array(3).fill(['-', '-', '-']));
+    expect(section('day-over-day').chart.datasets.flatMap((d) => d.data)).toEqual(Array(8).fill(null));
+    expect(section('duplicates').tables[0].rows.map((row) => row[2])).toEqual(Array(4).fill('-'));
+    expect(section('null-rate').tables[0].rows.map((row) => row[4])).toEqual(Array(4).fill('-'));
+  });
+
   it('gives etl status the same figures whatever the checks say in words', () => {
     // Prepare
     const days = lakeDays();
