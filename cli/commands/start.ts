@@ -7,18 +7,21 @@
 import { readParquetSql, sqlString } from '../duckdb.js';
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import type pg from 'pg';
 import type { Config } from '../../src/core/config.js';
 import { connect } from '../../src/source/connect.js';
 import { migrate } from '../../dev/source/migrate.js';
-import { addDays, dayAt, daysBetween, parseDay } from '../../src/core/day.js';
+import { addDays, dayAt, daysBetween, parseDay, type CalendarDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
 import type { KeptPostgres } from '../../dev/embedded-postgres.js';
 import { InputError } from '../../src/core/errors.js';
+import { dayCurrency } from '../../src/lake/currency.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { openStore } from '../../src/lake/open.js';
+import type { ObjectStore } from '../../src/lake/store.js';
 import { DEFAULT_REPORT_FILE, writeReportPage } from '../../src/monitor/report/index.js';
-import { isUpToDate, sourceState } from '../../src/pipeline/validate/recheck.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { sourceDayStates } from '../../src/source/day-state.js';
 import { progressPrinter, type CommandContext, type Io } from '../io.js';
 import { openLake } from '../lake.js';
 import { commandConfig } from '../options.js';
@@ -46,6 +49,45 @@ export function contiguousRanges(dates: readonly string[]): string[][] {
     else ranges.push([date]);
   }
   return ranges;
+}
+
+/**
+ * Splits `days` into those published and current (by the rule the schedule's lookback, `etl
+ * status` and `etl validate` use: `dayCurrency`), as skipped outcomes, and the dates to run.
+ */
+export async function upToDateDays(
+  store: ObjectStore,
+  client: pg.Client,
+  days: readonly CalendarDay[],
+  timeZone: string,
+): Promise<{ skipped: DayOutcome[]; pending: string[] }> {
+  const states = await sourceDayStates(
+    client,
+    days.map((day) => day.iso),
+    timeZone,
+  );
+  const skipped: DayOutcome[] = [];
+  const pending: string[] = [];
+  for (const day of days) {
+    const published = await readManifest(store, day);
+    const state = states.get(day.iso)!;
+    if (!published || dayCurrency(published.manifest, state).state !== 'current') {
+      pending.push(day.iso);
+      continue;
+    }
+    const m = published.manifest;
+    skipped.push({
+      date: day.iso,
+      verdict: 'skipped',
+      sourceRows: state.count,
+      writtenRows: m.rows,
+      files: m.files.length,
+      bytes: m.files.reduce((s, f) => s + f.bytes, 0),
+      seconds: 0,
+      note: 'published and up to date',
+    });
+  }
+  return { skipped, pending };
 }
 
 /** How to go on with the kept Postgres: its DATABASE_URL for the other commands, and how to stop it. */
@@ -123,27 +165,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
       const days = daysBetween(firstDay.iso > earliest.iso ? firstDay : earliest, lastDay);
 
       const store = await openLake(config);
-      const skipped: DayOutcome[] = [];
-      const pending: string[] = [];
-      for (const day of days) {
-        const published = await readManifest(store, day);
-        const state = await sourceState(client, day, config.timeZone);
-        if (published && isUpToDate(published.manifest, state)) {
-          const m = published.manifest;
-          skipped.push({
-            date: day.iso,
-            verdict: 'skipped',
-            sourceRows: state.count,
-            writtenRows: m.rows,
-            files: m.files.length,
-            bytes: m.files.reduce((s, f) => s + f.bytes, 0),
-            seconds: 0,
-            note: 'published and up to date',
-          });
-        } else {
-          pending.push(day.iso);
-        }
-      }
+      const { skipped, pending } = await upToDateDays(store, client, days, config.timeZone);
       io.err(`${days.length} days in ${config.lake.uri}: ${skipped.length} up to date, ${pending.length} to run`);
       const ran: DayOutcome[] = [];
       const onDay = progressPrinter(io, pending.length);

@@ -5,7 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { readLakeState } from '../../src/monitor/lake-state.js';
-import { dayStatus, sourceStatesByDay, type DayStatus } from '../../src/monitor/status.js';
+import { percent } from '../../src/lake/report-record.js';
+import { dayStatus, type DayStatus } from '../../src/monitor/status.js';
+import { sourceDayStates } from '../../src/source/day-state.js';
 import { printJson, type CommandContext } from '../io.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
@@ -59,7 +61,7 @@ export function statusTable(days: readonly DayStatus[], withSource: boolean): st
     runs(d.runs),
     when(d.snapshotAt),
     ...(withSource ? [source(d)] : []),
-    d.quarantineRate === undefined ? '-' : `${(d.quarantineRate * 100).toFixed(2)}%`,
+    d.quarantineRate === undefined ? '-' : percent(d.quarantineRate),
     lock(d),
     verdict(d),
   ]);
@@ -96,11 +98,11 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const days = values.date === undefined && values.from === undefined && values.to === undefined ? undefined : daysFlags(values);
   const store = await openLake(config);
   const records = await readLakeState(store, days, 'latest');
-  let states: Awaited<ReturnType<typeof sourceStatesByDay>> | undefined;
+  let states: Awaited<ReturnType<typeof sourceDayStates>> | undefined;
   if (config.databaseUrl !== undefined) {
     const client = await openSource(config);
     try {
-      states = await sourceStatesByDay(
+      states = await sourceDayStates(
         client,
         records.map((r) => r.date),
         config.timeZone,

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { manifestKey } from '../../src/lake/layout.js';
 import { recheckPartition } from '../../src/pipeline/validate/recheck.js';
-import type { ValidationReport } from '../../src/pipeline/validate/validate.js';
+import type { ValidationReport } from '../../src/lake/report-record.js';
 import { printJson, type CommandContext } from '../io.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';

@@ -11,7 +11,7 @@ import { dateOfManifestKey, KEY_PATTERNS, MANIFESTS_PREFIX, REPORTS_PREFIX, repo
 import { lockKey } from '../lake/lease.js';
 import { readManifest, type PartitionManifest } from '../lake/manifest.js';
 import type { ObjectStore } from '../lake/store.js';
-import type { ValidationReport } from '../pipeline/validate/validate.js';
+import type { ValidationReport } from '../lake/report-record.js';
 
 /** Where the day locks live (`lockKey` names each one). */
 const LOCKS_PREFIX = KEY_PATTERNS.leases.replace(/\*$/, '');

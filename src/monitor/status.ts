@@ -2,19 +2,15 @@
  * The state of each day at a glance (`etl status`): published or not and what with, whether the
  * source has moved on since (when a database is at hand), who holds the day's lock, how its last
  * check ended and why, and how much of it was quarantined. Built from `readLakeState` alone, plus
- * one grouped count of the source for all the days at once, judged by the rule the schedule's
- * lookback republishes stale days by (`checkPartition`).
+ * one grouped count of the source for all the days at once (`sourceDayStates`), judged by the one
+ * rule for "current" (`lake/currency.ts`) the schedule's lookback republishes stale days by.
  */
-import type pg from 'pg';
-import { dayWindow, parseDay } from '../core/day.js';
-import { RENTALS, type FactTable } from '../core/tables.js';
-import { classifyDbError } from '../source/connect.js';
-import { sourceStateByDayQuery } from '../source/queries.js';
-import { checkPartition, type SourceDayState } from '../pipeline/plan/staleness.js';
-import type { CheckResult, ValidationReport } from '../pipeline/validate/validate.js';
+import { dayCurrency } from '../lake/currency.js';
+import { rateOf, type CheckResult, type ValidationReport } from '../lake/report-record.js';
+import type { SourceDayState } from '../source/day-state.js';
 import type { DayRecords, LockState } from './lake-state.js';
 
-/** How the day compares with the source now, by the schedule's own rule (`checkPartition`). */
+/** How the day compares with the source now, by the one rule for "current" (`dayCurrency`). */
 export interface SourceComparison {
   /** `current`: the source has the rows the partition's runs read and none changed since; `stale`: not so; `unpublished`: no manifest. */
   readonly state: string;
@@ -54,26 +50,6 @@ export interface DayStatus {
   readonly quarantineRate?: number;
 }
 
-/** Counts the source's rows of every day of `dates` at once, with their latest change. */
-export async function sourceStatesByDay(
-  client: pg.Client,
-  dates: readonly string[],
-  timeZone: string,
-  table: FactTable = RENTALS,
-): Promise<Map<string, SourceDayState>> {
-  const states = new Map<string, SourceDayState>(dates.map((date) => [date, { count: 0, lastChange: undefined }]));
-  if (dates.length === 0) return states;
-  const sorted = [...dates].sort();
-  const window = { start: dayWindow(parseDay(sorted[0]), timeZone).start, end: dayWindow(parseDay(sorted.at(-1)!), timeZone).end };
-  try {
-    const { rows } = await client.query<{ day: string; n: string; last_change: Date | null }>(sourceStateByDayQuery(table, window, timeZone));
-    for (const row of rows) if (states.has(row.day)) states.set(row.day, { count: Number(row.n), lastChange: row.last_change?.toISOString() });
-  } catch (error) {
-    throw classifyDbError(error, `count source rows of ${sorted[0]} to ${sorted.at(-1)}`);
-  }
-  return states;
-}
-
 function explain(check: CheckResult): string {
   return `${check.check}: ${check.actual} (expected ${check.expected})`;
 }
@@ -93,7 +69,8 @@ function lastVerdict(report: ValidationReport): LastVerdict {
 function compare(records: DayRecords, source: SourceDayState): SourceComparison {
   const base = { count: source.count, ...(source.lastChange ? { lastChange: source.lastChange } : {}) };
   if (!records.manifest) return { state: 'unpublished', ...base, detail: `${source.count.toLocaleString('en-US')} rows in the source` };
-  return { ...checkPartition(records.manifest, source), ...base };
+  const { state, detail } = dayCurrency(records.manifest, source);
+  return { state, detail, ...base };
 }
 
 /** The status of one day from what the lake holds about it, compared with `source` when given. */
@@ -119,6 +96,6 @@ export function dayStatus(records: DayRecords, source: SourceDayState | undefine
     ...(source ? { source: compare(records, source) } : {}),
     ...(lock ? { lock: { ...lock, expired: !(Date.parse(lock.expiresAt) > now.getTime()) } } : {}),
     ...(lastReport ? { last: lastVerdict(lastReport) } : {}),
-    ...(lastPublish ? { quarantineRate: readRows === 0 ? 0 : lastPublish.quarantined / readRows } : {}),
+    ...(lastPublish ? { quarantineRate: rateOf(lastPublish.quarantined, readRows) } : {}),
   };
 }

@@ -89,20 +89,13 @@ export function duplicateKeysQuery(table: FactTable, window: Window): QueryConfi
   };
 }
 
-/** The rows of `window` now and their latest change: `n`, `last_change`. */
-export function sourceStateQuery(table: FactTable, window: Window): QueryConfig {
-  return {
-    text: `SELECT count(*) AS n, max(${escapeIdentifier(table.changedAt)}) AS last_change FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)}`,
-    values: [window.start, window.end],
-  };
-}
-
 /**
  * The rows of `window` and their latest change by local day in `timeZone` (the day a row's
  * partition column falls on, as `dayWindow` cuts it): `day` (YYYY-MM-DD), `n`, `last_change`.
- * Days without rows are left out.
+ * Days without rows are left out. The one query behind every "is this published day current?"
+ * (`source/day-state.ts`), for one day or many.
  */
-export function sourceStateByDayQuery(table: FactTable, window: Window, timeZone: string): QueryConfig {
+export function sourceDayStatesQuery(table: FactTable, window: Window, timeZone: string): QueryConfig {
   const partition = escapeIdentifier(table.partition);
   return {
     text: `SELECT to_char((${partition} AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, max(${escapeIdentifier(table.changedAt)}) AS last_change

@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { daysBetween, parseDay } from '../../src/core/day.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';
 import { openStore } from '../../src/lake/open.js';
-import type { ValidationReport } from '../../src/pipeline/validate/validate.js';
+import type { ValidationReport } from '../../src/lake/report-record.js';
 import { seed } from '../../dev/source/generator.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';

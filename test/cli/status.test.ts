@@ -16,7 +16,7 @@ import { openStore } from '../../src/lake/open.js';
 import type { ObjectStore } from '../../src/lake/store.js';
 import { listingPrefixes } from '../../src/monitor/lake-state.js';
 import type { DayStatus } from '../../src/monitor/status.js';
-import type { ValidationReport } from '../../src/pipeline/validate/validate.js';
+import type { ValidationReport } from '../../src/lake/report-record.js';
 import { seed } from '../../dev/source/generator.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';

@@ -18,7 +18,7 @@ import { seed } from '../../dev/source/generator.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { lockKey } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';
-import type { ValidationReport } from '../../src/pipeline/validate/validate.js';
+import type { ValidationReport } from '../../src/lake/report-record.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { overlapBarrier } from '../support/overlap.js';

@@ -12,7 +12,7 @@ import { main, type Io } from '../../cli/main.js';
 import { parseDay } from '../../src/core/day.js';
 import { seed } from '../../dev/source/generator.js';
 import { manifestKey, reportKey } from '../../src/lake/layout.js';
-import type { ValidationReport } from '../../src/pipeline/validate/validate.js';
+import type { ValidationReport } from '../../src/lake/report-record.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate, duckdbDistinctIds, hyparquetAggregate } from '../support/lake-readers.js';

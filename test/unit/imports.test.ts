@@ -1,10 +1,12 @@
 /**
  * The import structure the layout promises, read from esbuild's own resolution of every entry
  * point (its metafile): no import cycles among the project's modules, the stage contracts import
- * no stage, stages never touch the lease module, and `src/` depends on neither the CLI, the
- * infrastructure nor the development tooling.
+ * no stage, stages never touch the lease module, the views (`src/monitor/`) import nothing from
+ * `src/pipeline/`, and `src/` depends on neither the CLI, the infrastructure nor the development
+ * tooling.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -44,6 +46,20 @@ async function importGraph(): Promise<Map<string, string[]>> {
     out.set(path, input.imports.map((i) => i.path).filter(project));
   }
   return out;
+}
+
+/**
+ * What the modules under `dir` import, type-only imports included (esbuild drops those from its
+ * graph), as project paths: `src/monitor/status.ts -> src/lake/currency.ts`.
+ */
+function importsUnder(dir: string): string[] {
+  const files = readdirSync(`${ROOT}${dir}`, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
+  return files.flatMap((name) => {
+    const path = join(dir, name);
+    const text = readFileSync(`${ROOT}${path}`, 'utf8');
+    const specifiers = [...text.matchAll(/\bfrom\s+'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]);
+    return specifiers.map((s) => `${path} -> ${relative(ROOT, join(ROOT, dirname(path), s)).replace(/\.js$/, '.ts')}`);
+  });
 }
 
 /** Every cycle found by a depth-first walk, each as the list of modules around it. */
@@ -104,6 +120,15 @@ describe('the import structure', () => {
   it('lets no stage import the lease: the handler wrapper holds it', () => {
     const offenders = [...graph].filter(([path, imports]) => STAGE_DIRS.some((dir) => path.startsWith(dir)) && imports.includes('src/lake/lease.ts'));
     expect(offenders.map(([path]) => path)).toEqual([]);
+  });
+
+  it("keeps the views (src/monitor/) off src/pipeline/: they read the lake's records, types included", () => {
+    const fromGraph = [...graph].flatMap(([path, imports]) =>
+      path.startsWith('src/monitor/') ? imports.filter((i) => i.startsWith('src/pipeline/')).map((i) => `${path} -> ${i}`) : [],
+    );
+    const fromText = importsUnder('src/monitor').filter((edge) => edge.split(' -> ')[1].startsWith('src/pipeline/'));
+    expect(importsUnder('src/monitor')).toContain('src/monitor/report/index.ts -> src/monitor/lake-state.ts');
+    expect([...fromGraph, ...fromText]).toEqual([]);
   });
 
   it('keeps src/ independent of the CLI, the infrastructure and the development tools', () => {

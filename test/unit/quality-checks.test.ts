@@ -168,4 +168,25 @@ describe('qualityChecks', () => {
     expect(failed(warned)).toEqual(['warning day_over_day_change: 150.00%']);
     expect(failed(enforced)).toEqual(['error day_over_day_change: 150.00%']);
   });
+
+  it('carries each figure as a number: the value, its limit, and the rows a rate is of', () => {
+    // Act
+    const checks = qualityChecks(RENTALS, { sourceCount: 1_000, metrics: metrics({ quarantined: 60 }) }, footers(), DEFAULT_THRESHOLDS, 400);
+    const fromEmpty = qualityChecks(RENTALS, { sourceCount: 1_000, metrics: metrics() }, footers(), DEFAULT_THRESHOLDS, 0);
+    const numbers = (name: string, from = checks) => {
+      const { value, limit, unit, of } = from.find((c) => c.check === name)!;
+      return { value, limit, unit, of };
+    };
+
+    // Assess
+    expect(numbers('quarantine_rate')).toEqual({ value: 0.06, limit: DEFAULT_THRESHOLDS.maxQuarantineRate, unit: 'rate', of: 1_000 });
+    expect(numbers('null_rate.rent_cost')).toEqual({ value: 0.02, limit: DEFAULT_THRESHOLDS.maxNullRate, unit: 'rate', of: 1_000 });
+    expect(numbers('duplicate_rental_id')).toEqual({ value: 0, limit: DEFAULT_THRESHOLDS.maxDuplicateIds, unit: 'rows', of: undefined });
+    expect(numbers('row_count')).toEqual({ value: 1_000, limit: 1_000, unit: 'rows', of: undefined });
+    expect(numbers('files_present')).toEqual({ value: 0, limit: 0, unit: 'count', of: undefined });
+    expect(numbers('day_over_day_change')).toEqual({ value: 1.5, limit: 0.5, unit: 'rate', of: 400 });
+    // A change from 0 rows has no finite rate: the day before's rows say why.
+    expect(numbers('day_over_day_change', fromEmpty)).toEqual({ value: undefined, limit: 0.5, unit: 'rate', of: 0 });
+    expect(fromEmpty.find((c) => c.check === 'day_over_day_change')?.actual).toBe('from 0 rows');
+  });
 });

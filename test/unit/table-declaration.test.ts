@@ -23,7 +23,6 @@ import { newRunId, stagingKey } from '../../src/lake/layout.js';
 import { extractDay } from '../../src/pipeline/extract/extract.js';
 import { planDay } from '../../src/pipeline/plan-day/plan-day.js';
 import { transformDay } from '../../src/pipeline/transform-write/transform.js';
-import { sourceState } from '../../src/pipeline/validate/recheck.js';
 import { summariseFooters } from '../../src/pipeline/validate/validate.js';
 import {
   copyRangeSql,
@@ -33,8 +32,9 @@ import {
   duplicateKeysQuery,
   keyIsUniqueQuery,
   rowsByHourQuery,
-  sourceStateQuery,
+  sourceDayStatesQuery,
 } from '../../src/source/queries.js';
+import { sourceDayState } from '../../src/source/day-state.js';
 import { thrownBy } from '../support/outcomes.js';
 
 const STATIONS = declareSnapshotTable({
@@ -191,7 +191,7 @@ describe('the SQL of a table declared otherwise', () => {
       byHour: rowsByHourQuery(TRIPS, WINDOW),
       unique: keyIsUniqueQuery(TRIPS),
       duplicates: duplicateKeysQuery(TRIPS, WINDOW),
-      state: sourceStateQuery(TRIPS, WINDOW),
+      state: sourceDayStatesQuery(TRIPS, WINDOW, 'UTC'),
     };
 
     // Assess
@@ -201,7 +201,9 @@ describe('the SQL of a table declared otherwise', () => {
     );
     expect(queries.unique.values).toEqual(['"Trips"', 'trip_id']);
     expect(queries.duplicates.text).toBe('SELECT count(*) - count(DISTINCT "trip_id") AS n FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2');
-    expect(queries.state.text).toBe('SELECT count(*) AS n, max("changed") AS last_change FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2');
+    expect(queries.state.text).toBe(
+      `SELECT to_char(("begin" AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, max("changed") AS last_change\n     FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2 GROUP BY 1`,
+    );
     expect(countInSnapshotSql(TRIPS, WINDOW)).toMatch(/^SELECT count\(\*\) AS n, now\(\) AS snapshot_at FROM "Trips" WHERE "begin" >= '/);
     for (const query of Object.values(queries)) expect(query.text).not.toMatch(RENTALS_NAMES);
   });
@@ -229,7 +231,7 @@ function recordingClient(): { client: pg.Client; sent: { text: string; values?: 
       ];
     if (text.includes('AS unique')) return [{ unique: false }];
     if (text.includes('count(DISTINCT')) return [{ n: '2' }];
-    if (text.includes('last_change')) return [{ n: '10', last_change: new Date('2025-06-02T23:00:00Z') }];
+    if (text.includes('last_change')) return [{ day: DAY.iso, n: '10', last_change: new Date('2025-06-02T23:00:00Z') }];
     if (text.includes('snapshot_at')) return [{ n: '0', snapshot_at: new Date('2025-06-03T01:00:00Z') }];
     if (text.includes('count(*)')) return [{ n: '10' }];
     return [];
@@ -330,11 +332,11 @@ describe('the stages, run for a table declared otherwise', () => {
     const { client, sent } = recordingClient();
 
     // Act
-    const state = await sourceState(client, DAY, 'UTC', TRIPS);
+    const state = await sourceDayState(client, DAY, 'UTC', TRIPS);
 
     // Assess
     expect(state).toEqual({ count: 10, lastChange: '2025-06-02T23:00:00.000Z' });
-    expect(statements(sent)).toEqual([sourceStateQuery(TRIPS, WINDOW).text]);
+    expect(statements(sent)).toEqual([sourceDayStatesQuery(TRIPS, WINDOW, 'UTC').text]);
   });
 
   it('transform-write casts, quarantines, measures and writes as the declaration says', async () => {

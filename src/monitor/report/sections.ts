@@ -5,9 +5,11 @@
  *
  * A day's quality measures are those of its latest run of the publishing kind (the run that
  * published it, or a run that failed since); its rows, files and freshness are its manifest's.
+ * The figures of a check are its numbers (`value`, `limit`, `of`), never its text: a report
+ * written before checks carried numbers shows '-' (no point in a chart) where they would go.
  */
 import type { PartitionManifest } from '../../lake/manifest.js';
-import type { CheckResult, ValidationReport } from '../../pipeline/validate/validate.js';
+import { percent, rateOf, type CheckResult, type ValidationReport } from '../../lake/report-record.js';
 import { RENTALS } from '../../core/tables.js';
 import type { DayRecords } from '../lake-state.js';
 import type { TopUser } from './top-users.js';
@@ -66,11 +68,6 @@ export interface ReportData {
   readonly sections: readonly Section[];
 }
 
-/** A fraction as a percentage with two decimals, as the reports write them. */
-export function percent(n: number): string {
-  return `${(n * 100).toFixed(2)}%`;
-}
-
 const seconds = (ms: number) => Math.round(ms / 10) / 100;
 
 /** The start of a run from its id (`20261117T040506789Z-…`), in epoch milliseconds. */
@@ -79,13 +76,6 @@ export function runStartOf(runId: string): number {
   if (!m) return Number.NaN;
   const [year, month, day, hour, minute, second, ms] = m.slice(1).map(Number);
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
-}
-
-/** The limit of an `atMost` check (`<= 5.00%` as 0.05, `<= 0` as 0), or undefined. */
-export function limitOf(check: CheckResult | undefined): number | undefined {
-  const m = check ? /^<= (-?[\d.]+)(%?)/.exec(check.expected) : null;
-  if (!m) return undefined;
-  return m[2] === '%' ? Number(m[1]) / 100 : Number(m[1]);
 }
 
 function checkOf(report: ValidationReport | undefined, name: string): CheckResult | undefined {
@@ -99,14 +89,13 @@ function latestPublish(day: DayRecords): ValidationReport | undefined {
 /** The first limit any report states for `check` (they share one configuration, usually). */
 function limitFrom(days: readonly DayRecords[], check: string): number | undefined {
   for (const day of days) {
-    const limit = limitOf(checkOf(latestPublish(day), check));
+    const limit = checkOf(latestPublish(day), check)?.limit;
     if (limit !== undefined) return limit;
   }
   return undefined;
 }
 
 const rowsRead = (report: ValidationReport) => report.metrics?.rows ?? report.rows;
-const rate = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
 const dash = (n: number | undefined): Cell => (n === undefined ? '-' : n);
 
 function rowsSection(days: readonly DayRecords[]): Section {
@@ -163,7 +152,7 @@ function quarantineSection(days: readonly DayRecords[]): Section {
         rows: measured.map((d) => {
           const report = latestPublish(d)!;
           const metrics = report.metrics!;
-          return [d.date, ...reasons.map((r) => metrics.rejectReasons[r] ?? 0), report.quarantined, percent(rate(report.quarantined, rowsRead(report)))];
+          return [d.date, ...reasons.map((r) => metrics.rejectReasons[r] ?? 0), report.quarantined, percent(rateOf(report.quarantined, rowsRead(report)))];
         }),
       },
     ],
@@ -176,6 +165,8 @@ function nullRateSection(days: readonly DayRecords[]): Section {
   const rows = measured.reduce((s, r) => s + r.metrics!.rows, 0);
   const nulls = columns.map((c) => measured.reduce((s, r) => s + (r.metrics!.nullCounts[c] ?? 0), 0));
   const limits = columns.map((c) => limitFrom(days, `null_rate.${c}`));
+  // A nullable column is checked; a report from before checks carried numbers has no limit to show.
+  const checked = columns.map((c) => days.some((d) => checkOf(latestPublish(d), `null_rate.${c}`)));
   return {
     id: 'null-rate',
     title: 'NULL rate per column',
@@ -184,7 +175,7 @@ function nullRateSection(days: readonly DayRecords[]): Section {
       type: 'bar',
       labels: columns,
       datasets: [
-        { label: 'NULL rate', data: nulls.map((n) => rate(n, rows)) },
+        { label: 'NULL rate', data: nulls.map((n) => rateOf(n, rows)) },
         { label: 'limit', data: limits.map((l) => l ?? null), line: true, dashed: true },
       ],
       percent: true,
@@ -193,7 +184,13 @@ function nullRateSection(days: readonly DayRecords[]): Section {
     tables: [
       {
         columns: ['column', 'NULLs', 'rows', 'rate', 'limit'],
-        rows: columns.map((c, i) => [c, nulls[i], rows, percent(rate(nulls[i], rows)), limits[i] === undefined ? 'not nullable' : percent(limits[i])]),
+        rows: columns.map((c, i) => [
+          c,
+          nulls[i],
+          rows,
+          percent(rateOf(nulls[i], rows)),
+          limits[i] !== undefined ? percent(limits[i]) : checked[i] ? '-' : 'not nullable',
+        ]),
       },
     ],
   };
@@ -211,7 +208,7 @@ function duplicatesSection(days: readonly DayRecords[]): Section {
       labels: days.map((d) => d.date),
       datasets: [
         { label: 'duplicate ids', data: days.map((d) => latestPublish(d)?.metrics?.duplicateIds ?? null) },
-        { label: 'limit', data: days.map((d) => limitOf(checkOf(latestPublish(d), check)) ?? null), line: true, dashed: true },
+        { label: 'limit', data: days.map((d) => checkOf(latestPublish(d), check)?.limit ?? null), line: true, dashed: true },
       ],
       valueTitle: 'rows',
     },
@@ -220,7 +217,7 @@ function duplicatesSection(days: readonly DayRecords[]): Section {
         columns: ['date', 'duplicate ids', 'limit'],
         rows: measured.map((d) => {
           const report = latestPublish(d)!;
-          return [d.date, report.metrics!.duplicateIds, dash(limitOf(checkOf(report, check)))];
+          return [d.date, report.metrics!.duplicateIds, dash(checkOf(report, check)?.limit)];
         }),
       },
     ],
@@ -257,17 +254,22 @@ function negativesSection(days: readonly DayRecords[]): Section {
         rows: measured.map((d) => {
           const report = latestPublish(d)!;
           const m = report.metrics!;
-          return [d.date, m.negativeDurations, percent(rate(m.negativeDurations, m.rows)), m.negativeCosts, percent(rate(m.negativeCosts, m.rows))];
+          return [d.date, m.negativeDurations, percent(rateOf(m.negativeDurations, m.rows)), m.negativeCosts, percent(rateOf(m.negativeCosts, m.rows))];
         }),
       },
     ],
   };
 }
 
-/** The change a `day_over_day_change` check measured, as a fraction (null: from 0 rows). */
+/** The change a `day_over_day_change` check measured, as a fraction (null: from 0 rows, or an older report). */
 function changeOf(check: CheckResult): number | null {
-  const m = /^(-?[\d.]+)%$/.exec(check.actual);
-  return m ? Number(m[1]) / 100 : null;
+  return check.value ?? null;
+}
+
+/** The change as the table shows it: a percentage, `from 0 rows` when the day before had none, '-' when unrecorded. */
+function changeCell(check: CheckResult): Cell {
+  if (check.value !== undefined) return percent(check.value);
+  return check.of === 0 ? 'from 0 rows' : '-';
 }
 
 function dayOverDaySection(days: readonly DayRecords[]): Section {
@@ -288,7 +290,7 @@ function dayOverDaySection(days: readonly DayRecords[]): Section {
             return check ? changeOf(check) : null;
           }),
         },
-        { label: 'limit', data: days.map((d) => limitOf(checkOf(latestPublish(d), 'day_over_day_change')) ?? null), dashed: true },
+        { label: 'limit', data: days.map((d) => checkOf(latestPublish(d), 'day_over_day_change')?.limit ?? null), dashed: true },
       ],
       percent: true,
       valueTitle: 'change',
@@ -299,13 +301,12 @@ function dayOverDaySection(days: readonly DayRecords[]): Section {
         rows: checked.map((d) => {
           const report = latestPublish(d)!;
           const check = checkOf(report, 'day_over_day_change')!;
-          const before = /against (\d+) rows/.exec(check.expected)?.[1];
-          const limit = limitOf(check);
+          const limit = check.limit;
           return [
             d.date,
             report.rows,
-            before === undefined ? '-' : Number(before),
-            check.actual,
+            dash(check.of),
+            changeCell(check),
             limit === undefined ? '-' : percent(limit),
             check.passed ? 'ok' : check.severity === 'error' ? 'failed' : 'warning',
           ];
@@ -401,7 +402,7 @@ function successSection(days: readonly DayRecords[]): Section {
   return {
     id: 'success',
     title: 'Success rate and failures',
-    description: `${passed} of ${total} runs passed validation (${percent(rate(passed, total))}). Failures with their reasons below, re-checks (etl validate) included. A run that failed before validation leaves no report and is not counted.`,
+    description: `${passed} of ${total} runs passed validation (${percent(rateOf(passed, total))}). Failures with their reasons below, re-checks (etl validate) included. A run that failed before validation leaves no report and is not counted.`,
     chart: {
       type: 'bar',
       stacked: true,
@@ -421,7 +422,7 @@ function successSection(days: readonly DayRecords[]): Section {
           .map((d) => {
             const runs = publishRuns(d);
             const ok = runs.filter((r) => r.verdict === 'passed').length;
-            return [d.date, runs.length, ok, runs.length - ok, percent(rate(ok, runs.length))];
+            return [d.date, runs.length, ok, runs.length - ok, percent(rateOf(ok, runs.length))];
           }),
       },
       {

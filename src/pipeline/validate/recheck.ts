@@ -1,44 +1,18 @@
 /**
- * Re-checking published days against the source as it is now (`etl validate --date`, and
- * `npm start`'s "already up to date" test). Not part of the pipeline's Lambdas.
+ * Re-checking published days against the source as it is now (`etl validate --date`). Not part of
+ * the pipeline's Lambdas. Whether the source has moved on is the one rule for "current"
+ * (`lake/currency.ts`), which `npm start`'s skip and the schedule's lookback apply too.
  */
 import type pg from 'pg';
-import { classifyDbError } from '../../source/connect.js';
-import { dayWindow, type CalendarDay } from '../../core/day.js';
-import { newRunId, reportKey } from '../../lake/layout.js';
-import { readManifest, type PartitionManifest } from '../../lake/manifest.js';
-import type { ObjectStore } from '../../lake/store.js';
+import type { CalendarDay } from '../../core/day.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
-import { sourceStateQuery } from '../../source/queries.js';
-import { filesPresentCheck, schemaCheck, summariseFooters, writeReport, type CheckResult, type ValidationReport } from './validate.js';
-
-/** The day's rows in the source now: how many, and the latest change among them (the declared change-tracking column). */
-export interface SourceState {
-  readonly count: number;
-  readonly lastChange: string | undefined;
-}
-
-/** Counts `table`'s rows of `day` in the source now and finds their latest change. */
-export async function sourceState(client: pg.Client, day: CalendarDay, timeZone: string, table: FactTable = RENTALS): Promise<SourceState> {
-  const window = dayWindow(day, timeZone);
-  try {
-    const { rows } = await client.query<{ n: string; last_change: Date | null }>(sourceStateQuery(table, window));
-    return { count: Number(rows[0].n), lastChange: rows[0].last_change?.toISOString() };
-  } catch (error) {
-    throw classifyDbError(error, `count source rows of ${day.iso}`);
-  }
-}
-
-/** True when no row of the day was updated after `snapshotAt`. */
-export function unchangedSince(state: SourceState, snapshotAt: string): boolean {
-  return state.lastChange === undefined || state.lastChange <= snapshotAt;
-}
-
-/** True when the published partition still matches the source: same count, no later update. */
-export function isUpToDate(manifest: PartitionManifest, state: SourceState): boolean {
-  const latest = manifest.runs.at(-1);
-  return latest !== undefined && manifest.runs.length === 1 && latest.rows === state.count && unchangedSince(state, latest.sourceSnapshotAt);
-}
+import { dayCurrency } from '../../lake/currency.js';
+import { newRunId, reportKey } from '../../lake/layout.js';
+import { readManifest } from '../../lake/manifest.js';
+import type { CheckResult, ValidationReport } from '../../lake/report-record.js';
+import type { ObjectStore } from '../../lake/store.js';
+import { sourceDayState } from '../../source/day-state.js';
+import { filesPresentCheck, schemaCheck, summariseFooters, writeReport } from './validate.js';
 
 export interface RecheckRequest {
   readonly store: ObjectStore;
@@ -63,17 +37,15 @@ export async function recheckPartition(request: RecheckRequest): Promise<Recheck
   const table = request.table ?? RENTALS;
   const published = await readManifest(store, day);
   if (!published) return { published: false };
-  const source = await sourceState(client, day, timeZone, table);
+  const source = await sourceDayState(client, day, timeZone, table);
   const sourceCount = source.count;
   const { manifest } = published;
   const footers = await summariseFooters(table, store, manifest.files);
   const rows = footers.rows;
   const bytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
-  // An appended partition holds rows of several runs: together they read this many source rows,
-  // and the oldest of their reads is what a later change is measured against.
-  const readRows = manifest.runs.reduce((n, run) => n + run.sourceCount, 0);
-  const readAt = manifest.runs.map((run) => run.sourceSnapshotAt).sort()[0];
-  const changedSince = !unchangedSince(source, readAt);
+  // The rule for "current" decides the two source checks: the rows the partition's runs read
+  // together against the source's count now, and no change after the oldest of their reads.
+  const currency = dayCurrency(manifest, source);
   const checks: CheckResult[] = [
     filesPresentCheck(footers, 'every file the manifest names'),
     {
@@ -82,20 +54,26 @@ export async function recheckPartition(request: RecheckRequest): Promise<Recheck
       severity: 'error',
       expected: `${manifest.rows} (manifest)`,
       actual: String(footers.rows),
+      value: footers.rows,
+      limit: manifest.rows,
+      unit: 'rows',
     },
     schemaCheck(footers),
     {
       check: 'source_rows_now',
-      passed: readRows === sourceCount,
+      passed: currency.countMatches,
       severity: 'error',
       expected: `${sourceCount} (source count now)`,
-      actual: `${readRows} source rows read by the partition's ${manifest.runs.length === 1 ? 'run' : `${manifest.runs.length} runs`}`,
+      actual: `${currency.read} source rows read by the partition's ${manifest.runs.length === 1 ? 'run' : `${manifest.runs.length} runs`}`,
+      value: currency.read,
+      limit: sourceCount,
+      unit: 'rows',
     },
     {
       check: 'source_unchanged_since_snapshot',
-      passed: !changedSince,
+      passed: currency.unchanged,
       severity: 'error',
-      expected: `no source row updated after ${readAt}`,
+      expected: `no source row updated after ${currency.snapshotAt}`,
       actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows',
     },
   ];

@@ -16,32 +16,8 @@ import type { Logger } from '../../core/log.js';
 import { expectedParquetColumns, footerColumns, footerNullCounts, readFooter } from '../../formats/parquet-footer.js';
 import { lakeSchema } from '../../core/schema.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
+import { percent, rateOf, type CheckResult, type ValidationReport } from '../../lake/report-record.js';
 import type { DayMetrics, RangeMetrics, TransformOutput, ValidateOutput, WriteMode, WrittenFile } from '../contracts.js';
-
-export interface CheckResult {
-  readonly check: string;
-  readonly passed: boolean;
-  /** `error` fails the run; `warning` is reported only. */
-  readonly severity: 'error' | 'warning';
-  readonly expected: string;
-  readonly actual: string;
-}
-
-export interface ValidationReport {
-  readonly table: string;
-  readonly date: string;
-  readonly runId: string;
-  readonly kind: 'publish' | 'recheck';
-  readonly verdict: 'passed' | 'failed';
-  readonly checkedAt: string;
-  readonly sourceCount: number;
-  readonly rows: number;
-  readonly files: number;
-  readonly bytes: number;
-  readonly quarantined: number;
-  readonly metrics?: DayMetrics;
-  readonly checks: readonly CheckResult[];
-}
 
 /** What validate returns once the day is published. */
 export type ValidateResult = ValidateOutput;
@@ -150,16 +126,18 @@ export interface ValidateRequest {
   readonly publication: Pick<DayPublication, 'confirm' | 'publish' | 'sweep'>;
 }
 
-function pct(n: number): string {
-  return `${(n * 100).toFixed(2)}%`;
+/** A number of rows, or a rate: a fraction of `of` rows. */
+type Measure = { readonly unit: 'rows' } | { readonly unit: 'rate'; readonly of: number };
+
+/** An error unless `value` is at most `limit`; a rate is written as a percentage. */
+function atMost(check: string, value: number, limit: number, measure: Measure): CheckResult {
+  const format = measure.unit === 'rate' ? percent : String;
+  return { check, passed: value <= limit, severity: 'error', expected: `<= ${format(limit)}`, actual: format(value), value, limit, ...measure };
 }
 
-function rate(part: number, whole: number): number {
-  return whole === 0 ? 0 : part / whole;
-}
-
-function atMost(check: string, actual: number, limit: number, format: (n: number) => string = String): CheckResult {
-  return { check, passed: actual <= limit, severity: 'error', expected: `<= ${format(limit)}`, actual: format(actual) };
+/** An error-level check of `part` rows of `whole` against a rate limit. */
+function rateAtMost(check: string, part: number, whole: number, limit: number): CheckResult {
+  return atMost(check, rateOf(part, whole), limit, { unit: 'rate', of: whole });
 }
 
 /** What the footers of a set of files say. */
@@ -201,6 +179,9 @@ export function filesPresentCheck(footers: Pick<FooterSummary, 'missing'>, expec
     severity: 'error',
     expected,
     actual: missing.length === 0 ? 'all present' : `missing ${missing.join(', ')}`,
+    value: missing.length,
+    limit: 0,
+    unit: 'count',
   };
 }
 
@@ -213,6 +194,9 @@ export function schemaCheck(footers: Pick<FooterSummary, 'schemaMismatches'>): C
     severity: 'error',
     expected: 'every file has the lake schema',
     actual: mismatches.length === 0 ? 'all match' : mismatches.join('; '),
+    value: mismatches.length,
+    limit: 0,
+    unit: 'count',
   };
 }
 
@@ -230,14 +214,18 @@ export function qualityChecks(
   const { metrics, sourceCount } = write;
   const { negativeInterval, negativeValue } = table.measures;
   const fields = lakeSchema(table).fields;
+  const expectedRows = sourceCount - metrics.excluded - (metrics.alreadyPublished ?? 0);
   const checks: CheckResult[] = [
     filesPresentCheck(footers, 'every written file'),
     {
       check: 'row_count',
-      passed: footers.rows === sourceCount - metrics.excluded - (metrics.alreadyPublished ?? 0),
+      passed: footers.rows === expectedRows,
       severity: 'error',
-      expected: `${sourceCount - metrics.excluded - (metrics.alreadyPublished ?? 0)} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''}${metrics.alreadyPublished ? ` less ${metrics.alreadyPublished} rows already published` : ''})`,
+      expected: `${expectedRows} (source count in the extract snapshot${metrics.excluded ? ` less ${metrics.excluded} quarantined rows with a NULL required value` : ''}${metrics.alreadyPublished ? ` less ${metrics.alreadyPublished} rows already published` : ''})`,
       actual: String(footers.rows),
+      value: footers.rows,
+      limit: expectedRows,
+      unit: 'rows',
     },
     schemaCheck(footers),
     {
@@ -247,15 +235,11 @@ export function qualityChecks(
       expected: JSON.stringify(metrics.nullCounts),
       actual: JSON.stringify(footers.nullCounts),
     },
-    atMost(`duplicate_${table.key}`, metrics.duplicateIds, thresholds.maxDuplicateIds),
-    atMost('quarantine_rate', rate(metrics.quarantined, metrics.rows), thresholds.maxQuarantineRate, pct),
-    ...(negativeInterval
-      ? [atMost(`${negativeInterval.name}_rate`, rate(metrics.negativeDurations, metrics.rows), thresholds.maxNegativeDurationRate, pct)]
-      : []),
-    ...(negativeValue ? [atMost(`${negativeValue.name}_rate`, rate(metrics.negativeCosts, metrics.rows), thresholds.maxNegativeCostRate, pct)] : []),
-    ...fields
-      .filter((f) => f.nullable)
-      .map((f) => atMost(`null_rate.${f.name}`, rate(metrics.nullCounts[f.name] ?? 0, metrics.rows), thresholds.maxNullRate, pct)),
+    atMost(`duplicate_${table.key}`, metrics.duplicateIds, thresholds.maxDuplicateIds, { unit: 'rows' }),
+    rateAtMost('quarantine_rate', metrics.quarantined, metrics.rows, thresholds.maxQuarantineRate),
+    ...(negativeInterval ? [rateAtMost(`${negativeInterval.name}_rate`, metrics.negativeDurations, metrics.rows, thresholds.maxNegativeDurationRate)] : []),
+    ...(negativeValue ? [rateAtMost(`${negativeValue.name}_rate`, metrics.negativeCosts, metrics.rows, thresholds.maxNegativeCostRate)] : []),
+    ...fields.filter((f) => f.nullable).map((f) => rateAtMost(`null_rate.${f.name}`, metrics.nullCounts[f.name] ?? 0, metrics.rows, thresholds.maxNullRate)),
   ];
   if (metrics.alreadyPublished !== undefined && metrics.alreadyPublished > 0) {
     // An append keeps published rows as they are: rows changed since mean the partition is stale.
@@ -265,19 +249,27 @@ export function qualityChecks(
       severity: 'warning',
       expected: `no published row changed in the source since it was read (${metrics.alreadyPublished} rows already published, left as they are)`,
       actual: `${metrics.changedSincePublish ?? 0} changed: overwrite the day to take them`,
+      value: metrics.changedSincePublish ?? 0,
+      limit: 0,
+      unit: 'rows',
     });
   }
   if (previousRows !== undefined) {
     // The day as it will be published: an append's new rows and those it keeps.
     const rows = metrics.rows + (metrics.alreadyPublished ?? 0);
     const change = previousRows === 0 ? (rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(rows - previousRows) / previousRows;
-    const limit = thresholds.maxDayOverDayChange;
+    const limit = thresholds.maxDayOverDayChange ?? DEFAULTS.dayOverDayWarnAbove;
     checks.push({
       check: 'day_over_day_change',
-      passed: change <= (limit ?? DEFAULTS.dayOverDayWarnAbove),
-      severity: limit === undefined ? 'warning' : 'error',
-      expected: `<= ${pct(limit ?? DEFAULTS.dayOverDayWarnAbove)} change against ${previousRows} rows the day before`,
-      actual: Number.isFinite(change) ? pct(change) : 'from 0 rows',
+      passed: change <= limit,
+      severity: thresholds.maxDayOverDayChange === undefined ? 'warning' : 'error',
+      expected: `<= ${percent(limit)} change against ${previousRows} rows the day before`,
+      actual: Number.isFinite(change) ? percent(change) : 'from 0 rows',
+      // A change from 0 rows has no finite rate: no value.
+      ...(Number.isFinite(change) ? { value: change } : {}),
+      limit,
+      unit: 'rate',
+      of: previousRows,
     });
   }
   return checks;
