@@ -3,7 +3,7 @@
  * point (its metafile): no import cycles among the project's modules, the stage contracts import
  * no stage, stages never touch the lease module, `src/` depends on neither the CLI, the
  * infrastructure nor the development tooling, and the CLI (which ships) on no development tooling
- * beyond the local-only services it starts.
+ * but the embedded Postgres and the LocalStack settings.
  */
 import { readdirSync } from 'node:fs';
 import { build, type Metafile } from 'esbuild';
