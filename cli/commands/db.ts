@@ -1,6 +1,6 @@
 /** `etl db migrate`: creates or updates the source tables. */
 import { parseArgs } from 'node:util';
-import { migrate } from '../../dev/source/migrate.js';
+import { migrate } from '../../src/source/migrate.js';
 import { InputError } from '../../src/core/errors.js';
 import type { CommandContext } from '../io.js';
 import { commandConfig } from '../options.js';

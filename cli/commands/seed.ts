@@ -1,7 +1,7 @@
 /** `etl seed --from D --to D --rentals-per-day N [...]`: fills the source with synthetic rentals. */
 import { parseArgs } from 'node:util';
-import { seed } from '../../dev/source/generator.js';
-import { migrate } from '../../dev/source/migrate.js';
+import { seed } from '../../src/source/synthetic/load.js';
+import { migrate } from '../../src/source/migrate.js';
 import { daysBetween, parseDay } from '../../src/core/day.js';
 import { MAX_DAYS_PER_EXECUTION } from '../../src/pipeline/plan/plan.js';
 import type { CommandContext } from '../io.js';

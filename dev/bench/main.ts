@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { ConfigError, InputError } from '../../src/core/errors.js';
-import { MAX_RENTALS_PER_DAY } from '../source/generator.js';
+import { MAX_RENTALS_PER_DAY } from '../../src/source/synthetic/options.js';
 import { PROJECT_ROOT } from './child-process.js';
 import { buildCli, cliTable, measureCli, type CliMeasurement } from './cli.js';
 import { measureColdStarts, type ColdStart } from './cold-start.js';

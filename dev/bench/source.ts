@@ -4,9 +4,9 @@
  */
 import pg from 'pg';
 import { connect } from '../../src/source/connect.js';
-import { migrate } from '../source/migrate.js';
+import { migrate } from '../../src/source/migrate.js';
 import type { CalendarDay } from '../../src/core/day.js';
-import { seed } from '../source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 
 /** Where the embedded server keeps its data while the benchmark runs (removed on stop). */
 const EMBEDDED_DATA_DIR = '.data/bench-postgres';

@@ -19,7 +19,7 @@ import { daysBetween, parseDay } from '../../src/core/day.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';
 import { openStore } from '../../src/lake/open.js';
 import type { ValidationReport } from '../../src/lake/report-record.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 

@@ -15,7 +15,7 @@ import { readManifest } from '../../src/lake/manifest.js';
 import { openStore } from '../../src/lake/open.js';
 import type { ObjectStore } from '../../src/lake/store.js';
 import type { ReportData } from '../../src/monitor/report/sections.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';

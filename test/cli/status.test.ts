@@ -17,7 +17,7 @@ import type { ObjectStore } from '../../src/lake/store.js';
 import { listingPrefixes } from '../../src/monitor/lake-state.js';
 import type { DayStatus } from '../../src/monitor/status.js';
 import type { ValidationReport } from '../../src/lake/report-record.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { daysBetween, parseDay } from '../../src/core/day.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { createTestDatabase } from '../support/databases.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { freePort } from '../../dev/embedded-postgres.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { parseDay } from '../../src/core/day.js';
 import { createTestDatabase } from '../support/databases.js';
 import { createBucket, s3Endpoint, s3Env } from '../support/s3.js';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { parseDay } from '../../src/core/day.js';
 import { reportKey } from '../../src/lake/layout.js';
 import { createTestDatabase } from '../support/databases.js';

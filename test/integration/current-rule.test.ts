@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upToDateDays } from '../../cli/commands/start.js';
 import { main } from '../../cli/main.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { FsStore } from '../../src/lake/fs-store.js';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { PartitionBusyError, SourceUnavailableError, StoreError, StoreUnavailableError } from '../../src/core/errors.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { acquireLock, lockKey, releaseLock } from '../../src/lake/lease.js';
 import { LakeSession } from '../../src/lake/session.js';

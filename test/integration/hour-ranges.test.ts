@@ -14,7 +14,7 @@ import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { dayWindow, parseDay, windowHours } from '../../src/core/day.js';
 import { StagingError } from '../../src/core/errors.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { lockKey } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';

@@ -13,7 +13,7 @@ import { readManifest } from '../../src/lake/manifest.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { SourceUnavailableError, ValidationBreachError } from '../../src/core/errors.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { releaseLock } from '../../src/lake/lease.js';
 import { STAGES } from '../../src/pipeline/stages.js';

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main.js';
 import { parseDay } from '../../src/core/day.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { manifestKey, reportKey } from '../../src/lake/layout.js';
 import type { ValidationReport } from '../../src/lake/report-record.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';

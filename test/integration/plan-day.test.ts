@@ -12,7 +12,7 @@ import { parseLakeUri } from '../../src/core/config.js';
 import { dayWindow, hourWindow, parseDay } from '../../src/core/day.js';
 import { InputError } from '../../src/core/errors.js';
 import { extractDay } from '../../src/pipeline/extract/extract.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { newRunId } from '../../src/lake/layout.js';
 import { ReadableLogger } from '../../src/core/log.js';

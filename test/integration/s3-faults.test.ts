@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { S3Store } from '../../src/lake/s3-store.js';
 import { createTestDatabase } from '../support/databases.js';

@@ -13,7 +13,7 @@ import { main, type Io } from '../../cli/main.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStore } from '../../src/lake/open.js';
 import { parseDay } from '../../src/core/day.js';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDay } from '../../src/core/day.js';
-import { seed, usersFor } from '../../dev/source/generator.js';
+import { usersFor } from '../../src/source/synthetic/city.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
 
 const FROM = parseDay('2025-01-01');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { FsStore } from '../../src/lake/fs-store.js';

@@ -2,21 +2,18 @@ import type pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { parseDay } from '../../src/core/day.js';
 import { InputError } from '../../src/core/errors.js';
+import { bikesFor, stationsFor, usersFor } from '../../src/source/synthetic/city.js';
+import { copyTextLine, escapeCopyText } from '../../src/source/synthetic/copy-encode.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import {
   END_BEFORE_START_RATE,
   JUNK_RENT_COSTS,
   NEGATIVE_COST_RATE,
   OPEN_RENTAL_RATE,
-  bikesFor,
-  copyTextLine,
-  escapeCopyText,
   firstRentalIdOf,
   rentalsForDay,
-  seed,
-  stationsFor,
-  usersFor,
   type RentalRow,
-} from '../../dev/source/generator.js';
+} from '../../src/source/synthetic/rentals.js';
 import { RENTALS } from '../../src/core/schema.js';
 
 const DAY = parseDay('2025-01-02');

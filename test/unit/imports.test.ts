@@ -2,8 +2,9 @@
  * The import structure the layout promises, read from esbuild's own resolution of every entry
  * point (its metafile): no import cycles among the project's modules, the stage contracts import
  * no stage, stages never touch the lease module, the views (`src/monitor/`) import nothing from
- * `src/pipeline/`, and `src/` depends on neither the CLI, the infrastructure nor the development
- * tooling.
+ * `src/pipeline/`, `src/` depends on neither the CLI, the infrastructure nor the development
+ * tooling, and the CLI (which ships) on no development tooling but the embedded Postgres and the
+ * LocalStack settings.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -14,6 +15,13 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const STAGE_DIRS = readdirSync(`${ROOT}src/pipeline`, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => `src/pipeline/${entry.name}/`);
+
+/**
+ * The dev/ modules the CLI may import: the embedded Postgres `etl start` runs when no DATABASE_URL
+ * is set, and the LocalStack settings of `etl remote --localstack`. Everything else the CLI ships
+ * lives under `src/` or `cli/`.
+ */
+const CLI_DEV_SERVICES = ['dev/embedded-postgres.ts', 'dev/localstack/env.ts'];
 
 let graph: Map<string, string[]>;
 
@@ -136,5 +144,17 @@ describe('the import structure', () => {
       path.startsWith('src/') ? imports.filter((i) => /^(cli|infra|dev|functions)\//.test(i)).map((i) => `${path} -> ${i}`) : [],
     );
     expect(offenders).toEqual([]);
+  });
+
+  it('keeps the shipped CLI off dev/, but for the local services its start and remote commands drive', () => {
+    const offenders = [...graph].flatMap(([path, imports]) =>
+      path.startsWith('cli/') ? imports.filter((i) => i.startsWith('dev/') && !CLI_DEV_SERVICES.includes(i)).map((i) => `${path} -> ${i}`) : [],
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('names only dev/ modules the CLI still imports among its local services', () => {
+    const imported = new Set([...graph].flatMap(([path, imports]) => (path.startsWith('cli/') ? imports : [])));
+    expect(CLI_DEV_SERVICES.filter((service) => !imported.has(service))).toEqual([]);
   });
 });

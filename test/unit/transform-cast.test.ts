@@ -23,7 +23,11 @@ import { lakeSchema, schemaFingerprint, stagingSchema } from '../../src/core/sch
 import { RENTALS } from '../../src/core/tables.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { newRunId, stagingKey } from '../../src/lake/layout.js';
-import { castToLake, isoMicros, parseDecimal, transformDay } from '../../src/pipeline/transform-write/transform.js';
+import { parseDecimal } from '../../src/formats/decimal.js';
+import { castToLake } from '../../src/pipeline/transform-write/cast.js';
+import { LineageColumns } from '../../src/pipeline/transform-write/lineage.js';
+import { isoMicros } from '../../src/pipeline/transform-write/quarantine.js';
+import { transformDay } from '../../src/pipeline/transform-write/transform.js';
 
 /** One staged rental as the source holds it; timestamps are microseconds since 1970. */
 interface RawRental {
@@ -214,7 +218,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     const shape = (s: Schema) => s.fields.map((f: Field) => `${f.name}:${String(f.type)}:${f.nullable}`);
@@ -229,7 +233,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     expect(wordsAt(batch, 0)).toEqual([1250, 0, 0, 0]);
@@ -246,7 +250,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch, rejected } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch, rejected } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     expect(rejected).toEqual([
@@ -265,7 +269,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch([rental(0, null), rental(1, '1.00')]);
 
     // Act
-    const { batch, rejected } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch, rejected } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     expect(rejected).toEqual([]);
@@ -279,7 +283,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch([rental(0, '1.00'), rental(1, '2.00')]);
 
     // Act
-    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     const cost = batch.getChild('rent_cost')!;
@@ -293,7 +297,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     const runIds = batch.getChild('etl_run_id')!;
@@ -309,7 +313,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch(rows);
 
     // Act
-    const { batch } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     for (const name of ['rental_id', 'user_id', 'bike_id', 'rent_start', 'rent_end', 'updated_at'] as const) {
@@ -334,7 +338,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch([]);
 
     // Act
-    const { batch, rejected } = castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const { batch, rejected } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     expect(batch.numRows).toBe(0);
@@ -349,7 +353,7 @@ describe('castToLake of rentals', () => {
     const raw = stagedBatch([rental(0, '1.00')], withoutBikeId);
 
     // Act
-    const act = () => castToLake(RENTALS, raw, { runId: RUN_ID, extractedAtMicros: EXTRACTED_AT_MICROS });
+    const act = () => castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
 
     // Assess
     expect(act).toThrow(StagingError);

@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { classifyDbError } from '../../src/source/connect.js';
+import { classifyDbError } from './connect.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 const LOCK_ID = 7_305_301;
