@@ -2,12 +2,12 @@
  * Stack props from CDK context (`cdk.json` or `npx cdk deploy -c key=value`). Every key is a prop
  * of `LakeEtlStackProps` with the same name; values given with `-c` arrive as strings and are
  * parsed here. An empty string means "not set"; a key the app does not know is an error. The
- * defaults live with the stack (`STACK_DEFAULTS`) and the functions (`DEFAULTS` in
- * src/core/config.ts), so `cdk.json` holds overrides only.
+ * defaults live with the stack (`STACK_DEFAULTS`) and the functions' configuration records
+ * (`src/core/config-variables.ts`), so `cdk.json` holds overrides only.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { LakeEtlStackProps, StageTuning } from './lake-etl-stack.js';
-import type { QualityThresholds } from '../src/core/config.js';
+import { SSL_MODES, type QualityThresholds, type SslMode } from '../src/core/config.js';
 
 /** The context keys this app reads. */
 export const CONTEXT_KEYS = [
@@ -97,11 +97,11 @@ function object<T>(key: string, value: unknown): T | undefined {
   return parsed as T;
 }
 
-function sslMode(key: string, value: unknown): LakeEtlStackProps['databaseSslMode'] {
+function sslMode(key: string, value: unknown): SslMode | undefined {
   const mode = text(key, value);
   if (mode === undefined) return undefined;
-  if (mode !== 'disable' && mode !== 'require' && mode !== 'verify-full') fail(key, 'disable, require or verify-full', value);
-  return mode;
+  if (!(SSL_MODES as readonly string[]).includes(mode)) fail(key, `${SSL_MODES.slice(0, -1).join(', ')} or ${SSL_MODES.at(-1)}`, value);
+  return mode as SslMode;
 }
 
 function retention(key: string, value: unknown): RetentionDays | undefined {

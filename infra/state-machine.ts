@@ -60,7 +60,7 @@ export const STATE_NAMES = { ...TASK_STATES, ...FLOW_STATES } as const;
 export { DAYS_FAILED_ERROR };
 
 /**
- * Errors a later attempt may not see (`TransientError` and its subclasses in `shared/errors.ts`):
+ * Errors a later attempt may not see (`TransientError` and its subclasses in `src/core/errors.ts`):
  * an unreachable database or store, throttling, a lost conditional write, a busy partition.
  */
 export const TRANSIENT_ERRORS: readonly string[] = [

@@ -1,11 +1,15 @@
 /**
  * Configuration from the environment, parsed and checked once at start-up. Every getter throws a
  * `ConfigError` naming the variable and the expected form; nothing downstream sees `undefined`.
+ * What each variable is (its default, bounds and stack prop) is declared in `config-variables.ts`.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseTimeZone } from './day.js';
+import { DEFAULTS, SSL_MODES, VARIABLE, type NumberVariable, type SslMode, type VariableName } from './config-variables.js';
+
+export { boundsText, configurationMarkdown, DEFAULTS, SSL_MODES, VARIABLES, type SslMode, type Variable } from './config-variables.js';
 
 export type LakeLocation =
   | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string; readonly uri: string }
@@ -56,199 +60,8 @@ type Env = Record<string, string | undefined>;
 
 export type ConfigKey = keyof Config;
 
-/**
- * Every default, once. Config loading, the README's configuration table, the stack's defaults and
- * its synthesized environment read them from here.
- */
-export const DEFAULTS = {
-  databaseSslMode: 'verify-full',
-  timeZone: 'UTC',
-  batchRows: 32_768,
-  rowGroupRows: 131_072,
-  /** At least ROW_GROUP_ROWS. */
-  rowsPerFile: 4_194_304,
-  maxRowsPerRange: 20_000_000,
-  lockTtlSeconds: 120,
-  republishLookbackDays: 7,
-  /** Limits a real day made by the generator at its default anomaly rates passes. */
-  thresholds: {
-    maxQuarantineRate: 0.05,
-    maxNullRate: 0.1,
-    maxNegativeDurationRate: 0.01,
-    maxNegativeCostRate: 0.01,
-    maxDuplicateIds: 0,
-    maxDayOverDayChange: undefined,
-  } satisfies QualityThresholds,
-  /** Day-over-day change above which a warning is reported while QUALITY_MAX_DAY_OVER_DAY_CHANGE is unset. */
-  dayOverDayWarnAbove: 0.5,
-} as const;
-
 /** The default quality limits (`DEFAULTS.thresholds`). */
 export const DEFAULT_THRESHOLDS: QualityThresholds = DEFAULTS.thresholds;
-
-const code = (value: string | number) => `\`${value}\``;
-
-/** One environment variable: the configuration field it sets, its README line, and the stack prop that sets it. */
-export interface Variable {
-  readonly name: string;
-  readonly field: ConfigKey;
-  /** What applies when it is unset, as the README says it. */
-  readonly fallback: string;
-  readonly meaning: string;
-  /** The stack prop (CDK context key, dotted for `quality` and `tuning`) whose value the stack sets it to. */
-  readonly prop?: string;
-}
-
-/** Every variable the configuration reads, in the README's order. */
-export const VARIABLES: readonly Variable[] = [
-  {
-    name: 'DATABASE_URL',
-    field: 'databaseUrl',
-    fallback: 'embedded Postgres (`npm start` only)',
-    meaning: 'Source Postgres, `postgres://user:pass@host:port/db`; `?sslmode=verify-full` for TLS (`&sslrootcert=<file>` for a CA of your own)',
-  },
-  {
-    name: 'DATABASE_SECRET_ARN',
-    field: 'databaseUrl',
-    fallback: 'unset',
-    meaning:
-      "In AWS: Secrets Manager secret `{ username, password, host?, port?, dbname? }` (the RDS form, or RDS's managed secret with only `username` and `password`) used when `DATABASE_URL` is unset; read once per container, and again when the database refuses its password (a rotation)",
-  },
-  {
-    name: 'DATABASE_HOST',
-    field: 'databaseUrl',
-    fallback: "the secret's `host`",
-    meaning:
-      "Host of the database reached through `DATABASE_SECRET_ARN`; wins over the secret's (an RDS Proxy endpoint, say). Required with RDS's managed secret",
-    prop: 'databaseHost',
-  },
-  {
-    name: 'DATABASE_PORT',
-    field: 'databaseUrl',
-    fallback: "the secret's `port`, else `5432`",
-    meaning: "Port of the database reached through `DATABASE_SECRET_ARN`; wins over the secret's",
-    prop: 'databasePort',
-  },
-  {
-    name: 'DATABASE_NAME',
-    field: 'databaseUrl',
-    fallback: "the secret's `dbname`, else `postgres`",
-    meaning: "Database reached through `DATABASE_SECRET_ARN`; wins over the secret's",
-    prop: 'databaseName',
-  },
-  {
-    name: 'DATABASE_SSLMODE',
-    field: 'databaseUrl',
-    fallback: code(DEFAULTS.databaseSslMode),
-    meaning:
-      'TLS of the connection built from `DATABASE_SECRET_ARN`: `verify-full` checks the certificate and the host name (`require` does the same with pg 8); `disable` only for a database without TLS on a private network',
-    prop: 'databaseSslMode',
-  },
-  {
-    name: 'DATABASE_SSLROOTCERT',
-    field: 'databaseUrl',
-    fallback: "the runtime's CAs",
-    meaning:
-      "PEM file of the CAs that sign the database's certificate, for the connection built from `DATABASE_SECRET_ARN` (read once); with `DATABASE_URL`, add `sslrootcert=<file>` to it instead. In Lambda the stack trusts the RDS CAs (`NODE_EXTRA_CA_CERTS`)",
-  },
-  { name: 'LAKE_URI', field: 'lake', fallback: '`./lake` (CLI); required in Lambda', meaning: '`s3://bucket/prefix` or a directory' },
-  { name: 'AWS_REGION', field: 'region', fallback: '`AWS_DEFAULT_REGION`, else `us-east-1`', meaning: 'Region of the lake bucket' },
-  { name: 'AWS_DEFAULT_REGION', field: 'region', fallback: '-', meaning: 'Used when `AWS_REGION` is unset' },
-  { name: 'AWS_ENDPOINT_URL', field: 'endpoint', fallback: 'AWS', meaning: 'S3-compatible endpoint (LocalStack, MinIO, moto); turns on path-style addressing' },
-  { name: 'AWS_ENDPOINT_URL_S3', field: 'endpoint', fallback: '`AWS_ENDPOINT_URL`', meaning: 'The S3 endpoint only; wins over `AWS_ENDPOINT_URL`' },
-  {
-    name: 'PARTITION_TIMEZONE',
-    field: 'timeZone',
-    fallback: code(DEFAULTS.timeZone),
-    meaning: 'IANA zone whose local days are the partitions',
-    prop: 'partitionTimeZone',
-  },
-  {
-    name: 'QUALITY_MAX_QUARANTINE_RATE',
-    field: 'thresholds',
-    fallback: code(DEFAULTS.thresholds.maxQuarantineRate),
-    meaning: 'Most rows per day whose rent_cost was quarantined',
-    prop: 'quality.maxQuarantineRate',
-  },
-  {
-    name: 'QUALITY_MAX_NULL_RATE',
-    field: 'thresholds',
-    fallback: code(DEFAULTS.thresholds.maxNullRate),
-    meaning: 'Most NULLs in any nullable column',
-    prop: 'quality.maxNullRate',
-  },
-  {
-    name: 'QUALITY_MAX_NEGATIVE_DURATION_RATE',
-    field: 'thresholds',
-    fallback: code(DEFAULTS.thresholds.maxNegativeDurationRate),
-    meaning: 'Most rows with rent_end before rent_start',
-    prop: 'quality.maxNegativeDurationRate',
-  },
-  {
-    name: 'QUALITY_MAX_NEGATIVE_COST_RATE',
-    field: 'thresholds',
-    fallback: code(DEFAULTS.thresholds.maxNegativeCostRate),
-    meaning: 'Most rows with a negative rent_cost',
-    prop: 'quality.maxNegativeCostRate',
-  },
-  {
-    name: 'QUALITY_MAX_DUPLICATE_IDS',
-    field: 'thresholds',
-    fallback: code(DEFAULTS.thresholds.maxDuplicateIds),
-    meaning: 'Most rows repeating a rental_id',
-    prop: 'quality.maxDuplicateIds',
-  },
-  {
-    name: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
-    field: 'thresholds',
-    fallback: `unset: warn above ${DEFAULTS.dayOverDayWarnAbove}`,
-    meaning: 'Largest relative change of the row count against the previous day; set it to fail instead of warn',
-    prop: 'quality.maxDayOverDayChange',
-  },
-  {
-    name: 'PARTITION_LOCK_TTL_SECONDS',
-    field: 'lockTtlMs',
-    fallback: code(DEFAULTS.lockTtlSeconds),
-    meaning:
-      "Length of a day's lease, renewed every third of it while a stage works; a holder gone without giving the day back blocks it at most this long (a provably dead one not at all)",
-    prop: 'tuning.lockTtlSeconds',
-  },
-  {
-    name: 'REPUBLISH_LOOKBACK_DAYS',
-    field: 'republishLookbackDays',
-    fallback: code(DEFAULTS.republishLookbackDays),
-    meaning:
-      'Days before yesterday the scheduled run re-checks against the source (one count per published day); a day whose partition is stale (the row count differs, or a row was updated after its snapshot) is published again. `0` turns it off',
-  },
-  {
-    name: 'BATCH_ROWS',
-    field: 'batchRows',
-    fallback: code(DEFAULTS.batchRows),
-    meaning: 'Rows per Arrow batch while streaming (memory per stage grows with it)',
-    prop: 'tuning.batchRows',
-  },
-  { name: 'ROW_GROUP_ROWS', field: 'rowGroupRows', fallback: code(DEFAULTS.rowGroupRows), meaning: 'Rows per Parquet row group', prop: 'tuning.rowGroupRows' },
-  {
-    name: 'ROWS_PER_FILE',
-    field: 'rowsPerFile',
-    fallback: code(DEFAULTS.rowsPerFile),
-    meaning: 'Most rows per Parquet file; a bigger day is split',
-    prop: 'tuning.rowsPerFile',
-  },
-  {
-    name: 'RANGE_MAX_ROWS',
-    field: 'maxRowsPerRange',
-    fallback: code(DEFAULTS.maxRowsPerRange),
-    meaning:
-      'Most rentals one extract or transform-write invocation takes on; a bigger day is cut at hour boundaries into ranges run in parallel and published as one partition (an hour is never cut)',
-    prop: 'tuning.maxRowsPerRange',
-  },
-];
-
-/** The README's configuration table, made from `VARIABLES`. */
-export function configurationMarkdown(): string {
-  return ['| variable | default | meaning |', '|---|---|---|', ...VARIABLES.map((v) => `| \`${v.name}\` | ${v.fallback} | ${v.meaning} |`)].join('\n');
-}
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -286,9 +99,19 @@ export function parseLakeUri(value: string, field = 'LAKE_URI'): LakeLocation {
   return { kind: 'fs', root, uri: root };
 }
 
-function readNumber(env: Env, name: string, fallback: number, min: number, max: number, integer: boolean): number {
+/** A number variable's value: a number when its record has a default, else number | undefined. */
+type NumberOf<N extends NumberVariable> = (typeof VARIABLE)[N] extends { default: number } ? number : number | undefined;
+
+/**
+ * Reads number variable `name` within its record's bounds, or its default when unset or blank.
+ * `atLeast` is the value of the variable its bounds name as a lower bound, which raises the default too.
+ */
+function readNumber<N extends NumberVariable>(env: Env, name: N, atLeast?: number): NumberOf<N> {
+  const variable = VARIABLE[name] as { readonly default?: number; readonly bounds: { min: number; max: number; integer: boolean } };
+  const { max, integer } = variable.bounds;
+  const min = Math.max(variable.bounds.min, atLeast ?? Number.NEGATIVE_INFINITY);
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
+  if (raw === undefined || raw.trim() === '') return (variable.default === undefined ? undefined : Math.max(variable.default, min)) as NumberOf<N>;
   const value = Number(raw);
   const form = `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
   if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
@@ -297,21 +120,15 @@ function readNumber(env: Env, name: string, fallback: number, min: number, max: 
   return value;
 }
 
-function readRate(env: Env, name: string, fallback: number): number {
-  return readNumber(env, name, fallback, 0, 1, false);
-}
-
 /** Reads the quality thresholds (`QUALITY_*`). */
 export function loadThresholds(env: Env): QualityThresholds {
-  const change = env.QUALITY_MAX_DAY_OVER_DAY_CHANGE;
-  const d = DEFAULTS.thresholds;
   return {
-    maxQuarantineRate: readRate(env, 'QUALITY_MAX_QUARANTINE_RATE', d.maxQuarantineRate),
-    maxNullRate: readRate(env, 'QUALITY_MAX_NULL_RATE', d.maxNullRate),
-    maxNegativeDurationRate: readRate(env, 'QUALITY_MAX_NEGATIVE_DURATION_RATE', d.maxNegativeDurationRate),
-    maxNegativeCostRate: readRate(env, 'QUALITY_MAX_NEGATIVE_COST_RATE', d.maxNegativeCostRate),
-    maxDuplicateIds: readNumber(env, 'QUALITY_MAX_DUPLICATE_IDS', d.maxDuplicateIds, 0, Number.MAX_SAFE_INTEGER, true),
-    maxDayOverDayChange: change === undefined || change.trim() === '' ? undefined : readNumber(env, 'QUALITY_MAX_DAY_OVER_DAY_CHANGE', 0, 0, 1000, false),
+    maxQuarantineRate: readNumber(env, 'QUALITY_MAX_QUARANTINE_RATE'),
+    maxNullRate: readNumber(env, 'QUALITY_MAX_NULL_RATE'),
+    maxNegativeDurationRate: readNumber(env, 'QUALITY_MAX_NEGATIVE_DURATION_RATE'),
+    maxNegativeCostRate: readNumber(env, 'QUALITY_MAX_NEGATIVE_COST_RATE'),
+    maxDuplicateIds: readNumber(env, 'QUALITY_MAX_DUPLICATE_IDS'),
+    maxDayOverDayChange: readNumber(env, 'QUALITY_MAX_DAY_OVER_DAY_CHANGE'),
   };
 }
 
@@ -328,10 +145,6 @@ export function parseDatabaseUrl(value: string, field = 'DATABASE_URL'): string 
   return value;
 }
 
-/** TLS modes of the connection built from the secret; pg 8 checks the certificate and the host name under `require` too. */
-export const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
-
 /** How the stages reach the source through `DATABASE_SECRET_ARN` (`DATABASE_URL` says it all itself). */
 export interface SourceSettings {
   readonly secretArn: string | undefined;
@@ -344,14 +157,14 @@ export interface SourceSettings {
   readonly sslRootCert: string | undefined;
 }
 
-function readText(env: Env, name: string): string | undefined {
+function readText(env: Env, name: VariableName): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
 /** Reads the `DATABASE_*` variables of the secret's connection, and the CA file once. */
 export function loadSourceSettings(env: Env): SourceSettings {
-  const sslMode = env.DATABASE_SSLMODE?.trim() || DEFAULTS.databaseSslMode;
+  const sslMode = readText(env, 'DATABASE_SSLMODE') ?? DEFAULTS.databaseSslMode;
   if (!(SSL_MODES as readonly string[]).includes(sslMode)) throw new ConfigError('DATABASE_SSLMODE', SSL_MODES.join(', '), sslMode);
   const certFile = readText(env, 'DATABASE_SSLROOTCERT');
   let sslRootCert: string | undefined;
@@ -367,15 +180,12 @@ export function loadSourceSettings(env: Env): SourceSettings {
   return {
     secretArn: readText(env, 'DATABASE_SECRET_ARN'),
     host: readText(env, 'DATABASE_HOST'),
-    port: readText(env, 'DATABASE_PORT') === undefined ? undefined : readNumber(env, 'DATABASE_PORT', 0, 1, 65_535, true),
+    port: readNumber(env, 'DATABASE_PORT'),
     database: readText(env, 'DATABASE_NAME'),
     sslMode: sslMode as SslMode,
     sslRootCert,
   };
 }
-
-/** Most days the scheduled run may look back: each is a count of its rows in the source. */
-const MAX_LOOKBACK_DAYS = 366;
 
 /** How each field is read from the environment. */
 const READERS: { readonly [K in ConfigKey]: (env: Env, options: LoadOptions) => Config[K] } = {
@@ -393,28 +203,21 @@ const READERS: { readonly [K in ConfigKey]: (env: Env, options: LoadOptions) => 
     return endpoint;
   },
   timeZone: (env) => parseTimeZone(env.PARTITION_TIMEZONE ?? DEFAULTS.timeZone),
-  batchRows: (env) => readNumber(env, 'BATCH_ROWS', DEFAULTS.batchRows, 1, 1_048_576, true),
-  rowGroupRows: (env) => readRowGroupRows(env),
-  rowsPerFile: (env) => {
-    const rowGroupRows = readRowGroupRows(env);
-    return readNumber(env, 'ROWS_PER_FILE', Math.max(DEFAULTS.rowsPerFile, rowGroupRows), rowGroupRows, 1_000_000_000, true);
-  },
-  maxRowsPerRange: (env) => readNumber(env, 'RANGE_MAX_ROWS', DEFAULTS.maxRowsPerRange, 1, 1_000_000_000, true),
+  batchRows: (env) => readNumber(env, 'BATCH_ROWS'),
+  rowGroupRows: (env) => readNumber(env, 'ROW_GROUP_ROWS'),
+  rowsPerFile: (env) => readNumber(env, 'ROWS_PER_FILE', readNumber(env, VARIABLE.ROWS_PER_FILE.bounds.atLeast)),
+  maxRowsPerRange: (env) => readNumber(env, 'RANGE_MAX_ROWS'),
   thresholds: (env) => loadThresholds(env),
-  lockTtlMs: (env) => readNumber(env, 'PARTITION_LOCK_TTL_SECONDS', DEFAULTS.lockTtlSeconds, 10, 3_600, true) * 1000,
-  republishLookbackDays: (env) => readNumber(env, 'REPUBLISH_LOOKBACK_DAYS', DEFAULTS.republishLookbackDays, 0, MAX_LOOKBACK_DAYS, true),
+  lockTtlMs: (env) => readNumber(env, 'PARTITION_LOCK_TTL_SECONDS') * 1000,
+  republishLookbackDays: (env) => readNumber(env, 'REPUBLISH_LOOKBACK_DAYS'),
 };
-
-function readRowGroupRows(env: Env): number {
-  return readNumber(env, 'ROW_GROUP_ROWS', DEFAULTS.rowGroupRows, 1_024, 16_777_216, true);
-}
 
 export interface LoadOptions {
   /** The lake when LAKE_URI is unset (the CLI's `./lake`). */
   readonly lakeUri?: string;
 }
 
-/** Every field, in the order `VARIABLES` documents them. */
+/** Every field, in the order the records document them. */
 export const CONFIG_KEYS = Object.keys(READERS) as ConfigKey[];
 
 /**

@@ -1,10 +1,9 @@
 /**
  * The stack's resources and their settings, read from the synthesized template.
  */
-import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_KEYS, stackPropsFromContext } from '../../infra/context.js';
+import { stackPropsFromContext } from '../../infra/context.js';
 import { STACK_DEFAULTS } from '../../infra/lake-etl-stack.js';
 import { createApp } from '../../infra/create-app.js';
 import { STAGE_LIST } from '../../src/pipeline/stages.js';
@@ -86,12 +85,17 @@ describe('lake bucket', () => {
 describe('functions', () => {
   const sizes = {
     PlanFunction: { MemorySize: 256, Timeout: 120 },
+    SnapshotFunction: { MemorySize: 1024, Timeout: 300 },
     PlanDayFunction: { MemorySize: 256, Timeout: 300 },
     ExtractFunction: { MemorySize: 1024, Timeout: 600 },
     TransformWriteFunction: { MemorySize: 2048, Timeout: 900 },
     ValidateFunction: { MemorySize: 512, Timeout: 300 },
     ReleaseDayFunction: { MemorySize: 128, Timeout: 30 },
   };
+
+  it('sizes every function of the registry', () => {
+    expect(Object.keys(sizes).sort()).toEqual(STAGE_LIST.map((spec) => `${spec.state}Function`).sort());
+  });
 
   for (const [prefix, size] of Object.entries(sizes)) {
     it(`${prefix}: nodejs24.x on arm64, traced, source maps, own log group with a retention, sized`, () => {
@@ -162,6 +166,7 @@ describe('functions', () => {
     expect(() => buildStack({ tuning: { maxRowsPerRange: 0 } })).toThrow(/RANGE_MAX_ROWS/);
     expect(() => buildStack({ quality: { maxNullRate: 2 } })).toThrow(/QUALITY_MAX_NULL_RATE/);
     expect(() => buildStack({ partitionTimeZone: 'Mars/Olympus' })).toThrow(/PARTITION_TIMEZONE/);
+    expect(() => buildStack({ databasePort: 70_000 })).toThrow(/DATABASE_PORT: expected an integer from 1 to 65535/);
   });
 
   it('puts only the database functions (needs.database in the registry) in the VPC, with the given subnets and security group', () => {
@@ -259,9 +264,12 @@ describe('outputs and context', () => {
       'LakeUri',
       'StateMachineArn',
       'PlanFunctionName',
+      'SnapshotFunctionName',
+      'PlanDayFunctionName',
       'ExtractFunctionName',
       'TransformWriteFunctionName',
       'ValidateFunctionName',
+      'ReleaseDayFunctionName',
       'DatabaseSecretArn',
       'AlarmTopicArn',
       'DashboardName',
@@ -271,12 +279,24 @@ describe('outputs and context', () => {
     }
   });
 
-  it('cdk.json holds overrides only: every key it sets is a context key the app reads', () => {
-    // Arrange
-    const context = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+  it('means by an unset prop its declared default: setting each to its STACK_DEFAULTS value changes nothing', () => {
+    // Prepare: every prop STACK_DEFAULTS declares (the stack name is the app's, not a prop).
+    const { stackName: _app, ...defaults } = STACK_DEFAULTS;
+    expect(Object.keys(defaults).length).toBeGreaterThan(5);
+
+    // Act
+    const { template: explicit } = buildStack(defaults);
+
     // Assess
-    for (const key of Object.keys(context)) expect(CONTEXT_KEYS).toContain(key);
-    for (const [key, value] of Object.entries(STACK_DEFAULTS)) expect(context[key], `${key} repeats its default`).not.toEqual(value);
+    expect(explicit.toJSON()).toEqual(template.toJSON());
+  });
+
+  it('names the stack STACK_DEFAULTS.stackName without context', () => {
+    // Act
+    const { stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+    // Assess
+    expect(stack.stackName).toBe('PgLakeEtl');
   });
 
   it('refuses a context key it does not read, and a quality or tuning key that is no setting, naming it', () => {

@@ -42,7 +42,7 @@ async function dayErrors(events: AsyncIterable<{ type: string; state?: { name: s
   return found;
 }
 
-/** Class names exported by shared/errors.ts, split by what a retry can do. */
+/** Class names exported by src/core/errors.ts, split by what a retry can do. */
 function errorNames(): { transient: string[]; terminal: string[] } {
   const classes = Object.values(errors).filter((v): v is typeof errors.EtlError => typeof v === 'function' && v.prototype instanceof errors.EtlError);
   const isTransient = (c: typeof errors.EtlError) => c === errors.TransientError || c.prototype instanceof errors.TransientError;
@@ -111,7 +111,7 @@ describe('definition', () => {
     expect(() => synthesizeDefinition({ rangeConcurrency: 0 })).toThrow(/rangeConcurrency: expected an integer from 1 to 25, got 0/);
   });
 
-  it('retries exactly the transient error classes of shared/errors.ts, with exponential backoff and full jitter', () => {
+  it('retries exactly the transient error classes of src/core/errors.ts, with exponential backoff and full jitter', () => {
     // Arrange
     const { transient, terminal } = errorNames();
     // Assess

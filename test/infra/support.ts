@@ -2,9 +2,13 @@
  * Helpers for the infrastructure tests: build the stack without bundling, and evaluate the IAM
  * policies of the synthesized template the way IAM would for the few actions we care about.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { LakeEtlStack, type LakeEtlStackProps } from '../../infra/lake-etl-stack.js';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { buildStageFunctions, type StageFunctionsProps } from '../../infra/constructs/stage-functions.js';
+import { LakeEtlStack, PROJECT_ROOT, type LakeEtlStackProps } from '../../infra/lake-etl-stack.js';
 
 /** The bucket name IAM resources are resolved with when the stack creates the bucket. */
 export const TEST_BUCKET = 'test-lake-bucket';
@@ -18,6 +22,27 @@ export interface BuiltStack {
 export function buildStack(props: LakeEtlStackProps = {}): BuiltStack {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new LakeEtlStack(app, 'TestStack', props);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+/**
+ * The functions of `stages` alone in a stack of their own (the lake bucket `TEST_BUCKET` imported,
+ * outside a VPC): for stage entries the registry does not hold.
+ */
+export function buildFunctionsAlone(stages: StageFunctionsProps['stages']): { readonly stack: Stack; readonly template: Template } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'FunctionsAlone');
+  const databaseSecret = Secret.fromSecretNameV2(stack, 'DatabaseSecret', 'database');
+  buildStageFunctions(stack, {
+    projectRoot: PROJECT_ROOT,
+    stages,
+    logRetention: RetentionDays.ONE_MONTH,
+    environment: { lakeUri: `s3://${TEST_BUCKET}/lake`, lakePrefix: 'lake', databaseSecretArn: databaseSecret.secretArn, metricsService: 'Test', props: {} },
+    bucket: Bucket.fromBucketName(stack, 'LakeBucket', TEST_BUCKET),
+    databaseSecret,
+    network: {},
+    pipelineName: 'FunctionsAlone-Pipeline',
+  });
   return { stack, template: Template.fromStack(stack) };
 }
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS, loadConfig, parseDatabaseUrl, parseLakeUri, requireDatabaseUrl } from '../../src/core/config.js';
+import { loadConfig, loadSourceSettings, parseDatabaseUrl, parseLakeUri, requireDatabaseUrl, VARIABLES } from '../../src/core/config.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { thrownBy } from '../support/outcomes.js';
 
@@ -31,7 +31,14 @@ describe('loadConfig', () => {
       rowsPerFile: 4_194_304,
       rowGroupRows: 131_072,
       maxRowsPerRange: 20_000_000,
-      thresholds: DEFAULT_THRESHOLDS,
+      thresholds: {
+        maxQuarantineRate: 0.05,
+        maxNullRate: 0.1,
+        maxNegativeDurationRate: 0.01,
+        maxNegativeCostRate: 0.01,
+        maxDuplicateIds: 0,
+        maxDayOverDayChange: undefined,
+      },
       lockTtlMs: 120_000,
       republishLookbackDays: 7,
     });
@@ -163,6 +170,59 @@ describe('loadConfig', () => {
     // Assess
     expect(error.actual).toBe(value);
     expect(error.message).toMatch(/(a number|an integer) from /);
+  });
+
+  describe('the bounds each variable declares', () => {
+    const bounded = VARIABLES.filter((v) => v.bounds !== undefined);
+    /** The loader that reads `name`, with `value` set, and the variable its bounds name set to its own minimum. */
+    const load = (variable: (typeof bounded)[number], value: string) => {
+      const atLeast = variable.bounds?.atLeast;
+      const floor = atLeast === undefined ? {} : { [atLeast]: String(VARIABLES.find((v) => v.name === atLeast)?.bounds?.min) };
+      const env = { ...LAKE, ...floor, [variable.name]: value };
+      return variable.field === 'databaseUrl' ? loadSourceSettings(env) : loadConfig(env);
+    };
+
+    it('are declared for every numeric variable', () => {
+      // Assess
+      expect(bounded.map((v) => v.name)).toEqual([
+        'DATABASE_PORT',
+        'QUALITY_MAX_QUARANTINE_RATE',
+        'QUALITY_MAX_NULL_RATE',
+        'QUALITY_MAX_NEGATIVE_DURATION_RATE',
+        'QUALITY_MAX_NEGATIVE_COST_RATE',
+        'QUALITY_MAX_DUPLICATE_IDS',
+        'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
+        'PARTITION_LOCK_TTL_SECONDS',
+        'REPUBLISH_LOOKBACK_DAYS',
+        'BATCH_ROWS',
+        'ROW_GROUP_ROWS',
+        'ROWS_PER_FILE',
+        'RANGE_MAX_ROWS',
+      ]);
+    });
+
+    it.each(bounded.map((v) => [v.name, v] as const))('%s: a value just outside its bounds fails naming it and the bounds', (name, variable) => {
+      // Prepare
+      const { min, max, integer } = variable.bounds!;
+      const form = `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+
+      // Act
+      const below = configErrorOf(() => load(variable, String(min - 1)), name);
+      const above = configErrorOf(() => load(variable, String(max + 1)), name);
+
+      // Assess
+      expect(below.message).toContain(form);
+      expect(above.message).toContain(form);
+    });
+
+    it.each(bounded.map((v) => [v.name, v] as const))('%s: a value at either bound is taken', (name, variable) => {
+      // Prepare
+      const { min, max } = variable.bounds!;
+
+      // Act / Assess
+      expect(() => load(variable, String(min)), `${name}=${min}`).not.toThrow();
+      expect(() => load(variable, String(max)), `${name}=${max}`).not.toThrow();
+    });
   });
 
   it('rejects ROWS_PER_FILE below ROW_GROUP_ROWS naming ROWS_PER_FILE', () => {
