@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
 import { seed } from '../../dev/source/generator.js';
 import { parseDay } from '../../src/core/day.js';
 import { reportKey } from '../../src/lake/layout.js';
+import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 
 const PER_DAY = 300;
@@ -24,9 +24,7 @@ describe('etl output', () => {
   let lake: string;
 
   const etl = async (argv: string[], overrides: Record<string, string> = {}) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(argv, { DATABASE_URL: database.url, LAKE_URI: lake, ...overrides }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    const { code, out, err } = await runMain(argv, { DATABASE_URL: database.url, LAKE_URI: lake, ...overrides });
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   };
   /** The folder of a day's reports, in the lake. */

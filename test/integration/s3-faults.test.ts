@@ -2,7 +2,7 @@
  * Faults that only a real S3 API has, injected into real requests to the S3-compatible endpoint
  * with SDK middleware: a failed multipart completion and throttling (503 SlowDown).
  */
-import { ListMultipartUploadsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -13,15 +13,12 @@ import { StoreUnavailableError } from '../../src/core/errors.js';
 import { seed } from '../../dev/source/generator.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { S3Store } from '../../src/lake/s3-store.js';
+import { serviceError } from '../support/aws-errors.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
 
 const DAY = parseDay('2025-09-01');
-
-function serviceError(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: status }, message: `injected ${name}` });
-}
 
 describe.skipIf(!s3Endpoint)('S3 faults', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
