@@ -17,7 +17,7 @@ import { parseDay } from '../../src/core/day.js';
 import { InputError } from '../../src/core/errors.js';
 import { extractDay } from '../../src/pipeline/extract/extract.js';
 import { FsStore } from '../../src/lake/fs-store.js';
-import { newRunId, rentalsPartitionPrefix } from '../../src/lake/layout.js';
+import { manifestKey, newRunId, rentalsPartitionPrefix } from '../../src/lake/layout.js';
 import { lockKey } from '../../src/lake/lease.js';
 import { STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -191,6 +191,8 @@ describe('the stage measurements', () => {
     // Assess
     expect(measured.stages.map((s) => s.stage)).toEqual(DAY_STAGES.map((spec) => spec.name));
     for (const lake of ['lake-stages-0', 'lake-whole-day-0']) {
+      // The day is published in this lake (so the lock's absence is the lease given back, not a lake elsewhere).
+      expect(existsSync(join(workDir, lake, manifestKey(parseDay(date)))), lake).toBe(true);
       expect(existsSync(join(workDir, lake, lockKey(parseDay(date))))).toBe(false);
     }
   });

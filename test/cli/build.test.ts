@@ -3,13 +3,13 @@
  * chunk per command loaded only when that command runs, nothing from devDependencies, and the
  * files its modules read from beside themselves.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { runEtl } from '../support/cli.js';
 
 interface PackageJson {
   bin: Record<string, string>;
@@ -49,7 +49,7 @@ const RECORD_MODULES =
 
 /** Runs the built `etl` with `args`; returns its exit code and the modules it loaded, relative to the project. */
 function modulesLoadedBy(args: string[]): { status: number | null; modules: string[] } {
-  const result = spawnSync(process.execPath, ['--import', RECORD_MODULES, packageJson.bin.etl, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const result = runEtl(args, { nodeArgs: ['--import', RECORD_MODULES], timeoutMs: 30_000 });
   const urls = JSON.parse(result.stderr.trimEnd().split('\n').at(-1)!) as string[];
   const root = pathToFileURL(`${process.cwd()}/`).href;
   return { status: result.status, modules: urls.filter((url) => !url.startsWith('node:')).map((url) => url.replace(root, '')) };

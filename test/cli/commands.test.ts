@@ -4,12 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
-}
+import { capture } from '../support/capture.js';
 
 describe('the flags of each command', () => {
   it.each([

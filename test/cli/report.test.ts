@@ -16,6 +16,7 @@ import { openStore } from '../../src/lake/open.js';
 import type { ObjectStore } from '../../src/lake/store.js';
 import type { ReportData } from '../../src/monitor/report/sections.js';
 import { seed } from '../../src/source/synthetic/load.js';
+import { capture } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';
@@ -25,8 +26,7 @@ const DAYS = ['2025-05-01', '2025-05-02'];
 describe('etl report flags', () => {
   it('takes a range, not a single day, and names the missing end of a range', async () => {
     // Prepare
-    const err: string[] = [];
-    const io = { out: () => undefined, err: (l: string) => err.push(l) };
+    const { err, io } = capture();
 
     // Act
     const single = await main(['report', '--date', '2025-05-01'], {}, io);
@@ -65,12 +65,12 @@ describe.skipIf(!s3Endpoint)('etl report on an S3 lake', () => {
 
   it('writes the page of the S3 lake: rows and bytes from its manifests, top spenders from its Parquet', async () => {
     // Prepare
-    const out: string[] = [];
+    const { out, io } = capture();
     const file = join(scratch, 'report.html');
     const manifests = await Promise.all(DAYS.map(async (date) => (await readManifest(store, parseDay(date)))!.manifest));
 
     // Act
-    const code = await main(['report', '--out', file], env, { out: (l) => out.push(l), err: () => undefined });
+    const code = await main(['report', '--out', file], env, io);
 
     // Assess
     expect(code).toBe(0);

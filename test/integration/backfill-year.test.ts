@@ -3,50 +3,33 @@
  * published, at most `concurrency` days run at once, and the Map's result for a year stays far
  * under Step Functions' 256 KB payload limit.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { daysBetween, parseDay } from '../../src/core/day.js';
-import { seed } from '../../src/source/synthetic/load.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { readManifest } from '../../src/lake/manifest.js';
-import { createTestDatabase } from '../support/databases.js';
+import { seededLakeTest } from '../support/seeded-lake.js';
 
 const FROM = parseDay('2024-01-01');
 const TO = parseDay('2024-12-30');
 const CONCURRENCY = 8;
+const it = seededLakeTest('year', [{ from: FROM, to: TO, rentalsPerDay: 20, users: 50, bikes: 20 }]);
 
 describe('a year-long backfill', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let lake: string;
   let config: Config;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const client = new pg.Client(database.url);
-    await client.connect();
-    await seed(client, { from: FROM, to: TO, rentalsPerDay: 20, users: 50, bikes: 20 });
-    await client.end();
-    lake = await mkdtemp(join(tmpdir(), 'year-'));
+  it.beforeAll(async ({ source }) => {
     // Days of 20 rows cannot meet rates meant for real days.
     config = loadConfig({
-      DATABASE_URL: database.url,
-      LAKE_URI: lake,
+      DATABASE_URL: source.databaseUrl,
+      LAKE_URI: source.lake,
       QUALITY_MAX_QUARANTINE_RATE: '1',
       QUALITY_MAX_NULL_RATE: '1',
       QUALITY_MAX_NEGATIVE_DURATION_RATE: '1',
       QUALITY_MAX_NEGATIVE_COST_RATE: '1',
     });
   }, 120_000);
-
-  afterAll(async () => {
-    await database?.drop();
-    await rm(lake, { recursive: true, force: true });
-  });
 
   it(`publishes all 365 days with at most ${CONCURRENCY} in flight`, async () => {
     // Prepare

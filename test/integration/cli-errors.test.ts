@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
+import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 
 describe('etl with bad input', () => {
@@ -104,11 +104,10 @@ describe('etl with bad input', () => {
   it.each(cases)('rejects %s with exit code 2 and writes nothing', async (_name, argv, overrides, message) => {
     // Prepare
     const lake = join(root, `lake-${Math.random().toString(36).slice(2)}`);
-    const err: string[] = [];
     const env = { DATABASE_URL: database.url, LAKE_URI: lake, ...overrides };
 
     // Act
-    const code = await main(argv, env, { out: () => undefined, err: (l) => err.push(l) });
+    const { code, err } = await runMain(argv, env);
 
     // Assess
     expect(code).toBe(2);

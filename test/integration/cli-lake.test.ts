@@ -4,17 +4,15 @@
  * what is missing and how to fix it, instead of the pipeline's retries giving up after most of a
  * minute. With a reachable endpoint and credentials the same command runs and says where the lake is.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { freePort } from '../../dev/embedded-postgres.js';
 import { seed } from '../../src/source/synthetic/load.js';
 import { parseDay } from '../../src/core/day.js';
+import { runEtl } from '../support/cli.js';
 import { createTestDatabase } from '../support/databases.js';
 import { createBucket, s3Endpoint, s3Env } from '../support/s3.js';
 
-const ETL = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { etl: string } }).bin.etl;
 const DAY = '2025-05-01';
 
 /** This process's environment without any AWS setting, and with no file or instance to find credentials in. */
@@ -23,12 +21,8 @@ function withoutAws(): Record<string, string> {
   return { ...env, AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' };
 }
 
-/** Runs the built `etl`; returns its exit code, output and how long it took. */
-function etl(args: string[], env: Record<string, string>) {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, [ETL, ...args], { encoding: 'utf8', env, timeout: 30_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (performance.now() - started) / 1000 };
-}
+/** Runs the built `etl` with exactly `env`; returns its exit code, output and how long it took. */
+const etl = (args: string[], env: Record<string, string>) => runEtl(args, { env, timeoutMs: 30_000 });
 
 describe('etl with an S3 lake', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -2,17 +2,13 @@
  * The `etl` command as a user runs it, in a process of its own: the built executable the package's
  * `bin` names (`npm run build` makes it), and the exit code reaching the shell.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runEtl } from '../support/cli.js';
 
-const ETL = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { etl: string } }).bin.etl;
-
-function etl(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [ETL, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-}
+const etl = (args: string[], env: Record<string, string> = {}) => runEtl(args, { env: { ...process.env, ...env } });
 
 describe('the etl command', () => {
   it('exits 2 with a one-line error for a bad flag', () => {

@@ -5,7 +5,6 @@
  * the old version or the new one, whole; kills leave it the old one; an interrupted local run
  * (Ctrl-C) gives the day back at once, and a killed one is taken over by the next run at once.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +18,12 @@ import { FsStore } from '../../src/lake/fs-store.js';
 import { lockKey } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { spawnEtl } from '../support/cli.js';
 import { createTestDatabase } from '../support/databases.js';
 import { watchReplacement } from '../support/watched-replacement.js';
 
 const DAY = parseDay('2025-04-01');
 const ROWS = 10_000;
-const CLI = join(process.cwd(), 'dist/cli/etl.js');
 
 interface Observation {
   readonly rows?: number;
@@ -120,12 +119,12 @@ describe('glob readers', () => {
     await changeSource();
 
     // Act: interrupt once the run has staged something
-    const child = spawn(process.execPath, [CLI, 'run', '--date', DAY.iso], {
+    const child = spawnEtl(['run', '--date', DAY.iso], {
       env: { ...process.env, DATABASE_URL: database.url, LAKE_URI: lake },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     for (let i = 0; i < 1000 && ((await store.list('_staging/')).length === 0 || !(await store.head(lockKey(DAY)))); i++)
       await new Promise((r) => setTimeout(r, 10));
@@ -145,10 +144,7 @@ describe('glob readers', () => {
     // Prepare: a run killed once it has staged files and holds the day
     const old = await globView(db, lake);
     await changeSource();
-    const child = spawn(process.execPath, [CLI, 'run', '--date', DAY.iso], {
-      env: { ...process.env, DATABASE_URL: database.url, LAKE_URI: lake },
-      stdio: 'ignore',
-    });
+    const child = spawnEtl(['run', '--date', DAY.iso], { env: { ...process.env, DATABASE_URL: database.url, LAKE_URI: lake } });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     for (let i = 0; i < 1000 && ((await store.list('_staging/')).length === 0 || !(await store.head(lockKey(DAY)))); i++)
       await new Promise((r) => setTimeout(r, 10));

@@ -8,24 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../cli/main.js';
 import { parseDay } from '../../src/core/day.js';
 import { seed } from '../../src/source/synthetic/load.js';
 import { manifestKey, reportKey } from '../../src/lake/layout.js';
 import type { ValidationReport } from '../../src/lake/report-record.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';
+import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate, duckdbDistinctIds, hyparquetAggregate } from '../support/lake-readers.js';
 import { sourceAggregate } from '../support/source.js';
 
 const DAYS = ['2025-03-01', '2025-03-02', '2025-03-03'];
 const PER_DAY = 3_000;
-
-function captureIo(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 describe('pipeline on a local lake', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -36,9 +30,8 @@ describe('pipeline on a local lake', () => {
   let backfill: Awaited<ReturnType<typeof etl>>;
 
   const etl = async (...argv: string[]) => {
-    const io = captureIo();
-    const code = await main(argv, env, io);
-    return { code, ...io };
+    const { code, out, err } = await runMain(argv, env);
+    return { code, stdout: out, stderr: err };
   };
   const partitionDir = (date: string) => {
     const [y, m, d] = date.split('-');

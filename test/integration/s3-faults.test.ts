@@ -2,7 +2,7 @@
  * Faults that only a real S3 API has, injected into real requests to the S3-compatible endpoint
  * with SDK middleware: a failed multipart completion and throttling (503 SlowDown).
  */
-import { ListMultipartUploadsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -13,15 +13,12 @@ import { StoreUnavailableError } from '../../src/core/errors.js';
 import { seed } from '../../src/source/synthetic/load.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { S3Store } from '../../src/lake/s3-store.js';
+import { serviceError } from '../support/aws-errors.js';
 import { createTestDatabase } from '../support/databases.js';
 import { runDay } from '../support/run-day.js';
 import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
 
 const DAY = parseDay('2025-09-01');
-
-function serviceError(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: status }, message: `injected ${name}` });
-}
 
 describe.skipIf(!s3Endpoint)('S3 faults', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -32,10 +29,17 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
    * the project's client does (5 attempts), 10 ms apart instead of the SDK's backoff of seconds:
    * the retries are what is tested, not their waits.
    */
-  function storeFailing(command: string, step: 'initialize' | 'deserialize', shouldFail: (input: { Key: string }) => boolean, error: () => Error) {
+  function storeFailing(
+    command: string,
+    step: 'initialize' | 'deserialize',
+    shouldFail: (input: { Key: string }, attempt: string | undefined) => boolean,
+    error: () => Error,
+  ) {
     const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, retryStrategy: new ConfiguredRetryStrategy(5, () => 10) });
     const inject = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      if (context.commandName === command && shouldFail((args as { input: { Key: string } }).input)) throw error();
+      // Inside the SDK's retries the request carries which attempt it is (`attempt=2; max=5`).
+      const { input, request } = args as { input: { Key: string }; request?: { headers: Record<string, string> } };
+      if (context.commandName === command && shouldFail(input, request?.headers['amz-sdk-request'])) throw error();
       return next(args);
     };
     // The same middleware at either step: before the SDK's retries (initialize) or inside them (deserialize).
@@ -106,26 +110,28 @@ describe.skipIf(!s3Endpoint)('S3 faults', () => {
 
   it('throttling (503 SlowDown) is retried with backoff inside the function', async () => {
     // Prepare: the first two PutObject requests are throttled
-    let throttled = 0;
+    const puts: Array<{ key: string; attempt: string | undefined }> = [];
     const store = storeFailing(
       'PutObjectCommand',
       'deserialize',
-      () => throttled++ < 2,
+      (input, attempt) => puts.push({ key: input.Key, attempt }) <= 2,
       () => serviceError('SlowDown', 503),
     );
 
     // Act
     const result = await runDay(store, database.url, DAY);
 
-    // Assess
-    expect(throttled).toBeGreaterThan(2);
+    // Assess: the client sent the first object three times in a row, not the state machine's retry of the stage
+    expect(puts.slice(0, 3)).toEqual([1, 2, 3].map((n) => ({ key: puts[0].key, attempt: expect.stringMatching(new RegExp(`^attempt=${n};`)) })));
     expect(result.verdict).toBe('passed');
   });
 
   it('persistent throttling surfaces as a transient error for the state machine to retry, and the day stays valid', async () => {
-    // Prepare: the manifest write is throttled every time
+    // Prepare: a published day, then the manifest write throttled every time
     const healthy = new S3Store(parseLakeUri(`s3://${bucket}/lake`), { region: 'us-east-1', endpoint: s3Endpoint });
+    await runDay(healthy, database.url, DAY);
     const before = await readManifest(healthy, DAY);
+    expect(before?.manifest.rows).toBe(20_000);
     const store = storeFailing(
       'PutObjectCommand',
       'deserialize',

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../cli/main.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStore } from '../../src/lake/open.js';
 import { parseDay } from '../../src/core/day.js';
 import { seed } from '../../src/source/synthetic/load.js';
+import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { createBucket, s3Endpoint, s3Env, useS3Credentials } from '../support/s3.js';
@@ -28,12 +28,7 @@ describe.skipIf(!s3Endpoint)('pipeline on an S3 lake', () => {
   let scratch: string;
   let env: NodeJS.ProcessEnv;
 
-  const etl = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l) };
-    return { code: await main(argv, env, io), out, err };
-  };
+  const etl = (...argv: string[]) => runMain(argv, env);
 
   /** Downloads the s3:// URIs that `etl read` printed and returns local paths. */
   const download = async (uris: string[]) => {

@@ -3,16 +3,14 @@
  * embedded Postgres outlives the command, its DATABASE_URL is printed for the other commands, a
  * second `etl start` uses it, and `etl start --stop` stops it.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DAYS, DEMO_RENTALS_PER_DAY } from '../../cli/commands/start.js';
-
-const ETL = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { etl: string } }).bin.etl);
+import { runEtl } from '../support/cli.js';
 
 describe('etl start --keep', () => {
   let home: string;
@@ -20,8 +18,7 @@ describe('etl start --keep', () => {
   const record = () => join(home, '.data/postgres.kept.json');
 
   /** Runs the built `etl` in the newcomer's directory. */
-  const etl = (args: string[], extra: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [ETL, ...args], { cwd: home, encoding: 'utf8', env: { ...env, ...extra }, timeout: 240_000 });
+  const etl = (args: string[], extra: Record<string, string> = {}) => runEtl(args, { cwd: home, env: { ...env, ...extra }, timeoutMs: 240_000 });
 
   /** How many rentals the source at `url` holds, and the day of the latest. */
   const rentals = async (url: string) => {

@@ -10,7 +10,6 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../cli/main.js';
 import { seed } from '../../src/source/synthetic/load.js';
 import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
@@ -19,6 +18,7 @@ import { dataFileKey, newRunId, stagedKey } from '../../src/lake/layout.js';
 import { lockKey, type PartitionLock } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 
 const DAY = parseDay('2025-08-01');
@@ -38,10 +38,7 @@ describe('etl unlock and etl clean', () => {
   let store: FsStore;
 
   const etl = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l) };
-    const code = await main(argv, { DATABASE_URL: database.url, LAKE_URI: lake }, io);
+    const { code, out, err } = await runMain(argv, { DATABASE_URL: database.url, LAKE_URI: lake });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 

@@ -12,6 +12,7 @@ import {
   UnexpectedExecutionOutputError,
 } from '../../cli/remote-execution.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { serviceError } from '../support/aws-errors.js';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);
@@ -279,14 +280,9 @@ describe('stackOutput', () => {
 
   it('says the stack is not deployed when CloudFormation does not know it', async () => {
     // Prepare
-    cfnMock.on(DescribeStacksCommand).rejects(
-      new CloudFormationServiceException({
-        name: 'ValidationError',
-        $fault: 'client',
-        $metadata: { httpStatusCode: 400 },
-        message: 'Stack with id PgLakeEtl does not exist',
-      }),
-    );
+    cfnMock
+      .on(DescribeStacksCommand)
+      .rejects(serviceError('ValidationError', 400, { exception: CloudFormationServiceException, message: 'Stack with id PgLakeEtl does not exist' }));
 
     // Act
     const error = await stackOutput(cfn(), 'PgLakeEtl', STATE_MACHINE_ARN_OUTPUT).catch((e: unknown) => e);

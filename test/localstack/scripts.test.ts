@@ -9,9 +9,10 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartE
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
+import { main, type Io } from '../../cli/main.js';
 import { main as deployMain, upsertSecret, type Command } from '../../dev/localstack/deploy.js';
 import { lambdaDatabaseSecret } from '../../dev/localstack/env.js';
+import { capture } from '../support/capture.js';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);
@@ -20,12 +21,6 @@ const secretsMock = mockClient(SecretsManagerClient);
 const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:Pipeline';
 const EXECUTION = 'arn:aws:states:us-east-1:000000000000:execution:Pipeline:day-2025-03-01';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:pg-lake-etl/local/database-AbCdEf';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
-}
 
 function lambdaCause(errorType: string, errorMessage: string): string {
   return JSON.stringify({ errorType, errorMessage, trace: [] });
@@ -49,7 +44,7 @@ function deployedStack(name = 'PgLakeEtl'): Partial<DescribeStacksCommandOutput>
 }
 
 /** `etl remote --localstack ...argv`, as `npm run local:run -- ...argv` runs it. */
-const localRun = (argv: string[], io: ReturnType<typeof capture>['io'], env: NodeJS.ProcessEnv = {}) => main(['remote', '--localstack', ...argv], env, io);
+const localRun = (argv: string[], io: Io, env: NodeJS.ProcessEnv = {}) => main(['remote', '--localstack', ...argv], env, io);
 
 describe('etl remote --localstack (npm run local:run)', () => {
   beforeEach(() => {

@@ -53,11 +53,13 @@ describe('the lake state status reads', () => {
 
     // Assess: no report read, and each day's status equals the one its real report gives
     expect(reads()).toBe(0);
+    expect(records.map((day) => day.date)).toEqual(DAYS.map((day) => day.iso));
     records.forEach((day, i) => {
       const fromReport = dayStatus(all[i], undefined, new Date(0));
       const fromManifest = dayStatus(day, undefined, new Date(0));
       expect(fromManifest.quarantineRate).toBe(fromReport.quarantineRate);
       expect(fromManifest.quarantineRate).toBe((i % 7) / syntheticRows(i));
+      expect(fromManifest.last?.verdict).toBe('passed');
       expect({ ...fromManifest.last, checkedAt: undefined }).toEqual({ ...fromReport.last, checkedAt: undefined });
     });
   });

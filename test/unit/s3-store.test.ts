@@ -6,7 +6,6 @@ import {
   NoSuchKey,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,13 +14,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
 import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError, TerminalError, TransientError } from '../../src/core/errors.js';
 import { classifyS3Error, S3Store } from '../../src/lake/s3-store.js';
+import { serviceError } from '../support/aws-errors.js';
 import { rejectionOf } from '../support/outcomes.js';
 
 const s3Mock = mockClient(S3Client);
-
-function serviceError(name: string, status: number, fault: 'client' | 'server' = status >= 500 ? 'server' : 'client'): S3ServiceException {
-  return new S3ServiceException({ name, $fault: fault, $metadata: { httpStatusCode: status }, message: `${name} from S3` });
-}
 
 function newStore(uri = 's3://bucket/pre/fix'): S3Store {
   return new S3Store(parseLakeUri(uri), { client: new S3Client({ region: 'us-east-1' }) });
@@ -438,6 +434,6 @@ describe('classifyS3Error', () => {
     const error = classifyS3Error(serviceError('AccessDenied', 403), 'GetObject m.json');
 
     // Assess
-    expect(error.message).toBe('GetObject m.json: AccessDenied AccessDenied from S3');
+    expect(error.message).toBe('GetObject m.json: AccessDenied AccessDenied from AWS');
   });
 });
