@@ -6,7 +6,9 @@
 import type { ObjectStore } from '../../src/lake/store.js';
 
 type Method = Exclude<keyof ObjectStore, 'location'>;
-type Interceptors = { [M in Method]?: (args: Parameters<NonNullable<ObjectStore[M]>>, next: NonNullable<ObjectStore[M]>) => ReturnType<NonNullable<ObjectStore[M]>> };
+type Interceptors = {
+  [M in Method]?: (args: Parameters<NonNullable<ObjectStore[M]>>, next: NonNullable<ObjectStore[M]>) => ReturnType<NonNullable<ObjectStore[M]>>;
+};
 
 export function interceptStore(store: ObjectStore, interceptors: Interceptors): ObjectStore {
   return new Proxy(store, {

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 const LAKE = join(import.meta.dirname, '../../src/lake');
 
 /** Module-level declarations of `source` that hold mutable state, as `name (line)`. */
-export function moduleState(source: string, file = 'module.ts'): string[] {
+function moduleState(source: string, file = 'module.ts'): string[] {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2024, true);
   const found: string[] = [];
   for (const statement of sf.statements) {
