@@ -59,14 +59,14 @@ describe('README and docs', () => {
   it('documents every environment variable the configuration reads', async () => {
     // Prepare
     const source = await read('src/core/config.ts');
-    const read_ = new Set([...source.matchAll(/env(?:\.|\[')([A-Z][A-Z0-9_]+)|read\w*\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1] ?? m[2]));
+    const readNames = new Set([...source.matchAll(/env(?:\.|\[')([A-Z][A-Z0-9_]+)|read\w*\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1] ?? m[2]));
 
     // Act
     const documented = VARIABLES.map((v) => v.name);
 
     // Assess
-    expect(read_.size).toBeGreaterThan(10);
-    for (const name of read_) expect(documented, `${name} is read but not documented`).toContain(name);
+    expect(readNames.size).toBeGreaterThan(10);
+    for (const name of readNames) expect(documented, `${name} is read but not documented`).toContain(name);
   });
 
   it("lists the registry's stages, in order, in the README's stage table", async () => {
