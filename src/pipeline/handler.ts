@@ -5,8 +5,8 @@
  * and runs the stage under the day's lease (`runStage`), then prints the invocation's metrics
  * (`metrics.ts`: CloudWatch EMF, at this edge only, so local runs print none).
  *
- * What a stage needs is opened by functions its entry file passes (`openLake`, `sourceConnector`
- * from `src/lake/store.ts` and `src/source/connect.ts`), so a bundle holds the S3 client or the
+ * What a stage needs is opened by functions its entry file passes (`openStore`, `sourceConnector`
+ * from `src/lake/open.ts` and `src/source/connect.ts`), so a bundle holds the S3 client or the
  * Postgres driver only when its stage uses them; the type asks for exactly what the registry
  * entry says the stage needs.
  */
