@@ -5,8 +5,8 @@
  * `s3:prefix` conditions, which a GET does not carry. moto answers 404 to everyone (it enforces no
  * IAM), so a middleware on the real client rewrites moto's 404 for a missing key into the answer S3
  * gives these roles, before the SDK reads it; listings pass through. Driven through it: the plan's
- * lookback over never-published days, a first-ever day through the deployed definition (plan-day
- * finds no lease, validate no manifest) and a scheduled execution.
+ * lookback over never-published days, a first-ever day through the deployed definition (the
+ * snapshots' manifests, the day's and the day before's never found) and a scheduled execution.
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
@@ -16,6 +16,7 @@ import { seed } from '../../dev/source/generator.js';
 import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { ReadableLogger } from '../../src/core/log.js';
+import { manifestKey } from '../../src/lake/layout.js';
 import { lockKey } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { S3Store } from '../../src/lake/s3-store.js';
@@ -51,12 +52,15 @@ type RawResponse = { statusCode: number; reason?: string; headers: Record<string
  * A client of the test endpoint that answers a read of a missing key as S3 answers a caller not
  * allowed to list the bucket: HTTP 403 with an AccessDenied body (a HEAD's answer has no body).
  * It rewrites the raw response, inside the SDK's deserializer, so the error is the SDK's own.
+ * `refused` collects the keys it refused (a CopyObject's is its destination).
  */
-function clientDenyingMissingKeys(endpoint: string): S3Client {
+function clientDenyingMissingKeys(endpoint: string): { client: S3Client; refused: string[] } {
   const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
+  const refused: string[] = [];
   const deny = (next: (args: unknown) => Promise<{ response: RawResponse }>, context: { commandName?: string }) => async (args: unknown) => {
     const out = await next(args);
     if (KEY_READS.has(context.commandName ?? '') && out.response.statusCode === 404) {
+      refused.push((args as { input: { Key: string } }).input.Key);
       const head = context.commandName === 'HeadObjectCommand';
       out.response.statusCode = 403;
       out.response.reason = 'Forbidden';
@@ -66,13 +70,15 @@ function clientDenyingMissingKeys(endpoint: string): S3Client {
     return out;
   };
   client.middlewareStack.addRelativeTo(deny as never, { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'denyMissingKeys' });
-  return client;
+  return { client, refused };
 }
 
 describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing key', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let bucket: string;
   let client: S3Client;
+  /** The keys refused so far (full keys, `lake/` prefix included). */
+  let refused: string[];
   /** The lake as the stages see it: missing keys refused. */
   let store: S3Store;
   const config = (extra: Record<string, string> = {}) =>
@@ -82,7 +88,7 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     useS3Credentials(s3Endpoint!);
     bucket = await createBucket(s3Endpoint!);
     database = await createTestDatabase();
-    client = clientDenyingMissingKeys(s3Endpoint!);
+    ({ client, refused } = clientDenyingMissingKeys(s3Endpoint!));
     store = new S3Store(config().lake, { client });
     const source = new pg.Client(database.url);
     await source.connect();
@@ -122,6 +128,7 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     const planned = (await runStage(plan, { scheduledTime: '2025-07-04T03:00:00Z' }, resources, { ttlMs: 60_000 })) as RunPlan;
 
     // Assess
+    expect(refused).toEqual(expect.arrayContaining(['2025-06-30', '2025-07-01', '2025-07-02'].map((date) => `lake/${manifestKey(parseDay(date))}`)));
     expect(planned.dates).toEqual(['2025-07-03']);
     expect(planned.skipped?.map((s) => [s.date, s.kind])).toEqual([
       ['2025-06-30', 'unpublished'],
@@ -130,7 +137,7 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     ]);
   });
 
-  it('a first-ever day runs whole through the definition: plan-day finds no lease, validate no manifest, and the day is published', async () => {
+  it("a first-ever day runs whole through the definition: its manifest and the day before's are never found, and the day is published", async () => {
     // Arrange
     const day = parseDay('2025-07-04');
 
@@ -138,6 +145,7 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     const published = await runDay(store, database.url, day);
 
     // Assess
+    expect(refused).toContain(`lake/${manifestKey(day)}`);
     expect(published.rows).toBe(PER_DAY);
     expect((await readManifest(store, day))?.manifest.runId).toBe(published.runId);
     expect(await store.getObject(lockKey(day))).toBeUndefined();
@@ -151,6 +159,7 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     const result = await runLocalExecution(settings, { scheduledTime: '2025-07-07T03:00:00Z' }, { concurrency: 1, store, retryIntervalMs: 0, logLine: () => undefined });
 
     // Assess
+    expect(refused).toContain(`lake/${manifestKey(parseDay('2025-07-05'))}`);
     expect(result.status, `${result.error}: ${result.cause} ${result.outcomes.map((o) => o.error).join(' ')}`).toBe('SUCCEEDED');
     expect(result.outcomes.map((o) => [o.date, o.verdict, o.reason?.kind])).toEqual([
       ['2025-07-05', 'skipped', 'unpublished'],
