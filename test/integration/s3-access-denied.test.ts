@@ -82,7 +82,14 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
   /** The lake as the stages see it: missing keys refused. */
   let store: S3Store;
   const config = (extra: Record<string, string> = {}) =>
-    loadConfig({ ...s3Env(s3Endpoint!), DATABASE_URL: database.url, LAKE_URI: `s3://${bucket}/lake`, POWERTOOLS_LOG_LEVEL: 'WARN', ...LOOSE_QUALITY, ...extra });
+    loadConfig({
+      ...s3Env(s3Endpoint!),
+      DATABASE_URL: database.url,
+      LAKE_URI: `s3://${bucket}/lake`,
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      ...LOOSE_QUALITY,
+      ...extra,
+    });
 
   beforeAll(async () => {
     useS3Credentials(s3Endpoint!);
@@ -156,7 +163,11 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     const settings = config({ REPUBLISH_LOOKBACK_DAYS: '1' });
 
     // Act
-    const result = await runLocalExecution(settings, { scheduledTime: '2025-07-07T03:00:00Z' }, { concurrency: 1, store, retryIntervalMs: 0, logLine: () => undefined });
+    const result = await runLocalExecution(
+      settings,
+      { scheduledTime: '2025-07-07T03:00:00Z' },
+      { concurrency: 1, store, retryIntervalMs: 0, logLine: () => undefined },
+    );
 
     // Assess
     expect(refused).toContain(`lake/${manifestKey(parseDay('2025-07-05'))}`);
