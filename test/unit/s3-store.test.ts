@@ -1,5 +1,4 @@
 import {
-  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -217,159 +216,42 @@ describe('S3Store', () => {
       expect(error).toBeInstanceOf(StoreError);
       expect(s3Mock).not.toReceiveCommand(ListObjectsV2Command);
     });
-  });
 
-  describe('a read refused with 403 (S3 refuses a missing key to a caller it does not let list the bucket)', () => {
-    const KEY = '_manifests/rentals/year=2025/month=03/day=01.json';
+    // S3 refuses a GET of a missing key with 403 to a caller it does not let list the bucket (the stack's roles).
+    describe('refused with 403', () => {
+      const KEY = '_manifests/rentals/year=2025/month=03/day=01.json';
 
-    it('is a missing key when a listing with the key as prefix does not show it', async () => {
-      // Prepare: a listing of the prefix finds only a longer key
-      s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `pre/fix/${KEY}.parquet` }], KeyCount: 1 });
-      const store = newStore();
+      it('is a missing key when a listing with the key as prefix does not show it', async () => {
+        // Prepare: a listing of the prefix finds only a longer key
+        s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
+        s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `pre/fix/${KEY}.parquet` }], KeyCount: 1 });
+        const store = newStore();
 
-      // Act
-      const out = await store.getObject(KEY);
+        // Act
+        const out = await store.getObject(KEY);
 
-      // Assess
-      expect(out).toBeUndefined();
-      expect(s3Mock).toReceiveCommandExactlyOnceWith(ListObjectsV2Command, { Bucket: 'bucket', Prefix: `pre/fix/${KEY}`, MaxKeys: 1 });
-    });
+        // Assess
+        expect(out).toBeUndefined();
+        expect(s3Mock).toReceiveCommandExactlyOnceWith(ListObjectsV2Command, { Bucket: 'bucket', Prefix: `pre/fix/${KEY}`, MaxKeys: 1 });
+      });
 
-    it('is rethrown as a terminal permission error, naming the key and the permission, when a listing shows the key', async () => {
-      // Prepare
-      const refusal = serviceError('AccessDenied', 403);
-      s3Mock.on(GetObjectCommand).rejects(refusal);
-      s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `pre/fix/${KEY}`, Size: 10 }], KeyCount: 1 });
-      const store = newStore();
+      it('is rethrown as a terminal permission error, naming the key and the permission, when a listing shows the key', async () => {
+        // Prepare
+        const refusal = serviceError('AccessDenied', 403);
+        s3Mock.on(GetObjectCommand).rejects(refusal);
+        s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `pre/fix/${KEY}`, Size: 10 }], KeyCount: 1 });
+        const store = newStore();
 
-      // Act
-      const error = await rejectionOf(store.getObject(KEY));
+        // Act
+        const error = await rejectionOf(store.getObject(KEY));
 
-      // Assess
-      expect(error).toBeInstanceOf(StoreAccessDeniedError);
-      expect(error).toBeInstanceOf(TerminalError);
-      expect(error).toMatchObject({ name: 'StoreAccessDeniedError', retryable: false, key: KEY, permission: 's3:GetObject', cause: refusal });
-      expect((error as Error).message).toContain(`s3://bucket/pre/fix/${KEY}`);
-      expect((error as Error).message).toContain('grant s3:GetObject');
-    });
-
-    it('is a permission error naming s3:ListBucket when the listing is refused too', async () => {
-      // Prepare
-      s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).rejects(serviceError('AccessDenied', 403));
-      const store = newStore();
-
-      // Act
-      const error = await rejectionOf(store.getObject(KEY));
-
-      // Assess
-      expect(error).toBeInstanceOf(StoreAccessDeniedError);
-      expect(error).toMatchObject({ key: KEY, permission: 's3:ListBucket' });
-      expect((error as Error).message).toContain(`s3:ListBucket on arn:aws:s3:::bucket for the prefix pre/fix/${KEY}`);
-    });
-
-    it('is retryable when the listing fails transiently', async () => {
-      // Prepare
-      s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).rejects(serviceError('SlowDown', 503));
-      const store = newStore();
-
-      // Act
-      const error = await rejectionOf(store.getObject(KEY));
-
-      // Assess
-      expect(error).toBeInstanceOf(StoreUnavailableError);
-    });
-
-    it('is not a refusal by policy when the credentials or the clock are wrong: no listing, a terminal StoreError', async () => {
-      // Prepare
-      s3Mock.on(GetObjectCommand).rejects(serviceError('ExpiredToken', 403));
-      const store = newStore();
-
-      // Act
-      const error = await rejectionOf(store.getObject(KEY));
-
-      // Assess
-      expect(error).toBeInstanceOf(StoreError);
-      expect(error).not.toBeInstanceOf(StoreAccessDeniedError);
-      expect(s3Mock).not.toReceiveCommand(ListObjectsV2Command);
-    });
-
-    it.each([
-      ['absent', [], undefined],
-      ['present', [{ Key: `pre/fix/${KEY}` }], StoreAccessDeniedError],
-    ] as const)('HEAD (a 403 without a body) of a key the listing finds %s', async (_, contents, expected) => {
-      // Prepare: the SDK names a bodiless 403 after no code
-      s3Mock.on(HeadObjectCommand).rejects(serviceError('Unknown', 403));
-      s3Mock.on(ListObjectsV2Command).resolves({ Contents: [...contents] });
-      const store = newStore();
-
-      // Act
-      const outcome = await store.head(KEY).then(
-        (info) => ({ info }),
-        (error: unknown) => ({ error }),
-      );
-
-      // Assess
-      if (expected) expect('error' in outcome && outcome.error).toBeInstanceOf(expected);
-      else expect(outcome).toEqual({ info: undefined });
-    });
-
-    it('readStream of a key the listing does not show is a StagingError', async () => {
-      // Prepare
-      s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
-      const store = newStore();
-
-      // Act
-      const error = await rejectionOf(store.readStream('_staging/run/rentals.arrows'));
-
-      // Assess
-      expect(error).toBeInstanceOf(StagingError);
-    });
-
-    it('readRange of a key the listing does not show is a terminal StoreError saying it does not exist', async () => {
-      // Prepare
-      s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
-      const store = newStore();
-
-      // Act
-      const error = await rejectionOf(store.readRange('f.parquet', 0, 8));
-
-      // Assess
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as Error).message).toContain('f.parquet does not exist');
-    });
-
-    it('promote whose source the listing does not show is done when the destination exists (an earlier attempt copied it)', async () => {
-      // Prepare
-      s3Mock.on(CopyObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
-      s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8 });
-      const store = newStore();
-
-      // Act
-      await store.promote('_staging/run/f.parquet', 'rentals/f.parquet');
-
-      // Assess
-      expect(s3Mock).toReceiveCommandWith(ListObjectsV2Command, { Prefix: 'pre/fix/_staging/run/f.parquet' });
-      expect(s3Mock).toReceiveCommandWith(HeadObjectCommand, { Key: 'pre/fix/rentals/f.parquet' });
-    });
-
-    it('promote whose source the listing shows is a permission error naming both keys', async () => {
-      // Prepare
-      s3Mock.on(CopyObjectCommand).rejects(serviceError('AccessDenied', 403));
-      s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'pre/fix/_staging/run/f.parquet' }] });
-      const store = newStore();
-
-      // Act
-      const error = await rejectionOf(store.promote('_staging/run/f.parquet', 'rentals/f.parquet'));
-
-      // Assess
-      expect(error).toBeInstanceOf(StoreAccessDeniedError);
-      expect((error as StoreAccessDeniedError).permission).toBe('s3:GetObject on _staging/run/f.parquet and s3:PutObject on rentals/f.parquet');
+        // Assess
+        expect(error).toBeInstanceOf(StoreAccessDeniedError);
+        expect(error).toBeInstanceOf(TerminalError);
+        expect(error).toMatchObject({ name: 'StoreAccessDeniedError', retryable: false, key: KEY, permission: 's3:GetObject', cause: refusal });
+        expect((error as Error).message).toContain(`s3://bucket/pre/fix/${KEY}`);
+        expect((error as Error).message).toContain('grant s3:GetObject');
+      });
     });
   });
 
