@@ -1,13 +1,24 @@
 /**
  * Turns a stage's lake access (its registry entry in `src/pipeline/stages.ts`, key patterns of
  * `src/lake/layout.ts`) into IAM statements: `write` grants PutObject and AbortMultipartUpload,
- * `list` ListBucket limited by `s3:prefix`.
+ * `list` ListBucket limited by `s3:prefix`, and `read` also ListBucket with a key it reads as the
+ * prefix (see `grantLakeAccess`).
  */
 import { Effect, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { LakeAccess } from '../src/pipeline/stages.js';
 
-/** Grants `access` under `lakePrefix` ('' = bucket root) of `bucket` to `grantee`. */
+/**
+ * Grants `access` under `lakePrefix` ('' = bucket root) of `bucket` to `grantee`.
+ *
+ * A missing key: S3 answers a GET or HEAD of a key that does not exist with 404 only to a caller
+ * allowed s3:ListBucket on the bucket for that request, which has no `s3:prefix`, so no grant
+ * conditioned on the prefix counts: the roles get 403 AccessDenied. Only an unconditional
+ * ListBucket would turn it into a 404, and it would let every function list every key of the
+ * bucket, outside the lake too (an existing, shared bucket included). Instead the store settles a
+ * 403 with a listing of the key itself (`S3Store`: absent means missing, present a real refusal),
+ * and this grant lets a stage list each key it reads: `read` patterns join the `s3:prefix` ones.
+ */
 export function grantLakeAccess(grantee: IGrantable, bucket: IBucket, lakePrefix: string, access: LakeAccess): void {
   const root = lakePrefix === '' ? '' : `${lakePrefix}/`;
   const objects = (patterns: readonly string[] = []) => patterns.map((p) => bucket.arnForObjects(`${root}${p}`));
@@ -18,14 +29,15 @@ export function grantLakeAccess(grantee: IGrantable, bucket: IBucket, lakePrefix
   add('LakeRead', ['s3:GetObject'], access.read);
   add('LakeWrite', ['s3:PutObject', 's3:AbortMultipartUpload'], access.write);
   add('LakeDelete', ['s3:DeleteObject'], access.delete);
-  if (access.list?.length) {
+  const prefixes = [...new Set([...(access.list ?? []), ...(access.read ?? [])])];
+  if (prefixes.length) {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'LakeList',
         effect: Effect.ALLOW,
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': access.list.map((p) => `${root}${p}`) } },
+        conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${root}${p}`) } },
       }),
     );
   }

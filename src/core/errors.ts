@@ -48,6 +48,21 @@ export class StoreUnavailableError extends TransientError {}
 /** The object store refused the request for good (access denied, missing bucket). */
 export class StoreError extends TerminalError {}
 
+/**
+ * The object store refused a request on `key` for want of `permission` (an IAM or bucket policy
+ * that does not grant it). Terminal: a retry is refused the same way until the policy changes.
+ */
+export class StoreAccessDeniedError extends StoreError {
+  constructor(
+    readonly key: string,
+    readonly permission: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Staged data is missing or unreadable: the run must start again from extract. */
 export class StagingError extends TerminalError {}
 

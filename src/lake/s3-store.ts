@@ -1,12 +1,18 @@
 /**
  * A lake in an S3 bucket (or any S3-compatible endpoint: LocalStack, MinIO, moto). Path-style
  * addressing when `AWS_ENDPOINT_URL` is set; large objects go up as multipart uploads.
+ *
+ * A missing key: S3 answers a read of a key that does not exist with 404 only to a caller allowed
+ * `s3:ListBucket` on the bucket for that request; to any other it answers 403 AccessDenied, as it
+ * does to a caller not allowed to read a key that exists. Every read that can meet a missing key
+ * goes through `isMissingKey`, which settles a 403 with a listing of the key.
  */
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -16,7 +22,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { LakeLocation } from '../core/config.js';
 import { awsRequestHandler } from '../core/aws-http.js';
-import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError } from '../core/errors.js';
+import { PreconditionFailedError, StagingError, StoreAccessDeniedError, StoreError, StoreUnavailableError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
 
 const RETRYABLE_CODES: ReadonlySet<string> = new Set([
@@ -33,6 +39,33 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'ETIMEDOUT',
 ]);
 
+/** A 404 for a key: the SDK names it NoSuchKey (GET, CopyObject's source) or NotFound (HEAD: no body). */
+const MISSING_KEY = new Set(['NoSuchKey', 'NotFound']);
+
+/**
+ * 403 codes that are no refusal by a policy but the credentials or the clock. Any other 403 is
+ * one: AccessDenied for a GET, and for a HEAD whatever name the SDK gives a 403 without a body.
+ */
+const NOT_A_POLICY_REFUSAL = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'RequestTimeTooSkewed',
+  'AccountProblem',
+  'AllAccessDisabled',
+  'InvalidObjectState',
+]);
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+}
+
+function isPolicyRefusal(error: unknown): boolean {
+  return statusOf(error) === 403 && !NOT_A_POLICY_REFUSAL.has((error as { name?: string }).name ?? '');
+}
+
 /** Sorts an S3 SDK failure into the project's transient / terminal errors. */
 export function classifyS3Error(error: unknown, action: string): Error {
   if (error instanceof StoreError || error instanceof StoreUnavailableError || error instanceof PreconditionFailedError) {
@@ -40,7 +73,7 @@ export function classifyS3Error(error: unknown, action: string): Error {
   }
   const name = (error as { name?: string })?.name ?? '';
   const code = (error as { code?: string })?.code ?? '';
-  const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const status = statusOf(error);
   const message = `${action}: ${name || code} ${(error as Error)?.message ?? String(error)}`.trim();
   if (status === 412 || name === 'PreconditionFailed') return new PreconditionFailedError(message, { cause: error });
   if (status === 409 && name === 'ConditionalRequestConflict') return new PreconditionFailedError(message, { cause: error });
@@ -84,6 +117,36 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * True when `error`, the failure of `action` on `key`, means that `key` does not exist: a 404, or
+   * a 403 refusal (see the module comment) that a listing with the key as prefix confirms. When the
+   * listing shows the key, the refusal is real: throws a `StoreAccessDeniedError` naming the key and
+   * the `permission` to grant. False for any other failure, which the caller classifies.
+   */
+  private async isMissingKey(error: unknown, key: string, action: string, permission: string): Promise<boolean> {
+    if (MISSING_KEY.has((error as { name?: string }).name ?? '')) return true;
+    if (!isPolicyRefusal(error)) return false;
+    const full = this.fullKey(key);
+    const where = `s3://${this.location.bucket}/${full}`;
+    let listed: string | undefined;
+    try {
+      // The key itself sorts first among the keys it prefixes: one is enough.
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: full, MaxKeys: 1 }));
+      listed = page.Contents?.[0]?.Key;
+    } catch (listing) {
+      if (!isPolicyRefusal(listing)) throw classifyS3Error(listing, `ListObjectsV2 ${key} (after ${action} was refused)`);
+      throw new StoreAccessDeniedError(
+        key,
+        's3:ListBucket',
+        `${action}: access denied to ${where}, and so was the listing that tells a missing key from a refused one: ` +
+          `grant s3:ListBucket on arn:aws:s3:::${this.location.bucket} for the prefix ${full} (and ${permission}, should the key exist)`,
+        { cause: listing },
+      );
+    }
+    if (listed !== full) return true;
+    throw new StoreAccessDeniedError(key, permission, `${action}: access denied to ${where}, which exists: grant ${permission}`, { cause: error });
+  }
+
   async putObject(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string | undefined }> {
     const out = await this.send(`PutObject ${key}`, () =>
       this.client.send(
@@ -122,7 +185,7 @@ export class S3Store implements ObjectStore {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
       return { body: await out.Body!.transformToByteArray(), etag: out.ETag };
     } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      if (await this.isMissingKey(error, key, `GetObject ${key}`, 's3:GetObject')) return undefined;
       throw classifyS3Error(error, `GetObject ${key}`);
     }
   }
@@ -132,7 +195,7 @@ export class S3Store implements ObjectStore {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
       return out.Body as Readable;
     } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') {
+      if (await this.isMissingKey(error, key, `GetObject ${key}`, 's3:GetObject')) {
         throw new StagingError(`${key} does not exist in ${this.location.uri}`, { cause: error });
       }
       throw classifyS3Error(error, `GetObject ${key}`);
@@ -140,9 +203,16 @@ export class S3Store implements ObjectStore {
   }
 
   async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
-    const out = await this.send(`GetObject ${key} bytes ${start}-${end - 1}`, () =>
-      this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end - 1}` })),
-    );
+    const action = `GetObject ${key} bytes ${start}-${end - 1}`;
+    let out: GetObjectCommandOutput;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end - 1}` }));
+    } catch (error) {
+      if (await this.isMissingKey(error, key, action, 's3:GetObject')) {
+        throw new StoreError(`${action}: ${key} does not exist in ${this.location.uri}`, { cause: error });
+      }
+      throw classifyS3Error(error, action);
+    }
     return out.Body!.transformToByteArray();
   }
 
@@ -151,8 +221,7 @@ export class S3Store implements ObjectStore {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(key) }));
       return { key, size: out.ContentLength ?? 0, etag: out.ETag };
     } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name === 'NotFound' || name === 'NoSuchKey') return undefined;
+      if (await this.isMissingKey(error, key, `HeadObject ${key}`, 's3:GetObject')) return undefined;
       throw classifyS3Error(error, `HeadObject ${key}`);
     }
   }
@@ -178,10 +247,10 @@ export class S3Store implements ObjectStore {
     try {
       await this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.fullKey(to), CopySource: source }));
     } catch (error) {
-      const name = (error as { name?: string }).name;
-      if ((name === 'NoSuchKey' || name === 'NotFound') && (await this.head(to))) return;
-      if (name === 'NoSuchKey' || name === 'NotFound') throw new StagingError(`${from} does not exist in ${this.location.uri}, nor ${to}`, { cause: error });
-      throw classifyS3Error(error, `CopyObject ${from} -> ${to}`);
+      const action = `CopyObject ${from} -> ${to}`;
+      if (!(await this.isMissingKey(error, from, action, `s3:GetObject on ${from} and s3:PutObject on ${to}`))) throw classifyS3Error(error, action);
+      if (await this.head(to)) return;
+      throw new StagingError(`${from} does not exist in ${this.location.uri}, nor ${to}`, { cause: error });
     }
   }
 

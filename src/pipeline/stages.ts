@@ -14,9 +14,10 @@ import type { LeasePart } from '../lake/lease.js';
 
 /**
  * What a stage may do in the lake, as key patterns relative to the lake root (`KEY_PATTERNS`).
- * - `read`: GetObject (HeadObject and ranged GETs included).
- * - `list`: ListBucket limited to these prefixes. It also makes S3 answer 404 instead of 403 for a
- *   missing key under them, which the code relies on (a missing manifest means "never published").
+ * - `read`: GetObject (HeadObject and ranged GETs included), and ListBucket with such a key as the
+ *   prefix: S3 refuses a read of a missing key with 403 to these roles, and the store tells a
+ *   missing key (a missing manifest means "never published") from a refused one by that listing.
+ * - `list`: ListBucket limited to these prefixes.
  * - `write`: PutObject (conditional writes and multipart uploads included).
  * - `delete`: DeleteObject (DeleteObjects checks it per key).
  */
@@ -62,7 +63,7 @@ export const STAGES = {
     settings: ['timeZone', 'republishLookbackDays'],
     // The schedule's lookback: a manifest read and a count on the source's rent_start index per day; the memory is for the pg client.
     lambda: { memoryMb: 256, timeoutSeconds: 120 },
-    // Reads the manifests of the lookback's days (listing makes a missing one a 404: never published).
+    // Reads the manifests of the lookback's days (a missing one: never published).
     access: { read: [K.manifests], list: [K.manifests] },
   },
   snapshot: {

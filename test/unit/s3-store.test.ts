@@ -12,7 +12,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
-import { PreconditionFailedError, StagingError, StoreError, StoreUnavailableError, TerminalError, TransientError } from '../../src/core/errors.js';
+import {
+  PreconditionFailedError,
+  StagingError,
+  StoreAccessDeniedError,
+  StoreError,
+  StoreUnavailableError,
+  TerminalError,
+  TransientError,
+} from '../../src/core/errors.js';
 import { classifyS3Error, S3Store } from '../../src/lake/s3-store.js';
 import { serviceError } from '../support/aws-errors.js';
 import { rejectionOf } from '../support/outcomes.js';
@@ -194,7 +202,7 @@ describe('S3Store', () => {
 
     it('classifies any other failure', async () => {
       // Prepare
-      s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
+      s3Mock.on(GetObjectCommand).rejects(serviceError('InvalidArgument', 400));
       const store = newStore();
 
       // Act
@@ -202,6 +210,44 @@ describe('S3Store', () => {
 
       // Assess
       expect(error).toBeInstanceOf(StoreError);
+      expect(s3Mock).not.toReceiveCommand(ListObjectsV2Command);
+    });
+
+    // S3 refuses a GET of a missing key with 403 to a caller it does not let list the bucket (the stack's roles).
+    describe('refused with 403', () => {
+      const KEY = '_manifests/rentals/year=2025/month=03/day=01.json';
+
+      it('is a missing key when a listing with the key as prefix does not show it', async () => {
+        // Prepare: a listing of the prefix finds only a longer key
+        s3Mock.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
+        s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `pre/fix/${KEY}.parquet` }], KeyCount: 1 });
+        const store = newStore();
+
+        // Act
+        const out = await store.getObject(KEY);
+
+        // Assess
+        expect(out).toBeUndefined();
+        expect(s3Mock).toReceiveCommandExactlyOnceWith(ListObjectsV2Command, { Bucket: 'bucket', Prefix: `pre/fix/${KEY}`, MaxKeys: 1 });
+      });
+
+      it('is rethrown as a terminal permission error, naming the key and the permission, when a listing shows the key', async () => {
+        // Prepare
+        const refusal = serviceError('AccessDenied', 403);
+        s3Mock.on(GetObjectCommand).rejects(refusal);
+        s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `pre/fix/${KEY}`, Size: 10 }], KeyCount: 1 });
+        const store = newStore();
+
+        // Act
+        const error = await rejectionOf(store.getObject(KEY));
+
+        // Assess
+        expect(error).toBeInstanceOf(StoreAccessDeniedError);
+        expect(error).toBeInstanceOf(TerminalError);
+        expect(error).toMatchObject({ name: 'StoreAccessDeniedError', retryable: false, key: KEY, permission: 's3:GetObject', cause: refusal });
+        expect((error as Error).message).toContain(`s3://bucket/pre/fix/${KEY}`);
+        expect((error as Error).message).toContain('grant s3:GetObject');
+      });
     });
   });
 
