@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seed } from '../../dev/source/generator.js';
+import { seed } from '../../src/source/synthetic/load.js';
 import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
 import { ReadableLogger } from '../../src/core/log.js';
