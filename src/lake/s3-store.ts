@@ -40,13 +40,13 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** A 404 for a key: the SDK names it NoSuchKey (GET, CopyObject's source) or NotFound (HEAD: no body). */
-const MISSING_KEY = new Set(['NoSuchKey', 'NotFound']);
+const MISSING_KEY: ReadonlySet<string> = new Set(['NoSuchKey', 'NotFound']);
 
 /**
  * 403 codes that are no refusal by a policy but the credentials or the clock. Any other 403 is
  * one: AccessDenied for a GET, and for a HEAD whatever name the SDK gives a 403 without a body.
  */
-const NOT_A_POLICY_REFUSAL = new Set([
+const NOT_A_POLICY_REFUSAL: ReadonlySet<string> = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
   'ExpiredToken',

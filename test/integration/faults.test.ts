@@ -24,6 +24,7 @@ import { createTestDatabase } from '../support/databases.js';
 import { FaultyStore, type Fault } from '../support/faulty-store.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { DayFailedError, runDay } from '../support/run-day.js';
+import { overlapBarrier } from '../support/overlap.js';
 import { sourceAggregate } from '../support/source.js';
 
 const DAY = parseDay('2025-07-01');
@@ -326,10 +327,14 @@ describe('faults leave the lake valid', () => {
   });
 
   it('two runs of the same day at once: exactly one publishes, the other is told the partition is busy', async () => {
+    // Prepare: both runs' PlanDay in flight at once (their Snapshot steps take turns on the tables' locks)
+    const both = overlapBarrier(2);
+    const wrap = { [STAGES.planDay.state]: (own: (event: unknown) => Promise<unknown>) => both.wrap(own) };
+
     // Act
     const results = await Promise.allSettled([
-      runDay(store, database.url, DAY, { owner: 'schedule' }),
-      runDay(store, database.url, DAY, { owner: 'backfill' }),
+      runDay(store, database.url, DAY, { owner: 'schedule', wrap }),
+      runDay(store, database.url, DAY, { owner: 'backfill', wrap }),
     ]);
 
     // Assess

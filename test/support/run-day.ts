@@ -21,6 +21,8 @@ export interface RunDayOptions {
   readonly batchRows?: number;
   readonly rowsPerFile?: number;
   readonly maxRowsPerRange?: number;
+  /** Wraps a task state's handler (a barrier that forces two runs to overlap there). */
+  readonly wrap?: Partial<Record<string, (own: (event: unknown) => Promise<unknown>) => (event: unknown) => Promise<unknown>>>;
 }
 
 /** The day failed for good: `name` is the error it failed with (`PartitionBusyError`, ...). */
@@ -63,6 +65,7 @@ export async function runDay(store: ObjectStore, databaseUrl: string, day: Calen
       executionName: options.owner,
       logLine: () => undefined,
       handlers: {
+        ...options.wrap,
         [STAGES.validate.state]: (own) => async (event) => (published = (await own(event)) as ValidateOutput),
       },
     },
