@@ -32,6 +32,8 @@ export interface HandlerRun {
   readonly importMs: number;
   /** Each call of the handler, in order. */
   readonly callMs: readonly number[];
+  /** CPU time (user and system, every thread) of the process during each call. */
+  readonly callCpuMs: readonly number[];
   /** RSS once the bundle is loaded, before the first call, in KB. */
   readonly baselineRssKb: number;
   /** Peak RSS of the whole process, in KB. */
@@ -57,14 +59,18 @@ async function runHandler(bundle: string, job: HandlerJob): Promise<HandlerRun> 
   const importMs = performance.now() - importStarted;
   const baselineRssKb = rssKb();
   const callMs: number[] = [];
+  const callCpuMs: number[] = [];
   let output: unknown;
   for (let call = 0; call < job.calls; call++) {
     placeLease(job.lease);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     output = await handler(job.event);
+    const used = process.cpuUsage(cpu);
     callMs.push(performance.now() - started);
+    callCpuMs.push((used.user + used.system) / 1000);
   }
-  return { importMs, callMs, baselineRssKb, peakRssKb: peakRssKb(), memoryPeaksKb: stopSampling(), output };
+  return { importMs, callMs, callCpuMs, baselineRssKb, peakRssKb: peakRssKb(), memoryPeaksKb: stopSampling(), output };
 }
 
 const [bundle, job] = process.argv.slice(2);

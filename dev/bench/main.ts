@@ -28,6 +28,7 @@ import { measureFloor } from './floor.js';
 import { LAKE_KINDS, LakeUnavailableError, openLake, type BenchLake, type LakeKind } from './lake.js';
 import { describeMachine, formatTable, writeResults, type BenchResults, type DayRun } from './report.js';
 import { openServer, seededDatabase, type BenchServer } from './source.js';
+import { dayCosts } from './lambda-cost.js';
 import { bundleStages, measureStages, type StageBundles } from './stages.js';
 
 /** The one day every benchmark database holds. */
@@ -162,6 +163,7 @@ async function benchDay({ server, options, config, bundles, lake }: BenchContext
       ratioToFloor: floor ? stages.wholeDay.seconds / floor.seconds : undefined,
       etlRun,
       etlRunRatioToFloor: floor ? etlRun.seconds / floor.seconds : undefined,
+      lambdaCosts: dayCosts(stages.stages, rows),
     };
   } finally {
     await database.drop();

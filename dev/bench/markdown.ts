@@ -7,6 +7,7 @@
 import type { CliMeasurement } from './cli.js';
 import type { ColdStart } from './cold-start.js';
 import { ETL_RUN_TARGETS, etlRunTargetsMet } from './etl-run.js';
+import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
 import type { BenchResults, DayRun } from './report.js';
 import { WHOLE_DAY, type StageMeasurement } from './stages.js';
 
@@ -79,7 +80,31 @@ function dayTable(day: DayRun): string[] {
       ? `Targets for this day: \`etl run\` at most ${ETL_RUN_TARGETS.ratioToFloor} x the floor${verdict(met.ratio)} and ${ETL_RUN_TARGETS.peakRssMib} MiB of peak RSS${verdict(met.peakRss)}.`
       : `The targets (at most ${ETL_RUN_TARGETS.ratioToFloor} x the floor, ${ETL_RUN_TARGETS.peakRssMib} MiB) are for days of ${count(ETL_RUN_TARGETS.forRows)} rentals.`;
   lines.push(targets, '');
+  lines.push(...lambdaCostTable(day.lambdaCosts ?? []));
   return lines;
+}
+
+/** What the day's stages would cost in Lambda (results files written before the estimate have none). */
+function lambdaCostTable(costs: readonly StageCost[]): string[] {
+  if (costs.length === 0) return [];
+  const rows = costs.map((c) => [
+    c.stage,
+    `${c.memoryMb} MB`,
+    seconds(c.cpuSeconds),
+    seconds(c.lambdaSeconds),
+    c.gbSeconds.toFixed(2),
+    `**${c.gbSecondsPerMillionRows.toFixed(2)}**`,
+  ]);
+  const perMillion = costs.reduce((sum, c) => sum + c.gbSecondsPerMillionRows, 0);
+  return [
+    `**In Lambda** (an estimate: each stage's CPU seconds stretched to the vCPU share its memory size buys, ${count(MB_PER_VCPU)} MB per vCPU, its waiting kept as measured)`,
+    '',
+    ...table(['stage', 'memory', 'CPU s', 'est. Lambda s', 'GB-s', 'GB-s per 1,000,000 rows'], rows),
+    '',
+    `A day of 1,000,000 rows: **${perMillion.toFixed(2)} GB-s**, about $${lambdaDollars(perMillion, costs.length).toFixed(5)} at ` +
+      `$${LAMBDA_PRICES.perGbSecond} per GB-s and $${LAMBDA_PRICES.perMillionRequests} per million requests (${LAMBDA_PRICES.architecture}, ${LAMBDA_PRICES.region}, before the free tier).`,
+    '',
+  ];
 }
 
 function cliTable(cli: readonly CliMeasurement[]): string[] {

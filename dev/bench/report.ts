@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ColdStart } from './cold-start.js';
 import { ETL_RUN_TARGETS, etlRunTargetsMet, type EtlRunMeasurement } from './etl-run.js';
 import type { Floor } from './floor.js';
+import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
 import { WHOLE_DAY, type StageMeasurement, type StagesMeasurement } from './stages.js';
 
 export interface Machine {
@@ -48,6 +49,8 @@ export interface DayRun {
   readonly etlRun: EtlRunMeasurement;
   /** `etl run`'s seconds over the floor's; absent with `--skip-floor`. */
   readonly etlRunRatioToFloor: number | undefined;
+  /** Each stage's estimated Lambda duration and GB-seconds at its deployed memory size (`lambda-cost.ts`). */
+  readonly lambdaCosts: readonly StageCost[];
 }
 
 export interface BenchResults {
@@ -168,7 +171,23 @@ function dayTable(day: DayRun): string[] {
   }
   if (day.ratioToFloor !== undefined) lines.push(`  ${WHOLE_DAY} / floor = ${day.ratioToFloor.toFixed(2)} x`);
   lines.push(etlRunLine(day));
+  lines.push(...lambdaCostLines(day.lambdaCosts));
   return lines;
+}
+
+/** The stages' Lambda estimate: duration and GB-seconds at their memory sizes, per 1,000,000 rows, and dollars. */
+function lambdaCostLines(costs: readonly StageCost[]): string[] {
+  if (costs.length === 0) return [];
+  const rows: string[][] = [['Lambda estimate', 'memory', 'cpu s', 'est. s', 'GB-s', 'GB-s / 1M rows']];
+  for (const c of costs) {
+    rows.push([c.stage, `${c.memoryMb} MB`, seconds(c.cpuSeconds), seconds(c.lambdaSeconds), c.gbSeconds.toFixed(2), c.gbSecondsPerMillionRows.toFixed(2)]);
+  }
+  const perMillion = costs.reduce((sum, c) => sum + c.gbSecondsPerMillionRows, 0);
+  return [
+    ...columns(rows).map((l) => `  ${l}`),
+    `  a day of 1,000,000 rows: ${perMillion.toFixed(2)} GB-s, about $${lambdaDollars(perMillion, costs.length).toFixed(5)} ` +
+      `(${LAMBDA_PRICES.architecture}, ${LAMBDA_PRICES.region}; CPU stretched by ${MB_PER_VCPU} MB per vCPU: an estimate)`,
+  ];
 }
 
 function coldStartTable(coldStart: readonly ColdStart[]): string[] {

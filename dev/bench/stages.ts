@@ -26,6 +26,8 @@ export interface StageMeasurement {
   readonly stage: string;
   /** Time of the handler call (lease, contract, work); for the whole day, of its execution. */
   readonly seconds: number;
+  /** CPU seconds (every thread) of the handler call; absent for the whole day. */
+  readonly cpuSeconds?: number;
   /** Rows the stage handled: planned, extracted from the source, written, validated. */
   readonly rows: number;
   /** Bytes the stage produced (staged Arrow IPC, Parquet data files) or covered (the published partition). */
@@ -108,7 +110,9 @@ function summarise(runs: readonly StageMeasurement[]): RepeatedStageMeasurement 
   const samples = runs.map((r) => r.seconds);
   const typical = [...runs].sort((a, b) => a.seconds - b.seconds)[(runs.length - 1) >> 1];
   const largest = runs.reduce((a, b) => (b.peakRssKb > a.peakRssKb ? b : a));
-  return { ...typical, seconds: median(samples), peakRssKb: largest.peakRssKb, memoryPeaksKb: largest.memoryPeaksKb, samples };
+  const cpu = runs.map((r) => r.cpuSeconds);
+  const cpuSeconds = cpu.every((c) => c !== undefined) ? median(cpu as number[]) : undefined;
+  return { ...typical, seconds: median(samples), cpuSeconds, peakRssKb: largest.peakRssKb, memoryPeaksKb: largest.memoryPeaksKb, samples };
 }
 
 /** One run: each stage of the day in a fresh process, chained by their outputs on a fresh lake, then the whole day in one. */
@@ -125,6 +129,7 @@ async function runDay(request: StagesRequest, run: number): Promise<{ stages: St
     stages.push({
       stage: spec.name,
       seconds: measured.callMs[0] / 1000,
+      cpuSeconds: measured.callCpuMs[0] / 1000,
       ...stageWork(spec.key, measured.output),
       peakRssKb: measured.peakRssKb,
       baselineRssKb: measured.baselineRssKb,

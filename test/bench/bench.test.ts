@@ -11,6 +11,7 @@ import { directoryLake, s3EndpointFromEnv, s3Lake, type BenchLake } from '../../
 import { parseBenchArgs } from '../../dev/bench/main.js';
 import { seededDatabase, type SeededDatabase } from '../../dev/bench/source.js';
 import { DAY_STAGES } from '../../dev/bench/stage-events.js';
+import { dayCosts } from '../../dev/bench/lambda-cost.js';
 import { bundleStages, measureStages, type StageMeasurement, type StagesMeasurement } from '../../dev/bench/stages.js';
 import { parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
@@ -19,7 +20,7 @@ import { extractDay } from '../../src/pipeline/extract/extract.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { manifestKey, newRunId, rentalsPartitionPrefix } from '../../src/lake/layout.js';
 import { lockKey } from '../../src/lake/lease.js';
-import { STAGES } from '../../src/pipeline/stages.js';
+import { STAGE_LIST, STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
 import { recordQueries } from '../support/queries.js';
@@ -208,6 +209,19 @@ describe('the stage measurements', () => {
       expect(m.memoryPeaksKb.heapTotal, m.stage).toBeLessThan(m.peakRssKb);
     }
     expect(measured.maxStagePeakRssKb).toBe(Math.max(...measured.stages.map((s) => s.peakRssKb)));
+  });
+
+  it("measures each stage's CPU time, which the Lambda estimate stretches to its memory size", () => {
+    // Act
+    const costs = dayCosts(measured.stages, 3_000);
+
+    // Assess: every stage of the day has a CPU time and an estimate at its deployed memory size
+    expect(costs.map((c) => c.stage)).toEqual(measured.stages.map((s) => s.stage));
+    for (const c of costs) {
+      expect(c.cpuSeconds, c.stage).toBeGreaterThan(0);
+      expect(c.memoryMb, c.stage).toBe(STAGE_LIST.find((s) => s.name === c.stage)?.lambda.memoryMb);
+      expect(c.gbSeconds, c.stage).toBeCloseTo((c.lambdaSeconds * c.memoryMb) / 1024, 9);
+    }
   });
 
   it("splits the whole day's time into its stages' tasks", () => {
