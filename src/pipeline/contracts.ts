@@ -186,6 +186,8 @@ export const extractOutputSchema = v.pipe(
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
       staging: v.object({ rentals: stagedTableSchema }, 'the staged tables { rentals }'),
+      /** An append's bound: it read only rows keyed above `aboveKey` or changed after `changedAfter` (`sourceCount` counts those). */
+      appendBound: v.optional(v.object({ aboveKey: v.string(), changedAfter: isoTimestamp })),
       seconds: v.number(),
     },
     'the extract stage output',
@@ -219,6 +221,9 @@ const rangeMetricsSchema = v.object(
     changedSincePublish: v.optional(count()),
     /** Keys found more than once in the published partition an append builds on. */
     publishedDuplicateIds: v.optional(count()),
+    /** On a day still in progress: rentals open at the snapshot (end NULL, recently started), and their NULLs per column. */
+    open: v.optional(count()),
+    openNullCounts: v.optional(v.record(v.string(), count())),
   },
   'the range metrics object',
 );

@@ -111,8 +111,9 @@ export const STAGES = {
     settings: ['timeZone', 'batchRows'],
     // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
     lambda: { memoryMb: 1024, timeoutSeconds: 600 },
-    // Streams a range's source rows into the staging area (and removes them if it fails); nothing else.
-    access: { read: [K.leases], list: [K.leases], write: [K.staging, K.leases], delete: [K.staging, K.leases] },
+    // Streams a range's source rows into the staging area (and removes them if it fails); an append
+    // first reads the day's manifest and its files' footers (the largest published key).
+    access: { read: [K.leases, K.manifests, K.dataFiles], list: [K.leases, K.manifests], write: [K.staging, K.leases], delete: [K.staging, K.leases] },
   },
   transformWrite: {
     name: 'transform-write',
@@ -120,7 +121,7 @@ export const STAGES = {
     description: "Casts a staged day and writes its Parquet files into the run's staging",
     lease: 'renew',
     needs: { database: false, lake: true },
-    settings: ['timeZone', 'rowsPerFile', 'rowGroupRows'],
+    settings: ['timeZone', 'rowsPerFile', 'rowGroupRows', 'openRentalMaxMinutes'],
     // Parquet encoding is CPU-bound: 1,769 MB is one full vCPU; peak RSS ~200 MB at 6M rows locally.
     lambda: { memoryMb: 2048, timeoutSeconds: 900, wasm: true },
     // Reads the staged day (and, to append, the ids of the published partition); writes data files
