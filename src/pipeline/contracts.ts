@@ -313,6 +313,8 @@ export interface ValidateOutput {
   /** From the first file promoted into the partition to the last superseded one removed (0: nothing published). */
   readonly publishWindowMs: number;
   readonly seconds: number;
+  /** An append that left more than `COMPACT_ABOVE_FILES` files compacted the partition after its publish. */
+  readonly compacted?: { readonly filesBefore: number; readonly filesAfter: number; readonly runId: string };
 }
 
 // --- Snapshot: once per execution, users and bikes copied whole and published ---------------

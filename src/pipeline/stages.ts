@@ -139,16 +139,19 @@ export const STAGES = {
     description: "Checks a day's staged files, writes the report and publishes them into the partition",
     lease: 'renew-and-release',
     needs: { database: false, lake: true },
-    settings: ['thresholds'],
-    // Reads only footers (one ranged GET per file) and small JSON.
-    lambda: { memoryMb: 512, timeoutSeconds: 300 },
-    // Reads the staged files' footers and the manifests, writes the report; publishes: copies the
-    // staged files into the partition and the snapshot folders, writes the manifests, removes the
-    // files the new manifest no longer names, a failed run's files, and the run's staging area.
+    settings: ['thresholds', 'compactAboveFiles', 'rowsPerFile', 'rowGroupRows'],
+    // Reads footers (one ranged GET per file) and small JSON; an append that leaves too many files
+    // compacts the partition, streaming row groups (a 20M-row partition within 1 GB).
+    lambda: { memoryMb: 1024, timeoutSeconds: 900, wasm: true },
+    // Reads the staged files' footers, the manifests and (an append) the partition's last report,
+    // writes the report; publishes: copies the staged files into the partition and the snapshot
+    // folders, writes the manifests, removes the files the new manifest no longer names, a failed
+    // run's files, and the run's staging area. A compaction reads the partition's files and stages
+    // their rewrite under its run.
     access: {
-      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases],
-      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases],
-      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases],
+      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases, K.reports],
+      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases, K.reports],
+      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases, K.staging],
       delete: [K.dataFiles, K.quarantine, K.staging, K.leases],
     },
   },
