@@ -38,7 +38,11 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const results: DayResult[] = [];
   for (const day of days) {
     try {
-      const outcome = await compactDay(session, store, day, { rowsPerFile: config.rowsPerFile, rowGroupRows: config.rowGroupRows, lockTtlMs: config.lockTtlMs });
+      const outcome = await compactDay(session, store, day, {
+        rowsPerFile: config.rowsPerFile,
+        rowGroupRows: config.rowGroupRows,
+        lockTtlMs: config.lockTtlMs,
+      });
       results.push(outcome);
       if (values.json) continue;
       if (!outcome.compacted) io.out(`${day.iso}: ${outcome.filesBefore} file(s), ${outcome.rows.toLocaleString('en-US')} rows: nothing to compact`);

@@ -61,7 +61,15 @@ describe('hourly appends to a day in progress', () => {
        FROM rentals WHERE rent_start >= $1 AND rent_start < $2`,
       [window.start.toISOString(), window.end.toISOString()],
     );
-    return { rows: rows[0].n, revenueCents: Math.round(Number(rows[0].cents)), minRentalId: rows[0].min_id, maxRentalId: rows[0].max_id, minStart: '', maxStart: '', nullCosts: rows[0].null_costs };
+    return {
+      rows: rows[0].n,
+      revenueCents: Math.round(Number(rows[0].cents)),
+      minRentalId: rows[0].min_id,
+      maxRentalId: rows[0].max_id,
+      minStart: '',
+      maxStart: '',
+      nullCosts: rows[0].null_costs,
+    };
   }
 
   async function partitionFiles(): Promise<string[]> {

@@ -57,7 +57,17 @@ describe('newRows (the append filter) over a published partition', () => {
       await store.putObject(key, body);
       manifestFiles.push({ key, rows: ids.length, bytes: body.byteLength, runId: 'r' });
     }
-    const manifest = { version: 1, table: 'rentals', date: DAY.iso, runId: 'r', schemaFingerprint: 'x', rows: 0, files: manifestFiles, quarantine: [], runs: [] };
+    const manifest = {
+      version: 1,
+      table: 'rentals',
+      date: DAY.iso,
+      runId: 'r',
+      schemaFingerprint: 'x',
+      rows: 0,
+      files: manifestFiles,
+      quarantine: [],
+      runs: [],
+    };
     await store.putObject(manifestKey(DAY), JSON.stringify(manifest));
   }
 
@@ -80,7 +90,10 @@ describe('newRows (the append filter) over a published partition', () => {
 
   it('keeps the rows whose key is not published and counts the others, changed ones apart', async () => {
     // Prepare
-    await publish([[1, 3], [5, 6]]);
+    await publish([
+      [1, 3],
+      [5, 6],
+    ]);
     const raw = staged([
       { id: 1, updatedAtMs: READ_AT_MS - 1 },
       { id: 2, updatedAtMs: READ_AT_MS - 1 },

@@ -153,7 +153,13 @@ export async function compactPartition(request: CompactRequest): Promise<Compact
       publishWindowMs: Math.round(outcome.windowMs * 10) / 10,
       seconds: (performance.now() - started) / 1000,
     };
-    request.log?.info('compacted', { date: day.iso, rows: result.rows, files_before: result.filesBefore, files_after: result.filesAfter, seconds: Math.round(result.seconds * 1000) / 1000 });
+    request.log?.info('compacted', {
+      date: day.iso,
+      rows: result.rows,
+      files_before: result.filesBefore,
+      files_after: result.filesAfter,
+      seconds: Math.round(result.seconds * 1000) / 1000,
+    });
     return result;
   } catch (error) {
     // Nothing of it was committed: its staged files go (a failed publish took back what it promoted).
@@ -161,4 +167,3 @@ export async function compactPartition(request: CompactRequest): Promise<Compact
     throw error;
   }
 }
-

@@ -22,7 +22,9 @@ export interface CompactionSettings {
 /** Compacts `publication`'s day while holding its lease (renewed as it goes), then gives the day back. */
 async function compactHolding(publication: DayPublication, settings: CompactionSettings): Promise<CompactOutcome> {
   try {
-    return await publication.heartbeat(() => compactPartition({ publication, rowsPerFile: settings.rowsPerFile, rowGroupRows: settings.rowGroupRows, log: settings.log }));
+    return await publication.heartbeat(() =>
+      compactPartition({ publication, rowsPerFile: settings.rowsPerFile, rowGroupRows: settings.rowGroupRows, log: settings.log }),
+    );
   } finally {
     await publication.release().catch(() => undefined);
   }

@@ -133,7 +133,12 @@ export class PublishedRows {
         };
       }),
     );
-    return new PublishedRows(store, table, extractedAt, files.filter((f) => f.rows > 0));
+    return new PublishedRows(
+      store,
+      table,
+      extractedAt,
+      files.filter((f) => f.rows > 0),
+    );
   }
 
   /** Whether nothing is published. */

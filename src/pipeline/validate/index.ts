@@ -9,5 +9,14 @@ export const stage = defineStage(STAGES.validate, validateEventSchema, async (ev
   const { date: day, runId, mode, owner, sourceDuplicateIds, ranges, written } = event;
   const { rowsPerFile, rowGroupRows, lockTtlMs } = config;
   const compaction = { aboveFiles: config.compactAboveFiles, run: () => compactAfterPublish(publication, { rowsPerFile, rowGroupRows, lockTtlMs, log }) };
-  return validateAndPublish({ store, day, run: { runId, mode, owner, sourceDuplicateIds, ranges }, written, thresholds: config.thresholds, log, publication, compaction });
+  return validateAndPublish({
+    store,
+    day,
+    run: { runId, mode, owner, sourceDuplicateIds, ranges },
+    written,
+    thresholds: config.thresholds,
+    log,
+    publication,
+    compaction,
+  });
 });

@@ -12,7 +12,16 @@ import type { ReportMetrics, ValidationReport } from '../../lake/report-record.j
 import type { ObjectStore } from '../../lake/store.js';
 import type { DayMetrics } from '../contracts.js';
 
-const NONE: ReportMetrics = { rows: 0, nullCounts: {}, negativeDurations: 0, negativeCosts: 0, quarantined: 0, excluded: 0, rejectReasons: {}, duplicateIds: 0 };
+const NONE: ReportMetrics = {
+  rows: 0,
+  nullCounts: {},
+  negativeDurations: 0,
+  negativeCosts: 0,
+  quarantined: 0,
+  excluded: 0,
+  rejectReasons: {},
+  duplicateIds: 0,
+};
 
 function addCounts(a: Readonly<Record<string, number>> | undefined, b: Readonly<Record<string, number>> | undefined): Record<string, number> {
   const out: Record<string, number> = { ...a };
