@@ -64,6 +64,11 @@ export class SortedKeys {
     this.duplicates = duplicates;
   }
 
+  /** Every key, group by group (ascending within a group). */
+  *keys(): Generator<bigint> {
+    for (const group of this.groups) yield* group.keys;
+  }
+
   get size(): number {
     return this.groups.reduce((n, g) => n + g.keys.length, 0);
   }
@@ -104,8 +109,8 @@ const asKey = (value: unknown): bigint => BigInt(value as bigint | number);
  */
 export class PublishedRows {
   private readonly loaded = new Map<string, SortedKeys>();
-  /** Keys found more than once in the files read. */
-  duplicates = 0;
+  /** Keys found more than once within a file read. */
+  private withinFiles = 0;
 
   private constructor(
     private readonly store: ObjectStore,
@@ -161,6 +166,26 @@ export class PublishedRows {
     return this.files.filter((f) => f.min === undefined || f.max === undefined || (f.min <= hi && f.max >= lo));
   }
 
+  /**
+   * Rows whose key another row of the partition holds too. Files whose key ranges overlap no other
+   * file's are not read (an append's files lie above the ones before): only overlapping files are,
+   * and their keys counted within each and across them.
+   */
+  async duplicateKeys(): Promise<number> {
+    const overlaps = (a: PublishedFile, b: PublishedFile) =>
+      a.min === undefined || a.max === undefined || b.min === undefined || b.max === undefined || (a.min <= b.max && b.min <= a.max);
+    const suspects = this.files.filter((f, i) => this.files.some((g, j) => i !== j && overlaps(f, g)));
+    let across = 0;
+    const read: { file: PublishedFile; keys: SortedKeys }[] = [];
+    for (const file of suspects) {
+      const keys = await this.keysOf(file);
+      const earlier = read.filter((r) => overlaps(r.file, file));
+      if (earlier.length > 0) for (const key of keys.keys()) if (earlier.some((r) => r.keys.readAtOf(key) !== undefined)) across += 1;
+      read.push({ file, keys });
+    }
+    return this.withinFiles + across;
+  }
+
   /** The keys of `file`, read on first use: key and read-time columns, row group by row group. */
   async keysOf(file: PublishedFile): Promise<SortedKeys> {
     const cached = this.loaded.get(file.file.key);
@@ -179,7 +204,7 @@ export class PublishedRows {
       }
     }
     const sorted = new SortedKeys(keys.subarray(0, n), readAt.subarray(0, n));
-    this.duplicates += sorted.duplicates;
+    this.withinFiles += sorted.duplicates;
     this.loaded.set(file.file.key, sorted);
     return sorted;
   }

@@ -93,8 +93,8 @@ export async function transformDay(request: TransformRequest): Promise<Transform
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
     for await (const staged of stagedBatches(store, extract.staging.rentals)) for (const raw of await unpublished(staged)) yield* castBatch(raw);
-    // Keys repeated in the published files the append had to read (those its rows' keys reach).
-    if (published) metrics.publishedDuplicateIds = published.duplicates;
+    // Keys the published partition holds more than once (read only where files' key ranges overlap).
+    if (published) metrics.publishedDuplicateIds = await published.duplicateKeys();
   }
 
   /** Casts one batch, quarantining what cannot be cast; yields the rows for the lake. */
