@@ -91,6 +91,13 @@ export interface LakeEtlStackProps extends StackProps {
   /** @default true */
   readonly scheduleEnabled?: boolean;
   /**
+   * A second schedule that appends the new rows of the day in progress (today in the partition
+   * time zone), e.g. `rate(1 hour)` or `cron(0 * * * ? *)`: an EventBridge Scheduler expression read
+   * in UTC. The daily run republishes the day whole the night after, which also merges its files.
+   * @default - none: no intra-day appends
+   */
+  readonly appendSchedule?: string;
+  /**
    * Complete ARN of a Secrets Manager secret with the RDS JSON `{ username, password, host, port, dbname }`,
    * or RDS's managed secret `{ username, password }` with `databaseHost` (and `databasePort`, `databaseName`).
    * @default - a placeholder secret to fill in after deploy
@@ -266,6 +273,7 @@ export class LakeEtlStack extends Stack {
     this.stateMachine = this.buildPipeline(props, settings);
     this.reserveDatabaseConnections(props, settings);
     const scheduleDeadLetters = this.buildDailySchedule(settings);
+    if (props.appendSchedule) this.buildAppendSchedule(props.appendSchedule, scheduleDeadLetters);
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pg-lake-etl alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     this.monitoring = this.buildMonitoring(scheduleDeadLetters, settings);
@@ -363,6 +371,24 @@ export class LakeEtlStack extends Stack {
       }),
     });
     return deadLetters;
+  }
+
+  /**
+   * The intra-day append schedule: the plan function turns the time into today in the partition
+   * time zone, appended to; undelivered invocations share the daily schedule's dead letters.
+   */
+  private buildAppendSchedule(expression: string, deadLetters: Queue): void {
+    new Schedule(this, 'AppendSchedule', {
+      description: "Appends the new rows of the day in progress to today's partition",
+      schedule: ScheduleExpression.expression(expression, TimeZone.of('UTC')),
+      target: new StepFunctionsStartExecution(this.stateMachine, {
+        input: ScheduleTargetInput.fromObject({ appendTime: ContextAttribute.scheduledTime }),
+        retryAttempts: 2,
+        // An append late by more than its interval is covered by the next one.
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: deadLetters,
+      }),
+    });
   }
 
   /** The alarms and dashboard of the state machine, each stage's function and the schedule's dead letters. */

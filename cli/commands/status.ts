@@ -22,7 +22,9 @@ function when(iso: string | undefined): string {
 function runs(modes: readonly string[] | undefined): string {
   if (!modes) return '-';
   const appends = modes.filter((m) => m === 'append').length;
-  return `${modes.length} ${modes[0]}${appends > 0 && modes[0] !== 'append' ? ` +${appends} append` : ''}`;
+  const overwrites = modes.length - appends;
+  if (overwrites === 0 || appends === 0) return `${modes.length} ${modes[0]}`;
+  return `${overwrites} overwrite +${appends} append`;
 }
 
 function lock(status: DayStatus): string {

@@ -166,6 +166,22 @@ export const VARIABLE = {
     meaning: 'Most rows per Parquet file; a bigger day is split',
     prop: 'tuning.rowsPerFile',
   },
+  COMPACT_ABOVE_FILES: {
+    field: 'compactAboveFiles',
+    default: 8,
+    bounds: { min: 1, max: 10_000, integer: true },
+    meaning:
+      'An append that leaves a partition with more data files than this compacts it right after its publish (files of `ROWS_PER_FILE` rows, every row kept); `etl compact` does it on demand',
+    prop: 'tuning.compactAboveFiles',
+  },
+  OPEN_RENTAL_MAX_MINUTES: {
+    field: 'openRentalMaxMinutes',
+    default: 720,
+    bounds: { min: 0, max: 10_080, integer: true },
+    meaning:
+      'On a day still in progress, a rental without an end that started less than this many minutes before the snapshot is counted as open, not as an anomaly (its NULL end, station and cost are left out of the NULL rates)',
+    prop: 'tuning.openRentalMaxMinutes',
+  },
   RANGE_MAX_ROWS: {
     field: 'maxRowsPerRange',
     default: 20_000_000,
@@ -208,6 +224,8 @@ export const DEFAULTS = {
   /** At least ROW_GROUP_ROWS. */
   rowsPerFile: VARIABLE.ROWS_PER_FILE.default,
   maxRowsPerRange: VARIABLE.RANGE_MAX_ROWS.default,
+  compactAboveFiles: VARIABLE.COMPACT_ABOVE_FILES.default,
+  openRentalMaxMinutes: VARIABLE.OPEN_RENTAL_MAX_MINUTES.default,
   lockTtlSeconds: VARIABLE.PARTITION_LOCK_TTL_SECONDS.default,
   republishLookbackDays: VARIABLE.REPUBLISH_LOOKBACK_DAYS.default,
   /** Limits a real day made by the generator at its default anomaly rates passes. */

@@ -44,6 +44,10 @@ export interface LakeSettings {
   readonly rowGroupRows: number;
   /** Most rentals one extract or transform-write invocation takes on; a bigger day is cut into hour ranges. */
   readonly maxRowsPerRange: number;
+  /** Most data files an append leaves in a partition before it compacts it. */
+  readonly compactAboveFiles: number;
+  /** On a day in progress, how recently (minutes before the snapshot) a rental without an end started to count as open. */
+  readonly openRentalMaxMinutes: number;
   readonly thresholds: QualityThresholds;
   /** How long a run's partition lock lasts before another run may take it over. */
   readonly lockTtlMs: number;
@@ -207,6 +211,8 @@ const READERS: { readonly [K in ConfigKey]: (env: Env, options: LoadOptions) => 
   rowGroupRows: (env) => readNumber(env, 'ROW_GROUP_ROWS'),
   rowsPerFile: (env) => readNumber(env, 'ROWS_PER_FILE', readNumber(env, VARIABLE.ROWS_PER_FILE.bounds.atLeast)),
   maxRowsPerRange: (env) => readNumber(env, 'RANGE_MAX_ROWS'),
+  compactAboveFiles: (env) => readNumber(env, 'COMPACT_ABOVE_FILES'),
+  openRentalMaxMinutes: (env) => readNumber(env, 'OPEN_RENTAL_MAX_MINUTES'),
   thresholds: (env) => loadThresholds(env),
   lockTtlMs: (env) => readNumber(env, 'PARTITION_LOCK_TTL_SECONDS') * 1000,
   republishLookbackDays: (env) => readNumber(env, 'REPUBLISH_LOOKBACK_DAYS'),

@@ -61,3 +61,22 @@ export function footerNullCounts(metadata: FileMetaData): Record<string, number>
   }
   return out;
 }
+
+/**
+ * The smallest and largest value of column `name` over a footer's row groups, from their
+ * statistics (bigints for 64-bit integers); undefined when a row group states none.
+ */
+export function footerColumnRange(metadata: FileMetaData, name: string): { min: unknown; max: unknown } | undefined {
+  let min: unknown;
+  let max: unknown;
+  for (const group of metadata.row_groups) {
+    const column = group.columns.find((c) => c.meta_data?.path_in_schema.join('.') === name);
+    const stats = column?.meta_data?.statistics;
+    const lo = stats?.min_value ?? stats?.min;
+    const hi = stats?.max_value ?? stats?.max;
+    if (lo === undefined || hi === undefined || lo === null || hi === null) return undefined;
+    if (min === undefined || (lo as bigint) < (min as bigint)) min = lo;
+    if (max === undefined || (hi as bigint) > (max as bigint)) max = hi;
+  }
+  return min === undefined ? undefined : { min, max };
+}

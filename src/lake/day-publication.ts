@@ -27,6 +27,11 @@ export interface PartitionChange {
   readonly next: PartitionManifest;
   /** The manifest it replaces (its ETag), or undefined for a day never published. */
   readonly current: { readonly manifest: PartitionManifest; readonly etag: string | undefined } | undefined;
+  /**
+   * `compaction`: the same rows rewritten into fewer files, no source run added (an Iceberg
+   * `replace` snapshot); a run's publish otherwise (absent).
+   */
+  readonly kind?: 'run' | 'compaction';
 }
 
 /** Timing of one publish: from the first promotion to the last removal, the only mixed moment. */

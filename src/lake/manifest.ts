@@ -21,6 +21,10 @@ export interface ManifestRun {
   readonly runId: string;
   readonly mode: 'overwrite' | 'append';
   readonly sourceCount: number;
+  /**
+   * The source time the run's rows are known current at: its snapshot, or a later append's that
+   * re-read every row changed since and found none of these among them.
+   */
   readonly sourceSnapshotAt: string;
   readonly rows: number;
   readonly publishedAt: string;

@@ -45,6 +45,9 @@ export interface ReportMetrics {
   /** Keys found more than once in the published partition an append builds on. */
   readonly publishedDuplicateIds?: number;
   readonly duplicateIds: number;
+  /** On a day still in progress: rentals open at the snapshot, and their NULLs per column (not anomalies). */
+  readonly open?: number;
+  readonly openNullCounts?: Readonly<Record<string, number>>;
 }
 
 /** A validation report: a publishing run's checks (`publish`) or `etl validate`'s (`recheck`). */
@@ -61,6 +64,12 @@ export interface ValidationReport {
   readonly bytes: number;
   readonly quarantined: number;
   readonly metrics?: ReportMetrics;
+  /**
+   * The measures of the partition as the run published it (an append's: the published rows' and
+   * its own); its rates are what the checks judged. Absent: the same as `metrics` (an overwrite,
+   * or a report written before appends were judged on the partition).
+   */
+  readonly partition?: ReportMetrics;
   readonly checks: readonly CheckResult[];
 }
 

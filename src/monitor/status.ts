@@ -46,7 +46,7 @@ export interface DayStatus {
   readonly source?: SourceComparison;
   readonly lock?: LockState & { readonly expired: boolean };
   readonly last?: LastVerdict;
-  /** Quarantined rows over rows read, of the latest publishing run. */
+  /** Quarantined rows over rows read, of the partition as the latest publishing run left it. */
   readonly quarantineRate?: number;
 }
 
@@ -79,7 +79,9 @@ export function dayStatus(records: DayRecords, source: SourceDayState | undefine
   const latestRun = manifest?.runs.at(-1);
   const lastReport = records.reports.at(-1);
   const lastPublish = records.reports.findLast((r) => r.kind === 'publish');
-  const readRows = lastPublish ? (lastPublish.metrics?.rows ?? lastPublish.rows) : 0;
+  // The partition's measures as its last publish left them (an append's report holds them apart).
+  const measured = lastPublish?.partition ?? lastPublish?.metrics;
+  const readRows = lastPublish ? (measured?.rows ?? lastPublish.rows) : 0;
   return {
     date: records.date,
     published: manifest !== undefined,
@@ -96,6 +98,6 @@ export function dayStatus(records: DayRecords, source: SourceDayState | undefine
     ...(source ? { source: compare(records, source) } : {}),
     ...(lock ? { lock: { ...lock, expired: !(Date.parse(lock.expiresAt) > now.getTime()) } } : {}),
     ...(lastReport ? { last: lastVerdict(lastReport) } : {}),
-    ...(lastPublish ? { quarantineRate: rateOf(lastPublish.quarantined, readRows) } : {}),
+    ...(lastPublish ? { quarantineRate: rateOf(measured?.quarantined ?? lastPublish.quarantined, readRows) } : {}),
   };
 }

@@ -186,6 +186,8 @@ export const extractOutputSchema = v.pipe(
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
       staging: v.object({ rentals: stagedTableSchema }, 'the staged tables { rentals }'),
+      /** An append's bound: it read only rows keyed above `aboveKey` or changed after `changedAfter` (`sourceCount` counts those). */
+      appendBound: v.optional(v.object({ aboveKey: v.string(), changedAfter: isoTimestamp })),
       seconds: v.number(),
     },
     'the extract stage output',
@@ -219,6 +221,9 @@ const rangeMetricsSchema = v.object(
     changedSincePublish: v.optional(count()),
     /** Keys found more than once in the published partition an append builds on. */
     publishedDuplicateIds: v.optional(count()),
+    /** On a day still in progress: rentals open at the snapshot (end NULL, recently started), and their NULLs per column. */
+    open: v.optional(count()),
+    openNullCounts: v.optional(v.record(v.string(), count())),
   },
   'the range metrics object',
 );
@@ -308,6 +313,8 @@ export interface ValidateOutput {
   /** From the first file promoted into the partition to the last superseded one removed (0: nothing published). */
   readonly publishWindowMs: number;
   readonly seconds: number;
+  /** An append that left more than `COMPACT_ABOVE_FILES` files compacted the partition after its publish. */
+  readonly compacted?: { readonly filesBefore: number; readonly filesAfter: number; readonly runId: string };
 }
 
 // --- Snapshot: once per execution, users and bikes copied whole and published ---------------

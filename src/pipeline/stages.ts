@@ -111,8 +111,9 @@ export const STAGES = {
     settings: ['timeZone', 'batchRows'],
     // Streams the day in batches (~150 MB RSS for 1M rows locally); the rest of the memory buys CPU for decoding.
     lambda: { memoryMb: 1024, timeoutSeconds: 600 },
-    // Streams a range's source rows into the staging area (and removes them if it fails); nothing else.
-    access: { read: [K.leases], list: [K.leases], write: [K.staging, K.leases], delete: [K.staging, K.leases] },
+    // Streams a range's source rows into the staging area (and removes them if it fails); an append
+    // first reads the day's manifest and its files' footers (the largest published key).
+    access: { read: [K.leases, K.manifests, K.dataFiles], list: [K.leases, K.manifests], write: [K.staging, K.leases], delete: [K.staging, K.leases] },
   },
   transformWrite: {
     name: 'transform-write',
@@ -120,7 +121,7 @@ export const STAGES = {
     description: "Casts a staged day and writes its Parquet files into the run's staging",
     lease: 'renew',
     needs: { database: false, lake: true },
-    settings: ['timeZone', 'rowsPerFile', 'rowGroupRows'],
+    settings: ['timeZone', 'rowsPerFile', 'rowGroupRows', 'openRentalMaxMinutes'],
     // Parquet encoding is CPU-bound: 1,769 MB is one full vCPU; peak RSS ~200 MB at 6M rows locally.
     lambda: { memoryMb: 2048, timeoutSeconds: 900, wasm: true },
     // Reads the staged day (and, to append, the ids of the published partition); writes data files
@@ -138,16 +139,19 @@ export const STAGES = {
     description: "Checks a day's staged files, writes the report and publishes them into the partition",
     lease: 'renew-and-release',
     needs: { database: false, lake: true },
-    settings: ['thresholds'],
-    // Reads only footers (one ranged GET per file) and small JSON.
-    lambda: { memoryMb: 512, timeoutSeconds: 300 },
-    // Reads the staged files' footers and the manifests, writes the report; publishes: copies the
-    // staged files into the partition and the snapshot folders, writes the manifests, removes the
-    // files the new manifest no longer names, a failed run's files, and the run's staging area.
+    settings: ['thresholds', 'compactAboveFiles', 'rowsPerFile', 'rowGroupRows'],
+    // Reads footers (one ranged GET per file) and small JSON; an append that leaves too many files
+    // compacts the partition, streaming row groups (a 20M-row partition within 1 GB).
+    lambda: { memoryMb: 1024, timeoutSeconds: 900, wasm: true },
+    // Reads the staged files' footers, the manifests and (an append) the partition's last report,
+    // writes the report; publishes: copies the staged files into the partition and the snapshot
+    // folders, writes the manifests, removes the files the new manifest no longer names, a failed
+    // run's files, and the run's staging area. A compaction reads the partition's files and stages
+    // their rewrite under its run.
     access: {
-      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases],
-      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases],
-      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases],
+      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases, K.reports],
+      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases, K.reports],
+      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases, K.staging],
       delete: [K.dataFiles, K.quarantine, K.staging, K.leases],
     },
   },

@@ -137,7 +137,7 @@ describe('etl status on a local lake', () => {
     const lines = out.split('\n');
     expect(lines[0]).toMatch(/^date\s+published\s+rows\s+files\s+bytes\s+runs\s+snapshot\s+quarantine\s+lock\s+last verdict$/);
     expect(lines.slice(1, -1).map((l) => l.slice(0, 10))).toEqual(['2025-03-01', '2025-03-02', '2025-03-03', '2025-03-04']);
-    expect(lines[2]).toMatch(new RegExp(`^2025-03-02\\s+yes\\s+${second.rows}\\s+${second.files.length}\\s+.*\\s2 overwrite \\+1 append\\s.*\\spassed$`));
+    expect(lines[2]).toMatch(new RegExp(`^2025-03-02\\s+yes\\s+${second.rows}\\s+${second.files.length}\\s+.*\\s1 overwrite \\+1 append\\s.*\\spassed$`));
     expect(lines[3]).toMatch(/\sfailed: quarantine_rate: \d+\.\d\d% \(expected <= 0\.00%\)$/);
     expect(lines[4]).toMatch(/^2025-03-04\s+no\s+-\s.*\s20250305T010203004Z-0a1b2c3d on builder pid 4242 until 2999-01-01 00:00:00Z\s+-$/);
     expect(lines.at(-1)).toBe('4 days, 3 published, 1 locked, 1 failed last');

@@ -151,3 +151,26 @@ describe('a configured schedule', { timeout: 240_000 }, () => {
     expect(planned).not.toContain('2025-03-29');
   });
 });
+
+describe('the append schedule', { timeout: 120_000 }, () => {
+  it('is absent by default, and when set starts the state machine with its time, planned as today appended to', () => {
+    // Arrange
+    const none = buildStack({}).template.findResources('AWS::Scheduler::Schedule');
+    const schedules = Object.values(
+      buildStack({ appendSchedule: 'rate(1 hour)', partitionTimeZone: 'Europe/Berlin' }).template.findResources('AWS::Scheduler::Schedule'),
+    ) as {
+      Properties: { ScheduleExpression: string; Target: { Input: string } };
+    }[];
+
+    // Act
+    const append = schedules.find((s) => s.Properties.ScheduleExpression === 'rate(1 hour)')!;
+    const input = JSON.parse(append.Properties.Target.Input.replace('<aws.scheduler.scheduled-time>', '2025-03-01T23:30:00Z')) as unknown;
+    const plan = planRun(input, { timeZone: 'Europe/Berlin', maxDays: 1, now: new Date('2025-03-01T23:30:00Z') });
+
+    // Assess: 23:30 UTC is 00:30 the next day in Berlin: that day is the one in progress.
+    expect(Object.keys(none)).toHaveLength(1);
+    expect(schedules).toHaveLength(2);
+    expect(plan).toEqual({ mode: 'append', dates: ['2025-03-02'] });
+    expect(() => planRun({ appendTime: '2025-03-01T12:00:00Z', mode: 'overwrite' }, { timeZone: 'UTC', maxDays: 1 })).toThrow(/append/);
+  });
+});

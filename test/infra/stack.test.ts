@@ -89,7 +89,7 @@ describe('functions', () => {
     PlanDayFunction: { MemorySize: 256, Timeout: 300 },
     ExtractFunction: { MemorySize: 1024, Timeout: 600 },
     TransformWriteFunction: { MemorySize: 2048, Timeout: 900 },
-    ValidateFunction: { MemorySize: 512, Timeout: 300 },
+    ValidateFunction: { MemorySize: 1024, Timeout: 900 },
     ReleaseDayFunction: { MemorySize: 128, Timeout: 30 },
   };
 

@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       rowsPerFile: 4_194_304,
       rowGroupRows: 131_072,
       maxRowsPerRange: 20_000_000,
+      compactAboveFiles: 8,
+      openRentalMaxMinutes: 720,
       thresholds: {
         maxQuarantineRate: 0.05,
         maxNullRate: 0.1,
@@ -64,6 +66,8 @@ describe('loadConfig', () => {
       ROW_GROUP_ROWS: '2048',
       ROWS_PER_FILE: '8192',
       RANGE_MAX_ROWS: '5000000',
+      COMPACT_ABOVE_FILES: '4',
+      OPEN_RENTAL_MAX_MINUTES: '90',
       QUALITY_MAX_QUARANTINE_RATE: '0.2',
       QUALITY_MAX_NULL_RATE: '1',
       QUALITY_MAX_NEGATIVE_DURATION_RATE: '0',
@@ -88,6 +92,8 @@ describe('loadConfig', () => {
       rowsPerFile: 8192,
       rowGroupRows: 2048,
       maxRowsPerRange: 5_000_000,
+      compactAboveFiles: 4,
+      openRentalMaxMinutes: 90,
       thresholds: {
         maxQuarantineRate: 0.2,
         maxNullRate: 1,
@@ -197,6 +203,8 @@ describe('loadConfig', () => {
         'BATCH_ROWS',
         'ROW_GROUP_ROWS',
         'ROWS_PER_FILE',
+        'COMPACT_ABOVE_FILES',
+        'OPEN_RENTAL_MAX_MINUTES',
         'RANGE_MAX_ROWS',
       ]);
     });

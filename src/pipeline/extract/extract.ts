@@ -16,8 +16,9 @@ import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
 import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
-import { copyRangeSql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
-import type { ExtractOutput, StagedTable } from '../contracts.js';
+import { copyRangeSql, copySql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
+import type { ExtractOutput, StagedTable, WriteMode } from '../contracts.js';
+import { appendBound, appendCountSql, appendWindowCondition, type AppendBound } from './append-bound.js';
 
 /** How often a long extract logs its progress. */
 const PROGRESS_INTERVAL_MS = 2_000;
@@ -37,6 +38,8 @@ export interface ExtractRequest {
   readonly onProgress?: (rows: number) => void;
   /** The table to extract: the declared `rentals` unless told. */
   readonly table?: FactTable;
+  /** `append`: only the rows the published partition may lack are read (`append-bound.ts`). */
+  readonly mode?: WriteMode;
 }
 
 /** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
@@ -119,17 +122,21 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   }
   const part = rangePart(hours, dayHours);
   const window = hourWindow(wholeDay, hours);
+  // An append reads only what it may add: keys above the published ones, rows changed since.
+  const bound: AppendBound | undefined = request.mode === 'append' ? await appendBound(request.store, day, table) : undefined;
+  const countSql = bound ? appendCountSql(table, window, bound) : countInSnapshotSql(table, window);
+  const copyRowsSql = bound ? copySql(table, table.order, appendWindowCondition(table, window, bound)) : copyRangeSql(table, window);
   let copyInterrupted = false;
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await checkSourceColumns(client, [table]);
-    const counted = await client.query<{ n: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
+    const counted = await client.query<{ n: string; snapshot_at: Date }>(countSql);
     const sourceCount = Number(counted.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     let lastReport = started;
     copyInterrupted = true;
-    const staged = await stageTable(request, part, table, copyRangeSql(table, window), (rows) => {
+    const staged = await stageTable(request, part, table, copyRowsSql, (rows) => {
       request.onProgress?.(rows);
       const now = performance.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS) {
@@ -150,11 +157,13 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       snapshotAt,
       // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
       staging: { rentals: staged },
+      ...(bound ? { appendBound: bound } : {}),
       seconds: (performance.now() - started) / 1000,
     };
     request.log?.info('extracted', {
       rows: sourceCount,
       hours: `${hours.from}-${hours.to}`,
+      ...(bound ? { append_above_key: bound.aboveKey, append_changed_after: bound.changedAfter } : {}),
       staged_bytes: staged.bytes,
       seconds: round(result.seconds),
     });

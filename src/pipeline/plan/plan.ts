@@ -26,7 +26,8 @@ export interface PlanOptions {
   readonly lookbackDays?: number;
 }
 
-const FORMS = '{ "date": "YYYY-MM-DD" }, { "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" } or { "scheduledTime": "<ISO 8601>" }, each with an optional "mode"';
+const FORMS =
+  '{ "date": "YYYY-MM-DD" }, { "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" } or { "scheduledTime": "<ISO 8601>" }, each with an optional "mode", or { "appendTime": "<ISO 8601>" }';
 
 /** What an execution input asks for. */
 interface Request {
@@ -41,7 +42,8 @@ function readInput(input: unknown, options: PlanOptions): Request {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InputError('input', FORMS, JSON.stringify(input));
   const e = input as Record<string, unknown>;
   const today = dayAt(options.now ?? new Date(), options.timeZone);
-  const mode = parseMode(e.mode);
+  // The append schedule's input: the day of `appendTime` (today), appended to.
+  const mode = 'appendTime' in e && e.mode === undefined ? 'append' : parseMode(e.mode);
   const keys = Object.keys(e)
     .filter((k) => k !== 'mode')
     .sort()
@@ -58,6 +60,13 @@ function readInput(input: unknown, options: PlanOptions): Request {
       const at = typeof e.scheduledTime === 'string' ? new Date(e.scheduledTime) : new Date(Number.NaN);
       if (Number.isNaN(at.getTime())) throw new InputError('scheduledTime', 'an ISO 8601 timestamp', String(e.scheduledTime));
       days = [addDays(dayAt(at, options.timeZone), -1)];
+      break;
+    }
+    case 'appendTime': {
+      const at = typeof e.appendTime === 'string' ? new Date(e.appendTime) : new Date(Number.NaN);
+      if (Number.isNaN(at.getTime())) throw new InputError('appendTime', 'an ISO 8601 timestamp', String(e.appendTime));
+      if (mode !== 'append') throw new InputError('mode', 'append (or no mode) with appendTime', mode);
+      days = [dayAt(at, options.timeZone)];
       break;
     }
     default:

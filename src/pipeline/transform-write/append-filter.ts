@@ -7,7 +7,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { FactTable } from '../../core/tables.js';
 import { withoutRows } from '../../formats/arrow-rows.js';
-import { epochMs, type PublishedRows } from './published-rows.js';
+import { epochMs, type PublishedRows, type SortedKeys } from './published-rows.js';
 
 /** A staged batch less its already published rows. */
 export interface NewRows {
@@ -19,15 +19,34 @@ export interface NewRows {
   readonly changedSincePublish: number;
 }
 
-/** The rows of staged batch `raw` of `table` that `published` does not hold, and a count of the others. */
-export function newRows(raw: RecordBatch, table: FactTable, published: PublishedRows): NewRows {
-  if (published.readAt.size === 0) return { batches: [raw], alreadyPublished: 0, changedSincePublish: 0 };
+/**
+ * The rows of staged batch `raw` of `table` that `published` does not hold, and a count of the
+ * others. Only the published files whose key range the batch's keys reach are read.
+ */
+export async function newRows(raw: RecordBatch, table: FactTable, published: PublishedRows): Promise<NewRows> {
+  if (published.empty || raw.numRows === 0) return { batches: [raw], alreadyPublished: 0, changedSincePublish: 0 };
   const keys = raw.getChild(table.key)!;
+  let lo = BigInt(keys.get(0) as bigint);
+  let hi = lo;
+  for (let row = 1; row < raw.numRows; row++) {
+    const key = BigInt(keys.get(row) as bigint);
+    if (key < lo) lo = key;
+    if (key > hi) hi = key;
+  }
+  const candidates: { min: bigint | undefined; max: bigint | undefined; keys: SortedKeys }[] = [];
+  for (const file of published.overlapping(lo, hi)) candidates.push({ min: file.min, max: file.max, keys: await published.keysOf(file) });
+  if (candidates.length === 0) return { batches: [raw], alreadyPublished: 0, changedSincePublish: 0 };
   const changedAt = table.changedAt ? raw.getChild(table.changedAt) : null;
   const old: number[] = [];
   let changed = 0;
   for (let row = 0; row < raw.numRows; row++) {
-    const readAt = published.readAt.get(BigInt(keys.get(row) as bigint));
+    const key = BigInt(keys.get(row) as bigint);
+    let readAt: number | undefined;
+    for (const c of candidates) {
+      if (c.min !== undefined && c.max !== undefined && (key < c.min || key > c.max)) continue;
+      readAt = c.keys.readAtOf(key);
+      if (readAt !== undefined) break;
+    }
     if (readAt === undefined) continue;
     old.push(row);
     if (changedAt && epochMs(changedAt.get(row)) > readAt) changed += 1;

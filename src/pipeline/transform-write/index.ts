@@ -13,6 +13,7 @@ export const stage = defineStage(STAGES.transformWrite, extractOutputSchema, asy
     rowsPerFile: config.rowsPerFile,
     rowGroupRows: config.rowGroupRows,
     mode: event.mode,
+    openRentalMaxMs: config.openRentalMaxMinutes * 60_000,
     log,
   }),
 );

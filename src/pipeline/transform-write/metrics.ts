@@ -37,6 +37,25 @@ function countNegatives(data: Data): number {
   return n;
 }
 
+/**
+ * Rows of an interval still open: `end` NULL and `start` at or after `since` (microseconds); their
+ * NULLs are counted per column in `nullCounts`.
+ */
+function countOpen(batch: RecordBatch, start: string, end: string, since: bigint, nullable: readonly string[], nullCounts: Record<string, number>): number {
+  const endData = batch.getChild(end)!.data[0];
+  if (endData.nullCount === 0) return 0;
+  const starts = batch.getChild(start)!.data[0].values as BigInt64Array;
+  const endValid = validity(endData);
+  const columns = nullable.map((name) => ({ name, valid: validity(batch.getChild(name)!.data[0]) }));
+  let n = 0;
+  for (let row = 0; row < batch.numRows; row++) {
+    if (endValid(row) || starts[row] < since) continue;
+    n++;
+    for (const column of columns) if (!column.valid(row)) nullCounts[column.name] += 1;
+  }
+  return n;
+}
+
 /** Collects the day's quality measures batch by batch, as `table` declares them. */
 export class MetricsCollector {
   private rows = 0;
@@ -50,9 +69,20 @@ export class MetricsCollector {
   private changedSincePublish = 0;
   /** Keys found more than once in the published partition an append builds on. */
   publishedDuplicateIds = 0;
+  private open = 0;
+  private readonly openNullCounts: Record<string, number>;
 
-  constructor(private readonly table: FactTable) {
-    this.nullCounts = Object.fromEntries(lakeSchema(table).fields.map((f) => [f.name, 0]));
+  /**
+   * @param openSince On a day still in progress, the earliest start (microseconds since the epoch)
+   *   of a rental counted as open rather than as an anomaly when its end is NULL; undefined: none is.
+   */
+  constructor(
+    private readonly table: FactTable,
+    private readonly openSince?: bigint,
+  ) {
+    const fields = lakeSchema(table).fields;
+    this.nullCounts = Object.fromEntries(fields.map((f) => [f.name, 0]));
+    this.openNullCounts = Object.fromEntries(fields.filter((f) => f.nullable).map((f) => [f.name, 0]));
   }
 
   /** Counts the rejections of one staged batch. */
@@ -70,6 +100,9 @@ export class MetricsCollector {
       this.negativeDurations += countEndsBeforeStarts(batch.getChild(negativeInterval.start)!.data[0], batch.getChild(negativeInterval.end)!.data[0]);
     }
     if (negativeValue) this.negativeCosts += countNegatives(batch.getChild(negativeValue.column)!.data[0]);
+    if (negativeInterval && this.openSince !== undefined) {
+      this.open += countOpen(batch, negativeInterval.start, negativeInterval.end, this.openSince, Object.keys(this.openNullCounts), this.openNullCounts);
+    }
     this.rows += batch.numRows;
   }
 
@@ -92,6 +125,7 @@ export class MetricsCollector {
       quarantined: this.quarantined,
       excluded: this.excluded,
       rejectReasons: this.rejectReasons,
+      ...(this.openSince !== undefined ? { open: this.open, openNullCounts: this.openNullCounts } : {}),
     };
   }
 }

@@ -23,7 +23,7 @@ import { castToLake, type CastRejection } from './cast.js';
 import { writeFiles } from './data-files.js';
 import { LineageColumns } from './lineage.js';
 import { MetricsCollector } from './metrics.js';
-import { publishedRows } from './published-rows.js';
+import { PublishedRows } from './published-rows.js';
 import { QuarantineWriter, quarantineLines } from './quarantine.js';
 
 export interface TransformRequest {
@@ -39,6 +39,21 @@ export interface TransformRequest {
   readonly table?: FactTable;
   /** `append`: only rows whose key the published partition does not hold yet are written. */
   readonly mode?: WriteMode;
+  /**
+   * On a day still in progress at the snapshot, a rental with no end that started less than this
+   * long (ms) before the snapshot is open, not an anomaly (`OPEN_RENTAL_MAX_MINUTES`); undefined: none is.
+   */
+  readonly openRentalMaxMs?: number;
+}
+
+/**
+ * The earliest start (microseconds) of a rental counted as open: on a day whose window ends after
+ * the snapshot, `maxMs` before the snapshot; undefined for a day already over.
+ */
+export function openRentalsSince(day: CalendarDay, timeZone: string, snapshotAt: string, maxMs: number | undefined): bigint | undefined {
+  const snapshotMs = Date.parse(snapshotAt);
+  if (maxMs === undefined || dayWindow(day, timeZone).end.getTime() <= snapshotMs) return undefined;
+  return BigInt(snapshotMs - maxMs) * 1000n;
 }
 
 /** Staged batches of `table`, read as a stream from the lake. */
@@ -62,23 +77,24 @@ export async function transformDay(request: TransformRequest): Promise<Transform
   const lineage = new LineageColumns(runId, BigInt(Date.parse(extract.snapshotAt)) * 1000n);
   const fingerprint = schemaFingerprint(schema);
   const metadata = { 'etl.run_id': runId, 'etl.schema_fingerprint': fingerprint, 'etl.date': day.iso };
-  const metrics = new MetricsCollector(table);
+  const metrics = new MetricsCollector(table, openRentalsSince(day, request.timeZone, extract.snapshotAt, request.openRentalMaxMs));
   const quarantine = new QuarantineWriter(store, quarantineKey(day, runId, part));
 
   // An append writes only the rows the published partition does not hold.
-  const published = request.mode === 'append' ? await publishedRows(store, day, table) : undefined;
-  if (published) metrics.publishedDuplicateIds = published.duplicates;
+  const published = request.mode === 'append' ? await PublishedRows.of(store, day, table) : undefined;
 
   /** The staged batch less the rows already published (counted, with those changed since). */
-  function unpublished(raw: RecordBatch): RecordBatch[] {
+  async function unpublished(raw: RecordBatch): Promise<RecordBatch[]> {
     if (!published) return [raw];
-    const { batches, alreadyPublished, changedSincePublish } = newRows(raw, table, published);
+    const { batches, alreadyPublished, changedSincePublish } = await newRows(raw, table, published);
     metrics.addAlreadyPublished(alreadyPublished, changedSincePublish);
     return batches;
   }
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
-    for await (const staged of stagedBatches(store, extract.staging.rentals)) for (const raw of unpublished(staged)) yield* castBatch(raw);
+    for await (const staged of stagedBatches(store, extract.staging.rentals)) for (const raw of await unpublished(staged)) yield* castBatch(raw);
+    // Keys the published partition holds more than once (read only where files' key ranges overlap).
+    if (published) metrics.publishedDuplicateIds = await published.duplicateKeys();
   }
 
   /** Casts one batch, quarantining what cannot be cast; yields the rows for the lake. */

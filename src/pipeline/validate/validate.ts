@@ -18,6 +18,8 @@ import { lakeSchema } from '../../core/schema.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { percent, rateOf, type CheckResult, type ValidationReport } from '../../lake/report-record.js';
 import type { DayMetrics, RangeMetrics, TransformOutput, ValidateOutput, WriteMode, WrittenFile } from '../contracts.js';
+import type { CompactOutcome } from '../compact/compact.js';
+import { partitionMeasures, publishedMeasures } from './partition-quality.js';
 
 /** What validate returns once the day is published. */
 export type ValidateResult = ValidateOutput;
@@ -48,6 +50,13 @@ export interface DayWrite {
   readonly schemaFingerprint: string;
 }
 
+/** The open rentals of two ranges (a day in progress) added up. */
+function addOpen(a: RangeMetrics, b: RangeMetrics): Pick<RangeMetrics, 'open' | 'openNullCounts'> {
+  const openNullCounts = { ...a.openNullCounts };
+  for (const [name, n] of Object.entries(b.openNullCounts ?? {})) openNullCounts[name] = (openNullCounts[name] ?? 0) + n;
+  return { open: (a.open ?? 0) + (b.open ?? 0), openNullCounts };
+}
+
 const NO_ROWS: RangeMetrics = { rows: 0, nullCounts: {}, negativeDurations: 0, negativeCosts: 0, quarantined: 0, excluded: 0, rejectReasons: {} };
 
 function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
@@ -67,6 +76,7 @@ function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
     rejectReasons,
     alreadyPublished: (total.alreadyPublished ?? 0) + (next.alreadyPublished ?? 0),
     changedSincePublish: (total.changedSincePublish ?? 0) + (next.changedSincePublish ?? 0),
+    ...(total.open !== undefined || next.open !== undefined ? addOpen(total, next) : {}),
     // Every range of an append reads the same published partition.
     publishedDuplicateIds: Math.max(total.publishedDuplicateIds ?? 0, next.publishedDuplicateIds ?? 0),
   };
@@ -124,6 +134,11 @@ export interface ValidateRequest {
    * takes (a benchmark of the stage holds a publication with no lease).
    */
   readonly publication: Pick<DayPublication, 'confirm' | 'publish' | 'sweep'>;
+  /**
+   * An append that leaves the partition with more than `aboveFiles` files runs `run` right after
+   * its publish (a compaction under the day's lease: `compact/run-compaction.ts`).
+   */
+  readonly compaction?: { readonly aboveFiles: number; readonly run: () => Promise<CompactOutcome> };
 }
 
 /** A number of rows, or a rate: a fraction of `of` rows. */
@@ -210,8 +225,13 @@ export function qualityChecks(
   footers: FooterSummary,
   thresholds: QualityThresholds,
   previousRows: number | undefined,
+  partition?: DayMetrics,
 ): CheckResult[] {
   const { metrics, sourceCount } = write;
+  // Rates and duplicates are judged on the partition as the run publishes it (an append's: its
+  // published rows and its own); open rentals of a day in progress are no NULL anomaly.
+  const judged = partition ?? metrics;
+  const anomalousNulls = (name: string) => (judged.nullCounts[name] ?? 0) - (judged.openNullCounts?.[name] ?? 0);
   const { negativeInterval, negativeValue } = table.measures;
   const fields = lakeSchema(table).fields;
   const expectedRows = sourceCount - metrics.excluded - (metrics.alreadyPublished ?? 0);
@@ -235,11 +255,11 @@ export function qualityChecks(
       expected: JSON.stringify(metrics.nullCounts),
       actual: JSON.stringify(footers.nullCounts),
     },
-    atMost(`duplicate_${table.key}`, metrics.duplicateIds, thresholds.maxDuplicateIds, { unit: 'rows' }),
-    rateAtMost('quarantine_rate', metrics.quarantined, metrics.rows, thresholds.maxQuarantineRate),
-    ...(negativeInterval ? [rateAtMost(`${negativeInterval.name}_rate`, metrics.negativeDurations, metrics.rows, thresholds.maxNegativeDurationRate)] : []),
-    ...(negativeValue ? [rateAtMost(`${negativeValue.name}_rate`, metrics.negativeCosts, metrics.rows, thresholds.maxNegativeCostRate)] : []),
-    ...fields.filter((f) => f.nullable).map((f) => rateAtMost(`null_rate.${f.name}`, metrics.nullCounts[f.name] ?? 0, metrics.rows, thresholds.maxNullRate)),
+    atMost(`duplicate_${table.key}`, judged.duplicateIds, thresholds.maxDuplicateIds, { unit: 'rows' }),
+    rateAtMost('quarantine_rate', judged.quarantined, judged.rows, thresholds.maxQuarantineRate),
+    ...(negativeInterval ? [rateAtMost(`${negativeInterval.name}_rate`, judged.negativeDurations, judged.rows, thresholds.maxNegativeDurationRate)] : []),
+    ...(negativeValue ? [rateAtMost(`${negativeValue.name}_rate`, judged.negativeCosts, judged.rows, thresholds.maxNegativeCostRate)] : []),
+    ...fields.filter((f) => f.nullable).map((f) => rateAtMost(`null_rate.${f.name}`, anomalousNulls(f.name), judged.rows, thresholds.maxNullRate)),
   ];
   if (metrics.alreadyPublished !== undefined && metrics.alreadyPublished > 0) {
     // An append keeps published rows as they are: rows changed since mean the partition is stale.
@@ -256,7 +276,7 @@ export function qualityChecks(
   }
   if (previousRows !== undefined) {
     // The day as it will be published: an append's new rows and those it keeps.
-    const rows = metrics.rows + (metrics.alreadyPublished ?? 0);
+    const rows = partition?.rows ?? metrics.rows + (metrics.alreadyPublished ?? 0);
     const change = previousRows === 0 ? (rows === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(rows - previousRows) / previousRows;
     const limit = thresholds.maxDayOverDayChange ?? DEFAULTS.dayOverDayWarnAbove;
     checks.push({
@@ -311,6 +331,16 @@ function publishedResult(
   };
 }
 
+/**
+ * `manifest` with every run's snapshot moved forward to `snapshotAt`, for an append that read every
+ * source row of the day changed after the partition's snapshot (`extract/append-bound.ts`) and found
+ * none of the published ones among them: the partition then holds the source's day as of its own
+ * snapshot, which is what the one rule for "current" (`dayCurrency`) measures changes from.
+ */
+function confirmedThrough(manifest: PartitionManifest, snapshotAt: string): PartitionManifest {
+  return { ...manifest, runs: manifest.runs.map((run) => (run.sourceSnapshotAt < snapshotAt ? { ...run, sourceSnapshotAt: snapshotAt } : run)) };
+}
+
 /** Checks the run's files, writes the report and, when every error-level check passes, publishes. */
 export async function validateAndPublish(request: ValidateRequest): Promise<ValidateResult> {
   const started = performance.now();
@@ -340,7 +370,10 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   await publication.confirm();
   const footers = await summariseFooters(table, store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
-  const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows);
+  // An append is judged on the partition it publishes: the published rows' measures and its own.
+  const appendsTo = write.mode === 'append' ? current?.manifest : undefined;
+  const partition = appendsTo ? partitionMeasures(await publishedMeasures(store, day, appendsTo), write.metrics) : undefined;
+  const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows, partition);
   const failed = checks.filter((c) => !c.passed && c.severity === 'error');
   const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
   const bytes = write.files.reduce((s, f) => s + f.bytes, 0);
@@ -357,6 +390,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     bytes,
     quarantined: write.metrics.quarantined,
     metrics: write.metrics,
+    ...(partition ? { partition } : {}),
     checks,
   };
   const key = reportKey(day, write.runId);
@@ -368,7 +402,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     throw new ValidationBreachError(failed, key);
   }
 
-  const next = nextManifest(current?.manifest, {
+  const appended = nextManifest(current?.manifest, {
     table: table.name,
     date: day.iso,
     runId: write.runId,
@@ -383,6 +417,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     sourceSnapshotAt: write.snapshotAt,
     quarantined: write.metrics.quarantined,
   });
+  const next = appendsTo && (write.metrics.changedSincePublish ?? 0) === 0 ? confirmedThrough(appended, write.snapshotAt) : appended;
   await publication.confirm();
   let outcome: Awaited<ReturnType<DayPublication['publish']>>;
   try {
@@ -407,5 +442,15 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     started,
   );
   request.log?.info('published', { rows: result.rows, partition_rows: next.rows, files: result.files, removed: result.removed, report: key });
-  return result;
+  const compaction = request.compaction;
+  if (!compaction || write.mode !== 'append' || next.files.length <= compaction.aboveFiles) return result;
+  // The append is published whatever the compaction does: one that fails leaves the files as
+  // they are (the next append, the nightly run or `etl compact` tries again).
+  try {
+    const compacted = await compaction.run();
+    return { ...result, compacted: { filesBefore: compacted.filesBefore, filesAfter: compacted.filesAfter, runId: compacted.runId } };
+  } catch (error) {
+    request.log?.warn('compaction failed', { error: error instanceof Error ? error.message : String(error) });
+    return { ...result, warnings: [...result.warnings, `compaction after the append failed: ${error instanceof Error ? error.message : String(error)}`] };
+  }
 }
