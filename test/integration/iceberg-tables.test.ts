@@ -1,0 +1,156 @@
+/**
+ * The lake read as Apache Iceberg tables by an independent reader (icebird): after a backfill at
+ * concurrency 8 (every day lands in the final snapshot: no commit lost), an overwrite and an
+ * append, each day's rows and rental ids equal the source's, the partition values in the manifests
+ * are the days of `PARTITION_TIMEZONE` (not UTC), each publish is one snapshot with the right
+ * operation and summary, and `users`/`bikes` read as their source tables.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect } from 'vitest';
+import { loadConfig, type Config } from '../../src/core/config.js';
+import { dayAt, dayWindow, daysBetween, parseDay } from '../../src/core/day.js';
+import { FsStore } from '../../src/lake/fs-store.js';
+import { runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { readIcebergTable } from '../support/iceberg-reader.js';
+import { seededLakeTest } from '../support/seeded-lake.js';
+
+const FROM = '2025-03-28';
+const TO = '2025-04-02';
+/** Days cross a month (two manifests) and Berlin's change to summer time (a 23-hour day). */
+const TIME_ZONE = 'Europe/Berlin';
+const LOOSE_QUALITY = {
+  QUALITY_MAX_NEGATIVE_DURATION_RATE: '1',
+  QUALITY_MAX_NEGATIVE_COST_RATE: '1',
+  QUALITY_MAX_QUARANTINE_RATE: '1',
+  QUALITY_MAX_NULL_RATE: '1',
+  QUALITY_MAX_DAY_OVER_DAY_CHANGE: '100',
+};
+
+const test = seededLakeTest('iceberg', [{ from: parseDay('2025-03-27'), to: parseDay('2025-04-03'), rentalsPerDay: 60 }]);
+
+/** Rental ids per partition day, as the source has them. */
+async function sourceIds(client: import('pg').Client, dates: readonly string[]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const date of dates) {
+    const window = dayWindow(parseDay(date), TIME_ZONE);
+    const { rows } = await client.query<{ id: string }>('SELECT rental_id::text AS id FROM rentals WHERE rent_start >= $1 AND rent_start < $2 ORDER BY 1', [
+      window.start,
+      window.end,
+    ]);
+    out[date] = rows.map((r) => r.id);
+  }
+  return out;
+}
+
+/** Rental ids per day of `rent_start` in the partition zone, as icebird read them. */
+function lakeIds(rows: readonly Record<string, unknown>[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const row of rows) {
+    const date = dayAt(row.rent_start as Date, TIME_ZONE).iso;
+    (out[date] ??= []).push(String(row.rental_id));
+  }
+  for (const ids of Object.values(out)) ids.sort();
+  return out;
+}
+
+const tableUrl = (lake: string, table: string) => pathToFileURL(join(lake, '_iceberg', table)).href;
+
+describe('the lake as Iceberg tables (directory lake)', () => {
+  let config: Config;
+  const dates = daysBetween(parseDay(FROM), parseDay(TO)).map((d) => d.iso);
+
+  test('a backfill at concurrency 8 commits every day, each as its own append', async ({ source }) => {
+    // Prepare
+    config = loadConfig({
+      DATABASE_URL: source.databaseUrl,
+      LAKE_URI: source.lake,
+      PARTITION_TIMEZONE: TIME_ZONE,
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      ...LOOSE_QUALITY,
+    });
+
+    // Act
+    const backfill = await runLocalExecution(config, { from: FROM, to: TO }, { concurrency: 8, logLine: () => undefined });
+
+    // Assess
+    expect(backfill.status, `${backfill.error}: ${backfill.cause}`).toBe('SUCCEEDED');
+    const read = await readIcebergTable(tableUrl(source.lake, 'rentals'));
+    expect(lakeIds(read.rows)).toEqual(await sourceIds(source.client, dates));
+    // The partition values live in the manifests: each file's are its folder's (the zone's day).
+    for (const file of read.files) {
+      const { year, month, day } = file.partition as { year: number; month: number; day: number };
+      expect(file.path).toContain(`/rentals/year=${year}/month=${String(month).padStart(2, '0')}/day=${String(day).padStart(2, '0')}/`);
+    }
+    expect(new Set(read.files.map((f) => JSON.stringify(f.partition))).size).toBe(dates.length);
+    const appends = read.metadata.snapshots.filter((s: { summary: { operation: string } }) => s.summary.operation === 'append');
+    expect(appends.length).toBe(dates.length);
+    expect(read.metadata.snapshots.at(-1).summary['total-records']).toBe(String(read.rows.length));
+  });
+
+  test('an overwrite replaces the day in one overwrite snapshot; an append adds to it', async ({ source }) => {
+    // Prepare: a corrected cost and a late rental in the source.
+    const day = '2025-03-30';
+    const before = await readIcebergTable(tableUrl(source.lake, 'rentals'));
+    const window = dayWindow(parseDay(day), TIME_ZONE);
+    await source.client.query(
+      `UPDATE rentals SET rent_cost = '999.99', updated_at = now() WHERE rental_id = (SELECT min(rental_id) FROM rentals WHERE rent_start >= $1 AND rent_start < $2)`,
+      [window.start, window.end],
+    );
+
+    // Act
+    const overwrite = await runLocalExecution(config, { date: day, mode: 'overwrite' }, { concurrency: 1, logLine: () => undefined });
+
+    // Assess
+    expect(overwrite.status, `${overwrite.error}: ${overwrite.cause}`).toBe('SUCCEEDED');
+    const afterOverwrite = await readIcebergTable(tableUrl(source.lake, 'rentals'));
+    const last = afterOverwrite.metadata.snapshots.find((s: { 'snapshot-id': number }) => s['snapshot-id'] === afterOverwrite.metadata['current-snapshot-id']);
+    expect(last.summary.operation).toBe('overwrite');
+    expect(Number(last.summary['deleted-data-files'])).toBeGreaterThan(0);
+    expect(last.summary['added-records']).toBe(last.summary['deleted-records']);
+    expect(lakeIds(afterOverwrite.rows)).toEqual(await sourceIds(source.client, dates));
+    const changed = afterOverwrite.rows.find((r) => Number(r.rent_cost) === 999.99);
+    expect(changed && dayAt(changed.rent_start as Date, TIME_ZONE).iso).toBe(day);
+    // Its files were removed at publish: the snapshots that named them expired with the commit.
+    expect(afterOverwrite.metadata.snapshots.length).toBeLessThan(before.metadata.snapshots.length + 1);
+
+    // Act: a rental recorded late, appended.
+    await source.client.query(
+      `INSERT INTO rentals (rental_id, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at)
+       VALUES ((SELECT max(rental_id) + 1 FROM rentals), 1, 1, $1::timestamptz + interval '3 hours', $1::timestamptz + interval '4 hours', 'Late', 'Late', '4.20', now())`,
+      [window.start],
+    );
+    const append = await runLocalExecution(config, { date: day, mode: 'append' }, { concurrency: 1, logLine: () => undefined });
+
+    // Assess
+    expect(append.status, `${append.error}: ${append.cause}`).toBe('SUCCEEDED');
+    const afterAppend = await readIcebergTable(tableUrl(source.lake, 'rentals'));
+    const appended = afterAppend.metadata.snapshots.at(-1);
+    expect(appended.summary).toMatchObject({ operation: 'append', 'added-records': '1', 'deleted-data-files': '0' });
+    expect(lakeIds(afterAppend.rows)).toEqual(await sourceIds(source.client, dates));
+  });
+
+  test('users and bikes read as their source tables', async ({ source }) => {
+    for (const table of ['users', 'bikes'] as const) {
+      // Act
+      const read = await readIcebergTable(tableUrl(source.lake, table));
+
+      // Assess
+      const key = table === 'users' ? 'user_id' : 'bike_id';
+      const { rows } = await source.client.query<{ id: string }>(`SELECT ${key}::text AS id FROM ${table} ORDER BY 1`);
+      expect(read.rows.map((r) => String(r[key])).sort()).toEqual(rows.map((r) => r.id).sort());
+      expect(read.files).toHaveLength(1);
+      // The copy is replaced in place at every publish: only the current snapshot can be read.
+      expect(read.metadata.snapshots).toHaveLength(1);
+    }
+  });
+
+  test('every partition day is read from its files only', async ({ source }) => {
+    const store = new FsStore(config.lake);
+    const read = await readIcebergTable(tableUrl(source.lake, 'rentals'));
+    const files = read.files.filter((f) => JSON.stringify(f.partition) === JSON.stringify({ year: 2025, month: 4, day: 1 }));
+    const { readManifest } = await import('../../src/lake/manifest.js');
+    const manifest = (await readManifest(store, parseDay('2025-04-01')))!.manifest;
+    expect(files.map((f) => f.path).sort()).toEqual(manifest.files.map((f) => pathToFileURL(join(source.lake, f.key)).href).sort());
+  });
+});
