@@ -5,12 +5,15 @@
  * are the days of `PARTITION_TIMEZONE` (not UTC), each publish is one snapshot with the right
  * operation and summary, and `users`/`bikes` read as their source tables.
  */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { dayAt, dayWindow, daysBetween, parseDay } from '../../src/core/day.js';
 import { FsStore } from '../../src/lake/fs-store.js';
+import type { TableMetadata } from '../../src/lake/iceberg/table-metadata.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { readIcebergTable } from '../support/iceberg-reader.js';
 import { seededLakeTest } from '../support/seeded-lake.js';
@@ -48,7 +51,7 @@ function lakeIds(rows: readonly Record<string, unknown>[]): Record<string, strin
   const out: Record<string, string[]> = {};
   for (const row of rows) {
     const date = dayAt(row.rent_start as Date, TIME_ZONE).iso;
-    (out[date] ??= []).push(String(row.rental_id));
+    out[date] = [...(out[date] ?? []), String(row.rental_id)];
   }
   for (const ids of Object.values(out)) ids.sort();
   return out;
@@ -83,9 +86,9 @@ describe('the lake as Iceberg tables (directory lake)', () => {
       expect(file.path).toContain(`/rentals/year=${year}/month=${String(month).padStart(2, '0')}/day=${String(day).padStart(2, '0')}/`);
     }
     expect(new Set(read.files.map((f) => JSON.stringify(f.partition))).size).toBe(dates.length);
-    const appends = read.metadata.snapshots.filter((s: { summary: { operation: string } }) => s.summary.operation === 'append');
+    const appends = read.metadata.snapshots.filter((s) => s.summary.operation === 'append');
     expect(appends.length).toBe(dates.length);
-    expect(read.metadata.snapshots.at(-1).summary['total-records']).toBe(String(read.rows.length));
+    expect(read.metadata.snapshots.at(-1)?.summary['total-records']).toBe(String(read.rows.length));
   });
 
   test('an overwrite replaces the day in one overwrite snapshot; an append adds to it', async ({ source }) => {
@@ -104,10 +107,10 @@ describe('the lake as Iceberg tables (directory lake)', () => {
     // Assess
     expect(overwrite.status, `${overwrite.error}: ${overwrite.cause}`).toBe('SUCCEEDED');
     const afterOverwrite = await readIcebergTable(tableUrl(source.lake, 'rentals'));
-    const last = afterOverwrite.metadata.snapshots.find((s: { 'snapshot-id': number }) => s['snapshot-id'] === afterOverwrite.metadata['current-snapshot-id']);
-    expect(last.summary.operation).toBe('overwrite');
-    expect(Number(last.summary['deleted-data-files'])).toBeGreaterThan(0);
-    expect(last.summary['added-records']).toBe(last.summary['deleted-records']);
+    const last = afterOverwrite.metadata.snapshots.find((s) => s['snapshot-id'] === afterOverwrite.metadata['current-snapshot-id']);
+    expect(last?.summary.operation).toBe('overwrite');
+    expect(Number(last?.summary['deleted-data-files'])).toBeGreaterThan(0);
+    expect(last?.summary['added-records']).toBe(last?.summary['deleted-records']);
     expect(lakeIds(afterOverwrite.rows)).toEqual(await sourceIds(source.client, dates));
     const changed = afterOverwrite.rows.find((r) => Number(r.rent_cost) === 999.99);
     expect(changed && dayAt(changed.rent_start as Date, TIME_ZONE).iso).toBe(day);
@@ -126,7 +129,7 @@ describe('the lake as Iceberg tables (directory lake)', () => {
     expect(append.status, `${append.error}: ${append.cause}`).toBe('SUCCEEDED');
     const afterAppend = await readIcebergTable(tableUrl(source.lake, 'rentals'));
     const appended = afterAppend.metadata.snapshots.at(-1);
-    expect(appended.summary).toMatchObject({ operation: 'append', 'added-records': '1', 'deleted-data-files': '0' });
+    expect(appended?.summary).toMatchObject({ operation: 'append', 'added-records': '1', 'deleted-data-files': '0' });
     expect(lakeIds(afterAppend.rows)).toEqual(await sourceIds(source.client, dates));
   });
 
@@ -152,5 +155,121 @@ describe('the lake as Iceberg tables (directory lake)', () => {
     const { readManifest } = await import('../../src/lake/manifest.js');
     const manifest = (await readManifest(store, parseDay('2025-04-01')))!.manifest;
     expect(files.map((f) => f.path).sort()).toEqual(manifest.files.map((f) => pathToFileURL(join(source.lake, f.key)).href).sort());
+  });
+});
+
+/** Field ids (and types) of an Avro record schema's fields, by name; nested records under `name.`. */
+function fieldIds(schema: { fields: { name: string; type: unknown; 'field-id'?: number }[] }, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of schema.fields) {
+    const type = field.type as { type?: string; fields?: never };
+    out[`${prefix}${field.name}`] = [field['field-id'], Array.isArray(field.type) ? 'optional' : 'required'];
+    if (type && typeof type === 'object' && type.type === 'record') Object.assign(out, fieldIds(type as never, `${prefix}${field.name}.`));
+  }
+  return out;
+}
+
+describe('the Iceberg metadata against the spec (format v2), read back by fastavro', () => {
+  test('metadata.json, the manifest list and the manifests hold the required fields with their field ids', async ({ source }) => {
+    // Prepare
+    const folder = join(source.lake, '_iceberg', 'rentals', 'metadata');
+    const version = Number((await readFile(join(folder, 'version-hint.text'), 'utf8')).trim());
+    const metadata = JSON.parse(await readFile(join(folder, `v${version}.metadata.json`), 'utf8')) as TableMetadata;
+
+    // Assess: table metadata
+    for (const field of [
+      'format-version',
+      'table-uuid',
+      'location',
+      'last-sequence-number',
+      'last-updated-ms',
+      'last-column-id',
+      'schemas',
+      'current-schema-id',
+      'partition-specs',
+      'default-spec-id',
+      'last-partition-id',
+      'sort-orders',
+      'default-sort-order-id',
+    ])
+      expect(metadata, field).toHaveProperty([field]);
+    expect(metadata['format-version']).toBe(2);
+    expect(metadata.location).toBe(pathToFileURL(join(source.lake, '_iceberg', 'rentals')).href);
+    const schema = metadata.schemas[0];
+    expect(schema.fields.map((f) => [f.id, f.name, f.type, f.required])).toEqual([
+      [1, 'rental_id', 'long', true],
+      [2, 'user_id', 'long', true],
+      [3, 'bike_id', 'long', true],
+      [4, 'rent_start', 'timestamptz', true],
+      [5, 'rent_end', 'timestamptz', false],
+      [6, 'start_station', 'string', false],
+      [7, 'end_station', 'string', false],
+      [8, 'rent_cost', 'decimal(12, 2)', false],
+      [9, 'updated_at', 'timestamptz', true],
+      [10, 'etl_run_id', 'string', true],
+      [11, 'etl_extracted_at', 'timestamptz', true],
+      [12, 'year', 'int', true],
+      [13, 'month', 'int', true],
+      [14, 'day', 'int', true],
+    ]);
+    expect(metadata['partition-specs'][0].fields).toEqual([
+      { 'source-id': 12, 'field-id': 1000, name: 'year', transform: 'identity' },
+      { 'source-id': 13, 'field-id': 1001, name: 'month', transform: 'identity' },
+      { 'source-id': 14, 'field-id': 1002, name: 'day', transform: 'identity' },
+    ]);
+    const current = metadata.snapshots.find((s) => s['snapshot-id'] === metadata['current-snapshot-id']);
+    for (const field of ['snapshot-id', 'sequence-number', 'timestamp-ms', 'manifest-list', 'summary']) expect(current, field).toHaveProperty([field]);
+    expect(metadata.refs.main['snapshot-id']).toBe(metadata['current-snapshot-id']);
+
+    // Act: fastavro reads the manifest list and its manifests.
+    const run = (paths: string[]) =>
+      JSON.parse(execFileSync('python3', [fileURLToPath(new URL('../support/read-avro.py', import.meta.url)), ...paths], { encoding: 'utf8' })) as {
+        metadata: Record<string, string>;
+        records: { manifest_path: string; status: number; data_file: { record_count: number } }[];
+      }[];
+    const [list] = run([fileURLToPath(current!['manifest-list'])]);
+    const manifests = run(list.records.map((r) => fileURLToPath(r.manifest_path)));
+
+    // Assess: the manifest list
+    expect(fieldIds(JSON.parse(list.metadata['avro.schema']))).toMatchObject({
+      manifest_path: [500, 'required'],
+      manifest_length: [501, 'required'],
+      partition_spec_id: [502, 'required'],
+      content: [517, 'required'],
+      sequence_number: [515, 'required'],
+      min_sequence_number: [516, 'required'],
+      added_snapshot_id: [503, 'required'],
+      added_files_count: [504, 'required'],
+      existing_files_count: [505, 'required'],
+      deleted_files_count: [506, 'required'],
+      added_rows_count: [512, 'required'],
+      existing_rows_count: [513, 'required'],
+      deleted_rows_count: [514, 'required'],
+      partitions: [507, 'optional'],
+    });
+    expect(list.metadata['format-version']).toBe('2');
+    expect(list.records).toHaveLength(2); // March and April: one manifest a month
+    // Assess: the manifests
+    for (const manifest of manifests) {
+      expect(fieldIds(JSON.parse(manifest.metadata['avro.schema']))).toMatchObject({
+        status: [0, 'required'],
+        snapshot_id: [1, 'optional'],
+        sequence_number: [3, 'optional'],
+        file_sequence_number: [4, 'optional'],
+        data_file: [2, 'required'],
+        'data_file.content': [134, 'required'],
+        'data_file.file_path': [100, 'required'],
+        'data_file.file_format': [101, 'required'],
+        'data_file.partition': [102, 'required'],
+        'data_file.partition.year': [1000, 'optional'],
+        'data_file.record_count': [103, 'required'],
+        'data_file.file_size_in_bytes': [104, 'required'],
+      });
+      expect(manifest.metadata).toMatchObject({ 'format-version': '2', content: 'data', 'partition-spec-id': '0' });
+      expect(JSON.parse(manifest.metadata.schema)).toEqual(schema);
+      expect(JSON.parse(manifest.metadata['partition-spec'])).toEqual(metadata['partition-specs'][0].fields);
+    }
+    const live = manifests.flatMap((m) => m.records).filter((r) => r.status !== 2);
+    expect(live.reduce((n, r) => n + r.data_file.record_count, 0)).toBe(Number(current!.summary['total-records']));
   });
 });

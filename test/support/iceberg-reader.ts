@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { icebergManifests, icebergMetadata, icebergRead } from 'icebird';
+import type { TableMetadata } from '../../src/lake/iceberg/table-metadata.js';
 
 const S3_URL = /^https:\/\/([^.]+)\.s3\.amazonaws\.com\/(.*)$/;
 
@@ -41,7 +42,7 @@ export async function withLakeFetch<T>(s3Endpoint: string | undefined, work: () 
 }
 
 export interface IcebergReadOut {
-  readonly metadata: Record<string, any>;
+  readonly metadata: TableMetadata;
   readonly rows: Record<string, unknown>[];
   /** The current snapshot's live data files with their partition values, as its manifests say. */
   readonly files: { path: string; partition: Record<string, unknown>; records: number }[];
@@ -52,11 +53,12 @@ export function readIcebergTable(tableUrl: string, options: { s3Endpoint?: strin
   return withLakeFetch(options.s3Endpoint, async () => {
     const metadata = await icebergMetadata({ tableUrl, metadataFileName: options.metadataFileName });
     const manifests = await icebergManifests(metadata);
+    const ours = metadata as unknown as TableMetadata;
     const files = manifests
       .flatMap((m) => m.entries)
       .filter((e) => e.status !== 2)
       .map((e) => ({ path: e.data_file.file_path, partition: e.data_file.partition as Record<string, unknown>, records: Number(e.data_file.record_count) }));
     const rows = files.length === 0 ? [] : await icebergRead({ tableUrl, metadata });
-    return { metadata, rows, files };
+    return { metadata: ours, rows, files };
   });
 }
