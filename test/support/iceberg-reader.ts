@@ -3,9 +3,11 @@
  * no code with this project's writer) reading a table through the file catalog
  * (`metadata/version-hint.text`, then `v<N>.metadata.json`, manifest list, manifests, Parquet).
  * icebird reads everything with `fetch`; while it runs, `file:` URLs are served from disk and
- * `https://<bucket>.s3.amazonaws.com/<key>` (what it makes of `s3://`) from the test endpoint.
+ * `https://<bucket>.s3.amazonaws.com/<key>` (what it makes of `s3://`) from the test endpoint
+ * through the S3 SDK (signed, path style).
  */
 import { readFile } from 'node:fs/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { fileURLToPath } from 'node:url';
 import { icebergManifests, icebergMetadata, icebergRead } from 'icebird';
 import type { TableMetadata } from '../../src/lake/iceberg/table-metadata.js';
@@ -15,6 +17,10 @@ const S3_URL = /^https:\/\/([^.]+)\.s3\.amazonaws\.com\/(.*)$/;
 /** Runs `work` with `fetch` serving `file:` URLs from disk and S3 URLs from `s3Endpoint` (path style). */
 export async function withLakeFetch<T>(s3Endpoint: string | undefined, work: () => Promise<T>): Promise<T> {
   const original = globalThis.fetch;
+  // Signed reads (the endpoint, like S3, refuses anonymous ones), through the SDK's own HTTP client.
+  const s3 = s3Endpoint
+    ? new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+    : undefined;
   globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (url.startsWith('file:')) {
@@ -30,14 +36,22 @@ export async function withLakeFetch<T>(s3Endpoint: string | undefined, work: () 
       const end = range[2] ? Number(range[2]) + 1 : body.length;
       return new Response(new Uint8Array(body.subarray(start, end)), { status: 206, headers: { 'content-length': String(end - start) } });
     }
-    const s3 = S3_URL.exec(url);
-    if (s3 && s3Endpoint) return original(`${s3Endpoint}/${s3[1]}/${s3[2]}`, init);
-    return original(input, init);
+    const s3Url = S3_URL.exec(url);
+    if (!s3Url || !s3) return original(input, init);
+    const range = new Headers(init?.headers).get('range') ?? undefined;
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: s3Url[1], Key: decodeURIComponent(s3Url[2]), Range: range }));
+      return new Response(await object.Body!.transformToByteArray(), { status: range ? 206 : 200 });
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return new Response('not found', { status: 404 });
+      throw error;
+    }
   }) as typeof fetch;
   try {
     return await work();
   } finally {
     globalThis.fetch = original;
+    s3?.destroy();
   }
 }
 
