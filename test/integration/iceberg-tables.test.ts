@@ -14,7 +14,9 @@ import { loadConfig, type Config } from '../../src/core/config.js';
 import { dayAt, dayWindow, daysBetween, parseDay } from '../../src/core/day.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import type { TableMetadata } from '../../src/lake/iceberg/table-metadata.js';
+import { readManifest } from '../../src/lake/manifest.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
+import { runMain } from '../support/capture.js';
 import { readIcebergTable } from '../support/iceberg-reader.js';
 import { seededLakeTest } from '../support/seeded-lake.js';
 
@@ -61,6 +63,8 @@ const tableUrl = (lake: string, table: string) => pathToFileURL(join(lake, '_ice
 
 describe('the lake as Iceberg tables (directory lake)', () => {
   let config: Config;
+  /** An instant after the overwrite of 2025-03-30 and before its append. */
+  let afterOverwriteAt: Date;
   const dates = daysBetween(parseDay(FROM), parseDay(TO)).map((d) => d.iso);
 
   test('a backfill at concurrency 8 commits every day, each as its own append', async ({ source }) => {
@@ -123,6 +127,7 @@ describe('the lake as Iceberg tables (directory lake)', () => {
        VALUES ((SELECT max(rental_id) + 1 FROM rentals), 1, 1, $1::timestamptz + interval '3 hours', $1::timestamptz + interval '4 hours', 'Late', 'Late', '4.20', now())`,
       [window.start],
     );
+    afterOverwriteAt = new Date();
     const append = await runLocalExecution(config, { date: day, mode: 'append' }, { concurrency: 1, logLine: () => undefined });
 
     // Assess
@@ -148,11 +153,42 @@ describe('the lake as Iceberg tables (directory lake)', () => {
     }
   });
 
+  test('etl status --tables --json gives the metadata locations; etl read --as-of reads a past snapshot', async ({ source }) => {
+    // Prepare
+    const env = { LAKE_URI: source.lake };
+
+    // Act
+    const status = await runMain(['status', '--tables', '--json'], env);
+    const past = await runMain(['read', '--date', '2025-03-30', '--as-of', afterOverwriteAt.toISOString()], env);
+    const now = await runMain(['read', '--date', '2025-03-30', '--as-of', new Date().toISOString()], env);
+    const before = await runMain(['read', '--date', '2025-03-30', '--as-of', '2020-01-01T00:00:00Z'], env);
+    const scan = await runMain(['read', '--date', '2025-03-30', '--iceberg', '--sql'], env);
+
+    // Assess
+    expect(status.code).toBe(0);
+    const tables = JSON.parse(status.out.join('\n')) as Record<string, { metadataLocation: string; version: number }>;
+    expect(Object.keys(tables)).toEqual(['rentals', 'users', 'bikes']);
+    const hint = (await readFile(join(source.lake, '_iceberg/rentals/metadata/version-hint.text'), 'utf8')).trim();
+    expect(tables.rentals.metadataLocation).toBe(pathToFileURL(join(source.lake, `_iceberg/rentals/metadata/v${hint}.metadata.json`)).href);
+    const manifest = (await readManifest(new FsStore(config.lake), parseDay('2025-03-30')))!.manifest;
+    const appendRun = manifest.runs.at(-1)!.runId;
+    expect(now.out).toEqual(manifest.files.map((f) => `${source.lake}/${f.key}`).sort());
+    // The snapshot before the append: the overwrite's files, not the appended one.
+    expect(past.code).toBe(0);
+    expect(past.out).toEqual(
+      manifest.files
+        .filter((f) => f.runId !== appendRun)
+        .map((f) => `${source.lake}/${f.key}`)
+        .sort(),
+    );
+    expect(before.code).toBe(2);
+    expect(scan.out).toEqual([`SELECT * FROM iceberg_scan('${tables.rentals.metadataLocation}') WHERE (year = 2025 AND month = 3 AND day = 30)`]);
+  });
+
   test('every partition day is read from its files only', async ({ source }) => {
     const store = new FsStore(config.lake);
     const read = await readIcebergTable(tableUrl(source.lake, 'rentals'));
     const files = read.files.filter((f) => JSON.stringify(f.partition) === JSON.stringify({ year: 2025, month: 4, day: 1 }));
-    const { readManifest } = await import('../../src/lake/manifest.js');
     const manifest = (await readManifest(store, parseDay('2025-04-01')))!.manifest;
     expect(files.map((f) => f.path).sort()).toEqual(manifest.files.map((f) => pathToFileURL(join(source.lake, f.key)).href).sort());
   });

@@ -12,7 +12,8 @@ import { rentalsPartitionPrefix, snapshotKey } from '../layout.js';
 import type { PartitionManifest } from '../manifest.js';
 import type { ObjectStore } from '../store.js';
 import { type CommitOptions, commitPlanned, type IcebergCommit } from './commit.js';
-import { icebergTable } from './table-model.js';
+import { readLatest } from './file-catalog.js';
+import { absoluteLocation, icebergTable } from './table-model.js';
 
 /** Commits the files of `day` to the `rentals` table as `manifest` names them (none: the day has no files). */
 export function syncIcebergDay(
@@ -56,4 +57,10 @@ export function syncIcebergSnapshot(
     },
     options,
   );
+}
+
+/** The absolute location of `table`'s current metadata file, or undefined before its first commit. */
+export async function icebergMetadataLocationOf(store: ObjectStore, table: string): Promise<string | undefined> {
+  const latest = await readLatest(store, table);
+  return latest && absoluteLocation(store.location, latest.key);
 }
