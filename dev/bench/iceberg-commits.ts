@@ -27,7 +27,10 @@ const started = performance.now();
 let day = parseDay('2016-01-01');
 for (let i = 0; i < days; i++, day = addDays(day, 1)) {
   const t = performance.now();
-  await commitIcebergChange(store, 'rentals', { added: [{ key: dataFileKey(day, '20260101T000000000Z-00000000', 0), rows: 30_000, bytes: 2_000_000 }], removed: [] });
+  await commitIcebergChange(store, 'rentals', {
+    added: [{ key: dataFileKey(day, '20260101T000000000Z-00000000', 0), rows: 30_000, bytes: 2_000_000 }],
+    removed: [],
+  });
   times.push(performance.now() - t);
 }
 const total = (performance.now() - started) / 1000;
