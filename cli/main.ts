@@ -23,8 +23,10 @@ const USAGE = `usage: etl <command> [options]
   compact [--date D | --from D --to D] [--json]
                                               rewrite published days into files of ROWS_PER_FILE rows
   read --date D | --from D --to D [--sql]     list the published Parquet files of days (or a DuckDB query)
+       [--as-of TIMESTAMP] the files of the Iceberg snapshot current then; [--iceberg --sql] an iceberg_scan query
   status [--date D | --from D --to D] [--json]
                                               each day at a glance: published, stale, locked, last verdict
+  status --tables [--json]                    the Iceberg tables: current metadata location and snapshot
   report [--from D --to D] [--out FILE]       an HTML data-quality report with charts (one file, opens offline)
   unlock --date D [--force]                   give back a day a killed run still holds (refused while it lives)
   clean                                       sweep what interrupted runs left (staging, unpublished files)

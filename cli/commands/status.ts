@@ -1,9 +1,11 @@
 /**
  * `etl status [--date D | --from D --to D] [--json]`: one line per day (every day the lake holds
  * without dates), from the manifests, reports and locks only. With `DATABASE_URL` set, each day is
- * also compared with the source as it is now (stale or current).
+ * also compared with the source as it is now (stale or current). `--tables` prints the Iceberg
+ * tables instead: each one's current metadata location (`--json`: by table name).
  */
 import { parseArgs } from 'node:util';
+import { icebergTableStates } from '../../src/lake/iceberg/table-reads.js';
 import { readLakeState } from '../../src/monitor/lake-state.js';
 import { percent } from '../../src/lake/report-record.js';
 import { dayStatus, type DayStatus } from '../../src/monitor/status.js';
@@ -90,13 +92,26 @@ function totals(days: readonly DayStatus[]): string {
   return parts.join(', ');
 }
 
+/** `etl status --tables [--json]`: each Iceberg table's current metadata location, version and snapshot. */
+async function printIcebergTables(store: Awaited<ReturnType<typeof openLake>>, json: boolean, io: CommandContext['io']): Promise<number> {
+  const states = await icebergTableStates(store);
+  if (json) printJson(io, Object.fromEntries(states.map((s) => [s.table, s])));
+  else
+    for (const s of states)
+      io.out(
+        `${s.table}: v${s.version} ${s.metadataLocation} (snapshot ${s.snapshotId}, ${s.operation} at ${when(s.committedAt)}, ${s.records.toLocaleString('en-US')} rows in ${s.dataFiles} files, ${s.snapshots} snapshots kept)`,
+      );
+  return 0;
+}
+
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
-    options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
+    options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, tables: { type: 'boolean' } },
   });
   const config = commandConfig(env);
+  if (values.tables) return printIcebergTables(await openLake(config), values.json === true, io);
   const days = values.date === undefined && values.from === undefined && values.to === undefined ? undefined : daysFlags(values);
   const store = await openLake(config);
   const records = await readLakeState(store, days, 'latest');

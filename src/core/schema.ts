@@ -35,6 +35,23 @@ export function lakeTypeOf(column: SourceColumn): DataType {
   return column.cast ? new Decimal(column.cast.scale, column.cast.precision, 128) : arrowTypeOf(column.kind);
 }
 
+/** The Arrow field metadata key parquet-wasm (arrow-rs) writes as a Parquet column's field id. */
+export const PARQUET_FIELD_ID = 'PARQUET:field_id';
+
+/**
+ * A schema whose fields carry their Iceberg field ids (1, 2, ... in column order) as
+ * `PARQUET:field_id`: the Parquet files then say which Iceberg column each of theirs is, so an
+ * Iceberg reader matches columns by id (the spec's rule) rather than by name.
+ */
+function withFieldIds(fields: Field[]): Schema {
+  return new Schema(fields.map((f, i) => new Field(f.name, f.type, f.nullable, new Map([[PARQUET_FIELD_ID, String(i + 1)]]))));
+}
+
+/** The Iceberg field id of a lake or staging schema's field (`withFieldIds`). */
+export function fieldIdOf(field: Field): number {
+  return Number(field.metadata.get(PARQUET_FIELD_ID));
+}
+
 const stagingSchemas = new WeakMap<SourceTable, Schema>();
 const lakeSchemas = new WeakMap<FactTable, Schema>();
 
@@ -45,7 +62,7 @@ const lakeSchemas = new WeakMap<FactTable, Schema>();
 export function stagingSchema(table: SourceTable): Schema {
   let schema = stagingSchemas.get(table);
   if (!schema) {
-    schema = new Schema(table.columns.map((c) => new Field(c.name, arrowTypeOf(c.kind), c.nullable)));
+    schema = withFieldIds(table.columns.map((c) => new Field(c.name, arrowTypeOf(c.kind), c.nullable)));
     stagingSchemas.set(table, schema);
   }
   return schema;
@@ -58,7 +75,7 @@ export function stagingSchema(table: SourceTable): Schema {
 export function lakeSchema(table: FactTable): Schema {
   let schema = lakeSchemas.get(table);
   if (!schema) {
-    schema = new Schema([
+    schema = withFieldIds([
       ...table.columns.map((c) => new Field(c.name, lakeTypeOf(c), c.cast ? true : c.nullable)),
       ...table.lineage.map((l) => new Field(l.name, arrowTypeOf(LINEAGE_VALUES[l.value]), false)),
     ]);

@@ -11,6 +11,7 @@
  */
 import type { CalendarDay } from '../core/day.js';
 import { isRetryable, LockLostError } from '../core/errors.js';
+import { syncIcebergDay } from './iceberg/lake-sync.js';
 import type { InterruptToken } from './interrupt.js';
 import { publishedKeyOf, quarantinePrefix, rentalsPartitionPrefix, stagingPrefix } from './layout.js';
 import { acquireLock, type HolderLiveness, type LeaseHolder, type LeasePart, lockKey, readLock, releaseLock, renewLock } from './lease.js';
@@ -70,6 +71,8 @@ export async function sweepDay(store: ObjectStore, day: CalendarDay, runIds: rea
     store.list(quarantinePrefix(day)),
     ...runIds.map((runId) => store.list(stagingPrefix(runId))),
   ]);
+  // The Iceberg table follows the manifest first: it may still name files about to go (a crash between the two commits).
+  await syncIcebergDay(store, day, current?.manifest);
   const keys = [...data, ...quarantine].map((o) => o.key).filter((key) => !listed.has(key));
   keys.push(...staging.flat().map((o) => o.key));
   if (keys.length > 0) await store.deleteObjects(keys);
@@ -180,6 +183,8 @@ export class DayPublication {
         await store.deleteObjects(promoted.filter((key) => !published.has(key))).catch(() => undefined);
         throw error;
       }
+      // The Iceberg commit, after the manifest's (the authoritative record) and before the superseded files go.
+      await syncIcebergDay(store, day, change.next);
       const removed = await removeUnlisted(store, day, change.next);
       const windowMs = performance.now() - started;
       await discardStaging(store, runId);

@@ -8,6 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { PartitionBusyError, PreconditionFailedError } from '../core/errors.js';
+import { syncIcebergSnapshot } from './iceberg/lake-sync.js';
 import type { InterruptToken } from './interrupt.js';
 import { publishedKeyOf, snapshotManifestKey } from './layout.js';
 import { acquireLock, type HolderLiveness, lockTarget, releaseLock } from './lease.js';
@@ -83,7 +84,10 @@ export async function publishSnapshot(store: ObjectStore, snapshot: StagedSnapsh
     await takeTableLock(store, snapshot, session);
     try {
       const published = await readSnapshotManifestVersion(store, snapshot.table);
-      if (published && published.manifest.sourceSnapshotAt > snapshot.sourceSnapshotAt) return false;
+      if (published && published.manifest.sourceSnapshotAt > snapshot.sourceSnapshotAt) {
+        await syncIcebergSnapshot(store, snapshot.table, published.manifest);
+        return false;
+      }
       session.token.throwIfInterrupted();
       const key = publishedKeyOf(snapshot.runId, snapshot.staged);
       await store.promote(snapshot.staged, key);
@@ -109,6 +113,7 @@ export async function publishSnapshot(store: ObjectStore, snapshot: StagedSnapsh
         }
         throw error;
       }
+      await syncIcebergSnapshot(store, snapshot.table, manifest);
       return true;
     } finally {
       await releaseLock(store, lockTarget({ table: snapshot.table }), snapshot.runId).catch(() => undefined);

@@ -1,0 +1,66 @@
+/**
+ * Makes the Iceberg tables say what the lake's manifests say (the manifests are the authoritative
+ * record; docs/protocol.md, "The Iceberg tables"): a day of `rentals` holds exactly the files its
+ * manifest names, a snapshot table exactly its published copy. Each call is one Iceberg commit, or
+ * none when the table already agrees — so the same call is the publish's commit and the repair of
+ * a crash between the manifest's commit and the table's (the next publish or sweep of that day,
+ * `etl clean`).
+ */
+import type { CalendarDay } from '../../core/day.js';
+import { RENTALS } from '../../core/tables.js';
+import { rentalsPartitionPrefix, snapshotKey } from '../layout.js';
+import type { PartitionManifest } from '../manifest.js';
+import type { ObjectStore } from '../store.js';
+import { type CommitOptions, commitPlanned, type IcebergCommit } from './commit.js';
+import { readLatest } from './file-catalog.js';
+import { absoluteLocation, icebergTable } from './table-model.js';
+
+/** Commits the files of `day` to the `rentals` table as `manifest` names them (none: the day has no files). */
+export function syncIcebergDay(
+  store: ObjectStore,
+  day: CalendarDay,
+  manifest: PartitionManifest | undefined,
+  options?: CommitOptions,
+): Promise<IcebergCommit | undefined> {
+  const table = icebergTable(RENTALS.name);
+  const prefix = rentalsPartitionPrefix(day);
+  const files = manifest?.files ?? [];
+  return commitPlanned(
+    store,
+    table.name,
+    async (live) => {
+      const current = [...(await live(table.groupOf([day.year, day.month, day.day]))).keys()].filter((key) => key.startsWith(prefix));
+      const named = new Set(files.map((f) => f.key));
+      const present = new Set(current);
+      return { added: files.filter((f) => !present.has(f.key)), removed: current.filter((key) => !named.has(key)) };
+    },
+    options,
+  );
+}
+
+/** Commits a snapshot table's published copy (`rows`, `bytes` of `<table>/data.parquet`) to its Iceberg table. */
+export function syncIcebergSnapshot(
+  store: ObjectStore,
+  table: string,
+  copy: { rows: number; bytes: number },
+  options?: CommitOptions,
+): Promise<IcebergCommit | undefined> {
+  const key = snapshotKey(table);
+  return commitPlanned(
+    store,
+    table,
+    async (live) => {
+      const current = (await live(icebergTable(table).groupOf([]))).get(key);
+      if (current?.data_file.record_count === copy.rows && current.data_file.file_size_in_bytes === copy.bytes) return undefined;
+      // The copy is replaced in place: the previous snapshot's file is gone with it.
+      return { added: [{ key, rows: copy.rows, bytes: copy.bytes }], removed: current ? [key] : [], operation: current ? 'overwrite' : 'append' };
+    },
+    options,
+  );
+}
+
+/** The absolute location of `table`'s current metadata file, or undefined before its first commit. */
+export async function icebergMetadataLocationOf(store: ObjectStore, table: string): Promise<string | undefined> {
+  const latest = await readLatest(store, table);
+  return latest && absoluteLocation(store.location, latest.key);
+}
