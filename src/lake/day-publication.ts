@@ -184,7 +184,7 @@ export class DayPublication {
         throw error;
       }
       // The Iceberg commit, after the manifest's (the authoritative record) and before the superseded files go.
-      await syncIcebergDay(store, day, change.next);
+      await syncIcebergDay(store, day, change.next, change.kind === 'compaction' ? { operation: 'replace' } : undefined);
       const removed = await removeUnlisted(store, day, change.next);
       const windowMs = performance.now() - started;
       await discardStaging(store, runId);

@@ -192,6 +192,25 @@ describe('the lake as Iceberg tables (directory lake)', () => {
     const manifest = (await readManifest(store, parseDay('2025-04-01')))!.manifest;
     expect(files.map((f) => f.path).sort()).toEqual(manifest.files.map((f) => pathToFileURL(join(source.lake, f.key)).href).sort());
   });
+
+  test('a compaction commits one replace snapshot: the same rows in fewer files', async ({ source }) => {
+    // Prepare: 2025-03-30 holds the overwrite's file and the appended one
+    const store = new FsStore(config.lake);
+    const before = (await readManifest(store, parseDay('2025-03-30')))!.manifest;
+    expect(before.files.length).toBeGreaterThan(1);
+
+    // Act
+    const compacted = await runMain(['compact', '--date', '2025-03-30'], { LAKE_URI: source.lake, PARTITION_TIMEZONE: TIME_ZONE });
+
+    // Assess
+    expect(compacted.code, compacted.err.join('\n')).toBe(0);
+    const read = await readIcebergTable(tableUrl(source.lake, 'rentals'));
+    const current = read.metadata.snapshots.find((s) => s['snapshot-id'] === read.metadata['current-snapshot-id']);
+    expect(current?.summary).toMatchObject({ operation: 'replace', 'added-records': String(before.rows), 'deleted-records': String(before.rows) });
+    const day = read.files.filter((f) => JSON.stringify(f.partition) === JSON.stringify({ year: 2025, month: 3, day: 30 }));
+    expect(day).toHaveLength(1);
+    expect(lakeIds(read.rows)).toEqual(await sourceIds(source.client, dates));
+  });
 });
 
 /** Field ids (and types) of an Avro record schema's fields, by name; nested records under `name.`. */

@@ -15,12 +15,15 @@ import { type CommitOptions, commitPlanned, type IcebergCommit } from './commit.
 import { readLatest } from './file-catalog.js';
 import { absoluteLocation, icebergTable } from './table-model.js';
 
-/** Commits the files of `day` to the `rentals` table as `manifest` names them (none: the day has no files). */
+/**
+ * Commits the files of `day` to the `rentals` table as `manifest` names them (none: the day has no
+ * files). `operation` names the snapshot's (a compaction's `replace`); else it follows from the files.
+ */
 export function syncIcebergDay(
   store: ObjectStore,
   day: CalendarDay,
   manifest: PartitionManifest | undefined,
-  options?: CommitOptions,
+  options?: CommitOptions & { readonly operation?: 'replace' },
 ): Promise<IcebergCommit | undefined> {
   const table = icebergTable(RENTALS.name);
   const prefix = rentalsPartitionPrefix(day);
@@ -32,7 +35,9 @@ export function syncIcebergDay(
       const current = [...(await live(table.groupOf([day.year, day.month, day.day]))).keys()].filter((key) => key.startsWith(prefix));
       const named = new Set(files.map((f) => f.key));
       const present = new Set(current);
-      return { added: files.filter((f) => !present.has(f.key)), removed: current.filter((key) => !named.has(key)) };
+      const added = files.filter((f) => !present.has(f.key));
+      const removed = current.filter((key) => !named.has(key));
+      return { added, removed, ...(options?.operation && (added.length > 0 || removed.length > 0) ? { operation: options.operation } : {}) };
     },
     options,
   );
