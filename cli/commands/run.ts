@@ -18,6 +18,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const config = commandConfig(env);
   if (values.scheduled) return await runScheduled(values, { env, io }, config);
   if (values.at !== undefined) throw new InputError('at', 'only with --scheduled', values.at);
+  if (values.date === undefined) throw new InputError('date', 'either --date YYYY-MM-DD (one day) or --scheduled [--at TIMESTAMP] (what the schedule runs)');
   const plan = planRun({ date: values.date, mode: values.mode }, { timeZone: config.timeZone, maxDays: 1 });
   const report = reportOptions(values, env);
   const { runAndReport } = await import('../local-run.js');
