@@ -6,7 +6,8 @@
 import type { Config } from '../src/core/config.js';
 import { DAYS_FAILED_ERROR } from '../src/pipeline/definition.js';
 import { runLocalExecution } from '../src/pipeline/local-execution.js';
-import { printJson, progressPrinter, type Io } from './io.js';
+import { progressPrinter, type Io } from './io.js';
+import { printJsonResult } from './json.js';
 import { checkLake } from './lake.js';
 import type { StageLogLevel } from './options.js';
 import { openSource } from './source.js';
@@ -14,6 +15,8 @@ import { summaryTable } from './summary.js';
 
 /** How a run reports, besides its progress on stderr. */
 export interface ReportOptions {
+  /** The command running (`run`, `backfill`), for the `--json` envelope. */
+  readonly command?: string;
   /** The outcome as one JSON document on stdout instead of the table (`--json`). */
   readonly json?: boolean;
   /** No progress lines (`--quiet`; the stages' level comes with `logLevel`). */
@@ -70,7 +73,11 @@ export async function runAndReport(
   }
   const executionError = result.status === 'FAILED' && result.error !== DAYS_FAILED_ERROR ? { error: result.error, cause: result.cause } : {};
   if (options.json) {
-    printJson(io, { lake: config.lake.uri, status: result.status, days: result.outcomes, ...executionError });
+    printJsonResult(
+      io,
+      { command: options.command ?? 'run', lake: config.lake.uri, ok: result.status === 'SUCCEEDED' },
+      { status: result.status, days: result.outcomes, ...executionError },
+    );
   } else {
     io.out(summaryTable(result.outcomes));
     io.out('');

@@ -1,6 +1,7 @@
 /**
  * `etl read --date D | --from D --to D [--sql]`: the published files of days (what their manifests
- * name), one per line, or one DuckDB query over exactly those files (exit 2 when no day is published).
+ * name), one per line, or one DuckDB query over exactly those files. Exit 1 when a day is not
+ * published, with or without --sql (as `etl validate`).
  */
 import { parseArgs } from 'node:util';
 import { manifestKey } from '../../src/lake/layout.js';
@@ -35,7 +36,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
       io.err(
         `etl read: no published day ${days.length === 1 ? `on ${days[0].iso}` : `from ${days[0].iso} to ${days.at(-1)!.iso}`}: nothing to query (run the days first)`,
       );
-      return 2;
+      return 1;
     }
     io.out(`SELECT * FROM ${readParquetSql(`[${uris.map(sqlString).join(', ')}]`)}`);
   } else {

@@ -8,7 +8,8 @@ import { readLakeState } from '../../src/monitor/lake-state.js';
 import { percent } from '../../src/lake/report-record.js';
 import { dayStatus, type DayStatus } from '../../src/monitor/status.js';
 import { sourceDayStates } from '../../src/source/day-state.js';
-import { printJson, type CommandContext } from '../io.js';
+import type { CommandContext } from '../io.js';
+import { printJsonResult } from '../json.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
 import { openSource } from '../source.js';
@@ -114,7 +115,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const now = new Date();
   const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now));
   if (values.json) {
-    printJson(io, statuses);
+    printJsonResult(io, { command: 'status', lake: config.lake.uri, ok: true }, { days: statuses });
     return 0;
   }
   if (statuses.length === 0) {

@@ -28,8 +28,18 @@ describe('etl with bad input', () => {
     ['a word for a date', ['run', '--date', 'tomorrow'], {}, /^etl: date: expected/],
     ['a bare run', ['run'], {}, /^etl: date: expected either --date YYYY-MM-DD \(one day\) or --scheduled \[--at TIMESTAMP\]/],
     ['a date given twice', ['run', '--date', '2025-03-01', '--date', '2025-03-02'], {}, /^etl: date: expected --date once, not twice/],
-    ['a flag given twice as --flag=value', ['backfill', '--from=2025-03-01', '--to', '2025-03-02', '--from', '2025-03-01'], {}, /^etl: from: expected --from once/],
-    ['a report into a missing folder', ['report', '--out', '/nonexistent/x.html'], {}, /^etl: out: expected a file in an existing, writable folder, got "\/nonexistent\/x\.html \(\/nonexistent: no such folder\)"$/],
+    [
+      'a flag given twice as --flag=value',
+      ['backfill', '--from=2025-03-01', '--to', '2025-03-02', '--from', '2025-03-01'],
+      {},
+      /^etl: from: expected --from once/,
+    ],
+    [
+      'a report into a missing folder',
+      ['report', '--out', '/nonexistent/x.html'],
+      {},
+      /^etl: out: expected a file in an existing, writable folder, got "\/nonexistent\/x\.html \(\/nonexistent: no such folder\)"$/,
+    ],
     ['no day at all to read', ['read'], {}, /^etl: date: expected either --date YYYY-MM-DD or --from YYYY-MM-DD --to YYYY-MM-DD$/],
     [
       'a negative number of rentals',
