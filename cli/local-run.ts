@@ -8,7 +8,7 @@ import { DAYS_FAILED_ERROR } from '../src/pipeline/definition.js';
 import { runLocalExecution } from '../src/pipeline/local-execution.js';
 import { progressPrinter, type Io } from './io.js';
 import { printJsonResult } from './json.js';
-import { checkLake } from './lake.js';
+import { checkLake, checkWritableLake } from './lake.js';
 import type { StageLogLevel } from './options.js';
 import { openSource } from './source.js';
 import { summaryTable } from './summary.js';
@@ -39,6 +39,7 @@ export async function runAndReport(
   const client = await openSource(config);
   await client.end();
   await checkLake(config);
+  await checkWritableLake(config);
   // Ctrl-C stops the run cleanly: the days in flight are swept and given back, exit 130. Twice: at once.
   const interrupt = new AbortController();
   const onSigint = () => {

@@ -23,7 +23,7 @@ import { DEFAULT_REPORT_FILE, writeReportPage } from '../../src/monitor/report/i
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { sourceDayStates } from '../../src/source/day-state.js';
 import { progressPrinter, type CommandContext, type Io } from '../io.js';
-import { openLake } from '../lake.js';
+import { checkWritableLake, openLake } from '../lake.js';
 import { commandConfig } from '../options.js';
 import { homeFolder, shownPath } from '../project.js';
 import { summaryTable, type DayOutcome } from '../summary.js';
@@ -124,6 +124,8 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
     if (values.keep) throw new InputError('stop', 'either --keep or --stop, not both');
     return await stopKept(io);
   }
+  // An unwritable lake is said before Postgres starts.
+  await checkWritableLake(commandConfig(env));
   let stopPostgres: (() => Promise<void>) | undefined;
   let kept: KeptPostgres | undefined;
   let runEnv = env;
