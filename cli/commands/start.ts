@@ -85,6 +85,8 @@ export async function upToDateDays(
       verdict: 'skipped',
       sourceRows: state.count,
       writtenRows: m.rows,
+      // What the lake holds of the day: its runs' quarantined rows, as a run of it would have said.
+      quarantined: m.runs.reduce((n, r) => n + (r.quarantined ?? 0), 0),
       files: m.files.length,
       bytes: m.files.reduce((s, f) => s + f.bytes, 0),
       seconds: 0,
