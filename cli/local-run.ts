@@ -8,6 +8,7 @@ import { DAYS_FAILED_ERROR } from '../src/pipeline/definition.js';
 import { runLocalExecution } from '../src/pipeline/local-execution.js';
 import { progressPrinter, type Io } from './io.js';
 import { printJsonResult } from './json.js';
+import { etlCommand } from './invocation.js';
 import { checkLake, checkWritableLake } from './lake.js';
 import type { StageLogLevel } from './options.js';
 import { openSource } from './source.js';
@@ -83,7 +84,7 @@ export async function runAndReport(
     io.out(summaryTable(result.outcomes));
     io.out('');
     const first = result.outcomes.find((o) => o.verdict === 'passed')?.date;
-    io.out(`The lake is in ${config.lake.uri}${first ? ` (the files of a day: etl read --date ${first})` : ''}.`);
+    io.out(`The lake is in ${config.lake.uri}${first ? ` (the files of a day: ${etlCommand()} read --date ${first})` : ''}.`);
   }
   if (executionError.error) io.err(`etl: execution failed: ${executionError.error}: ${executionError.cause}`);
   return result.status === 'SUCCEEDED' ? 0 : 1;

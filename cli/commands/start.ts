@@ -25,6 +25,7 @@ import { sourceDayStates } from '../../src/source/day-state.js';
 import { progressPrinter, type CommandContext, type Io } from '../io.js';
 import { checkWritableLake, openLake } from '../lake.js';
 import { commandConfig } from '../options.js';
+import { etlCommand } from '../invocation.js';
 import { homeFolder, shownPath } from '../project.js';
 import { summaryTable, type DayOutcome } from '../summary.js';
 
@@ -101,7 +102,7 @@ function printKept(io: Io, kept: KeptPostgres): void {
   io.out('');
   io.out(`The embedded Postgres keeps running (pid ${kept.pid}, data in ${shownPath(embeddedDataDir())}). For the other etl commands, in this shell:`);
   io.out(`  export DATABASE_URL=${kept.url}`);
-  io.out('Stop it, from this directory, with: etl start --stop   (or: npm start -- --stop)');
+  io.out(`Stop it with: ${etlCommand()} start --stop`);
 }
 
 /** `etl start --stop`: stops the Postgres that `--keep` left running in this directory. */

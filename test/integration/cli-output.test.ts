@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../src/source/synthetic/load.js';
 import { parseDay } from '../../src/core/day.js';
 import { reportKey } from '../../src/lake/layout.js';
+import { etlCommand } from '../../cli/invocation.js';
 import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 
@@ -83,7 +84,9 @@ describe('etl output', () => {
     // Assess
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/total\s+300\s+300/);
-    expect(result.stdout.split('\n').at(-1)).toBe(`The lake is in ${lake} (the files of a day: etl read --date ${D2}).`);
+    // Run in the project, without `etl` on the PATH: the form that runs as printed here.
+    expect(result.stdout.split('\n').at(-1)).toBe(`The lake is in ${lake} (the files of a day: ${etlCommand()} read --date ${D2}).`);
+    expect(['etl', 'npm run -s etl --']).toContain(etlCommand());
   });
 
   it('--quiet prints no progress and no stage logs; POWERTOOLS_LOG_LEVEL=INFO prints both', async () => {
