@@ -1,17 +1,32 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 /**
- * The `etl` executable (`dist/cli/etl.js` once built): runs `main` and exits with its code.
+ * The `etl` executable (`dist/cli/etl.js` once built): checks the Node version, then runs `main`
+ * and exits with its code.
  *
  * The young generation is kept at 2 MB a semi-space: a run streams batches through buffers that
  * die young, and frequent scavenges give their memory back sooner. Measured on `etl run` of a
  * 1,000,000-row day: peak RSS 233-250 MiB instead of 262-289 MiB, no slower. The flag must be
  * given at start-up (V8 ignores it set later), hence the shebang, which `npm start` and
  * `npm run etl` run through.
+ *
+ * This module imports nothing statically: on an older Node the version check must run before any
+ * import that would fail there (`enableCompileCache` is Node 22's) and say what to do instead.
  */
-import { enableCompileCache } from 'node:module';
+
+/** The oldest Node the CLI runs on (package.json `engines`); the Lambdas run on 24. */
+const MINIMUM_NODE_MAJOR = 22;
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < MINIMUM_NODE_MAJOR) {
+  process.stderr.write(
+    `etl: needs Node >= ${MINIMUM_NODE_MAJOR}, found v${process.versions.node}; get Node 24 with: export PATH="$(bash dev/node24.sh):$PATH" (or nvm install 24)\n`,
+  );
+  process.exit(2);
+}
 
 // V8's code cache on disk (Node's compile cache, in the temporary directory): later runs skip
 // compiling the modules they load. Enabled before the command's modules are imported.
+const { enableCompileCache } = await import('node:module');
 enableCompileCache();
 const { main } = await import('./main.js');
 const code = await main(process.argv.slice(2));

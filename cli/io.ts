@@ -25,8 +25,3 @@ export function progressPrinter(io: Io, total: number | undefined): (outcome: Da
       `[${++done}${total === undefined ? '' : `/${total}`}] ${o.date} ${o.verdict}${o.error ? `: ${o.error}` : ''} (${o.seconds === undefined ? '-' : o.seconds.toFixed(1)} s)`,
     );
 }
-
-/** Prints `value` as the command's machine-readable result (`--json`): one JSON document on stdout. */
-export function printJson(io: Io, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
-}

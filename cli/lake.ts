@@ -101,6 +101,40 @@ export async function checkLake(settings: Settings, timeoutMs = LAKE_CHECK_TIMEO
   }
 }
 
+/**
+ * Checks that a directory lake can be written before a command writes it: creates the folder and
+ * its `.tmp/` (a run would at once) and writes and removes one file there, so that a read-only
+ * folder, a read-only file system or a path through a file is one `ConfigError` naming the folder
+ * (exit 2) before anything runs, not a failed execution. An S3 lake is `checkLake`'s.
+ */
+export async function checkWritableLake(settings: Pick<LakeSettings, 'lake'>): Promise<void> {
+  if (settings.lake.kind !== 'fs') return;
+  const { root } = settings.lake;
+  const { mkdir, rm, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const probe = join(root, '.tmp', `.writable-${process.pid}`);
+  try {
+    await mkdir(join(root, '.tmp'), { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (error) {
+    const { code, path } = error as NodeJS.ErrnoException;
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a file is in the way'
+        : code === 'EROFS'
+          ? 'a read-only file system'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'not permitted'
+            : code;
+    throw new ConfigError(
+      'LAKE_URI',
+      'a folder this user can write (or create), or set LAKE_URI to one',
+      `${root}: cannot write${path && path !== probe ? ` ${path}` : ''} (${why})`,
+    );
+  }
+}
+
 /** Opens the lake `LAKE_URI` names, after `checkLake`. */
 export async function openLake(settings: Settings): Promise<ObjectStore> {
   await checkLake(settings);

@@ -6,14 +6,18 @@
 import type { Config } from '../src/core/config.js';
 import { DAYS_FAILED_ERROR } from '../src/pipeline/definition.js';
 import { runLocalExecution } from '../src/pipeline/local-execution.js';
-import { printJson, progressPrinter, type Io } from './io.js';
-import { checkLake } from './lake.js';
+import { progressPrinter, type Io } from './io.js';
+import { printJsonResult } from './json.js';
+import { etlCommand } from './invocation.js';
+import { checkLake, checkWritableLake } from './lake.js';
 import type { StageLogLevel } from './options.js';
 import { openSource } from './source.js';
 import { summaryTable } from './summary.js';
 
 /** How a run reports, besides its progress on stderr. */
 export interface ReportOptions {
+  /** The command running (`run`, `backfill`), for the `--json` envelope. */
+  readonly command?: string;
   /** The outcome as one JSON document on stdout instead of the table (`--json`). */
   readonly json?: boolean;
   /** No progress lines (`--quiet`; the stages' level comes with `logLevel`). */
@@ -36,6 +40,7 @@ export async function runAndReport(
   const client = await openSource(config);
   await client.end();
   await checkLake(config);
+  await checkWritableLake(config);
   // Ctrl-C stops the run cleanly: the days in flight are swept and given back, exit 130. Twice: at once.
   const interrupt = new AbortController();
   const onSigint = () => {
@@ -70,12 +75,16 @@ export async function runAndReport(
   }
   const executionError = result.status === 'FAILED' && result.error !== DAYS_FAILED_ERROR ? { error: result.error, cause: result.cause } : {};
   if (options.json) {
-    printJson(io, { lake: config.lake.uri, status: result.status, days: result.outcomes, ...executionError });
+    printJsonResult(
+      io,
+      { command: options.command ?? 'run', lake: config.lake.uri, ok: result.status === 'SUCCEEDED' },
+      { status: result.status, days: result.outcomes, ...executionError },
+    );
   } else {
     io.out(summaryTable(result.outcomes));
     io.out('');
     const first = result.outcomes.find((o) => o.verdict === 'passed')?.date;
-    io.out(`The lake is in ${config.lake.uri}${first ? ` (the files of a day: etl read --date ${first})` : ''}.`);
+    io.out(`The lake is in ${config.lake.uri}${first ? ` (the files of a day: ${etlCommand()} read --date ${first})` : ''}.`);
   }
   if (executionError.error) io.err(`etl: execution failed: ${executionError.error}: ${executionError.cause}`);
   return result.status === 'SUCCEEDED' ? 0 : 1;

@@ -56,7 +56,6 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   remote: () => import('./commands/remote.js'),
 };
 
-/** Runs one CLI invocation; returns the process exit code. */
 /**
  * `--flag -5` as `--flag=-5`: Node's parser would take `-5` for an option and report an ambiguous
  * argument; joined, the flag's own check names it and its range.
@@ -73,6 +72,30 @@ export function withNegativeValues(argv: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * Refuses a flag given twice (`run --date A --date B`): Node's parser would keep the last one and
+ * run a day the user may not have meant. Arguments after `--` are not flags.
+ */
+export function refuseRepeatedFlags(argv: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const arg of argv) {
+    if (arg === '--') return;
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2).split('=')[0];
+    if (seen.has(name)) throw new InputError(name, `--${name} once, not twice (one flag, one value)`);
+    seen.add(name);
+  }
+}
+
+/** The usage lines of `command` (its forms, without their descriptions), for the hint under a flag error. */
+export function commandUsage(command: string | undefined): string {
+  const forms = USAGE.split('\n')
+    .filter((line) => command !== undefined && line.startsWith(`  ${command} `))
+    .map((line) => `etl ${line.trim().split(/\s{2,}/)[0]}`);
+  return forms.length === 0 ? 'usage: etl --help' : `usage: ${forms.join(' | ')}   (all commands: etl --help)`;
+}
+
+/** Runs one CLI invocation; returns the process exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: Io = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -82,14 +105,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     if (!Object.hasOwn(COMMANDS, command)) throw new InputError('command', `one of ${Object.keys(COMMANDS).join(', ')}`, command);
     const { run } = await COMMANDS[command]();
-    return await run(withNegativeValues(rest), { env, io });
+    const args = withNegativeValues(rest);
+    refuseRepeatedFlags(args);
+    return await run(args, { env, io });
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(`etl: ${error.message}`);
       return 2;
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`etl: ${error.message}\n${USAGE}`);
+      // Node's first sentence names the flag; the rest is about positionals, which no command takes.
+      io.err(`etl: ${error.message.split('. ')[0]}\n${commandUsage(command)}`);
       return 2;
     }
     io.err(`etl: ${error instanceof EtlError ? `${error.name}: ` : ''}${(error as Error).message ?? String(error)}`);

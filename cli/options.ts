@@ -2,17 +2,21 @@
  * What commands read besides their own flags' meaning: numbers checked with the flag's name in the
  * error, a day or a range of days, and the configuration from the environment.
  */
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/core/config.js';
 import { daysBetween, parseDay, type CalendarDay } from '../src/core/day.js';
 import { ConfigError, InputError } from '../src/core/errors.js';
 import { MAX_DAYS_PER_EXECUTION } from '../src/pipeline/plan/plan.js';
+import { homeFolder } from './project.js';
 
-/** The lake of the CLI when `LAKE_URI` is unset: `./lake` in the working directory. */
-export const DEFAULT_LAKE_URI = './lake';
+/** The lake of the CLI when `LAKE_URI` is unset: `lake/` in the project root (`homeFolder`). */
+export function defaultLakeUri(from: string = process.cwd()): string {
+  return join(homeFolder(from), 'lake');
+}
 
 /** The configuration of a command: the environment's, with the CLI's lake as the default. */
 export function commandConfig(env: NodeJS.ProcessEnv): Config {
-  return loadConfig(env, { lakeUri: DEFAULT_LAKE_URI });
+  return loadConfig(env, { lakeUri: env.LAKE_URI === undefined ? defaultLakeUri() : undefined });
 }
 
 /** An integer flag from `min` to `max`; `fallback` when it is left out, else it is required. */
@@ -66,7 +70,7 @@ export function stageLogLevel(env: NodeJS.ProcessEnv, quiet: boolean | undefined
 /** The flags of how `run` and `backfill` report: `--json` (the outcome on stdout as JSON) and `--quiet`. */
 export const REPORT_FLAGS = { json: { type: 'boolean' }, quiet: { type: 'boolean' } } as const;
 
-/** How a run reports, from `REPORT_FLAGS` and `POWERTOOLS_LOG_LEVEL`. */
-export function reportOptions(values: { json?: boolean; quiet?: boolean }, env: NodeJS.ProcessEnv) {
-  return { json: values.json === true, quiet: values.quiet === true, logLevel: stageLogLevel(env, values.quiet) };
+/** How `command` (`run`, `backfill`) reports, from `REPORT_FLAGS` and `POWERTOOLS_LOG_LEVEL`. */
+export function reportOptions(command: string, values: { json?: boolean; quiet?: boolean }, env: NodeJS.ProcessEnv) {
+  return { command, json: values.json === true, quiet: values.quiet === true, logLevel: stageLogLevel(env, values.quiet) };
 }

@@ -43,7 +43,8 @@ export function summaryTable(outcomes: readonly DayOutcome[]): string {
     num(sum((o) => o.files)),
     formatBytes(sum((o) => o.bytes)),
     sum((o) => o.seconds).toFixed(2),
-    `${passed}/${outcomes.length} ok`,
+    // Nothing ran: no day to call ok.
+    outcomes.length === 0 ? 'no day ran' : `${passed}/${outcomes.length} ok`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === header.length - 1 ? 0 : r[i].length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

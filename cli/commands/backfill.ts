@@ -13,7 +13,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const config = commandConfig(env);
   const plan = planRun({ from: values.from, to: values.to, mode: values.mode }, { timeZone: config.timeZone, maxDays: MAX_DAYS_PER_EXECUTION });
   const concurrency = integerFlag(values.concurrency, 'concurrency', 1, 64, 2);
-  const report = reportOptions(values, env);
+  const report = reportOptions('backfill', values, env);
   const { runAndReport } = await import('../local-run.js');
   return await runAndReport(config, io, { from: plan.dates[0], to: plan.dates.at(-1), mode: plan.mode }, plan.dates.length, concurrency, report);
 }

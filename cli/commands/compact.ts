@@ -12,7 +12,8 @@ import { dateOfManifestKey, MANIFESTS_PREFIX } from '../../src/lake/layout.js';
 import { LakeSession } from '../../src/lake/session.js';
 import { compactDay } from '../../src/pipeline/compact/run-compaction.js';
 import type { CompactOutcome } from '../../src/pipeline/compact/compact.js';
-import { printJson, type CommandContext } from '../io.js';
+import type { CommandContext } from '../io.js';
+import { printJsonResult } from '../json.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
 import { formatBytes } from '../summary.js';
@@ -56,6 +57,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
       if (!values.json) io.err(`${day.iso}: ${error.name}: ${error.message}`);
     }
   }
-  if (values.json) printJson(io, { lake: config.lake.uri, days: results });
-  return results.every((r) => !('error' in r)) ? 0 : 1;
+  const ok = results.every((r) => !('error' in r));
+  if (values.json) printJsonResult(io, { command: 'compact', lake: config.lake.uri, ok }, { days: results });
+  return ok ? 0 : 1;
 }

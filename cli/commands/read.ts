@@ -1,9 +1,10 @@
 /**
  * `etl read --date D | --from D --to D [--sql] [--as-of TIMESTAMP | --iceberg]`: the published files
- * of days (what their manifests name), one per line, or one DuckDB query over exactly those files
- * (exit 2 when no day is published). `--as-of` takes the files from the Iceberg snapshot of
- * `rentals` that was current at that instant (time travel, while its files exist); `--iceberg
- * --sql` prints a query over the Iceberg table itself (DuckDB's `iceberg_scan`).
+ * of days (what their manifests name), one per line, or one DuckDB query over exactly those files.
+ * Exit 1 when a day is not published, with or without --sql (as `etl validate`). `--as-of` takes the
+ * files from the Iceberg snapshot of `rentals` that was current at that instant (time travel, while
+ * its files exist); `--iceberg --sql` prints a query over the Iceberg table itself (DuckDB's
+ * `iceberg_scan`).
  */
 import { parseArgs } from 'node:util';
 import { icebergMetadataLocationOf } from '../../src/lake/iceberg/lake-sync.js';
@@ -49,7 +50,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
       io.err(
         `etl read: no published day ${days.length === 1 ? `on ${days[0].iso}` : `from ${days[0].iso} to ${days.at(-1)!.iso}`}: nothing to query (run the days first)`,
       );
-      return 2;
+      return 1;
     }
     io.out(`SELECT * FROM ${readParquetSql(`[${uris.map(sqlString).join(', ')}]`)}`);
   } else {

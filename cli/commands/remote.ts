@@ -18,6 +18,7 @@ import { causeMessage, DAYS_FAILED_ERROR } from '../../src/pipeline/definition.j
 import { MAX_DAYS_PER_EXECUTION, planRun } from '../../src/pipeline/plan/plan.js';
 import { LOCALSTACK, localstackClientSettings, localstackEndpoint, STACK_NAME } from '../../dev/localstack/env.js';
 import type { CommandContext } from '../io.js';
+import { etlCommand } from '../invocation.js';
 import { integerFlag } from '../options.js';
 import type { StackOutputs } from '../remote-execution.js';
 import { summaryTable } from '../summary.js';
@@ -50,7 +51,7 @@ function readTheLake(lakeUri: string, input: Record<string, unknown>, localstack
   const env = localstackAt
     ? `AWS_ENDPOINT_URL=${localstackAt} AWS_ACCESS_KEY_ID=${LOCALSTACK.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCALSTACK.credentials.secretAccessKey} `
     : '';
-  return `\nThe lake is ${lakeUri}${localstackAt ? ' in LocalStack' : ''}. The published files of these days:\n  ${env}LAKE_URI=${lakeUri} npx etl read ${days}`;
+  return `\nThe lake is ${lakeUri}${localstackAt ? ' in LocalStack' : ''}. The published files of these days:\n  ${env}LAKE_URI=${lakeUri} ${etlCommand()} read ${days}`;
 }
 
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {

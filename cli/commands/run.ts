@@ -18,8 +18,9 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const config = commandConfig(env);
   if (values.scheduled) return await runScheduled(values, { env, io }, config);
   if (values.at !== undefined) throw new InputError('at', 'only with --scheduled', values.at);
+  if (values.date === undefined) throw new InputError('date', 'either --date YYYY-MM-DD (one day) or --scheduled [--at TIMESTAMP] (what the schedule runs)');
   const plan = planRun({ date: values.date, mode: values.mode }, { timeZone: config.timeZone, maxDays: 1 });
-  const report = reportOptions(values, env);
+  const report = reportOptions('run', values, env);
   const { runAndReport } = await import('../local-run.js');
   return await runAndReport(config, io, { date: plan.dates[0], mode: plan.mode }, 1, 1, report);
 }
@@ -36,7 +37,7 @@ async function runScheduled(
   if (Number.isNaN(Date.parse(at))) throw new InputError('at', 'an ISO 8601 timestamp such as 2025-03-02T02:30:00Z', at);
   const input = { scheduledTime: new Date(at).toISOString(), ...(values.mode === undefined ? {} : { mode: values.mode }) };
   planRun(input, { timeZone: config.timeZone, maxDays: 1, lookbackDays: config.republishLookbackDays });
-  const report = reportOptions(values, env);
+  const report = reportOptions('run', values, env);
   const { runAndReport } = await import('../local-run.js');
   return await runAndReport(config, io, input, undefined, 1, report);
 }

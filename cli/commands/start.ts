@@ -5,7 +5,7 @@
  * query to read the result and where it wrote the HTML report of the days. A second run finds everything up to date and does no work.
  */
 import { readParquetSql, sqlString } from '../duckdb.js';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import type { Config } from '../../src/core/config.js';
@@ -23,13 +23,18 @@ import { DEFAULT_REPORT_FILE, writeReportPage } from '../../src/monitor/report/i
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { sourceDayStates } from '../../src/source/day-state.js';
 import { progressPrinter, type CommandContext, type Io } from '../io.js';
-import { openLake } from '../lake.js';
+import { checkWritableLake, openLake } from '../lake.js';
 import { commandConfig } from '../options.js';
+import { etlCommand } from '../invocation.js';
+import { homeFolder, shownPath } from '../project.js';
 import { summaryTable, type DayOutcome } from '../summary.js';
 
 export const DEMO_DAYS = 14;
 export const DEMO_RENTALS_PER_DAY = 10_000;
-const EMBEDDED_DATA_DIR = '.data/postgres';
+/** The embedded Postgres's data: `.data/postgres` in the project root, whatever subfolder `etl start` runs in. */
+function embeddedDataDir(): string {
+  return join(homeFolder(), '.data', 'postgres');
+}
 
 /** A DuckDB one-liner that reads the lake (for a local-directory lake). */
 export function duckdbQuery(config: Config): string {
@@ -81,6 +86,8 @@ export async function upToDateDays(
       verdict: 'skipped',
       sourceRows: state.count,
       writtenRows: m.rows,
+      // What the lake holds of the day: its runs' quarantined rows, as a run of it would have said.
+      quarantined: m.runs.reduce((n, r) => n + (r.quarantined ?? 0), 0),
       files: m.files.length,
       bytes: m.files.reduce((s, f) => s + f.bytes, 0),
       seconds: 0,
@@ -93,17 +100,19 @@ export async function upToDateDays(
 /** How to go on with the kept Postgres: its DATABASE_URL for the other commands, and how to stop it. */
 function printKept(io: Io, kept: KeptPostgres): void {
   io.out('');
-  io.out(`The embedded Postgres keeps running (pid ${kept.pid}, data in ${EMBEDDED_DATA_DIR}). For the other etl commands, in this shell:`);
+  io.out(`The embedded Postgres keeps running (pid ${kept.pid}, data in ${shownPath(embeddedDataDir())}). For the other etl commands, in this shell:`);
   io.out(`  export DATABASE_URL=${kept.url}`);
-  io.out('Stop it, from this directory, with: etl start --stop   (or: npm start -- --stop)');
+  io.out(`Stop it with: ${etlCommand()} start --stop`);
 }
 
 /** `etl start --stop`: stops the Postgres that `--keep` left running in this directory. */
 async function stopKept(io: Io): Promise<number> {
   const { stopKeptPostgres } = await import('../../dev/embedded-postgres.js');
-  const stopped = await stopKeptPostgres(EMBEDDED_DATA_DIR);
+  const stopped = await stopKeptPostgres(embeddedDataDir());
   io.out(
-    stopped ? `stopped the embedded Postgres in ${EMBEDDED_DATA_DIR} (pid ${stopped.pid})` : `no embedded Postgres is kept running in ${EMBEDDED_DATA_DIR}`,
+    stopped
+      ? `stopped the embedded Postgres in ${shownPath(embeddedDataDir())} (pid ${stopped.pid})`
+      : `no embedded Postgres is kept running in ${shownPath(embeddedDataDir())}`,
   );
   return 0;
 }
@@ -118,22 +127,24 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
     if (values.keep) throw new InputError('stop', 'either --keep or --stop, not both');
     return await stopKept(io);
   }
+  // An unwritable lake is said before Postgres starts.
+  await checkWritableLake(commandConfig(env));
   let stopPostgres: (() => Promise<void>) | undefined;
   let kept: KeptPostgres | undefined;
   let runEnv = env;
   if (!env.DATABASE_URL) {
     const embedded = await import('../../dev/embedded-postgres.js');
-    kept = await embedded.findKeptPostgres(EMBEDDED_DATA_DIR);
+    kept = await embedded.findKeptPostgres(embeddedDataDir());
     if (kept) {
-      io.err(`using the embedded Postgres kept running in ${EMBEDDED_DATA_DIR} (pid ${kept.pid})`);
+      io.err(`using the embedded Postgres kept running in ${shownPath(embeddedDataDir())} (pid ${kept.pid})`);
     } else if (values.keep) {
-      io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR}, to keep running (set DATABASE_URL to use your own)`);
-      kept = await embedded.keepEmbeddedPostgres(EMBEDDED_DATA_DIR);
+      io.err(`starting embedded Postgres in ${shownPath(embeddedDataDir())}, to keep running (set DATABASE_URL to use your own)`);
+      kept = await embedded.keepEmbeddedPostgres(embeddedDataDir());
     }
     let url = kept?.url;
     if (url === undefined) {
-      io.err(`starting embedded Postgres in ${EMBEDDED_DATA_DIR} (set DATABASE_URL to use your own)`);
-      const postgres = await embedded.startEmbeddedPostgres(EMBEDDED_DATA_DIR, { log: io.err });
+      io.err(`starting embedded Postgres in ${shownPath(embeddedDataDir())} (set DATABASE_URL to use your own)`);
+      const postgres = await embedded.startEmbeddedPostgres(embeddedDataDir(), { log: io.err });
       stopPostgres = postgres.stop;
       url = postgres.url;
     }

@@ -10,7 +10,8 @@ import { readLakeState } from '../../src/monitor/lake-state.js';
 import { percent } from '../../src/lake/report-record.js';
 import { dayStatus, type DayStatus } from '../../src/monitor/status.js';
 import { sourceDayStates } from '../../src/source/day-state.js';
-import { printJson, type CommandContext } from '../io.js';
+import type { CommandContext } from '../io.js';
+import { printJsonResult } from '../json.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
 import { openSource } from '../source.js';
@@ -92,10 +93,15 @@ function totals(days: readonly DayStatus[]): string {
   return parts.join(', ');
 }
 
+/** Each Iceberg table's state by its name, as `--json` gives it. */
+function tablesByName(states: Awaited<ReturnType<typeof icebergTableStates>>): Record<string, unknown> {
+  return Object.fromEntries(states.map((s) => [s.table, s]));
+}
+
 /** `etl status --tables [--json]`: each Iceberg table's current metadata location, version and snapshot. */
 async function printIcebergTables(store: Awaited<ReturnType<typeof openLake>>, json: boolean, io: CommandContext['io']): Promise<number> {
   const states = await icebergTableStates(store);
-  if (json) printJson(io, Object.fromEntries(states.map((s) => [s.table, s])));
+  if (json) printJsonResult(io, { command: 'status', lake: store.location.uri, ok: true }, { tables: tablesByName(states) });
   else
     for (const s of states)
       io.out(
@@ -131,7 +137,8 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const now = new Date();
   const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now));
   if (values.json) {
-    printJson(io, statuses);
+    const tables = tablesByName(await icebergTableStates(store));
+    printJsonResult(io, { command: 'status', lake: config.lake.uri, ok: true }, { days: statuses, tables });
     return 0;
   }
   if (statuses.length === 0) {

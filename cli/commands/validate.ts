@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { manifestKey } from '../../src/lake/layout.js';
 import { recheckPartition } from '../../src/pipeline/validate/recheck.js';
 import type { ValidationReport } from '../../src/lake/report-record.js';
-import { printJson, type CommandContext } from '../io.js';
+import type { CommandContext } from '../io.js';
+import { printJsonResult } from '../json.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
 import { openSource } from '../source.js';
@@ -44,9 +45,10 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
       io.out(`${day.iso}: ${result.report.verdict} (report: ${result.reportKey})`);
     }
     const count = (verdict: string) => results.filter((r) => r.verdict === verdict).length;
-    if (values.json) printJson(io, { lake: config.lake.uri, days: results });
+    const ok = count('passed') === days.length;
+    if (values.json) printJsonResult(io, { command: 'validate', lake: config.lake.uri, ok }, { days: results });
     else if (days.length > 1) io.out(`${days.length} days: ${count('passed')} passed, ${count('failed')} failed, ${count('not published')} not published`);
-    return count('passed') === days.length ? 0 : 1;
+    return ok ? 0 : 1;
   } finally {
     await client.end();
   }

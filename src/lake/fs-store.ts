@@ -5,15 +5,38 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LakeLocation } from '../core/config.js';
 import { PreconditionFailedError } from '../core/errors.js';
 import { StagingError, StoreError } from '../core/errors.js';
+import { processGone } from './lease.js';
 import type { ObjectInfo, ObjectStore, PutOptions } from './store.js';
 
 const TMP_DIR = '.tmp';
+
+/**
+ * A temporary file's name: its writer's pid and host, then a random part (`<pid>@<host>.<uuid>`),
+ * so that a sweep knows a file whose writer is provably gone (this host, a dead pid: the rule the
+ * lease applies to its holder) without waiting for it to age.
+ */
+export function temporaryFileName(pid: number = process.pid, host: string = hostname()): string {
+  return `${pid}@${host}.${randomUUID()}`;
+}
+
+/** The writer a temporary file's name records; undefined for a name of another form (an older one). */
+export function tempWriter(name: string): { pid: number; host: string } | undefined {
+  const match = /^(\d+)@(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(name);
+  return match ? { pid: Number(match[1]), host: match[2] } : undefined;
+}
+
+/** Whether the process that wrote temporary file `name` is provably gone: it ran on this host and its pid is dead. */
+function writerGone(name: string): boolean {
+  const writer = tempWriter(name);
+  return writer !== undefined && writer.host === hostname() && writer.pid > 0 && processGone(writer.pid);
+}
 
 /**
  * A file's version: its inode and modification time. Every write renames a new file into place,
@@ -62,7 +85,7 @@ export class FsStore implements ObjectStore {
   private async tempFile(): Promise<string> {
     const dir = join(this.location.root, TMP_DIR);
     await mkdir(dir, { recursive: true });
-    return join(dir, randomUUID());
+    return join(dir, temporaryFileName());
   }
 
   async putObject(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
@@ -246,14 +269,17 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  /** Temporary files of writes that never finished (a killed process), older than `olderThanMs`; removed. */
+  /**
+   * Temporary files of writes that never finished, removed: those whose writer is provably gone (a
+   * killed process on this host) at once, the others once older than `olderThanMs`.
+   */
   async sweepTemporaryFiles(olderThanMs: number, now = Date.now()): Promise<number> {
     const dir = join(this.location.root, TMP_DIR);
     const names = await readdir(dir).catch(() => [] as string[]);
     let removed = 0;
     for (const name of names) {
       const info = await stat(join(dir, name)).catch(() => undefined);
-      if (info && now - info.mtimeMs > olderThanMs) {
+      if (info && (writerGone(name) || now - info.mtimeMs > olderThanMs)) {
         await rm(join(dir, name), { force: true });
         removed += 1;
       }

@@ -40,7 +40,7 @@ export interface PartitionLock {
 export type HolderLiveness = (lock: PartitionLock) => Promise<boolean>;
 
 /** True when `pid` names no process on this machine. */
-function processGone(pid: number): boolean {
+export function processGone(pid: number): boolean {
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);

@@ -49,8 +49,8 @@ export interface ObjectStore {
    */
   promote(from: string, to: string): Promise<void>;
   /**
-   * Removes temporary files of writes that never finished (a killed process) older than
-   * `olderThanMs`; returns how many. Only a local directory has them (S3 drops incomplete uploads
+   * Removes temporary files of writes that never finished: at once when their writer is provably
+   * gone (a dead process on this host), else once older than `olderThanMs`; returns how many. Only a local directory has them (S3 drops incomplete uploads
    * by its lifecycle rule).
    */
   sweepTemporaryFiles?(olderThanMs: number): Promise<number>;

@@ -185,6 +185,8 @@ export const extractOutputSchema = v.pipe(
       sourceCount: count(),
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
+      /** count(*) of the day before's rentals in the same snapshot: read by the range from hour 0 only. */
+      previousDayCount: v.optional(count()),
       staging: v.object({ rentals: stagedTableSchema }, 'the staged tables { rentals }'),
       /** An append's bound: it read only rows keyed above `aboveKey` or changed after `changedAfter` (`sourceCount` counts those). */
       appendBound: v.optional(v.object({ aboveKey: v.string(), changedAfter: isoTimestamp })),
@@ -238,6 +240,8 @@ const transformOutputSchema = v.object(
     hours: hoursSchema,
     sourceCount: count(),
     snapshotAt: isoTimestamp,
+    /** Extract's count of the day before (the range from hour 0), for the day-over-day check. */
+    previousDayCount: v.optional(count()),
     files: v.array(writtenFileSchema, 'a list of written files'),
     quarantineKey: v.optional(v.string()),
     metrics: rangeMetricsSchema,

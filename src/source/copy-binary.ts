@@ -19,6 +19,14 @@ const PG_EPOCH_DAYS = 10_957;
 const PG_INFINITY_HI = 0x7fffffff;
 const PG_MINUS_INFINITY_HI = -0x80000000;
 
+/**
+ * How a staged timestamp holds Postgres's `infinity` and `-infinity`, which no lake timestamp can:
+ * the largest and smallest 64-bit values, which no finite Postgres timestamp reaches in microseconds
+ * since 1970. The cast quarantines a row holding one (`<column>_infinite`) with the raw value.
+ */
+export const STAGED_INFINITY = 0x7fff_ffff_ffff_ffffn;
+export const STAGED_MINUS_INFINITY = -0x8000_0000_0000_0000n;
+
 /** Fills one Arrow column of a batch in progress. */
 class ColumnBuffer {
   private validity: Uint8Array;
@@ -89,8 +97,11 @@ class ColumnBuffer {
         const out = this.words;
         const hi = view.getInt32(pos);
         const lo = view.getUint32(pos + 4);
-        if (hi === PG_INFINITY_HI || hi === PG_MINUS_INFINITY_HI) {
-          throw new StagingError(`${this.name}: infinite timestamps cannot be stored in the lake`);
+        if ((hi === PG_INFINITY_HI && lo === 0xffffffff) || (hi === PG_MINUS_INFINITY_HI && lo === 0)) {
+          // Staged as it came (STAGED_INFINITY, STAGED_MINUS_INFINITY: the same words); the cast quarantines the row.
+          out[row * 2] = lo | 0;
+          out[row * 2 + 1] = hi;
+          return;
         }
         const sumLo = lo + PG_EPOCH_US_LO;
         out[row * 2] = sumLo | 0;

@@ -33,7 +33,7 @@ async function etl(argv: string[], env: NodeJS.ProcessEnv) {
 async function statusJson(argv: string[], env: NodeJS.ProcessEnv): Promise<DayStatus[]> {
   const { code, out, err } = await etl(['status', ...argv, '--json'], env);
   expect(code, err).toBe(0);
-  return JSON.parse(out) as DayStatus[];
+  return (JSON.parse(out) as { days: DayStatus[] }).days;
 }
 
 describe('listing prefixes', () => {

@@ -26,7 +26,20 @@ describe('etl with bad input', () => {
     ['an impossible date', ['run', '--date', '2025-02-30'], {}, /^etl: date: expected a calendar date as YYYY-MM-DD that exists/],
     ['an unpadded date', ['run', '--date', '2025-2-3'], {}, /^etl: date: expected a calendar date as YYYY-MM-DD/],
     ['a word for a date', ['run', '--date', 'tomorrow'], {}, /^etl: date: expected/],
-    ['a missing date', ['run'], {}, /^etl: date: expected a calendar date/],
+    ['a bare run', ['run'], {}, /^etl: date: expected either --date YYYY-MM-DD \(one day\) or --scheduled \[--at TIMESTAMP\]/],
+    ['a date given twice', ['run', '--date', '2025-03-01', '--date', '2025-03-02'], {}, /^etl: date: expected --date once, not twice/],
+    [
+      'a flag given twice as --flag=value',
+      ['backfill', '--from=2025-03-01', '--to', '2025-03-02', '--from', '2025-03-01'],
+      {},
+      /^etl: from: expected --from once/,
+    ],
+    [
+      'a report into a missing folder',
+      ['report', '--out', '/nonexistent/x.html'],
+      {},
+      /^etl: out: expected a file in an existing, writable folder, got "\/nonexistent\/x\.html \(\/nonexistent: no such folder\)"$/,
+    ],
     ['no day at all to read', ['read'], {}, /^etl: date: expected either --date YYYY-MM-DD or --from YYYY-MM-DD --to YYYY-MM-DD$/],
     [
       'a negative number of rentals',
@@ -114,5 +127,18 @@ describe('etl with bad input', () => {
     expect(err[0]).toMatch(message);
     expect(err[0].split('\n')[0]).not.toMatch(/\n\s+at /);
     await expect(readdir(lake)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('answers an unknown option with the error and one hint line: the forms of that command', async () => {
+    // Act
+    const { code, out, err } = await runMain(['run', '--dat', '2025-03-01'], { DATABASE_URL: database.url, LAKE_URI: join(root, 'unused') });
+
+    // Assess
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join('\n').split('\n')).toEqual([
+      "etl: Unknown option '--dat'",
+      'usage: etl run --date D [--mode overwrite|append] | etl run --scheduled [--at TIMESTAMP]   (all commands: etl --help)',
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../src/source/synthetic/load.js';
 import { parseDay } from '../../src/core/day.js';
 import { reportKey } from '../../src/lake/layout.js';
+import { etlCommand } from '../../cli/invocation.js';
 import { runMain } from '../support/capture.js';
 import { createTestDatabase } from '../support/databases.js';
 
@@ -51,7 +52,13 @@ describe('etl output', () => {
     // Assess
     expect(result.code, result.stderr).toBe(0);
     const parsed = JSON.parse(result.stdout);
-    expect(parsed).toMatchObject({ lake, status: 'SUCCEEDED', days: [{ date: D1, verdict: 'passed', sourceRows: PER_DAY, writtenRows: PER_DAY, files: 1 }] });
+    expect(parsed).toMatchObject({
+      command: 'run',
+      lake,
+      ok: true,
+      status: 'SUCCEEDED',
+      days: [{ date: D1, verdict: 'passed', sourceRows: PER_DAY, writtenRows: PER_DAY, files: 1 }],
+    });
     expect(parsed.days[0].seconds).toBeGreaterThan(0);
     expect(result.stderr).toMatch(new RegExp(`^\\[1/1\\] ${D1} passed`, 'm'));
   });
@@ -63,7 +70,7 @@ describe('etl output', () => {
     // Assess
     expect(result.code, result.stderr).toBe(0);
     const parsed = JSON.parse(result.stdout);
-    expect(parsed.status).toBe('SUCCEEDED');
+    expect(parsed).toMatchObject({ command: 'backfill', lake, ok: true, status: 'SUCCEEDED' });
     expect(parsed.days.map((d: { date: string; verdict: string }) => [d.date, d.verdict])).toEqual([
       [D1, 'passed'],
       [D2, 'passed'],
@@ -77,7 +84,9 @@ describe('etl output', () => {
     // Assess
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/total\s+300\s+300/);
-    expect(result.stdout.split('\n').at(-1)).toBe(`The lake is in ${lake} (the files of a day: etl read --date ${D2}).`);
+    // Run in the project, without `etl` on the PATH: the form that runs as printed here.
+    expect(result.stdout.split('\n').at(-1)).toBe(`The lake is in ${lake} (the files of a day: ${etlCommand()} read --date ${D2}).`);
+    expect(['etl', 'npm run -s etl --']).toContain(etlCommand());
   });
 
   it('--quiet prints no progress and no stage logs; POWERTOOLS_LOG_LEVEL=INFO prints both', async () => {
@@ -131,7 +140,7 @@ describe('etl output', () => {
     // Assess
     expect(result.code).toBe(1);
     const parsed = JSON.parse(result.stdout);
-    expect(parsed.lake).toBe(lake);
+    expect(parsed).toMatchObject({ command: 'validate', lake, ok: false });
     expect(parsed.days).toHaveLength(3);
     expect(parsed.days[0]).toMatchObject({ date: D1, verdict: 'passed', kind: 'recheck', sourceCount: PER_DAY, rows: PER_DAY });
     expect(parsed.days[0].reportKey).toMatch(/^_reports\/rentals\/year=2025\/month=04\/day=01\//);
@@ -142,5 +151,40 @@ describe('etl output', () => {
     expect(parsed.days[2]).toEqual({ date: D3, verdict: 'not published' });
     expect(result.stderr).toMatch(new RegExp(`^\\[3/3\\] ${D3} not published$`, 'm'));
     expect(existsSync(reportsOf(D3))).toBe(false);
+  });
+
+  it('every command with --json prints one document in the envelope { command, lake, ok }, seconds to the ms', async () => {
+    // Prepare: the commands that take --json (`etl --help`), each as a user would call it.
+    const calls: Array<[string, string[], boolean]> = [
+      ['run', ['run', '--date', D1], true],
+      ['backfill', ['backfill', '--from', D1, '--to', D2], true],
+      ['validate', ['validate', '--date', D3], false],
+      ['status', ['status'], true],
+    ];
+
+    for (const [command, argv, ok] of calls) {
+      // Act
+      const result = await etl([...argv, '--json']);
+
+      // Assess
+      expect(result.code, `${command}: ${result.stderr}`).toBe(ok ? 0 : 1);
+      const parsed = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(Object.keys(parsed).slice(0, 3), command).toEqual(['command', 'lake', 'ok']);
+      expect(parsed, command).toMatchObject({ command, lake, ok });
+      const seconds = [...result.stdout.matchAll(/"(?:\w*[sS]econds)": (-?[\d.e-]+)/g)].map((m) => m[1]);
+      for (const value of seconds) expect(value, `${command} seconds`).toMatch(/^-?\d+(\.\d{1,3})?$/);
+      if (command === 'run') expect(seconds.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('read of a day never published exits 1, with --sql as without', async () => {
+    // Act
+    const files = await etl(['read', '--date', D3]);
+    const sql = await etl(['read', '--date', D3, '--sql']);
+
+    // Assess
+    expect(files.code).toBe(1);
+    expect(sql.code).toBe(1);
+    expect(sql.stdout).toBe('');
   });
 });

@@ -113,7 +113,7 @@ describe('one rule for "current"', () => {
 
     // Assess
     expect(code, err).toBe(0);
-    const days = JSON.parse(out) as DayStatus[];
+    const { days } = JSON.parse(out) as { days: DayStatus[] };
     expect(days.map((d) => [d.date, d.source?.state])).toEqual([
       [APPENDED.iso, 'current'],
       [CHANGED.iso, 'stale'],

@@ -159,6 +159,7 @@ describe('the lake as Iceberg tables (directory lake)', () => {
 
     // Act
     const status = await runMain(['status', '--tables', '--json'], env);
+    const days = await runMain(['status', '--json'], env);
     const past = await runMain(['read', '--date', '2025-03-30', '--as-of', afterOverwriteAt.toISOString()], env);
     const now = await runMain(['read', '--date', '2025-03-30', '--as-of', new Date().toISOString()], env);
     const before = await runMain(['read', '--date', '2025-03-30', '--as-of', '2020-01-01T00:00:00Z'], env);
@@ -166,10 +167,12 @@ describe('the lake as Iceberg tables (directory lake)', () => {
 
     // Assess
     expect(status.code).toBe(0);
-    const tables = JSON.parse(status.out.join('\n')) as Record<string, { metadataLocation: string; version: number }>;
+    const { tables } = JSON.parse(status.out.join('\n')) as { tables: Record<string, { metadataLocation: string; version: number }> };
     expect(Object.keys(tables)).toEqual(['rentals', 'users', 'bikes']);
     const hint = (await readFile(join(source.lake, '_iceberg/rentals/metadata/version-hint.text'), 'utf8')).trim();
     expect(tables.rentals.metadataLocation).toBe(pathToFileURL(join(source.lake, `_iceberg/rentals/metadata/v${hint}.metadata.json`)).href);
+    // The days' status carries the same tables beside the days.
+    expect(JSON.parse(days.out.join('\n'))).toMatchObject({ command: 'status', ok: true, tables: { rentals: { metadataLocation: tables.rentals.metadataLocation } } });
     const manifest = (await readManifest(new FsStore(config.lake), parseDay('2025-03-30')))!.manifest;
     const appendRun = manifest.runs.at(-1)!.runId;
     expect(now.out).toEqual(manifest.files.map((f) => `${source.lake}/${f.key}`).sort());

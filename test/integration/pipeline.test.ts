@@ -211,12 +211,12 @@ describe('pipeline on a local lake', () => {
     expect(result.stdout[0]).toContain("hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER}");
   });
 
-  it('refuses to print a query over days none of which is published (exit 2)', async () => {
+  it('refuses to print a query over days none of which is published (exit 1, as read without --sql)', async () => {
     // Act
     const result = await etl('read', '--from', '2024-01-01', '--to', '2024-01-03', '--sql');
 
     // Assess
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stdout).toEqual([]);
     expect(result.stderr.at(-1)).toBe('etl read: no published day from 2024-01-01 to 2024-01-03: nothing to query (run the days first)');
   });

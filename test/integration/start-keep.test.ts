@@ -3,6 +3,7 @@
  * embedded Postgres outlives the command, its DATABASE_URL is printed for the other commands, a
  * second `etl start` uses it, and `etl start --stop` stops it.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DAYS, DEMO_RENTALS_PER_DAY } from '../../cli/commands/start.js';
-import { runEtl } from '../support/cli.js';
+import { ETL_BIN, runEtl } from '../support/cli.js';
 
 describe('etl start --keep', () => {
   let home: string;
@@ -62,7 +63,9 @@ describe('etl start --keep', () => {
     const source = url === undefined ? undefined : await rentals(url);
     const validate = etl(['validate', '--date', String(source?.lastDay)], { DATABASE_URL: String(url) });
     const again = etl(['start']);
-    const stopped = etl(['start', '--stop']);
+    // Stopped with the command it printed, run as printed (outside the project: the executable's path).
+    const printedStop = /^Stop it with: (.+)$/m.exec(kept.stdout)?.[1] ?? 'false';
+    const stopped = spawnSync('sh', ['-c', printedStop], { cwd: home, env, encoding: 'utf8', timeout: 60_000 });
     const reachableAfterStop = await rentals(String(url)).then(
       () => true,
       () => false,
@@ -72,7 +75,7 @@ describe('etl start --keep', () => {
     // Assess
     expect(kept.status, kept.stderr).toBe(0);
     expect(url).toMatch(/^postgres:\/\/postgres:etl@127\.0\.0\.1:\d+\/postgres$/);
-    expect(kept.stdout).toMatch(/^Stop it, from this directory, with: etl start --stop/m);
+    expect(printedStop).toBe(`${ETL_BIN} start --stop`);
     expect(source?.count).toBe(DEMO_DAYS * DEMO_RENTALS_PER_DAY);
     expect(validate.status, validate.stdout + validate.stderr).toBe(0);
     expect(again.status, again.stderr).toBe(0);

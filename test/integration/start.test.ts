@@ -57,5 +57,12 @@ describe('etl start', () => {
     expect(report).toBe(resolve(DEFAULT_REPORT_FILE));
     const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(await readFile(report!, 'utf8'))![1]) as ReportData;
     expect(data.sections.find((s) => s.id === 'rows')?.tables[0].rows.map((r) => r[1])).toEqual(Array(DEMO_DAYS).fill(DEMO_RENTALS_PER_DAY));
+    // The second run's total quarantined is what the lake holds, as the first run's was.
+    const quarantinedTotal = (out: string) => /^total(?:\s{2,}\S+){2}\s{2,}(\S+)/m.exec(out)?.[1];
+    expect(quarantinedTotal(first.out)).toMatch(/^[1-9][\d,]*$/);
+    expect(quarantinedTotal(second.out)).toBe(quarantinedTotal(first.out));
+    // Every day with a day before in the source has its day-over-day change, however the days were scheduled.
+    const changes = data.sections.find((s) => s.id === 'day-over-day')!.chart.datasets[0].data;
+    expect(changes.slice(1).every((v) => typeof v === 'number')).toBe(true);
   }, 180_000);
 });

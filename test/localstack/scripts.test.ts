@@ -93,7 +93,7 @@ describe('etl remote --localstack (npm run local:run)', () => {
     expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE, input: '{"date":"2025-03-01","mode":"overwrite"}' });
     expect(out.join('\n')).toMatch(/^2025-03-01 +- +10,000 .* passed$/m);
     expect(out.at(-1)).toContain(
-      'AWS_ENDPOINT_URL=http://localhost:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test LAKE_URI=s3://pglakeetl-lakebucket/lake npx etl read --date 2025-03-01',
+      'AWS_ENDPOINT_URL=http://localhost:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test LAKE_URI=s3://pglakeetl-lakebucket/lake npm run -s etl -- read --date 2025-03-01',
     );
     // The clients etl remote made itself talk to LocalStack.
     const client = cfnMock.call(0).thisValue as CloudFormationClient;
@@ -213,7 +213,7 @@ describe('etl remote on AWS', () => {
     // Assess
     expect(code).toBe(0);
     expect(cfnMock).toReceiveCommandWith(DescribeStacksCommand, { StackName: 'EtlProd' });
-    expect(out.at(-1)).toMatch(/\n {2}LAKE_URI=s3:\/\/pglakeetl-lakebucket\/lake npx etl read --date 2025-03-01$/);
+    expect(out.at(-1)).toMatch(/\n {2}LAKE_URI=s3:\/\/pglakeetl-lakebucket\/lake npm run -s etl -- read --date 2025-03-01$/);
     // The SDK's defaults, not LocalStack's.
     const client = cfnMock.call(0).thisValue as CloudFormationClient;
     expect(client.config.endpoint).toBeUndefined();

@@ -13,7 +13,7 @@ import { makeData, RecordBatch, Struct, tableToIPC, Table, Utf8, vectorFromArray
 import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
-import { dayWindow, parseDay } from '../../src/core/day.js';
+import { addDays, dayWindow, parseDay } from '../../src/core/day.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { columnsWithoutDictionary, lakeSchema, rentalsSchemaMarkdown, schemaFingerprint, stagingSchema } from '../../src/core/schema.js';
 import { column, declareFactTable, declareSnapshotTable, RENTALS, type FactTable } from '../../src/core/tables.js';
@@ -321,7 +321,13 @@ describe('the stages, run for a table declared otherwise', () => {
     const result = await extractDay({ client, store, day: DAY, timeZone: 'UTC', runId, batchRows: 100, table: TRIPS });
 
     // Assess
-    expect(statements(sent)).toEqual([expect.stringContaining('information_schema.columns'), countInSnapshotSql(TRIPS, WINDOW), copyRangeSql(TRIPS, WINDOW)]);
+    expect(statements(sent)).toEqual([
+      expect.stringContaining('information_schema.columns'),
+      countInSnapshotSql(TRIPS, WINDOW),
+      // The day before, in the same snapshot, for the day-over-day check.
+      countRowsQuery(TRIPS, dayWindow(addDays(DAY, -1), 'UTC')).text,
+      copyRangeSql(TRIPS, WINDOW),
+    ]);
     expect(sent.find((s) => s.text.includes('information_schema'))?.values).toEqual([['Trips']]);
     expect(result.staging).toEqual({ rentals: { key: stagingKey(runId, 'Trips'), rows: 0, bytes: expect.any(Number) } });
     for (const text of statements(sent)) expect(text).not.toMatch(RENTALS_NAMES);

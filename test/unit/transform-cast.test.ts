@@ -26,7 +26,8 @@ import { newRunId, stagingKey } from '../../src/lake/layout.js';
 import { parseDecimal } from '../../src/formats/decimal.js';
 import { castToLake } from '../../src/pipeline/transform-write/cast.js';
 import { LineageColumns } from '../../src/pipeline/transform-write/lineage.js';
-import { isoMicros } from '../../src/pipeline/transform-write/quarantine.js';
+import { isoMicros, quarantineLines } from '../../src/pipeline/transform-write/quarantine.js';
+import { STAGED_INFINITY, STAGED_MINUS_INFINITY } from '../../src/source/copy-binary.js';
 import { transformDay } from '../../src/pipeline/transform-write/transform.js';
 
 /** One staged rental as the source holds it; timestamps are microseconds since 1970. */
@@ -358,6 +359,62 @@ describe('castToLake of rentals', () => {
     // Assess
     expect(act).toThrow(StagingError);
     expect(act).toThrow(/bike_id/);
+  });
+});
+
+describe('castToLake of infinite timestamps', () => {
+  const rows = [
+    rental(0, '1.00'),
+    rental(1, '1.00', { rent_end: STAGED_INFINITY }),
+    rental(2, '1.00', { rent_end: STAGED_MINUS_INFINITY }),
+    rental(3, '1.00', { rent_start: STAGED_MINUS_INFINITY }),
+    rental(4, 'N/A', { rent_end: STAGED_INFINITY }),
+  ];
+
+  it('quarantines an infinite rent_end with its reason and stores NULL for it', () => {
+    // Act
+    const { batch, rejected } = castToLake(RENTALS, stagedBatch(rows), new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
+
+    // Assess
+    expect(rejected).toEqual(
+      expect.arrayContaining([
+        { row: 1, reason: 'rent_end_infinite', column: 'rent_end' },
+        { row: 2, reason: 'rent_end_infinite', column: 'rent_end' },
+        { row: 4, reason: 'rent_end_infinite', column: 'rent_end' },
+        { row: 4, reason: 'rent_cost_not_numeric', column: 'rent_cost' },
+      ]),
+    );
+    const end = batch.getChild('rent_end')!;
+    expect(rows.map((_, i) => end.isValid(i))).toEqual([true, false, false, true, false]);
+    expect(end.nullCount).toBe(3);
+    expect(end.get(0)).toBe(Number(rows[0].rent_end) / 1000);
+  });
+
+  it('leaves out a row whose required rent_start is infinite, with its reason', () => {
+    // Act
+    const { rejected, excluded } = castToLake(RENTALS, stagedBatch(rows), new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
+
+    // Assess
+    expect(excluded).toEqual([{ row: 3, reason: 'rent_start_infinite', column: 'rent_start' }]);
+    expect(rejected.map((r) => r.row)).not.toContain(3);
+  });
+
+  it('writes the raw value, infinity or -infinity, in the quarantine line', () => {
+    // Prepare
+    const raw = stagedBatch(rows);
+    const { rejected, excluded } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
+
+    // Act
+    const lines = quarantineLines(RENTALS, raw, [...rejected, ...excluded], RUN_ID, '2025-03-01')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { reason: string; row: Record<string, string | null> });
+
+    // Assess
+    const byReason = (reason: string, row: number) => lines.find((l) => l.reason === reason && l.row.rental_id === String(rows[row].rental_id))!.row;
+    expect(byReason('rent_end_infinite', 1).rent_end).toBe('infinity');
+    expect(byReason('rent_end_infinite', 2).rent_end).toBe('-infinity');
+    expect(byReason('rent_start_infinite', 3).rent_start).toBe('-infinity');
   });
 });
 

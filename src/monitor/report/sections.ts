@@ -278,7 +278,7 @@ function dayOverDaySection(days: readonly DayRecords[]): Section {
     id: 'day-over-day',
     title: 'Day-over-day change',
     description:
-      'How much a day’s rows differ from the day before’s published rows, against its limit (dashed): above it a day fails when the limit is configured (QUALITY_MAX_DAY_OVER_DAY_CHANGE), else it is a warning.',
+      'How much a day’s rows differ from the source’s rows of the day before (counted in the extract snapshot), against its limit (dashed): above it a day fails when the limit is configured (QUALITY_MAX_DAY_OVER_DAY_CHANGE), else it is a warning.',
     chart: {
       type: 'line',
       labels: days.map((d) => d.date),
@@ -399,10 +399,15 @@ function successSection(days: readonly DayRecords[]): Section {
   const total = days.reduce((s, d) => s + publishRuns(d).length, 0);
   const passed = days.reduce((s, d) => s + publishRuns(d).filter((r) => r.verdict === 'passed').length, 0);
   const failures = days.flatMap((d) => d.reports.filter((r) => r.verdict === 'failed'));
+  const recheckFailures = failures.filter((r) => r.kind === 'recheck').length;
+  const rechecks = days.reduce((s, d) => s + d.reports.filter((r) => r.kind === 'recheck').length, 0);
+  // The counts the Failures table adds up to: the failed publishing runs and the failed re-checks.
+  const failedRuns = `${total - passed} failed`;
+  const failedRechecks = rechecks === 0 ? '' : `; ${recheckFailures} of ${rechecks} re-checks (etl validate) failed`;
   return {
     id: 'success',
     title: 'Success rate and failures',
-    description: `${passed} of ${total} runs passed validation (${percent(rateOf(passed, total))}). Failures with their reasons below, re-checks (etl validate) included. A run that failed before validation leaves no report and is not counted.`,
+    description: `${passed} of ${total} runs passed validation (${percent(rateOf(passed, total))}), ${failedRuns}${failedRechecks}. The ${failures.length} failure${failures.length === 1 ? '' : 's'} below with their reasons. A run that failed before validation leaves no report and is not counted.`,
     chart: {
       type: 'bar',
       stacked: true,
@@ -426,7 +431,7 @@ function successSection(days: readonly DayRecords[]): Section {
           }),
       },
       {
-        caption: 'Failures',
+        caption: `Failures (${failures.length}: ${total - passed} of runs, ${recheckFailures} of re-checks)`,
         columns: ['date', 'run', 'kind', 'reason'],
         rows: failures.map((r) => [
           r.date,

@@ -8,7 +8,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { RecordBatch } from 'apache-arrow';
 import { classifyDbError } from '../../source/connect.js';
 import { decodeCopyBinary } from '../../source/copy-binary.js';
-import { dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
+import { addDays, dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
 import { InputError, StagingError } from '../../core/errors.js';
 import { rangePart, stagingKey } from '../../lake/layout.js';
 import { arrowIpcStream, encodeStaged, STAGED_CONTENT_TYPE, stagingEncodingFor } from '../../formats/arrow-ipc.js';
@@ -16,7 +16,7 @@ import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
 import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
-import { copyRangeSql, copySql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
+import { copyRangeSql, copySql, countInSnapshotSql, countRowsQuery, sourceColumnsQuery } from '../../source/queries.js';
 import type { ExtractOutput, StagedTable, WriteMode } from '../contracts.js';
 import { appendBound, appendCountSql, appendWindowCondition, type AppendBound } from './append-bound.js';
 
@@ -134,6 +134,10 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     const counted = await client.query<{ n: string; snapshot_at: Date }>(countSql);
     const sourceCount = Number(counted.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
+    // The day before, in the same snapshot: validate's day-over-day check compares with the source,
+    // not with a manifest another run may be publishing meanwhile. Counted once a day, by its first range.
+    const previousDayCount =
+      hours.from === 0 ? Number((await client.query<{ n: string }>(countRowsQuery(table, dayWindow(addDays(day, -1), timeZone)))).rows[0].n) : undefined;
     let lastReport = started;
     copyInterrupted = true;
     const staged = await stageTable(request, part, table, copyRowsSql, (rows) => {
@@ -155,6 +159,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       hours,
       sourceCount,
       snapshotAt,
+      ...(previousDayCount === undefined ? {} : { previousDayCount }),
       // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
       staging: { rentals: staged },
       ...(bound ? { appendBound: bound } : {}),

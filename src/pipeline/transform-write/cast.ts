@@ -1,25 +1,30 @@
 /**
  * The cast of a staged batch to its table's lake schema: columns without a cast pass through, a
  * decimal cast reads text (`src/formats/decimal.ts`), the lineage columns are added. A value that
- * cannot be cast becomes NULL and its row goes to quarantine with the reason; a row with a NULL in
- * a column the lake requires is left out, and quarantined too.
+ * cannot be cast (a decimal that does not read as one, an infinite timestamp) becomes NULL and its
+ * row goes to quarantine with the reason; a row with a NULL or an infinite timestamp in a column
+ * the lake requires is left out, and quarantined too.
  */
-import { type Data, type DataType, type Decimal, makeData, RecordBatch, Struct, type Utf8 } from 'apache-arrow';
+import { type Data, type DataType, type Decimal, makeData, RecordBatch, Struct, type Timestamp, type Utf8 } from 'apache-arrow';
 import { StagingError } from '../../core/errors.js';
 import { lakeSchema } from '../../core/schema.js';
 import type { DecimalCast, DecimalFault, FactTable } from '../../core/tables.js';
 import { validity } from '../../formats/arrow-rows.js';
 import { parseDecimal, writeDecimal128 } from '../../formats/decimal.js';
+import { STAGED_INFINITY, STAGED_MINUS_INFINITY } from '../../source/copy-binary.js';
 import type { LineageColumns } from './lineage.js';
 
 /** A NULL in a column the lake requires (the key, the partition column, ...): the row is left out. */
 export const REQUIRED_VALUE_NULL = 'required_value_null';
 
+/** A timestamp column's suffix for `infinity` or `-infinity`, which the lake's timestamps cannot hold. */
+export const INFINITE = 'infinite';
+
 /**
- * Why a raw value could not be cast (`<column>_<fault>`, `rent_cost_not_numeric` say), or why a
- * row was left out; stored with the raw row in quarantine.
+ * Why a raw value could not be cast (`<column>_<fault>`, `rent_cost_not_numeric` say; a timestamp's
+ * `rent_end_infinite`), or why a row was left out; stored with the raw row in quarantine.
  */
-export type RejectReason = `${string}_${DecimalFault}` | typeof REQUIRED_VALUE_NULL;
+export type RejectReason = `${string}_${DecimalFault}` | `${string}_${typeof INFINITE}` | typeof REQUIRED_VALUE_NULL;
 
 /** A row of a staged batch the cast rejected (a value it could not cast) or left out. */
 export interface CastRejection {
@@ -36,23 +41,57 @@ function stagedColumn(table: FactTable, raw: RecordBatch, name: string): Data {
   return child.data[0];
 }
 
-/** Rows of `raw` with a NULL in a column the lake declares NOT NULL; the lake cannot hold them. */
+/** Whether staged timestamp `value` is Postgres's `infinity` or `-infinity`. */
+function isInfinite(value: bigint): boolean {
+  return value === STAGED_INFINITY || value === STAGED_MINUS_INFINITY;
+}
+
+/**
+ * Rows of `raw` the lake cannot hold: a NULL in a column the lake declares NOT NULL, or an infinite
+ * timestamp there (`<column>_infinite`). One entry per row, the first column at fault.
+ */
 function rowsMissingRequiredValues(table: FactTable, raw: RecordBatch): CastRejection[] {
   const out: CastRejection[] = [];
   let seen: Uint8Array | undefined;
   for (const column of table.columns) {
     if (column.nullable) continue;
     const data = stagedColumn(table, raw, column.name);
-    if (data.nullCount === 0) continue;
+    const timestamps = column.kind === 'timestamptz' ? (data.values as BigInt64Array) : undefined;
+    if (data.nullCount === 0 && !timestamps) continue;
     const valid = validity(data);
-    seen ??= new Uint8Array(raw.numRows);
     for (let row = 0; row < raw.numRows; row++) {
-      if (valid(row) || seen[row] === 1) continue;
+      const reason = !valid(row) ? REQUIRED_VALUE_NULL : timestamps && isInfinite(timestamps[row]) ? (`${column.name}_${INFINITE}` as const) : undefined;
+      if (reason === undefined || seen?.[row] === 1) continue;
+      seen ??= new Uint8Array(raw.numRows);
       seen[row] = 1;
-      out.push({ row, reason: REQUIRED_VALUE_NULL, column: column.name });
+      out.push({ row, reason, column: column.name });
     }
   }
   return out.sort((a, b) => a.row - b.row);
+}
+
+/**
+ * A nullable timestamp column with its infinite values made NULL; their rows (unless `isExcluded`
+ * leaves them out anyway) are added to `rejected` as `<column>_infinite`. The column as it is when it has none.
+ */
+function castTimestampColumn(column: string, data: Data, isExcluded: Uint8Array, rejected: CastRejection[]): Data {
+  const values = data.values as BigInt64Array;
+  const valid = validity(data);
+  let bitmap: Uint8Array | undefined;
+  let nullCount = data.nullCount;
+  for (let row = 0; row < data.length; row++) {
+    if (!valid(row) || !isInfinite(values[row])) continue;
+    if (!bitmap) {
+      // Copy the validity on the first infinite value: most batches have none and are reused as they are.
+      bitmap = new Uint8Array((data.length + 7) >> 3);
+      for (let r = 0; r < data.length; r++) if (valid(r)) bitmap[r >> 3] |= 1 << (r & 7);
+    }
+    bitmap[row >> 3] &= ~(1 << (row & 7));
+    nullCount++;
+    if (isExcluded.length === 0 || isExcluded[row] === 0) rejected.push({ row, reason: `${column}_${INFINITE}`, column });
+  }
+  if (!bitmap) return data;
+  return makeData({ type: data.type as Timestamp, length: data.length, nullCount, nullBitmap: bitmap, data: values.subarray(0, data.length) });
 }
 
 /**
@@ -112,7 +151,8 @@ export function castToLake(
   const rejected: CastRejection[] = [];
   const sourceChildren = table.columns.map((column, i): Data => {
     const data = stagedColumn(table, raw, column.name);
-    return column.cast ? castDecimalColumn(column.name, column.cast, data as Data<Utf8>, schema.fields[i].type, isExcluded, rejected) : data;
+    if (column.cast) return castDecimalColumn(column.name, column.cast, data as Data<Utf8>, schema.fields[i].type, isExcluded, rejected);
+    return column.kind === 'timestamptz' && column.nullable ? castTimestampColumn(column.name, data, isExcluded, rejected) : data;
   });
   const lineageChildren = table.lineage.map((column, i): Data => {
     switch (column.value) {

@@ -9,6 +9,7 @@ import type { RecordBatch, Vector } from 'apache-arrow';
 import type { FactTable } from '../../core/tables.js';
 import { validity } from '../../formats/arrow-rows.js';
 import type { ObjectStore } from '../../lake/store.js';
+import { STAGED_INFINITY, STAGED_MINUS_INFINITY } from '../../source/copy-binary.js';
 import type { CastRejection } from './cast.js';
 
 /** ISO 8601 with microseconds for a timestamp stored as microseconds since the epoch. */
@@ -17,6 +18,11 @@ export function isoMicros(micros: bigint): string {
   const rest = Number(((micros % 1000n) + 1000n) % 1000n);
   const base = new Date(Number(ms - (micros < 0n && rest !== 0 ? 1n : 0n))).toISOString();
   return `${base.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
+}
+
+/** A staged timestamp as the source wrote it: ISO 8601, or Postgres's `infinity` / `-infinity`. */
+function rawTimestamp(micros: bigint): string {
+  return micros === STAGED_INFINITY ? 'infinity' : micros === STAGED_MINUS_INFINITY ? '-infinity' : isoMicros(micros);
 }
 
 /**
@@ -29,7 +35,7 @@ function rawRowReader(table: FactTable, raw: RecordBatch): (row: number) => Reco
     const valid = validity(vector.data[0]);
     if (column.kind === 'timestamptz') {
       const values = vector.data[0].values as BigInt64Array;
-      return [column.name, (row) => (valid(row) ? isoMicros(values[row]) : null)];
+      return [column.name, (row) => (valid(row) ? rawTimestamp(values[row]) : null)];
     }
     return [column.name, (row) => (valid(row) ? String(vector.get(row)) : null)];
   });

@@ -29,7 +29,7 @@ import { QuarantineWriter, quarantineLines } from './quarantine.js';
 export interface TransformRequest {
   readonly store: ObjectStore;
   readonly day: CalendarDay;
-  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'sourceCount' | 'snapshotAt' | 'staging'>;
+  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'sourceCount' | 'snapshotAt' | 'previousDayCount' | 'staging'>;
   /** Zone of the partition days: a range that is not the whole day names its part in its keys. */
   readonly timeZone: string;
   readonly rowsPerFile: number;
@@ -131,6 +131,7 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     hours: extract.hours,
     sourceCount: extract.sourceCount,
     snapshotAt: extract.snapshotAt,
+    ...(extract.previousDayCount === undefined ? {} : { previousDayCount: extract.previousDayCount }),
     files,
     quarantineKey: quarantinedKey,
     metrics: metrics.finish(),

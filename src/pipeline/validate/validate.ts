@@ -6,7 +6,7 @@
  * published partition untouched.
  */
 import { DEFAULTS, type QualityThresholds } from '../../core/config.js';
-import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
+import type { CalendarDay, HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
 import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
 import { nextManifest, readManifest, type PartitionManifest } from '../../lake/manifest.js';
@@ -48,6 +48,8 @@ export interface DayWrite {
   readonly quarantineKeys: readonly string[];
   readonly metrics: DayMetrics;
   readonly schemaFingerprint: string;
+  /** The source's rows of the day before, counted in the snapshot of the range from hour 0. */
+  readonly previousDayCount?: number;
 }
 
 /** The open rentals of two ranges (a day in progress) added up. */
@@ -116,6 +118,7 @@ export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]
     // key the partition holds) and those the partition it builds on already has.
     metrics: { ...metrics, duplicateIds: run.sourceDuplicateIds + (metrics.publishedDuplicateIds ?? 0) },
     schemaFingerprint: ranges[0].schemaFingerprint,
+    previousDayCount: ranges[0].previousDayCount,
   };
 }
 
@@ -283,7 +286,7 @@ export function qualityChecks(
       check: 'day_over_day_change',
       passed: change <= limit,
       severity: thresholds.maxDayOverDayChange === undefined ? 'warning' : 'error',
-      expected: `<= ${percent(limit)} change against ${previousRows} rows the day before`,
+      expected: `<= ${percent(limit)} change against ${previousRows} source rows the day before`,
       actual: Number.isFinite(change) ? percent(change) : 'from 0 rows',
       // A change from 0 rows has no finite rate: no value.
       ...(Number.isFinite(change) ? { value: change } : {}),
@@ -369,11 +372,14 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   }
   await publication.confirm();
   const footers = await summariseFooters(table, store, write.files);
-  const previousDay = await readManifest(store, addDays(day, -1));
+  // The day before as the source holds it (extract's snapshot), not its manifest: that one may be
+  // mid-publish by another run at this moment, and the check must not depend on scheduling. A day
+  // before without rows (the source's first day) has nothing to compare with.
+  const previousRows = write.previousDayCount === 0 ? undefined : write.previousDayCount;
   // An append is judged on the partition it publishes: the published rows' measures and its own.
   const appendsTo = write.mode === 'append' ? current?.manifest : undefined;
   const partition = appendsTo ? partitionMeasures(await publishedMeasures(store, day, appendsTo), write.metrics) : undefined;
-  const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows, partition);
+  const checks = qualityChecks(table, write, footers, thresholds, previousRows, partition);
   const failed = checks.filter((c) => !c.passed && c.severity === 'error');
   const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
   const bytes = write.files.reduce((s, f) => s + f.bytes, 0);
