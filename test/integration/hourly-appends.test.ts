@@ -127,7 +127,7 @@ describe('hourly appends to a day in progress', () => {
     const validate = await etl(['validate', '--date', TODAY.iso]);
 
     // Assess
-    const [day] = JSON.parse(status.out) as DayStatus[];
+    const [day] = (JSON.parse(status.out) as { days: DayStatus[] }).days;
     expect(day.source?.state, day.source?.detail).toBe('current');
     expect(day.runs).toHaveLength(APPENDS);
     expect(table.out).toContain(`${APPENDS} append`);

@@ -227,7 +227,24 @@ function fieldIds(schema: { fields: { name: string; type: unknown; 'field-id'?: 
   return out;
 }
 
-describe('the Iceberg metadata against the spec (format v2), read back by fastavro', () => {
+/**
+ * Why the fastavro check cannot run here, or undefined when it can: Python's fastavro is an
+ * independent Avro reader that a machine with only Node lacks (`npm test` must pass there);
+ * REQUIRE_FASTAVRO=1 (CI) turns the skip into a failure.
+ */
+function fastavroMissing(): string | undefined {
+  try {
+    execFileSync('python3', ['-c', 'import fastavro'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    const reason = 'python3 with fastavro is not installed (pip install fastavro)';
+    if (process.env.REQUIRE_FASTAVRO === '1') throw new Error(`REQUIRE_FASTAVRO=1 but ${reason}`);
+    console.log(`[iceberg] the fastavro check is SKIPPED: ${reason}`);
+    return reason;
+  }
+}
+
+describe.skipIf(fastavroMissing() !== undefined)('the Iceberg metadata against the spec (format v2), read back by fastavro', () => {
   test('metadata.json, the manifest list and the manifests hold the required fields with their field ids', async ({ source }) => {
     // Prepare
     const folder = join(source.lake, '_iceberg', 'rentals', 'metadata');
