@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daysBetween, parseDay } from '../core/day.js';
-import { MAX_DAYS_PER_EXECUTION } from './plan/plan.js';
+import { MAX_DAYS_PER_EXECUTION, MAX_LISTED_DATES } from './plan/plan.js';
 
 /** An Amazon States Language document. */
 export interface AslDefinition {
@@ -73,9 +73,10 @@ export interface DaysFailedCause {
 
 /**
  * Most failed days the cause lists by date: half the most days of an execution, so that the
- * shorter list (failed or passed days, 13 characters each) keeps the cause within its limit.
+ * shorter list (failed or passed days, 13 characters each) keeps the cause within its limit. A
+ * `dates` input names at most as many, so all of its failed days are listed.
  */
-export const MAX_LISTED_DAYS = Math.ceil(MAX_DAYS_PER_EXECUTION / 2);
+export const MAX_LISTED_DAYS = MAX_LISTED_DATES;
 
 /** Characters of the longest `DaysFailed` cause: `MAX_LISTED_DAYS` dates and the counts around them. */
 export const LONGEST_DAYS_FAILED_CAUSE = JSON.stringify({
