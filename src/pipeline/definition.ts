@@ -37,10 +37,37 @@ export const FLOW_STATES = {
   describeDaysFailed: 'DescribeDaysFailed',
   daysFailed: 'DaysFailed',
   done: 'Done',
+  noteSnapshotFailed: 'NoteSnapshotFailed',
+  tallyDays: 'TallyDays',
+  daysAborted: 'DaysAborted',
+  countUnreported: 'CountUnreported',
+  describeDaysUnreported: 'DescribeDaysUnreported',
+  daysUnreported: 'DaysUnreported',
+  describeSnapshotFailed: 'DescribeSnapshotFailed',
+  snapshotFailed: 'SnapshotFailed',
 } as const;
 
 /** The error the execution fails with when at least one day failed. */
 export const DAYS_FAILED_ERROR = 'DaysFailed';
+
+/**
+ * The error the execution fails with when some days' outcome is unknown: the Days Map failed as a
+ * whole, or a day's child execution failed outright. Cause: `{ days, reported, from, to, error?, snapshot }`.
+ */
+export const DAYS_UNREPORTED_ERROR = 'DaysUnreported';
+
+/**
+ * The error the execution fails with when every day passed but the snapshot of users and bikes
+ * failed (the days ran against the one published before). Cause: `{ status: "failed", error }`.
+ */
+export const SNAPSHOT_FAILED_ERROR = 'SnapshotFailed';
+
+/** Whether the execution published users and bikes, as its causes report it. */
+export interface SnapshotOutcome {
+  readonly status: 'published' | 'failed';
+  /** The snapshot's error name when it failed (its cause is in the Snapshot state's history). */
+  readonly error?: string;
+}
 
 /**
  * Step Functions quotas on an execution's data, which the definition is built to respect and the
@@ -69,6 +96,7 @@ export interface DaysFailedCause {
   readonly to: string;
   readonly failedDays?: readonly string[];
   readonly passedDays?: readonly string[];
+  readonly snapshot?: SnapshotOutcome;
 }
 
 /**
@@ -84,6 +112,7 @@ export const LONGEST_DAYS_FAILED_CAUSE = JSON.stringify({
   days: MAX_DAYS_PER_EXECUTION,
   from: '2000-01-01',
   to: '2000-01-01',
+  snapshot: { status: 'failed', error: 'E'.repeat(256) },
   failedDays: Array.from({ length: MAX_LISTED_DAYS }, () => '2000-01-01'),
 }).length;
 
