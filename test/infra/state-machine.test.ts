@@ -293,7 +293,7 @@ describe('a run of the definition', () => {
     const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
     const execution = machine.run(
       { from: '2025-03-01', to: '2025-03-03' },
-      { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages, retryIntervalOverrides } },
+      { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages as never, retryIntervalOverrides } },
     );
     return execution.result.then(
       () => undefined,
