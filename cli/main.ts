@@ -16,7 +16,7 @@ const USAGE = `usage: etl <command> [options]
        [--users N] [--bikes N] [--seed S] [--error-rate R]
   run --date D [--mode overwrite|append]      extract, transform, validate and publish one day
   run --scheduled [--at TIMESTAMP]            what the daily schedule runs: yesterday, and the stale days before it
-  backfill --from D --to D [--mode M] [--concurrency N]
+  backfill --from D --to D | --dates D1,D2,... [--mode M] [--concurrency N]
        run and backfill: [--json] the outcome as JSON on stdout; [--quiet] no progress, only warnings
   validate --date D | --from D --to D [--json]
                                               re-check published days against the source now

@@ -31,7 +31,7 @@ import { connectionBudget } from './database-connections.js';
 import { defaultScheduleCron, skippedScheduleTime } from './schedule.js';
 import { STAGE_LIST, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
-import { buildPipelineDefinition, type PipelineFunctions } from './state-machine.js';
+import { buildPipelineDefinition, EXECUTION_TIMEOUT, type PipelineFunctions } from './state-machine.js';
 
 /** Repository root: entries, `package-lock.json` and `node_modules` are found from here. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -307,6 +307,7 @@ export class LakeEtlStack extends Stack {
       stateMachineName: this.pipelineName,
       comment: 'Postgres to Parquet lake: plan the days, then plan, extract, transform-write and validate each one',
       stateMachineType: StateMachineType.STANDARD,
+      timeout: EXECUTION_TIMEOUT,
       definitionBody: DefinitionBody.fromChainable(
         buildPipelineDefinition(new Construct(this, 'States'), {
           functions: Object.fromEntries(STAGE_LIST.map((spec) => [spec.key, this.functions[spec.key].function])) as unknown as PipelineFunctions,

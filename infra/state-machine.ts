@@ -44,9 +44,11 @@ import { PartitionBusyError, PreconditionFailedError, SourceUnavailableError, St
 import {
   CONCURRENCY_LIMITS,
   DAYS_FAILED_ERROR,
+  DAYS_UNREPORTED_ERROR,
   FLOW_STATES,
   LONGEST_DAYS_FAILED_CAUSE,
   MAX_LISTED_DAYS,
+  SNAPSHOT_FAILED_ERROR,
   STEP_FUNCTIONS_LIMITS,
 } from '../src/pipeline/definition.js';
 import { STAGE_LIST, STAGES, type StageKey } from '../src/pipeline/stages.js';
@@ -57,7 +59,7 @@ export const TASK_STATES = Object.fromEntries(STAGE_LIST.map((spec) => [spec.key
 /** Every state of the definition, for readers of executions and for tests. */
 export const STATE_NAMES = { ...TASK_STATES, ...FLOW_STATES } as const;
 
-export { DAYS_FAILED_ERROR };
+export { DAYS_FAILED_ERROR, DAYS_UNREPORTED_ERROR, SNAPSHOT_FAILED_ERROR };
 
 /**
  * Errors a later attempt may not see (`TransientError` and its subclasses in `src/core/errors.ts`):
@@ -126,6 +128,35 @@ const SERVICE_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+/**
+ * Throttling of the invoke of a stage that holds a database connection: its function's reserved
+ * concurrency caps the connections, so a third execution's days are throttled while the others'
+ * extracts and snapshots run for minutes. They wait rather than fail: the retries' longest total
+ * wait is twice the longest database stage's timeout (full jitter waits about half of it).
+ */
+export const THROTTLE_RETRY: RetryProps = (() => {
+  const longest = Math.max(...STAGE_LIST.filter((spec) => spec.needs.database).map((spec) => spec.lambda.timeoutSeconds));
+  const intervalSeconds = 5;
+  const maxDelaySeconds = 120;
+  let attempts = 0;
+  for (let waited = 0; waited < 2 * longest; attempts++) waited += Math.min(maxDelaySeconds, intervalSeconds * 2 ** attempts);
+  return {
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(intervalSeconds),
+    backoffRate: 2,
+    maxAttempts: attempts,
+    maxDelay: Duration.seconds(maxDelaySeconds),
+    jitterStrategy: JitterType.FULL,
+  };
+})();
+
+/**
+ * The most an execution may run (`TimeoutSeconds`), so one stuck for good ends as TimedOut and its
+ * alarm fires: three days, well above a ten-year backfill at the default concurrency (3,660 days, 4
+ * at a time, a few minutes each: about two days). A longer backfill is split, or runs more days at once.
+ */
+export const EXECUTION_TIMEOUT = Duration.hours(72);
+
 const TIMEOUT_RETRY: RetryProps = {
   errors: [...TIMEOUT_ERRORS],
   interval: Duration.seconds(30),
@@ -147,11 +178,12 @@ export interface PipelineDefinitionProps {
   readonly lockTtlSeconds?: number;
 }
 
-function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string, resultPath?: string): LambdaInvoke {
+function invoke(scope: Construct, key: StageKey, fn: IFunction, comment: string, resultPath?: string, resultSelector?: Record<string, unknown>): LambdaInvoke {
   return new LambdaInvoke(scope, STAGES[key].state, {
     lambdaFunction: fn,
     comment,
     resultPath,
+    resultSelector,
     // The function's return value is the state output, not the { Payload, StatusCode } envelope.
     payloadResponseOnly: true,
     // Service errors are retried below, with jitter, next to the other retriers.
@@ -177,7 +209,8 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   const { functions } = props;
 
   const plan = invoke(scope, 'plan', functions.plan, 'Checks the input and turns it into { mode, dates }; bad input fails here with InputError.');
-  plan.addRetry(SERVICE_RETRY);
+  // Plan only reads (the lookback's manifests and counts), so any attempt may run again; bad input is terminal, not retried.
+  plan.addRetry(THROTTLE_RETRY).addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
 
   const snapshot = invoke(
     scope,
@@ -185,8 +218,9 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     functions.snapshot,
     'Copies users and bikes whole, once for the whole execution, checks the copies and publishes them; the plan output passes through.',
     '$.snapshot',
+    { status: 'published' },
   );
-  snapshot.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
+  snapshot.addRetry(THROTTLE_RETRY).addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
 
   const planDay = invoke(
     scope,
@@ -217,7 +251,13 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   });
 
   planDay.addRetry(busyRetry(props.lockTtlSeconds ?? DEFAULTS.lockTtlSeconds));
-  for (const task of [planDay, extract, transformWrite, validate]) {
+  for (const [key, task] of [
+    ['planDay', planDay],
+    ['extract', extract],
+    ['transformWrite', transformWrite],
+    ['validate', validate],
+  ] as const) {
+    if (STAGES[key].needs.database) task.addRetry(THROTTLE_RETRY);
     task.addRetry(TRANSIENT_RETRY).addRetry(SERVICE_RETRY).addRetry(TIMEOUT_RETRY);
   }
 
@@ -266,6 +306,10 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     maxConcurrency: props.backfillConcurrency,
     // A day can take longer than the 5 minutes an Express child execution may run.
     mapExecutionType: StateMachineType.STANDARD,
+    // A day catches its own errors (DayFailed); a child execution can still fail outright (States.Runtime,
+    // a data limit, stopped by hand). It must not stop the other days: its entry is missing from the
+    // results, which TallyDays notices by counting.
+    toleratedFailurePercentage: 100,
     // Wildcards over the (never empty) results only: how an empty filter result is treated differs
     // between Step Functions and aws-local-stepfunctions, so the failed days are filtered only
     // once at least one is known to exist.
@@ -273,8 +317,74 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
       days: JsonPath.listAt('$'),
       anyFailed: JsonPath.arrayContains(JsonPath.listAt('$[*].status'), 'failed'),
     },
+    // Beside the plan: the planned dates are what the results are counted against.
+    resultPath: '$.outcome',
   });
   days.itemProcessor(planDay.next(hourRanges).next(validate).next(dayPassed));
+
+  // A failed snapshot does not stop the days: they run against the snapshot published before, and
+  // the execution reports the failure at the end (SnapshotFailed, or inside a DaysFailed cause).
+  const noteSnapshotFailed = new Pass(scope, STATE_NAMES.noteSnapshotFailed, {
+    comment: 'The snapshot failed for good: the days run against the published one; the failure is reported at the end.',
+    parameters: {
+      mode: JsonPath.stringAt('$.mode'),
+      dates: JsonPath.listAt('$.dates'),
+      snapshot: { status: 'failed', error: JsonPath.stringAt('$.snapshotError.Error') },
+    },
+  });
+  snapshot.addCatch(noteSnapshotFailed, { errors: [Errors.ALL], resultPath: '$.snapshotError' });
+  noteSnapshotFailed.next(days);
+
+  const lastDate = JsonPath.arrayGetItem(JsonPath.listAt('$.dates'), JsonPath.mathAdd(JsonPath.arrayLength(JsonPath.listAt('$.dates')) as never, -1) as never);
+  const tallyDays = new Pass(scope, STATE_NAMES.tallyDays, {
+    comment: 'Counts the days planned and the days the Map reported (a child execution that failed outright reports none).',
+    parameters: {
+      outcome: JsonPath.objectAt('$.outcome'),
+      planned: JsonPath.arrayLength(JsonPath.listAt('$.dates')),
+      reported: JsonPath.arrayLength(JsonPath.listAt('$.outcome.days')),
+      from: JsonPath.arrayGetItem(JsonPath.listAt('$.dates'), 0),
+      to: lastDate,
+      snapshot: JsonPath.objectAt('$.snapshot'),
+    },
+  });
+
+  // Days whose outcome is unknown: the Map failed as a whole (its Catch), or some child executions
+  // failed outright. The cause says how many; the Map Run lists the failed child executions.
+  const describeDaysUnreported = new Pass(scope, STATE_NAMES.describeDaysUnreported, {
+    comment: 'Turns the count of unreported days into the JSON text of the execution failure cause.',
+    parameters: { cause: JsonPath.jsonToString(JsonPath.objectAt('$')) },
+  });
+  describeDaysUnreported.next(
+    new Fail(scope, STATE_NAMES.daysUnreported, {
+      comment: "Some days' outcome is unknown: the Days Map failed, or a day's child execution failed outright (see the Map Run's failed executions).",
+      error: DAYS_UNREPORTED_ERROR,
+      causePath: JsonPath.stringAt('$.cause'),
+    }),
+  );
+  const daysAborted = new Pass(scope, STATE_NAMES.daysAborted, {
+    comment: 'The Days Map failed as a whole: no day is known to have passed.',
+    parameters: {
+      days: JsonPath.arrayLength(JsonPath.listAt('$.dates')),
+      reported: 0,
+      from: JsonPath.arrayGetItem(JsonPath.listAt('$.dates'), 0),
+      to: lastDate,
+      error: JsonPath.stringAt('$.daysError.Error'),
+      snapshot: JsonPath.objectAt('$.snapshot'),
+    },
+  });
+  days.addCatch(daysAborted, { errors: [Errors.ALL], resultPath: '$.daysError' });
+  daysAborted.next(describeDaysUnreported);
+  const countUnreported = new Pass(scope, STATE_NAMES.countUnreported, {
+    comment: 'Fewer days reported than planned.',
+    parameters: {
+      days: JsonPath.numberAt('$.planned'),
+      reported: JsonPath.numberAt('$.reported'),
+      from: JsonPath.stringAt('$.from'),
+      to: JsonPath.stringAt('$.to'),
+      snapshot: JsonPath.objectAt('$.snapshot'),
+    },
+  });
+  countUnreported.next(describeDaysUnreported);
 
   // The cause: counts, the first and last day, and the shorter of the failed and the passed days (at
   // most MAX_LISTED_DAYS dates either way). Filters run only on lists known not to come out empty:
@@ -289,12 +399,12 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
   const countDays = new Pass(scope, STATE_NAMES.countDays, {
     comment: 'Counts the days and the failed days, and finds the first and the last day.',
     parameters: {
-      failed: JsonPath.arrayLength(JsonPath.listAt("$.days[?(@.status == 'failed')]")),
-      days: JsonPath.arrayLength(JsonPath.listAt('$.days')),
-      from: JsonPath.arrayGetItem(JsonPath.listAt('$.days[*].date'), 0),
-      // (Intrinsics are typed as strings by the CDK; in the definition they nest as they should.)
-      to: JsonPath.arrayGetItem(JsonPath.listAt('$.days[*].date'), JsonPath.mathAdd(JsonPath.arrayLength(JsonPath.listAt('$.days')) as never, -1) as never),
-      dayResults: JsonPath.listAt('$.days'),
+      failed: JsonPath.arrayLength(JsonPath.listAt("$.outcome.days[?(@.status == 'failed')]")),
+      days: JsonPath.numberAt('$.planned'),
+      from: JsonPath.stringAt('$.from'),
+      to: JsonPath.stringAt('$.to'),
+      dayResults: JsonPath.listAt('$.outcome.days'),
+      snapshot: JsonPath.objectAt('$.snapshot'),
     },
   });
   const summary = {
@@ -302,6 +412,7 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     days: JsonPath.numberAt('$.days'),
     from: JsonPath.stringAt('$.from'),
     to: JsonPath.stringAt('$.to'),
+    snapshot: JsonPath.objectAt('$.snapshot'),
   };
   const listFailedDays = new Pass(scope, STATE_NAMES.listFailedDays, {
     comment: `At most ${MAX_LISTED_DAYS} days failed: lists them.`,
@@ -331,8 +442,24 @@ export function buildPipelineDefinition(scope: Construct, props: PipelineDefinit
     .when(Condition.numberLessThanEquals('$.failed', MAX_LISTED_DAYS), listFailedDays.next(describeDaysFailed))
     .when(Condition.numberEqualsJsonPath('$.failed', '$.days'), allDaysFailed.next(describeDaysFailed))
     .otherwise(listPassedDays.next(describeDaysFailed));
-  const done = new Succeed(scope, STATE_NAMES.done, { comment: 'Every day passed.' });
-  const checkDays = new Choice(scope, STATE_NAMES.checkDays).when(Condition.booleanEquals('$.anyFailed', true), countDays.next(chooseDaysList)).otherwise(done);
 
-  return plan.next(snapshot).next(days).next(checkDays);
+  const describeSnapshotFailed = new Pass(scope, STATE_NAMES.describeSnapshotFailed, {
+    comment: "Every day passed against the snapshot published before; the cause names the snapshot's error.",
+    parameters: { cause: JsonPath.jsonToString(JsonPath.objectAt('$.snapshot')) },
+  });
+  describeSnapshotFailed.next(
+    new Fail(scope, STATE_NAMES.snapshotFailed, {
+      comment: 'Every day passed, but users and bikes were not published: the lake has the snapshot of an earlier execution.',
+      error: SNAPSHOT_FAILED_ERROR,
+      causePath: JsonPath.stringAt('$.cause'),
+    }),
+  );
+  const done = new Succeed(scope, STATE_NAMES.done, { comment: 'Every day passed.', outputPath: '$.outcome' });
+  const checkDays = new Choice(scope, STATE_NAMES.checkDays)
+    .when(Condition.not(Condition.numberEqualsJsonPath('$.reported', '$.planned')), countUnreported)
+    .when(Condition.booleanEquals('$.outcome.anyFailed', true), countDays.next(chooseDaysList))
+    .when(Condition.stringEquals('$.snapshot.status', 'failed'), describeSnapshotFailed)
+    .otherwise(done);
+
+  return plan.next(snapshot).next(days).next(tallyDays).next(checkDays);
 }

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daysBetween, parseDay } from '../core/day.js';
-import { MAX_DAYS_PER_EXECUTION } from './plan/plan.js';
+import { MAX_DAYS_PER_EXECUTION, MAX_LISTED_DATES } from './plan/plan.js';
 
 /** An Amazon States Language document. */
 export interface AslDefinition {
@@ -37,10 +37,37 @@ export const FLOW_STATES = {
   describeDaysFailed: 'DescribeDaysFailed',
   daysFailed: 'DaysFailed',
   done: 'Done',
+  noteSnapshotFailed: 'NoteSnapshotFailed',
+  tallyDays: 'TallyDays',
+  daysAborted: 'DaysAborted',
+  countUnreported: 'CountUnreported',
+  describeDaysUnreported: 'DescribeDaysUnreported',
+  daysUnreported: 'DaysUnreported',
+  describeSnapshotFailed: 'DescribeSnapshotFailed',
+  snapshotFailed: 'SnapshotFailed',
 } as const;
 
 /** The error the execution fails with when at least one day failed. */
 export const DAYS_FAILED_ERROR = 'DaysFailed';
+
+/**
+ * The error the execution fails with when some days' outcome is unknown: the Days Map failed as a
+ * whole, or a day's child execution failed outright. Cause: `{ days, reported, from, to, error?, snapshot }`.
+ */
+export const DAYS_UNREPORTED_ERROR = 'DaysUnreported';
+
+/**
+ * The error the execution fails with when every day passed but the snapshot of users and bikes
+ * failed (the days ran against the one published before). Cause: `{ status: "failed", error }`.
+ */
+export const SNAPSHOT_FAILED_ERROR = 'SnapshotFailed';
+
+/** Whether the execution published users and bikes, as its causes report it. */
+export interface SnapshotOutcome {
+  readonly status: 'published' | 'failed';
+  /** The snapshot's error name when it failed (its cause is in the Snapshot state's history). */
+  readonly error?: string;
+}
 
 /**
  * Step Functions quotas on an execution's data, which the definition is built to respect and the
@@ -69,13 +96,15 @@ export interface DaysFailedCause {
   readonly to: string;
   readonly failedDays?: readonly string[];
   readonly passedDays?: readonly string[];
+  readonly snapshot?: SnapshotOutcome;
 }
 
 /**
  * Most failed days the cause lists by date: half the most days of an execution, so that the
- * shorter list (failed or passed days, 13 characters each) keeps the cause within its limit.
+ * shorter list (failed or passed days, 13 characters each) keeps the cause within its limit. A
+ * `dates` input names at most as many, so all of its failed days are listed.
  */
-export const MAX_LISTED_DAYS = Math.ceil(MAX_DAYS_PER_EXECUTION / 2);
+export const MAX_LISTED_DAYS = MAX_LISTED_DATES;
 
 /** Characters of the longest `DaysFailed` cause: `MAX_LISTED_DAYS` dates and the counts around them. */
 export const LONGEST_DAYS_FAILED_CAUSE = JSON.stringify({
@@ -83,6 +112,7 @@ export const LONGEST_DAYS_FAILED_CAUSE = JSON.stringify({
   days: MAX_DAYS_PER_EXECUTION,
   from: '2000-01-01',
   to: '2000-01-01',
+  snapshot: { status: 'failed', error: 'E'.repeat(256) },
   failedDays: Array.from({ length: MAX_LISTED_DAYS }, () => '2000-01-01'),
 }).length;
 

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import type { HolderLiveness } from '../lake/lease.js';
 import { LakeSession } from '../lake/session.js';
 import type { ObjectStore } from '../lake/store.js';
-import type { SourceConnector } from '../source/connect.js';
+import type { ConnectOptions, SourceConnector } from '../source/connect.js';
 import { stageMetrics } from './metrics.js';
 import { runStage, type Stage } from './stage.js';
 import { configKeysOf, type SliceOf, type StageSpec } from './stages.js';
@@ -27,7 +27,7 @@ type Env = Record<string, string | undefined>;
 /** How an entry file opens the lake and the source, for the stages that need them. */
 export interface Openers {
   readonly lake: (config: Pick<Config, 'lake' | 'region' | 'endpoint'>) => Promise<ObjectStore>;
-  readonly source: (config: Pick<Config, 'databaseUrl'>, env: Env) => SourceConnector;
+  readonly source: (config: Pick<Config, 'databaseUrl'>, env: Env, options: ConnectOptions) => SourceConnector;
   /** How the stage that takes a day's lease tells a gone holder (default: a dead process on this machine). */
   readonly liveness?: HolderLiveness;
 }
@@ -48,7 +48,10 @@ export function lambdaHandler<S extends v.GenericSchema, O, Spec extends StageSp
   const full = config as Partial<Config>;
   const store = stage.spec.needs.lake ? openers.lake?.(full as Config) : undefined;
   // Built now, so that a cold start with neither DATABASE_URL nor DATABASE_SECRET_ARN fails at once.
-  const withSource = stage.spec.needs.database ? openers.source?.(full as Config, env) : undefined;
+  // No statement outlives the function: the server cancels one that runs past its Lambda timeout.
+  const withSource = stage.spec.needs.database
+    ? openers.source?.(full as Config, env, { statementTimeoutMs: stage.spec.lambda.timeoutSeconds * 1000 })
+    : undefined;
   const measured = stageMetrics(stage.spec.name, env);
   return async (event: unknown, context?: LambdaContext): Promise<O> => {
     log.resetKeys();

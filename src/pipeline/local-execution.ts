@@ -20,7 +20,16 @@ import { LakeSession } from '../lake/session.js';
 import { UNFINISHED_WRITE_AGE_MS, type ObjectStore } from '../lake/store.js';
 import { withClient } from '../source/connect.js';
 import type { RunPlan, TransformOutput, ValidateOutput } from './contracts.js';
-import { causeMessage, DATA_LIMIT_EXCEEDED, DAYS_FAILED_ERROR, failedDaysOf, loadDefinition, STEP_FUNCTIONS_LIMITS, type AslDefinition } from './definition.js';
+import {
+  causeMessage,
+  DATA_LIMIT_EXCEEDED,
+  DAYS_FAILED_ERROR,
+  DAYS_UNREPORTED_ERROR,
+  failedDaysOf,
+  loadDefinition,
+  STEP_FUNCTIONS_LIMITS,
+  type AslDefinition,
+} from './definition.js';
 import { ExecutionDays, type DayOutcome, type DayResult } from './execution-days.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
@@ -313,9 +322,12 @@ export class LocalExecution {
       }
     }
     const failedDates = new Set(failed.map((d) => d.date));
+    // A day that reported nothing when some days' outcome is unknown failed with the execution.
+    const unreported = (date: string): DayResult =>
+      name === DAYS_UNREPORTED_ERROR ? { date, status: 'failed', error: name, cause: message } : { date, status: 'passed' };
     const passed = [...new Set([...this.days.dates, ...this.#reported.keys()])]
       .filter((date) => !failedDates.has(date))
-      .map((date): DayResult => this.#reported.get(date) ?? { date, status: 'passed' });
+      .map((date): DayResult => this.#reported.get(date) ?? unreported(date));
     const failures = failed.map((d) => ({ date: d.date, error: d.error ?? name, cause: d.cause ?? '' }));
     return { status: 'FAILED', outcomes: this.days.outcomes([...passed, ...failed]), error: name, cause: message, failures };
   }

@@ -90,8 +90,16 @@ export function classifyDbError(error: unknown, action: string): Error {
   return new SourceError(message, { cause: error });
 }
 
+export interface ConnectOptions {
+  /**
+   * The server cancels any statement running longer (`statement_timeout`): a stage's Lambda sets
+   * its own timeout, so no query outlives the function that asked for it. Unset: the server's.
+   */
+  readonly statementTimeoutMs?: number;
+}
+
 /** Opens one client connection; the caller ends it. A string is a connection string. */
-export async function connect(connection: string | SourceConnection, applicationName = 'pg-lake-etl'): Promise<pg.Client> {
+export async function connect(connection: string | SourceConnection, applicationName = 'pg-lake-etl', options: ConnectOptions = {}): Promise<pg.Client> {
   const { url, ssl } = typeof connection === 'string' ? { url: connection, ssl: undefined } : connection;
   // A connection string without ssl parameters leaves `ssl` as given here (pg lets the string's win).
   const client = new pg.Client({
@@ -99,6 +107,7 @@ export async function connect(connection: string | SourceConnection, application
     ssl: ssl === undefined ? undefined : ssl === false ? false : { ...ssl },
     application_name: applicationName,
     connectionTimeoutMillis: 10_000,
+    ...(options.statementTimeoutMs !== undefined && { statement_timeout: options.statementTimeoutMs }),
   });
   // An idle client that loses its server emits 'error'; the query in flight rejects on its own.
   client.on('error', () => undefined);
@@ -113,14 +122,22 @@ export async function connect(connection: string | SourceConnection, application
 
 /**
  * Connects with `credentials`. When the database refuses the password, reads the secret once more
- * and tries again: a rotation replaced the password after this container read it.
+ * and tries again: a rotation replaced the password after this container read it. Refused again
+ * while a rotation is under way (the database already has the new password, the secret's current
+ * version not yet), it is a `SourceUnavailableError`, which the state machine retries with backoff;
+ * refused with no rotation under way, the secret's password is wrong: terminal.
  */
-export async function connectWith(credentials: SourceCredentials, applicationName?: string): Promise<pg.Client> {
+export async function connectWith(credentials: SourceCredentials, applicationName?: string, options: ConnectOptions = {}): Promise<pg.Client> {
   try {
-    return await connect(await credentials.current(), applicationName);
+    return await connect(await credentials.current(), applicationName, options);
   } catch (error) {
     if (!(error instanceof SourceAuthenticationError) || !credentials.forget()) throw error;
-    return connect(await credentials.current(), applicationName);
+  }
+  try {
+    return await connect(await credentials.current(), applicationName, options);
+  } catch (error) {
+    if (!(error instanceof SourceAuthenticationError) || !(await credentials.rotating())) throw error;
+    throw new SourceUnavailableError(`${error.message} (a rotation of the secret is under way: retried once it completes)`, { cause: error });
   }
 }
 
@@ -142,10 +159,11 @@ export type SourceConnector = <T>(work: (client: pg.Client) => Promise<T>) => Pr
 
 /**
  * The source as a stage's Lambda reaches it: `DATABASE_URL`, or the secret `DATABASE_SECRET_ARN`
- * names (read on first use, and again after a refused password). Reads the `DATABASE_*` settings
+ * names (read on first use, and again after a refused password), each statement limited as
+ * `options` says (the handler passes the stage's Lambda timeout). Reads the `DATABASE_*` settings
  * now, and throws `ConfigError` at once when one is malformed or neither source is set.
  */
-export function sourceConnector(config: Pick<Config, 'databaseUrl'>, env: Record<string, string | undefined>): SourceConnector {
+export function sourceConnector(config: Pick<Config, 'databaseUrl'>, env: Record<string, string | undefined>, options: ConnectOptions = {}): SourceConnector {
   const credentials = sourceCredentials(config.databaseUrl, loadSourceSettings(env));
-  return async (work) => closing(await connectWith(credentials), work);
+  return async (work) => closing(await connectWith(credentials, undefined, options), work);
 }

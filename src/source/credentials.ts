@@ -4,7 +4,9 @@
  * `{ username, password, host, port, dbname }`, or only `{ username, password }` (RDS's managed
  * secret), the rest coming from `DATABASE_HOST`, `DATABASE_PORT` and `DATABASE_NAME`. It is read once
  * per Lambda container, and read again after the database refused its password (`connect.ts`): a
- * rotation replaced the password since.
+ * rotation replaced the password since. Refused again while a rotation is under way, the password
+ * is only late (the rotation has set the new one in the database, not yet in the secret): a
+ * transient error, retried with backoff.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SourceSettings } from '../core/config.js';
@@ -73,6 +75,12 @@ export interface SourceCredentials {
    * nothing to read again (`DATABASE_URL`).
    */
   forget(): boolean;
+  /**
+   * Whether a rotation of the secret is under way (it has an `AWSPENDING` version): between the
+   * rotation setting the new password in the database and making it the secret's current one, the
+   * current password is refused for a while. Always false for `DATABASE_URL`.
+   */
+  rotating(): Promise<boolean>;
 }
 
 /**
@@ -80,16 +88,19 @@ export interface SourceCredentials {
  * Throws `ConfigError` at once when neither is set.
  */
 export function sourceCredentials(databaseUrl: string | undefined, settings: SourceSettings, client?: SecretsManagerClient): SourceCredentials {
-  if (databaseUrl !== undefined) return { current: async () => ({ url: databaseUrl }), forget: () => false };
+  if (databaseUrl !== undefined) return { current: async () => ({ url: databaseUrl }), forget: () => false, rotating: async () => false };
   const arn = settings.secretArn;
   if (arn === undefined) throw new ConfigError('DATABASE_URL', 'postgres://user:password@host:port/database (or DATABASE_SECRET_ARN)');
   let secrets: Promise<SecretsManagerClient> | undefined;
   let cached: Promise<SourceConnection> | undefined;
+  const getSecretValue = async (versionStage?: string) => {
+    const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    secrets ??= client ? Promise.resolve(client) : createSecretsManagerClient();
+    return (await secrets).send(new GetSecretValueCommand({ SecretId: arn, VersionStage: versionStage }));
+  };
   const read = async (): Promise<SourceConnection> => {
     try {
-      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      secrets ??= client ? Promise.resolve(client) : createSecretsManagerClient();
-      const out = await (await secrets).send(new GetSecretValueCommand({ SecretId: arn }));
+      const out = await getSecretValue();
       return connectionFromSecret(out.SecretString ?? '', settings);
     } catch (error) {
       cached = undefined;
@@ -105,6 +116,15 @@ export function sourceCredentials(databaseUrl: string | undefined, settings: Sou
     forget: () => {
       cached = undefined;
       return true;
+    },
+    rotating: async () => {
+      try {
+        await getSecretValue('AWSPENDING');
+        return true;
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ResourceNotFoundException') return false;
+        throw new SourceUnavailableError(`read DATABASE_SECRET_ARN's AWSPENDING version: ${(error as Error).message}`, { cause: error });
+      }
     },
   };
 }

@@ -84,7 +84,7 @@ describe('lake bucket', () => {
 
 describe('functions', () => {
   const sizes = {
-    PlanFunction: { MemorySize: 256, Timeout: 120 },
+    PlanFunction: { MemorySize: 256, Timeout: 300 },
     SnapshotFunction: { MemorySize: 1024, Timeout: 300 },
     PlanDayFunction: { MemorySize: 256, Timeout: 300 },
     ExtractFunction: { MemorySize: 1024, Timeout: 600 },

@@ -8,7 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as errors from '../../src/core/errors.js';
 import { DEFAULTS } from '../../src/core/config.js';
 import { DAYS_FAILED_ERROR, STATE_NAMES, TASK_STATES, synthesizeDefinition, type AslDefinition } from '../../infra/definition.js';
-import { LAMBDA_SERVICE_ERRORS, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from '../../infra/state-machine.js';
+import { DAYS_UNREPORTED_ERROR, SNAPSHOT_FAILED_ERROR } from '../../src/pipeline/definition.js';
+import { EXECUTION_TIMEOUT, LAMBDA_SERVICE_ERRORS, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from '../../infra/state-machine.js';
+import { STAGE_LIST } from '../../src/pipeline/stages.js';
 
 interface Retrier {
   ErrorEquals: string[];
@@ -55,24 +57,36 @@ function errorNames(): { transient: string[]; terminal: string[] } {
 describe('definition', () => {
   it('has the stable state names local runs map handlers to', () => {
     expect(asl.StartAt).toBe(TASK_STATES.plan);
-    expect(Object.keys(asl.States).sort()).toEqual([
-      'AllDaysFailed',
-      'CheckDays',
-      'ChooseDaysList',
-      'CountDays',
-      'Days',
-      'DaysFailed',
-      'DescribeDaysFailed',
-      'Done',
-      'ListFailedDays',
-      'ListPassedDays',
-      'Plan',
-      'Snapshot',
-    ]);
+    expect(Object.keys(asl.States).sort()).toEqual(
+      [
+        'AllDaysFailed',
+        'CheckDays',
+        'ChooseDaysList',
+        'CountDays',
+        'Days',
+        'DaysFailed',
+        'DescribeDaysFailed',
+        'Done',
+        'CountUnreported',
+        'DaysAborted',
+        'DaysUnreported',
+        'DescribeDaysUnreported',
+        'DescribeSnapshotFailed',
+        'ListFailedDays',
+        'ListPassedDays',
+        'NoteSnapshotFailed',
+        'Plan',
+        'Snapshot',
+        'SnapshotFailed',
+        'TallyDays',
+      ].sort(),
+    );
     expect(Object.keys(dayStates).sort()).toEqual(['DayFailed', 'DayPassed', 'HourRanges', 'PlanDay', 'ReleaseDay', 'Validate']);
     expect(Object.keys(rangeStates).sort()).toEqual(['Extract', 'TransformWrite']);
     expect((asl.States.Plan as State).Resource).toBe('arn:aws:lambda:us-east-1:123456789012:function:Plan');
     expect(JSON.stringify(asl)).not.toMatch(/Fn::|Ref"/);
+    // An execution stuck for good times out (and its alarm fires) instead of running for a year.
+    expect(asl.TimeoutSeconds).toBe(EXECUTION_TIMEOUT.toSeconds());
   });
 
   it('fans the planned dates out through a Distributed Map capped at the backfill concurrency', () => {
@@ -84,6 +98,8 @@ describe('definition', () => {
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: TASK_STATES.planDay },
     });
     expect(synthesizeDefinition().States.Days).toMatchObject({ MaxConcurrency: 4 });
+    // A child execution that fails outright (States.Runtime, a data limit) does not stop the other days.
+    expect(days.ToleratedFailurePercentage).toBe(100);
     expect(days).not.toHaveProperty('ItemReader');
     expect(days).not.toHaveProperty('ItemBatcher');
   });
@@ -118,8 +134,11 @@ describe('definition', () => {
     expect([...TRANSIENT_ERRORS].sort()).toEqual(transient.sort());
     for (const name of [TASK_STATES.planDay, TASK_STATES.extract, TASK_STATES.transformWrite, TASK_STATES.validate]) {
       const retries = (dayStates[name] ?? rangeStates[name]).Retry!;
-      // PlanDay asks again for a busy day at a steady pace for longer than a lease lasts, before the rest.
-      const retry = name === TASK_STATES.planDay ? retries.slice(1) : retries;
+      const usesDatabase = STAGE_LIST.find((spec) => spec.state === name)!.needs.database;
+      // PlanDay asks again for a busy day at a steady pace for longer than a lease lasts, then a
+      // stage holding a database connection waits out throttling (below), before the rest.
+      const retry = retries.slice((name === TASK_STATES.planDay ? 1 : 0) + (usesDatabase ? 1 : 0));
+      if (usesDatabase) expect(retries[name === TASK_STATES.planDay ? 1 : 0].ErrorEquals, name).toEqual(['Lambda.TooManyRequestsException']);
       if (name === TASK_STATES.planDay) {
         expect(retries[0]).toMatchObject({ ErrorEquals: ['PartitionBusyError'], IntervalSeconds: 10, BackoffRate: 1, JitterStrategy: 'NONE' });
         expect(retries[0].IntervalSeconds! * retries[0].MaxAttempts!).toBeGreaterThanOrEqual(DEFAULTS.lockTtlSeconds);
@@ -157,10 +176,39 @@ describe('definition', () => {
     expect(dayStates.DayFailed.Parameters).toEqual({ 'date.$': '$.date', status: 'failed' });
   });
 
-  it('lets bad input fail the execution at Plan: no catch there, only service retries', () => {
+  it('lets bad input fail the execution at Plan: no catch there, and only what a retry may fix retried', () => {
     const plan = asl.States.Plan as State;
     expect(plan.Catch).toBeUndefined();
-    expect(plan.Retry!.flatMap((r) => r.ErrorEquals)).toEqual([...LAMBDA_SERVICE_ERRORS]);
+    const retried = plan.Retry!.flatMap((r) => r.ErrorEquals);
+    expect(retried).toEqual(expect.arrayContaining([...TRANSIENT_ERRORS, ...LAMBDA_SERVICE_ERRORS, ...TIMEOUT_ERRORS]));
+    expect(retried).not.toContain('InputError');
+    expect(retried).not.toContain('States.ALL');
+  });
+
+  it('waits out throttling of a database stage for longer than the longest database stage runs', () => {
+    // Arrange: the most a throttled invoke is retried for, every delay at its maximum
+    const longest = Math.max(...STAGE_LIST.filter((spec) => spec.needs.database).map((spec) => spec.lambda.timeoutSeconds));
+    const waits = (r: Retrier & { MaxDelaySeconds?: number }) =>
+      Array.from({ length: r.MaxAttempts }, (_, i) => Math.min(r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY, r.IntervalSeconds * r.BackoffRate ** i)).reduce(
+        (a, b) => a + b,
+        0,
+      );
+    for (const spec of STAGE_LIST.filter((s) => s.needs.database)) {
+      const state = (asl.States[spec.state] ?? dayStates[spec.state] ?? rangeStates[spec.state]) as State;
+      // Act: the first retrier that matches a throttle is the one Step Functions applies
+      const throttle = state.Retry!.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'))!;
+      // Assess: full jitter waits about half the maximum, which still outlasts the longest stage
+      expect(throttle.JitterStrategy, spec.state).toBe('FULL');
+      expect(waits(throttle) / 2, spec.state).toBeGreaterThanOrEqual(longest);
+    }
+  });
+
+  it('catches a failed Snapshot and runs the days, and catches a failure of the Days Map as a whole', () => {
+    expect((asl.States.Snapshot as State).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.snapshotError', Next: STATE_NAMES.noteSnapshotFailed },
+    ]);
+    expect(asl.States.NoteSnapshotFailed).toMatchObject({ Next: STATE_NAMES.days });
+    expect(days.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.daysError', Next: STATE_NAMES.daysAborted }]);
   });
 });
 
@@ -238,7 +286,20 @@ describe('a run of the definition', () => {
     return { stages, validated, released };
   }
 
-  const retryIntervalOverrides = { PlanDay: 0, Extract: 0, TransformWrite: 0, Validate: 0, ReleaseDay: 0 };
+  const retryIntervalOverrides = { Snapshot: 0, PlanDay: 0, Extract: 0, TransformWrite: 0, Validate: 0, ReleaseDay: 0 };
+
+  /** Runs the definition over 2025-03-01..03 with `stages`; what the execution failed with (undefined: it succeeded). */
+  async function failureOf(stages: Record<string, (input: unknown) => Promise<unknown>>): Promise<Error | undefined> {
+    const machine = new StateMachine(asl as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const execution = machine.run(
+      { from: '2025-03-01', to: '2025-03-03' },
+      { context: localExecutionContext(), overrides: { taskResourceLocalHandlers: stages as never, retryIntervalOverrides } },
+    );
+    return execution.result.then(
+      () => undefined,
+      (error: Error) => error.cause as Error,
+    );
+  }
 
   it('succeeds with every day passed, transient errors retried, a day cut into ranges validated once with all of them', async () => {
     // Arrange
@@ -281,7 +342,14 @@ describe('a run of the definition', () => {
     // Assess
     const reason = failure?.cause as Error;
     expect(reason.name).toBe(DAYS_FAILED_ERROR);
-    expect(JSON.parse(reason.message)).toEqual({ failed: 1, days: 3, from: '2025-03-01', to: '2025-03-03', failedDays: ['2025-03-02'] });
+    expect(JSON.parse(reason.message)).toEqual({
+      failed: 1,
+      days: 3,
+      from: '2025-03-01',
+      to: '2025-03-03',
+      snapshot: { status: 'published' },
+      failedDays: ['2025-03-02'],
+    });
     expect(await errorsOfDays).toEqual({ '2025-03-02': { Error: 'StagingError', Cause: 'hour 8 cannot be staged' } });
     expect(validated.map((v) => (v as { date: string }).date).sort()).toEqual(['2025-03-01', '2025-03-03']);
     expect(released).toEqual([{ date: '2025-03-02', runId: 'run-2025-03-02' }]);
@@ -312,7 +380,116 @@ describe('a run of the definition', () => {
     // Assess
     const reason = failure?.cause as Error;
     expect(reason.name).toBe(DAYS_FAILED_ERROR);
-    expect(JSON.parse(reason.message)).toEqual({ failed: 1, days: 3, from: '2025-03-01', to: '2025-03-03', failedDays: ['2025-03-02'] });
+    expect(JSON.parse(reason.message)).toEqual({
+      failed: 1,
+      days: 3,
+      from: '2025-03-01',
+      to: '2025-03-03',
+      snapshot: { status: 'published' },
+      failedDays: ['2025-03-02'],
+    });
     expect(await errorsOfDays).toEqual({ '2025-03-02': { Error: 'ValidationBreachError', Cause: 'row_count: expected 10, got 9' } });
+  });
+
+  it('runs every day against the published snapshot when Snapshot fails, then fails with SnapshotFailed', async () => {
+    // Arrange
+    const { stages, validated } = handlers(undefined);
+    let snapshots = 0;
+    const failingSnapshot = async () => {
+      snapshots++;
+      throw new SourceUnavailableError('the database went away');
+    };
+
+    // Act
+    const reason = await failureOf({ ...stages, Snapshot: failingSnapshot });
+
+    // Assess: retried as a transient error, then caught; every day ran and passed
+    expect(snapshots).toBe(5);
+    expect(validated.map((v) => (v as { date: string }).date).sort()).toEqual(['2025-03-01', '2025-03-02', '2025-03-03']);
+    expect(reason?.name).toBe(SNAPSHOT_FAILED_ERROR);
+    expect(JSON.parse(reason!.message)).toEqual({ status: 'failed', error: 'SourceUnavailableError' });
+  });
+
+  it('reports a failed snapshot beside the failed days', async () => {
+    // Act
+    const reason = await failureOf({
+      ...handlers('2025-03-02').stages,
+      Snapshot: async () => {
+        throw new StagingError('users: 3 rows, the source has 4');
+      },
+    });
+
+    // Assess
+    expect(reason?.name).toBe(DAYS_FAILED_ERROR);
+    expect(JSON.parse(reason!.message)).toEqual({
+      failed: 1,
+      days: 3,
+      from: '2025-03-01',
+      to: '2025-03-03',
+      snapshot: { status: 'failed', error: 'StagingError' },
+      failedDays: ['2025-03-02'],
+    });
+  });
+
+  /**
+   * Runs the parent's states from `start` on `state`: what follows the Days Map, given what the Map
+   * left (aws-local-stepfunctions has no ToleratedFailurePercentage, so a child execution that fails
+   * outright cannot be run through it; Step Functions leaves that child's entry out of the results).
+   */
+  async function afterDays(start: string, state: unknown): Promise<{ output?: unknown; reason?: Error }> {
+    const { Plan, Snapshot, Days, NoteSnapshotFailed, ...rest } = asl.States;
+    // Not validated: the states the Map's Catch alone leads to are unreachable from TallyDays.
+    const machine = new StateMachine({ StartAt: start, States: rest } as never, { validationOptions: { noValidate: true } });
+    return machine.run(state as never).result.then(
+      (output: unknown) => ({ output }),
+      (error: Error) => ({ reason: error.cause as Error }),
+    );
+  }
+
+  const DATES = ['2025-03-01', '2025-03-05', '2025-03-09'];
+  const passedDay = (date: string) => ({ date, status: 'passed', rows: 10 });
+
+  it("fails with DaysUnreported when a day's child execution failed outright and left no entry", async () => {
+    // Act
+    const { reason } = await afterDays(STATE_NAMES.tallyDays, {
+      mode: 'overwrite',
+      dates: DATES,
+      snapshot: { status: 'published' },
+      outcome: { days: [passedDay('2025-03-01'), passedDay('2025-03-09')], anyFailed: false },
+    });
+
+    // Assess
+    expect(reason?.name).toBe(DAYS_UNREPORTED_ERROR);
+    expect(JSON.parse(reason!.message)).toEqual({ days: 3, reported: 2, from: '2025-03-01', to: '2025-03-09', snapshot: { status: 'published' } });
+  });
+
+  it('fails with DaysUnreported, naming the error, when the Days Map failed as a whole', async () => {
+    // Act
+    const { reason } = await afterDays(STATE_NAMES.daysAborted, {
+      mode: 'overwrite',
+      dates: DATES,
+      snapshot: { status: 'published' },
+      daysError: { Error: 'States.ItemReaderFailed', Cause: 'the Map Run could not start' },
+    });
+
+    // Assess
+    expect(reason?.name).toBe(DAYS_UNREPORTED_ERROR);
+    expect(JSON.parse(reason!.message)).toEqual({
+      days: 3,
+      reported: 0,
+      from: '2025-03-01',
+      to: '2025-03-09',
+      error: 'States.ItemReaderFailed',
+      snapshot: { status: 'published' },
+    });
+  });
+
+  it('succeeds with the days as its output when every planned day passed', async () => {
+    // Act
+    const outcome = { days: DATES.map(passedDay), anyFailed: false };
+    const { output } = await afterDays(STATE_NAMES.tallyDays, { mode: 'overwrite', dates: DATES, snapshot: { status: 'published' }, outcome });
+
+    // Assess
+    expect(output).toEqual(outcome);
   });
 });

@@ -10,7 +10,7 @@ import { classifyDbError } from '../../source/connect.js';
 import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import type { Logger } from '../../core/log.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
-import { countRowsQuery, duplicateKeysQuery, keyIsUniqueQuery, rowsByHourQuery, type Window } from '../../source/queries.js';
+import { duplicateKeysQuery, keyIsUniqueQuery, rowsByHourQuery, type Window } from '../../source/queries.js';
 import type { DayPlan, PlannedRange } from '../contracts.js';
 
 /** How the day is cut, and what was counted while cutting it. */
@@ -59,7 +59,10 @@ async function countDuplicateIds(client: pg.Client, table: FactTable, window: Wi
   return Number(rows[0].n);
 }
 
-/** Counts the day's rows and cuts the day into hour ranges; see the module comment. */
+/**
+ * Counts the day's rows by hour in one pass over the day (a 100-million-row day must fit the
+ * stage's timeout) and cuts the day into hour ranges; see the module comment.
+ */
 export async function planDay(request: DayPlanRequest): Promise<DayCut> {
   const { client, day, timeZone, maxRowsPerRange } = request;
   const table = request.table ?? RENTALS;
@@ -67,15 +70,12 @@ export async function planDay(request: DayPlanRequest): Promise<DayCut> {
   const hours = windowHours(window);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const counted = await client.query<{ n: string }>(countRowsQuery(table, window));
-    const plannedRows = Number(counted.rows[0].n);
-    let ranges: PlannedRange[] = [{ from: 0, to: hours, rows: plannedRows }];
-    if (plannedRows > maxRowsPerRange) {
-      const byHour = await client.query<{ hour: number; n: string }>(rowsByHourQuery(table, window));
-      const hourRows = new Array<number>(hours).fill(0);
-      for (const { hour, n } of byHour.rows) hourRows[hour] += Number(n);
-      ranges = cutIntoRanges(hourRows, maxRowsPerRange);
-    }
+    // One pass over the day: its rows by hour, whose sum is the day's count.
+    const byHour = await client.query<{ hour: number; n: string }>(rowsByHourQuery(table, window));
+    const hourRows = new Array<number>(hours).fill(0);
+    for (const { hour, n } of byHour.rows) hourRows[hour] += Number(n);
+    const plannedRows = hourRows.reduce((sum, n) => sum + n, 0);
+    const ranges: PlannedRange[] = plannedRows > maxRowsPerRange ? cutIntoRanges(hourRows, maxRowsPerRange) : [{ from: 0, to: hours, rows: plannedRows }];
     const sourceDuplicateIds = await countDuplicateIds(client, table, window);
     await client.query('COMMIT');
     const oversized = ranges.filter((r) => r.rows > maxRowsPerRange);

@@ -1,7 +1,8 @@
 /**
  * Plan: turns an execution input into the list of days to run. Accepts `{ "date" }`,
- * `{ "from", "to" }` (backfill) or the daily schedule's `{ "scheduledTime" }` (which means
- * "yesterday" in the partition time zone), each with an optional `mode`.
+ * `{ "from", "to" }` (backfill), `{ "dates": [...] }` (scattered days, such as the failed days of an
+ * earlier execution) or the daily schedule's `{ "scheduledTime" }` (which means "yesterday" in the
+ * partition time zone), each with an optional `mode`.
  *
  * The schedule's input also looks back: of the `lookbackDays` days before yesterday, those whose
  * published partition has gone stale (`staleness.ts`) run again. A day of that window that was
@@ -17,6 +18,12 @@ import type { DayCheck } from './staleness.js';
 /** Most days one execution may cover (ten years). */
 export const MAX_DAYS_PER_EXECUTION = 3_660;
 
+/**
+ * Most days a `{ "dates": [...] }` input may name: half of `MAX_DAYS_PER_EXECUTION`, so that however
+ * many of them fail, a `DaysFailed` cause lists them by date (`MAX_LISTED_DAYS` in `definition.ts`).
+ */
+export const MAX_LISTED_DATES = Math.ceil(MAX_DAYS_PER_EXECUTION / 2);
+
 export interface PlanOptions {
   readonly timeZone: string;
   /** Longest range a single execution may cover. */
@@ -27,7 +34,16 @@ export interface PlanOptions {
 }
 
 const FORMS =
-  '{ "date": "YYYY-MM-DD" }, { "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" } or { "scheduledTime": "<ISO 8601>" }, each with an optional "mode", or { "appendTime": "<ISO 8601>" }';
+  '{ "date": "YYYY-MM-DD" }, { "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }, { "dates": ["YYYY-MM-DD", ...] } or { "scheduledTime": "<ISO 8601>" }, each with an optional "mode", or { "appendTime": "<ISO 8601>" }';
+
+/** The days of a `dates` list, oldest first, each once; at least one, at most `MAX_LISTED_DATES`. */
+function parseDates(value: unknown): CalendarDay[] {
+  const expected = `a list of 1 to ${MAX_LISTED_DATES} dates as YYYY-MM-DD`;
+  if (!Array.isArray(value) || value.length === 0) throw new InputError('dates', expected, JSON.stringify(value));
+  const days = [...new Map(value.map((d, i) => parseDay(d, `dates[${i}]`)).map((d) => [d.iso, d])).values()];
+  if (days.length > MAX_LISTED_DATES) throw new InputError('dates', expected, `${days.length} dates`);
+  return days.sort((a, b) => (a.iso < b.iso ? -1 : 1));
+}
 
 /** What an execution input asks for. */
 interface Request {
@@ -56,6 +72,9 @@ function readInput(input: unknown, options: PlanOptions): Request {
     case 'from,to':
       days = daysBetween(parseDay(e.from, 'from'), parseDay(e.to, 'to'), options.maxDays);
       break;
+    case 'dates':
+      days = parseDates(e.dates);
+      break;
     case 'scheduledTime': {
       const at = typeof e.scheduledTime === 'string' ? new Date(e.scheduledTime) : new Date(Number.NaN);
       if (Number.isNaN(at.getTime())) throw new InputError('scheduledTime', 'an ISO 8601 timestamp', String(e.scheduledTime));
@@ -74,7 +93,11 @@ function readInput(input: unknown, options: PlanOptions): Request {
   }
   const last = days.at(-1)!;
   if (last.iso > today.iso) {
-    throw new InputError(days.length === 1 ? 'date' : 'to', `a day no later than today (${today.iso} in ${options.timeZone})`, last.iso);
+    throw new InputError(
+      keys === 'dates' ? 'dates' : days.length === 1 ? 'date' : 'to',
+      `a day no later than today (${today.iso} in ${options.timeZone})`,
+      last.iso,
+    );
   }
   const scheduled = keys === 'scheduledTime';
   if (scheduled && mode === 'append' && (options.lookbackDays ?? 0) > 0) {

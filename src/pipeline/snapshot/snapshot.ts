@@ -1,8 +1,9 @@
 /**
  * Snapshot: the tables a day's rows refer to (users, bikes), copied whole once per execution, not
  * once per day, and published by the partitions' protocol: read in one REPEATABLE READ snapshot,
- * written as Parquet into the run's staging, checked (the footer's rows equal the source count in
- * that snapshot, its columns are the declaration's), then promoted over the published copy with its
+ * streamed as Parquet into the run's staging (memory holds a row group, not the table), checked
+ * (the footer's rows equal the rows read in that snapshot, its columns are the declaration's),
+ * then promoted over the published copy with its
  * manifest under the table's lock (`LakeSession.publishSnapshot`). A copy read before the published
  * one never replaces it.
  */
@@ -13,7 +14,7 @@ import { StagingError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { schemaFingerprint, stagingSchema } from '../../core/schema.js';
 import { RENTALS, type FactTable, type SnapshotTable } from '../../core/tables.js';
-import { PARQUET_CONTENT_TYPE, parquetBytes } from '../../formats/parquet.js';
+import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream } from '../../formats/parquet.js';
 import { expectedParquetColumns, footerColumns, readFooter } from '../../formats/parquet-footer.js';
 import { snapshotKey, stagedKey, stagingPrefix } from '../../lake/layout.js';
 import type { LakeSession } from '../../lake/session.js';
@@ -50,20 +51,54 @@ export interface SnapshotResult {
   readonly seconds: number;
 }
 
-/** Every row of `table` in the transaction's snapshot, as Arrow batches. */
-async function readTable(client: pg.Client, table: SnapshotTable, batchRows: number): Promise<RecordBatch[]> {
+/**
+ * Every row of `table` in the transaction's snapshot, as Arrow batches of `batchRows` rows, read
+ * from the COPY as the consumer asks for them: nothing is held but the batch in hand.
+ */
+async function* readTable(client: pg.Client, table: SnapshotTable, batchRows: number): AsyncGenerator<RecordBatch> {
   const copy = client.query(copyTo(copySnapshotSql(table)));
   copy.on('error', (error) => {
     if (!copy.destroyed) copy.destroy(error);
   });
-  const batches: RecordBatch[] = [];
   try {
-    for await (const batch of decodeCopyBinary(copy, table, batchRows)) batches.push(batch);
+    yield* decodeCopyBinary(copy, table, batchRows);
   } catch (error) {
-    copy.destroy();
     throw error instanceof StagingError ? error : classifyDbError(error, `COPY ${table.name}`);
+  } finally {
+    // Stopped early (an error, or the upload gave up): the rest of the COPY is not wanted.
+    if (!copy.readableEnded) copy.destroy();
   }
-  return batches;
+}
+
+/**
+ * Streams `table` into the staging key `key` as one Parquet file, row group by row group: memory
+ * holds a row group and a batch, not the table (5 million users in a 1 GB function). Returns the rows
+ * counted on the way and the file's size.
+ */
+async function stageTable(request: SnapshotRequest, snapshot: SnapshotTable, key: string): Promise<{ rows: number; bytes: number }> {
+  const schema = stagingSchema(snapshot);
+  let rows = 0;
+  async function* counted(): AsyncGenerator<RecordBatch> {
+    for await (const batch of readTable(request.client, snapshot, request.batchRows)) {
+      rows += batch.numRows;
+      yield batch;
+    }
+  }
+  const options = { rowGroupRows: request.rowGroupRows, metadata: { 'etl.run_id': request.runId, 'etl.schema_fingerprint': schemaFingerprint(schema) } };
+  const batches = counted();
+  const first = await batches.next();
+  if (first.done) {
+    // An empty table is still a file: its schema and no rows (the stream writer needs a first batch for the schema).
+    const body = parquetBytes(schema, [], options);
+    await request.store.putObject(key, body, { contentType: PARQUET_CONTENT_TYPE });
+    return { rows: 0, bytes: body.byteLength };
+  }
+  async function* all(): AsyncGenerator<RecordBatch> {
+    yield first.value;
+    yield* batches;
+  }
+  const { bytes } = await request.store.upload(key, await parquetStream(all(), options), PARQUET_CONTENT_TYPE);
+  return { rows, bytes };
 }
 
 /** Copies, checks and publishes every snapshot table of `table`; leaves no staging behind. */
@@ -78,15 +113,11 @@ export async function snapshotTables(request: SnapshotRequest): Promise<Snapshot
     await checkSourceColumns(client, table.snapshots);
     snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at.toISOString();
     for (const snapshot of table.snapshots) {
-      const batches = await readTable(client, snapshot, request.batchRows);
-      const schema = stagingSchema(snapshot);
-      const body = parquetBytes(schema, batches, {
-        rowGroupRows: request.rowGroupRows,
-        metadata: { 'etl.run_id': runId, 'etl.schema_fingerprint': schemaFingerprint(schema) },
-      });
       const key = stagedKey(runId, snapshotKey(snapshot.name));
-      await store.putObject(key, body, { contentType: PARQUET_CONTENT_TYPE });
-      staged.push({ snapshot, key, rows: batches.reduce((n, b) => n + b.numRows, 0), bytes: body.byteLength });
+      // Named before the upload starts: a failure half-way still removes what it left.
+      const entry = { snapshot, key, rows: 0, bytes: 0 };
+      staged.push(entry);
+      Object.assign(entry, await stageTable(request, snapshot, key));
     }
     await client.query('COMMIT');
   } catch (error) {
