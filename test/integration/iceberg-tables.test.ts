@@ -172,7 +172,11 @@ describe('the lake as Iceberg tables (directory lake)', () => {
     const hint = (await readFile(join(source.lake, '_iceberg/rentals/metadata/version-hint.text'), 'utf8')).trim();
     expect(tables.rentals.metadataLocation).toBe(pathToFileURL(join(source.lake, `_iceberg/rentals/metadata/v${hint}.metadata.json`)).href);
     // The days' status carries the same tables beside the days.
-    expect(JSON.parse(days.out.join('\n'))).toMatchObject({ command: 'status', ok: true, tables: { rentals: { metadataLocation: tables.rentals.metadataLocation } } });
+    expect(JSON.parse(days.out.join('\n'))).toMatchObject({
+      command: 'status',
+      ok: true,
+      tables: { rentals: { metadataLocation: tables.rentals.metadataLocation } },
+    });
     const manifest = (await readManifest(new FsStore(config.lake), parseDay('2025-03-30')))!.manifest;
     const appendRun = manifest.runs.at(-1)!.runId;
     expect(now.out).toEqual(manifest.files.map((f) => `${source.lake}/${f.key}`).sort());
