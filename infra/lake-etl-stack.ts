@@ -28,6 +28,7 @@ import { LakeTables } from './constructs/lake-tables.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { buildStageFunctions } from './constructs/stage-functions.js';
 import { connectionBudget } from './database-connections.js';
+import { FEATURE_FLAGS } from './feature-flags.js';
 import { defaultScheduleCron, skippedScheduleTime } from './schedule.js';
 import { STAGE_LIST, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
@@ -35,15 +36,6 @@ import { buildPipelineDefinition, type PipelineFunctions } from './state-machine
 
 /** Repository root: entries, `package-lock.json` and `node_modules` are found from here. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/**
- * Feature flags this stack's resources rely on. They are set on the stack itself, so the CLI,
- * the tests and `synthesizeDefinition` build the same template whatever App they use.
- */
-const FEATURE_FLAGS = {
-  // Server access logs delivered through a bucket policy, not the legacy LogDeliveryWrite ACL.
-  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-} as const;
 
 /**
  * Defaults of the props that have one (`cdk.json` holds overrides only). Those the functions share
@@ -232,6 +224,7 @@ export class LakeEtlStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LakeEtlStackProps = {}) {
     super(scope, id, props);
+    // The flags of cdk.json, whatever App builds the stack (infra/feature-flags.ts).
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
     const settings = resolveSettings(props);
     this.lakePrefix = settings.lakePrefix;
