@@ -21,7 +21,8 @@ import { Construct } from 'constructs';
 import { DEFAULTS, type QualityThresholds, type SslMode } from '../src/core/config.js';
 import { type PropKeys, propKeysOf } from '../src/core/config-variables.js';
 import { parseTimeZone } from '../src/core/day.js';
-import { buildDatabaseNetwork, buildDatabaseSecret, buildVpcEndpoints } from './constructs/database-access.js';
+import { buildDatabaseNetwork, buildDatabaseSecret, buildVpcEndpoints, vpcEndpointServices } from './constructs/database-access.js';
+import type { VpcEndpointService } from './constructs/vpc-endpoints.js';
 import type { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
 import { LakeTables } from './constructs/lake-tables.js';
@@ -109,13 +110,15 @@ export interface LakeEtlStackProps extends StackProps {
   /** Security group of the database functions. @default - a new one each, allowing all outbound traffic */
   readonly securityGroupId?: string;
   /**
-   * Adds an S3 gateway endpoint (on `routeTableIds`) and a Secrets Manager interface endpoint (in
-   * `subnetIds`, private DNS) for the database functions; needs `vpcId`. Leave it off when the VPC
-   * has a NAT or these endpoints already. @default false
+   * VPC endpoints for the database functions (`true`: all; or a list of `s3`, `secretsmanager`,
+   * `states`): an S3 gateway endpoint on `routeTableIds`, and interface endpoints with private DNS,
+   * for the whole VPC, in `subnetIds`; needs `vpcId`. Leave out those the VPC has (or a NAT gives). @default false
    */
-  readonly vpcEndpoints?: boolean;
+  readonly vpcEndpoints?: boolean | readonly VpcEndpointService[];
   /** Route tables of `subnetIds`, for the S3 gateway endpoint of `vpcEndpoints`. */
   readonly routeTableIds?: readonly string[];
+  /** CIDR of the VPC, which the interface endpoints of `vpcEndpoints` admit (their private DNS serves every workload in it). */
+  readonly vpcCidr?: string;
   /** Most days in flight at once. @default 4 */
   readonly backfillConcurrency?: number;
   /**
@@ -171,7 +174,7 @@ interface Settings {
   readonly scheduleEnabled: boolean;
   readonly backfillConcurrency: number;
   readonly rangeConcurrency: number;
-  readonly vpcEndpoints: boolean;
+  readonly vpcEndpoints: readonly VpcEndpointService[];
   readonly logRetention: RetentionDays;
 }
 
@@ -202,7 +205,7 @@ function resolveSettings(props: LakeEtlStackProps): Settings {
     scheduleEnabled: props.scheduleEnabled ?? STACK_DEFAULTS.scheduleEnabled,
     backfillConcurrency: props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency,
     rangeConcurrency: props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency,
-    vpcEndpoints: props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints,
+    vpcEndpoints: vpcEndpointServices(props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints),
     logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
   };
 }
