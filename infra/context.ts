@@ -39,6 +39,7 @@ export const CONTEXT_KEYS = [
   'rangeConcurrency',
   'alarmEmail',
   'logRetentionDays',
+  'reportRetentionDays',
   'quality',
   'tuning',
 ] as const;
@@ -160,6 +161,7 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): { stac
       rangeConcurrency: integer('rangeConcurrency', get('rangeConcurrency')),
       alarmEmail: text('alarmEmail', get('alarmEmail')),
       logRetention: retention('logRetentionDays', get('logRetentionDays')),
+      reportRetentionDays: integer('reportRetentionDays', get('reportRetentionDays')),
       quality: object<Partial<QualityThresholds>>('quality', get('quality')),
       tuning: object<StageTuning>('tuning', get('tuning')),
     },

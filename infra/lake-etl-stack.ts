@@ -134,6 +134,8 @@ export interface LakeEtlStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Days the validation reports (`_reports/`) and quarantine files (`_quarantine/`) are kept in a bucket the stack creates. @default 365 */
+  readonly reportRetentionDays?: number;
   /** Quality limits the validate stage enforces (`QUALITY_*`). @default - the defaults in src/core/config-variables.ts */
   readonly quality?: Partial<QualityThresholds>;
   /** @default - the defaults in src/core/config-variables.ts */
@@ -204,10 +206,15 @@ export class LakeEtlStack extends Stack {
     this.addOutputs(lakeUri);
   }
 
-  /** The existing bucket named in props, or a new `LakeBucket` whose staging area expires. */
+  /** The existing bucket named in props, or a new `LakeBucket` whose staging area, reports and quarantine files expire. */
   private buildLakeBucket(props: LakeEtlStackProps, settings: Settings): IBucket {
     if (props.existingBucketName) return Bucket.fromBucketName(this, 'LakeBucket', props.existingBucketName);
-    return new LakeBucket(this, 'Lake', { bucketName: props.bucketName, stagingPrefix: `${settings.root}_staging/` }).bucket;
+    return new LakeBucket(this, 'Lake', {
+      bucketName: props.bucketName,
+      stagingPrefix: `${settings.root}_staging/`,
+      reportPrefixes: { reports: `${settings.root}_reports/`, quarantine: `${settings.root}_quarantine/` },
+      reportExpiration: Duration.days(settings.reportRetentionDays),
+    }).bucket;
   }
 
   /**

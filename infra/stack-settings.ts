@@ -30,6 +30,7 @@ export const STACK_DEFAULTS = {
   reserveConcurrency: true,
   vpcEndpoints: false,
   logRetention: RetentionDays.ONE_MONTH,
+  reportRetentionDays: 365,
 } as const;
 
 /** `PgLakeEtl` → `pg_lake_etl`: a name Glue and Athena take as it is. */
@@ -62,6 +63,7 @@ export interface Settings {
   readonly reserveConcurrency: boolean;
   readonly vpcEndpoints: readonly VpcEndpointService[];
   readonly logRetention: RetentionDays;
+  readonly reportRetentionDays: number;
 }
 
 /** Fills in the defaults (`STACK_DEFAULTS`) and refuses what cannot be deployed: unknown settings, bad time zones, a skipped schedule. */
@@ -94,5 +96,6 @@ export function resolveSettings(props: LakeEtlStackProps): Settings {
     reserveConcurrency: props.reserveConcurrency ?? STACK_DEFAULTS.reserveConcurrency,
     vpcEndpoints: vpcEndpointServices(props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints),
     logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
+    reportRetentionDays: props.reportRetentionDays ?? STACK_DEFAULTS.reportRetentionDays,
   };
 }
