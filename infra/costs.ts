@@ -74,7 +74,7 @@ export function fixedMonthlyCosts(resources: Resources): CostLine[] {
     .reduce((a, b) => a + b, 0);
   const endpointZones = ofType('AWS::EC2::VPCEndpoint')
     .filter((endpoint) => endpoint.Properties?.VpcEndpointType === 'Interface')
-    .map((endpoint) => (endpoint.Properties?.SubnetIds as unknown[]).length)
+    .map((endpoint) => ((endpoint.Properties?.SubnetIds as unknown[] | undefined) ?? []).length)
     .reduce((a, b) => a + b, 0);
   return [
     line('custom metrics (stage and name)', CUSTOM_METRICS.length, PRICES.customMetric),
