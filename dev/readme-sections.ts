@@ -9,6 +9,7 @@ import { configurationMarkdown } from '../src/core/config.js';
 import { rentalsSchemaMarkdown } from '../src/core/schema.js';
 import { benchMarkdown, type BenchResultsFile } from './bench/markdown.js';
 import { STAGE_LIST } from '../src/pipeline/stages.js';
+import { costsMarkdown } from '../infra/costs-section.js';
 
 /** Each generated section and its content. */
 export const README_SECTIONS: Readonly<Record<string, () => string>> = {
@@ -16,6 +17,11 @@ export const README_SECTIONS: Readonly<Record<string, () => string>> = {
   config: configurationMarkdown,
   stages: stagesMarkdown,
   bench: () => benchMarkdown(readBenchResults(BENCH_RESULTS)),
+  costs: () => {
+    const results = readBenchResults(BENCH_RESULTS);
+    const largest = results.days.reduce((a, b) => (b.rows > a.rows ? b : a));
+    return costsMarkdown({ rows: largest.rows, stages: largest.stages.stages }, results.startedAt.slice(0, 10));
+  },
 };
 
 /** The document each section lives in, relative to the project root. */
@@ -24,6 +30,7 @@ export const SECTION_DOCUMENTS: Readonly<Record<string, string>> = {
   config: 'docs/operations.md',
   stages: 'README.md',
   bench: 'docs/performance.md',
+  costs: 'docs/operations.md',
 };
 
 const ROOT = new URL('../', import.meta.url);

@@ -31,12 +31,16 @@ export const CONTEXT_KEYS = [
   'securityGroupId',
   'vpcEndpoints',
   'routeTableIds',
+  'vpcCidr',
   'maxDatabaseConnections',
+  'reserveConcurrency',
+  'lambdaConcurrencyQuota',
   'glueDatabaseName',
   'backfillConcurrency',
   'rangeConcurrency',
   'alarmEmail',
   'logRetentionDays',
+  'reportRetentionDays',
   'quality',
   'tuning',
 ] as const;
@@ -80,6 +84,18 @@ function list(key: string, value: unknown): string[] | undefined {
   const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : fail(key, 'a list or a comma-separated string', value);
   const out = items.map((item) => (typeof item === 'string' ? item.trim() : fail(key, 'strings', value))).filter((item) => item !== '');
   return out.length > 0 ? out : undefined;
+}
+
+/** `true`/`false`, or a list (`-c vpcEndpoints=secretsmanager,states`). */
+function flagOrList(key: string, value: unknown): boolean | string[] | undefined {
+  if (value === true || value === false || value === 'true' || value === 'false') return flag(key, value);
+  return list(key, value);
+}
+
+function cidr(key: string, value: unknown): string | undefined {
+  const block = text(key, value);
+  if (block !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(block)) fail(key, 'an IPv4 CIDR such as 10.0.0.0/16', value);
+  return block;
 }
 
 function object<T>(key: string, value: unknown): T | undefined {
@@ -135,14 +151,19 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): { stac
       vpcId: text('vpcId', get('vpcId')),
       subnetIds: list('subnetIds', get('subnetIds')),
       securityGroupId: text('securityGroupId', get('securityGroupId')),
-      vpcEndpoints: flag('vpcEndpoints', get('vpcEndpoints')),
+      // The names are checked by the stack (`vpcEndpointServices`), which names the known ones.
+      vpcEndpoints: flagOrList('vpcEndpoints', get('vpcEndpoints')) as LakeEtlStackProps['vpcEndpoints'],
       routeTableIds: list('routeTableIds', get('routeTableIds')),
+      vpcCidr: cidr('vpcCidr', get('vpcCidr')),
       maxDatabaseConnections: integer('maxDatabaseConnections', get('maxDatabaseConnections')),
+      reserveConcurrency: flag('reserveConcurrency', get('reserveConcurrency')),
+      lambdaConcurrencyQuota: integer('lambdaConcurrencyQuota', get('lambdaConcurrencyQuota')),
       glueDatabaseName: text('glueDatabaseName', get('glueDatabaseName')),
       backfillConcurrency: integer('backfillConcurrency', get('backfillConcurrency')),
       rangeConcurrency: integer('rangeConcurrency', get('rangeConcurrency')),
       alarmEmail: text('alarmEmail', get('alarmEmail')),
       logRetention: retention('logRetentionDays', get('logRetentionDays')),
+      reportRetentionDays: integer('reportRetentionDays', get('reportRetentionDays')),
       quality: object<Partial<QualityThresholds>>('quality', get('quality')),
       tuning: object<StageTuning>('tuning', get('tuning')),
     },

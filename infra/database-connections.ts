@@ -76,3 +76,28 @@ export function defaultMaxDatabaseConnections(databaseStages: readonly string[],
   const fixed = Object.values(fixedShares(databaseStages, settings.backfillConcurrency)).reduce((a, b) => a + b, 0);
   return fixed + (databaseStages.includes('extract') ? 2 * settings.backfillConcurrency * settings.rangeConcurrency : 0);
 }
+
+/** Concurrency Lambda keeps unreserved in every account and region: reservations may take only the rest of the quota. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/** Service Quotas' code of "Concurrent executions" (Lambda), the quota reserved concurrency comes out of. */
+export const LAMBDA_CONCURRENCY_QUOTA_CODE = 'L-B99A9384';
+
+/**
+ * Refuses reservations the account's concurrency quota cannot hold: Lambda rejects a reservation
+ * that would leave less than `LAMBDA_UNRESERVED_MINIMUM` unreserved, and the deploy fails half-way
+ * (new accounts often have a quota of 10 to 100). `quota` is the account's, as Service Quotas gives it.
+ */
+export function checkConcurrencyQuota(reserved: Readonly<Record<string, number>>, quota: number): void {
+  const total = Object.values(reserved).reduce((a, b) => a + b, 0);
+  if (total + LAMBDA_UNRESERVED_MINIMUM <= quota) return;
+  throw new Error(
+    `lambdaConcurrencyQuota ${quota} is too small for maxDatabaseConnections ${total}: the functions reserve ${total} ` +
+      `(${Object.entries(reserved)
+        .map(([stage, n]) => `${stage} ${n}`)
+        .join(', ')}) and Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved, so the account's "Concurrent executions" quota ` +
+      `(${LAMBDA_CONCURRENCY_QUOTA_CODE}) must be at least ${total + LAMBDA_UNRESERVED_MINIMUM}. Ask for an increase ` +
+      `(aws service-quotas request-service-quota-increase --service-code lambda --quota-code ${LAMBDA_CONCURRENCY_QUOTA_CODE}), ` +
+      'lower maxDatabaseConnections, or deploy with -c reserveConcurrency=false (no cap across executions)',
+  );
+}

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import type { Policy } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput, ContextAttribute } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -18,17 +18,18 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DEFAULTS, type QualityThresholds, type SslMode } from '../src/core/config.js';
-import { type PropKeys, propKeysOf } from '../src/core/config-variables.js';
-import { parseTimeZone } from '../src/core/day.js';
+import type { QualityThresholds, SslMode } from '../src/core/config.js';
+import type { PropKeys } from '../src/core/config-variables.js';
 import { buildDatabaseNetwork, buildDatabaseSecret, buildVpcEndpoints } from './constructs/database-access.js';
+import type { VpcEndpointService } from './constructs/vpc-endpoints.js';
 import type { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
 import { LakeTables } from './constructs/lake-tables.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { buildStageFunctions } from './constructs/stage-functions.js';
-import { connectionBudget } from './database-connections.js';
-import { defaultScheduleCron, skippedScheduleTime } from './schedule.js';
+import { checkConcurrencyQuota, connectionBudget } from './database-connections.js';
+import { FEATURE_FLAGS } from './feature-flags.js';
+import { resolveSettings, type Settings, snakeCase } from './stack-settings.js';
 import { STAGE_LIST, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
 import { buildPipelineDefinition, EXECUTION_TIMEOUT, type PipelineFunctions } from './state-machine.js';
@@ -36,34 +37,7 @@ import { buildPipelineDefinition, EXECUTION_TIMEOUT, type PipelineFunctions } fr
 /** Repository root: entries, `package-lock.json` and `node_modules` are found from here. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/**
- * Feature flags this stack's resources rely on. They are set on the stack itself, so the CLI,
- * the tests and `synthesizeDefinition` build the same template whatever App they use.
- */
-const FEATURE_FLAGS = {
-  // Server access logs delivered through a bucket policy, not the legacy LogDeliveryWrite ACL.
-  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-} as const;
-
-/**
- * Defaults of the props that have one (`cdk.json` holds overrides only). Those the functions share
- * (the partition time zone) are the configuration's own defaults (`DEFAULTS`).
- */
-export const STACK_DEFAULTS = {
-  stackName: 'PgLakeEtl',
-  lakePrefix: 'lake',
-  partitionTimeZone: DEFAULTS.timeZone,
-  /**
-   * The schedule is read in UTC, which no clock change skips; its default cron is derived from the
-   * partition time zone (`defaultScheduleCron`: 02:30 there in standard time).
-   */
-  scheduleTimeZone: 'UTC',
-  scheduleEnabled: true,
-  backfillConcurrency: 4,
-  rangeConcurrency: 4,
-  vpcEndpoints: false,
-  logRetention: RetentionDays.ONE_MONTH,
-} as const;
+export { STACK_DEFAULTS } from './stack-settings.js';
 
 /**
  * Row counts of the streaming stages and the length of a day's lease: each key is the stack prop
@@ -124,13 +98,15 @@ export interface LakeEtlStackProps extends StackProps {
   /** Security group of the database functions. @default - a new one each, allowing all outbound traffic */
   readonly securityGroupId?: string;
   /**
-   * Adds an S3 gateway endpoint (on `routeTableIds`) and a Secrets Manager interface endpoint (in
-   * `subnetIds`, private DNS) for the database functions; needs `vpcId`. Leave it off when the VPC
-   * has a NAT or these endpoints already. @default false
+   * VPC endpoints for the database functions (`true`: all; or a list of `s3`, `secretsmanager`,
+   * `states`): an S3 gateway endpoint on `routeTableIds`, and interface endpoints with private DNS,
+   * for the whole VPC, in `subnetIds`; needs `vpcId`. Leave out those the VPC has (or a NAT gives). @default false
    */
-  readonly vpcEndpoints?: boolean;
+  readonly vpcEndpoints?: boolean | readonly VpcEndpointService[];
   /** Route tables of `subnetIds`, for the S3 gateway endpoint of `vpcEndpoints`. */
   readonly routeTableIds?: readonly string[];
+  /** CIDR of the VPC, which the interface endpoints of `vpcEndpoints` admit (their private DNS serves every workload in it). */
+  readonly vpcCidr?: string;
   /** Most days in flight at once. @default 4 */
   readonly backfillConcurrency?: number;
   /**
@@ -147,79 +123,30 @@ export interface LakeEtlStackProps extends StackProps {
    * @default - room for two executions at full width: 4 + backfillConcurrency × (1 + 2 × rangeConcurrency), 40 with the defaults
    */
   readonly maxDatabaseConnections?: number;
+  /**
+   * Hold `maxDatabaseConnections` with reserved concurrency. Off, no function reserves any (for an
+   * account whose concurrency quota is below maxDatabaseConnections + 100), and nothing caps the
+   * connections across executions: each holds at most backfillConcurrency × rangeConcurrency. @default true
+   */
+  readonly reserveConcurrency?: boolean;
+  /**
+   * The account's Lambda "Concurrent executions" quota (Service Quotas L-B99A9384), if known: the
+   * synth refuses reservations it cannot hold (their sum + the 100 Lambda keeps unreserved).
+   * @default - not checked
+   */
+  readonly lambdaConcurrencyQuota?: number;
   /** Name of the Glue database of the lake's tables. @default - the stack name in snake case */
   readonly glueDatabaseName?: string;
   /** Address subscribed to the alarm topic (every alarm notifies it). @default - no subscription */
   readonly alarmEmail?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Days the validation reports (`_reports/`) and quarantine files (`_quarantine/`) are kept in a bucket the stack creates. @default 365 */
+  readonly reportRetentionDays?: number;
   /** Quality limits the validate stage enforces (`QUALITY_*`). @default - the defaults in src/core/config-variables.ts */
   readonly quality?: Partial<QualityThresholds>;
   /** @default - the defaults in src/core/config-variables.ts */
   readonly tuning?: StageTuning;
-}
-
-/** `PgLakeEtl` → `pg_lake_etl`: a name Glue and Athena take as it is. */
-function snakeCase(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .replace(/[^a-z0-9_]/g, '_');
-}
-
-/** A prop object (`quality`, `tuning`) may hold only the keys its type names: a typo is an error, not a silent default. */
-function checkKnownKeys(prop: string, value: object | undefined, known: readonly string[]): void {
-  for (const key of Object.keys(value ?? {})) {
-    if (!known.includes(key)) throw new Error(`${prop}.${key}: no such setting (known: ${known.join(', ')})`);
-  }
-}
-
-/** The props with their defaults filled in, checked before any resource is built. */
-interface Settings {
-  /** Key prefix of the lake without slashes at either end; '' for the bucket root. */
-  readonly lakePrefix: string;
-  /** `lakePrefix/`, or '' at the bucket root. */
-  readonly root: string;
-  readonly partitionTimeZone: string;
-  readonly scheduleCron: string;
-  readonly scheduleTimeZone: string;
-  readonly scheduleEnabled: boolean;
-  readonly backfillConcurrency: number;
-  readonly rangeConcurrency: number;
-  readonly vpcEndpoints: boolean;
-  readonly logRetention: RetentionDays;
-}
-
-/** Fills in the defaults (`STACK_DEFAULTS`) and refuses what cannot be deployed: unknown settings, bad time zones, a skipped schedule. */
-function resolveSettings(props: LakeEtlStackProps): Settings {
-  if (props.existingBucketName && props.bucketName) throw new Error('Give existingBucketName or bucketName, not both');
-  checkKnownKeys('quality', props.quality, propKeysOf('quality'));
-  checkKnownKeys('tuning', props.tuning, propKeysOf('tuning'));
-  const lakePrefix = (props.lakePrefix ?? STACK_DEFAULTS.lakePrefix).replace(/^\/+|\/+$/g, '');
-  // Checked here, and given to the functions as written (they check it again at cold start).
-  const partitionTimeZone = props.partitionTimeZone ?? STACK_DEFAULTS.partitionTimeZone;
-  parseTimeZone(partitionTimeZone);
-  const scheduleTimeZone = parseTimeZone(props.scheduleTimeZone ?? STACK_DEFAULTS.scheduleTimeZone, 'scheduleTimeZone');
-  const scheduleCron = props.scheduleCron ?? defaultScheduleCron(partitionTimeZone);
-  const skipped = skippedScheduleTime(scheduleCron, scheduleTimeZone);
-  if (skipped) {
-    throw new Error(
-      `scheduleCron ${scheduleCron}: ${skipped} does not exist in ${scheduleTimeZone} (a clock change skips it), and EventBridge Scheduler ` +
-        `skips such a run; leave scheduleTimeZone at UTC or choose a time no clock change skips`,
-    );
-  }
-  return {
-    lakePrefix,
-    root: lakePrefix === '' ? '' : `${lakePrefix}/`,
-    partitionTimeZone,
-    scheduleCron,
-    scheduleTimeZone,
-    scheduleEnabled: props.scheduleEnabled ?? STACK_DEFAULTS.scheduleEnabled,
-    backfillConcurrency: props.backfillConcurrency ?? STACK_DEFAULTS.backfillConcurrency,
-    rangeConcurrency: props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency,
-    vpcEndpoints: props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints,
-    logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
-  };
 }
 
 export class LakeEtlStack extends Stack {
@@ -239,6 +166,7 @@ export class LakeEtlStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LakeEtlStackProps = {}) {
     super(scope, id, props);
+    // The flags of cdk.json, whatever App builds the stack (infra/feature-flags.ts).
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
     const settings = resolveSettings(props);
     this.lakePrefix = settings.lakePrefix;
@@ -286,10 +214,15 @@ export class LakeEtlStack extends Stack {
     this.addOutputs(lakeUri);
   }
 
-  /** The existing bucket named in props, or a new `LakeBucket` whose staging area expires. */
+  /** The existing bucket named in props, or a new `LakeBucket` whose staging area, reports and quarantine files expire. */
   private buildLakeBucket(props: LakeEtlStackProps, settings: Settings): IBucket {
     if (props.existingBucketName) return Bucket.fromBucketName(this, 'LakeBucket', props.existingBucketName);
-    return new LakeBucket(this, 'Lake', { bucketName: props.bucketName, stagingPrefix: `${settings.root}_staging/` }).bucket;
+    return new LakeBucket(this, 'Lake', {
+      bucketName: props.bucketName,
+      stagingPrefix: `${settings.root}_staging/`,
+      reportPrefixes: { reports: `${settings.root}_reports/`, quarantine: `${settings.root}_quarantine/` },
+      reportExpiration: Duration.days(settings.reportRetentionDays),
+    }).bucket;
   }
 
   /**
@@ -337,14 +270,21 @@ export class LakeEtlStack extends Stack {
 
   /**
    * The cap on source database connections across executions: reserved concurrency of the
-   * functions that open them, worked out once the state machine has checked the concurrency settings.
+   * functions that open them, worked out once the state machine has checked the concurrency
+   * settings, and checked against the account's quota when it is given. None with `reserveConcurrency` off.
    */
   private reserveDatabaseConnections(props: LakeEtlStackProps, settings: Settings): void {
+    if (!settings.reserveConcurrency) {
+      if (props.maxDatabaseConnections !== undefined)
+        throw new Error('maxDatabaseConnections is held by reserved concurrency: it needs reserveConcurrency=true');
+      return;
+    }
     const databaseStages = STAGE_LIST.filter((spec) => spec.needs.database);
     const connections = connectionBudget(
       databaseStages.map((spec) => spec.name),
       { maxDatabaseConnections: props.maxDatabaseConnections, backfillConcurrency: settings.backfillConcurrency, rangeConcurrency: settings.rangeConcurrency },
     );
+    if (props.lambdaConcurrencyQuota !== undefined) checkConcurrencyQuota(connections, props.lambdaConcurrencyQuota);
     for (const spec of databaseStages) this.functions[spec.key].reserveConcurrency(connections[spec.name]);
   }
 

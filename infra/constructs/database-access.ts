@@ -9,7 +9,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { acknowledge } from '../nag.js';
-import { VpcEndpoints } from './vpc-endpoints.js';
+import { VPC_ENDPOINT_SERVICES, type VpcEndpointService, VpcEndpoints } from './vpc-endpoints.js';
 
 /** Where the database functions run: nothing outside a VPC. */
 export interface DatabaseNetwork {
@@ -25,6 +25,7 @@ export interface DatabaseAccessProps {
   readonly subnetIds?: readonly string[];
   readonly securityGroupId?: string;
   readonly routeTableIds?: readonly string[];
+  readonly vpcCidr?: string;
 }
 
 /** The secret given by ARN (with its KMS key, if any), or a placeholder to fill in after deploy. */
@@ -70,21 +71,51 @@ export function buildDatabaseNetwork(stack: Stack, props: DatabaseAccessProps): 
 }
 
 /**
- * The VPC endpoints of `vpcEndpoints` for `clients` (the database functions), in `network`'s VPC
- * and on `props.routeTableIds`; refuses the flag without a VPC or route tables, and route tables without the flag.
+ * The endpoints a `vpcEndpoints` setting names: `true` is all of them, `false` none; refuses a
+ * name that is no endpoint's.
+ */
+export function vpcEndpointServices(setting: boolean | readonly string[]): VpcEndpointService[] {
+  if (typeof setting === 'boolean') return setting ? [...VPC_ENDPOINT_SERVICES] : [];
+  const unknown = setting.filter((name) => !(VPC_ENDPOINT_SERVICES as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`vpcEndpoints ${unknown.join(', ')}: no such endpoint (known: ${VPC_ENDPOINT_SERVICES.join(', ')}; or true for all)`);
+  return VPC_ENDPOINT_SERVICES.filter((name) => setting.includes(name));
+}
+
+/**
+ * The VPC endpoints in `services` for `clients` (the database functions), in `network`'s VPC,
+ * S3's on `props.routeTableIds`. Refuses an endpoint without a VPC, S3's without route tables, an
+ * interface endpoint without `vpcCidr` (its private DNS serves the whole VPC), and route tables or
+ * a CIDR no endpoint reads.
  */
 export function buildVpcEndpoints(
   stack: Stack,
-  enabled: boolean,
+  services: readonly VpcEndpointService[],
   network: DatabaseNetwork,
   props: DatabaseAccessProps,
   clients: readonly IFunction[],
 ): VpcEndpoints | undefined {
-  if (!enabled) {
-    if (props.routeTableIds?.length) throw new Error('routeTableIds is read only with vpcEndpoints=true');
-    return undefined;
-  }
+  const interfaces = services.filter((service) => service !== 's3');
+  if (!services.includes('s3') && props.routeTableIds?.length) throw new Error('routeTableIds is read only with the s3 endpoint of vpcEndpoints');
+  if (interfaces.length === 0 && props.vpcCidr) throw new Error('vpcCidr is read only with the secretsmanager or states endpoint of vpcEndpoints');
+  if (services.length === 0) return undefined;
   if (!network.vpc) throw new Error('vpcEndpoints needs vpcId and subnetIds (the endpoints are for the functions in that VPC)');
-  if (!props.routeTableIds?.length) throw new Error('vpcEndpoints needs routeTableIds (the route tables of subnetIds, for the S3 gateway endpoint)');
-  return new VpcEndpoints(stack, 'VpcEndpoints', { vpc: network.vpc, subnetIds: props.subnetIds ?? [], routeTableIds: props.routeTableIds, clients });
+  if (services.includes('s3') && !props.routeTableIds?.length) {
+    throw new Error(
+      'vpcEndpoints needs routeTableIds (the route tables of subnetIds, for the S3 gateway endpoint); where they already have one, leave s3 out (-c vpcEndpoints=secretsmanager,states)',
+    );
+  }
+  if (interfaces.length > 0 && !props.vpcCidr) {
+    throw new Error(
+      `vpcEndpoints ${interfaces.join(', ')} needs vpcCidr (e.g. 10.0.0.0/16): the endpoints' private DNS serves the whole VPC, ` +
+        'so they must admit HTTPS from every workload in it, not only from these functions',
+    );
+  }
+  return new VpcEndpoints(stack, 'VpcEndpoints', {
+    vpc: network.vpc,
+    services,
+    subnetIds: props.subnetIds ?? [],
+    routeTableIds: props.routeTableIds ?? [],
+    clients,
+    vpcCidr: props.vpcCidr,
+  });
 }

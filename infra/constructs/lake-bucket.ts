@@ -13,6 +13,14 @@ export interface LakeBucketProps {
   readonly stagingPrefix: string;
   /** Days a staged object may outlive a crashed run. @default 3 */
   readonly stagingExpiration?: Duration;
+  /**
+   * Key prefixes, by name, of what each run leaves beside the data (`<lake prefix>/_reports/`,
+   * `_quarantine/`): their objects expire after `reportExpiration` (rule `expire-<name>`), then stay
+   * recoverable as noncurrent versions.
+   */
+  readonly reportPrefixes?: Readonly<Record<string, string>>;
+  /** How long a validation report or a quarantine file is kept. @default 365 days */
+  readonly reportExpiration?: Duration;
   /** Days an overwritten or deleted object stays recoverable. @default 30 */
   readonly noncurrentVersionExpiration?: Duration;
   /** @default - a name CloudFormation generates */
@@ -56,6 +64,11 @@ export class LakeBucket extends Construct {
           expiration: props.stagingExpiration ?? Duration.days(3),
           noncurrentVersionExpiration: Duration.days(1),
         },
+        ...Object.entries(props.reportPrefixes ?? {}).map(([name, prefix]) => ({
+          id: `expire-${name}`,
+          prefix,
+          expiration: props.reportExpiration ?? Duration.days(365),
+        })),
         {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(30),

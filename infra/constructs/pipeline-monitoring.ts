@@ -3,17 +3,28 @@
  * CloudWatch dashboard with the pipeline's metrics (`src/pipeline/metrics.ts`: rows, quarantined
  * rows, bytes, files, duration per stage, days published and failed) beside those alarms.
  *
- * Alarms: executions failed, aborted or timed out; per function, errors and a duration near its
- * timeout; a schedule invocation that could not be delivered (its dead-letter queue is not empty);
- * and, while the schedule is on, no day published for 26 hours.
+ * Alarms: executions failed, aborted or timed out; a day given up (`DaysFailed`); per function, a
+ * duration near its timeout; Lambda throttling for 15 minutes on end; a schedule invocation that
+ * could not be delivered (its dead-letter queue is not empty); and, while the schedule is on, no
+ * day published for 26 hours once a first day has been.
+ *
+ * A function's errors alarm no one: the state machine retries the transient ones (another run
+ * holding the day, `PartitionBusyError`, when the schedule and a backfill overlap), and a day that
+ * fails for good is released and counted in `DaysFailed`, or fails its execution. Throttling is the
+ * connection cap at work (reserved concurrency) while it lasts minutes; longer, days wait too long.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
+  AlarmRule,
+  AlarmState,
   AlarmStatusWidget,
   ComparisonOperator,
+  CompositeAlarm,
   Dashboard,
   GraphWidget,
+  type IAlarm,
+  MathExpression,
   Metric,
   TreatMissingData,
   type IMetric,
@@ -57,7 +68,8 @@ export interface PipelineMonitoringProps {
 const FIVE_MINUTES = Duration.minutes(5);
 
 export class PipelineMonitoring extends Construct {
-  readonly alarms: Alarm[] = [];
+  /** Every alarm, those that notify no one (the freshness alarm's parts) included. */
+  readonly alarms: IAlarm[] = [];
   readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: PipelineMonitoringProps) {
@@ -67,7 +79,7 @@ export class PipelineMonitoring extends Construct {
     const alarm = (
       alarmId: string,
       description: string,
-      options: { metric: IMetric; threshold: number; breachingWhenMissing?: boolean; below?: boolean; periods?: number },
+      options: { metric: IMetric; threshold: number; missing?: TreatMissingData; below?: boolean; periods?: number; silent?: boolean },
     ) => {
       const created = new Alarm(this, alarmId, {
         alarmDescription: description,
@@ -76,9 +88,9 @@ export class PipelineMonitoring extends Construct {
         evaluationPeriods: options.periods ?? 1,
         datapointsToAlarm: options.periods ?? 1,
         comparisonOperator: options.below ? ComparisonOperator.LESS_THAN_THRESHOLD : ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: options.breachingWhenMissing ? TreatMissingData.BREACHING : TreatMissingData.NOT_BREACHING,
+        treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
       });
-      created.addAlarmAction(action);
+      if (!options.silent) created.addAlarmAction(action);
       this.alarms.push(created);
       return created;
     };
@@ -95,31 +107,6 @@ export class PipelineMonitoring extends Construct {
     });
     alarm('ExecutionsTimedOutAlarm', 'A pipeline execution timed out', { metric: stateMachine.metricTimedOut(sum), threshold: 1 });
 
-    // --- Functions
-    const share = props.nearTimeoutShare ?? 0.9;
-    for (const fn of functions) {
-      alarm(`${fn.state}ErrorsAlarm`, `The ${fn.stage} function failed an invocation (the state machine may have retried it)`, {
-        metric: fn.function.metricErrors(sum),
-        threshold: 1,
-      });
-      alarm(
-        `${fn.state}NearTimeoutAlarm`,
-        `A ${fn.stage} invocation ran longer than ${Math.round(share * 100)}% of its ${fn.timeout.toSeconds()} s timeout: give it more memory or cut days into smaller ranges`,
-        {
-          metric: fn.function.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' }),
-          threshold: Math.floor(fn.timeout.toMilliseconds() * share),
-        },
-      );
-    }
-
-    // --- Schedule
-    const undelivered = props.scheduleDeadLetters.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' });
-    alarm('ScheduleDeliveryFailedAlarm', 'EventBridge Scheduler could not start the daily execution: see the message in the dead-letter queue', {
-      metric: undelivered,
-      threshold: 1,
-    });
-
-    // --- Freshness: one datapoint per hour with a publish; 26 hours without any is 26 breaching periods.
     // Labelled by stage on the dashboard; an alarm's metric has no label (a label makes it a metric-math alarm).
     const pipelineMetric = (metricName: string, stage: string, statistic: string, period: Duration, labelled = true) =>
       new Metric({
@@ -130,15 +117,78 @@ export class PipelineMonitoring extends Construct {
         period,
         label: labelled ? stage : undefined,
       });
+
+    // --- Days: a day given up after its stages' retries (release-day counts it).
+    alarm('DaysFailedAlarm', "A day failed for good and was released: see its report and the day's child execution (etl status --date D)", {
+      metric: pipelineMetric(METRIC.daysFailed, 'release-day', 'Sum', FIVE_MINUTES, false),
+      threshold: 1,
+    });
+
+    // --- Functions
+    const share = props.nearTimeoutShare ?? 0.9;
+    for (const fn of functions) {
+      alarm(
+        `${fn.state}NearTimeoutAlarm`,
+        `A ${fn.stage} invocation ran longer than ${Math.round(share * 100)}% of its ${fn.timeout.toSeconds()} s timeout: give it more memory or cut days into smaller ranges`,
+        {
+          metric: fn.function.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+          threshold: Math.floor(fn.timeout.toMilliseconds() * share),
+        },
+      );
+    }
+
+    // Throttled invocations of every function together (a metric-math sum), in each of three 5-minute periods.
+    const throttles = new MathExpression({
+      expression: `SUM([${functions.map((_, i) => `t${i}`).join(',')}])`,
+      usingMetrics: Object.fromEntries(functions.map((fn, i) => [`t${i}`, fn.function.metricThrottles(sum)])),
+      period: FIVE_MINUTES,
+      label: 'Throttled invocations, all functions',
+    });
+    alarm(
+      'ThrottledAlarm',
+      "Lambda throttled the pipeline's functions for 15 minutes on end: days wait for database connections (maxDatabaseConnections) or the account's concurrency",
+      { metric: throttles, threshold: 1, periods: 3 },
+    );
+
+    // --- Schedule
+    const undelivered = props.scheduleDeadLetters.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' });
+    alarm('ScheduleDeliveryFailedAlarm', 'EventBridge Scheduler could not start the daily execution: see the message in the dead-letter queue', {
+      metric: undelivered,
+      threshold: 1,
+    });
+
+    // --- Freshness: one datapoint per hour with a publish; 26 hours without any is 26 breaching periods.
+    // Right after a deploy nothing was ever published: the stale part alone would be in alarm at once,
+    // so the alarm that notifies also needs the guard, OK from the first publish on (missing data then
+    // keeps its state) and INSUFFICIENT_DATA until then.
     if (props.expectDailyPublish) {
       const freshness = props.freshness ?? Duration.hours(26);
-      alarm('FreshnessAlarm', `No day was published for ${freshness.toHours()} hours (also in alarm after a deploy until the first day is published)`, {
-        metric: pipelineMetric(METRIC.daysPublished, 'validate', 'Sum', Duration.hours(1), false),
+      const published = pipelineMetric(METRIC.daysPublished, 'validate', 'Sum', Duration.hours(1), false);
+      const stale = alarm('FreshnessStaleAlarm', `No day was published for ${freshness.toHours()} hours (part of the Freshness alarm; notifies no one)`, {
+        metric: published,
         threshold: 1,
         below: true,
-        breachingWhenMissing: true,
+        missing: TreatMissingData.BREACHING,
         periods: freshness.toHours(),
+        silent: true,
       });
+      const publishedOnce = alarm(
+        'FreshnessGuardAlarm',
+        'OK once a first day was published, INSUFFICIENT_DATA until then (part of the Freshness alarm; notifies no one)',
+        {
+          metric: published,
+          threshold: 1,
+          below: true,
+          missing: TreatMissingData.IGNORE,
+          silent: true,
+        },
+      );
+      const fresh = new CompositeAlarm(this, 'FreshnessAlarm', {
+        alarmDescription: `No day was published for ${freshness.toHours()} hours, after a first one was (no alarm after a deploy until then)`,
+        alarmRule: AlarmRule.allOf(AlarmRule.fromAlarm(stale, AlarmState.ALARM), AlarmRule.fromAlarm(publishedOnce, AlarmState.OK)),
+      });
+      fresh.addAlarmAction(action);
+      this.alarms.push(fresh);
     }
 
     // --- Dashboard

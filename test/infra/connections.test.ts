@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stackPropsFromContext } from '../../infra/context.js';
+import { checkConcurrencyQuota, LAMBDA_CONCURRENCY_QUOTA_CODE } from '../../infra/database-connections.js';
 import { STAGE_LIST } from '../../src/pipeline/stages.js';
 import { buildStack, logicalId } from './support.js';
 
@@ -64,5 +65,56 @@ describe('database connection cap', { timeout: 240_000 }, () => {
   it('reads maxDatabaseConnections from context', () => {
     expect(stackPropsFromContext((key) => (key === 'maxDatabaseConnections' ? '64' : undefined)).props.maxDatabaseConnections).toBe(64);
     expect(() => stackPropsFromContext((key) => (key === 'maxDatabaseConnections' ? '0' : undefined))).toThrow(/maxDatabaseConnections/);
+  });
+
+  it('reads reserveConcurrency and lambdaConcurrencyQuota from context', () => {
+    const context: Record<string, string> = { reserveConcurrency: 'false', lambdaConcurrencyQuota: '1000' };
+    expect(stackPropsFromContext((key) => context[key]).props).toMatchObject({ reserveConcurrency: false, lambdaConcurrencyQuota: 1000 });
+  });
+});
+
+/**
+ * Lambda's rule for reservations, modelled: a function's reserved concurrency comes out of the
+ * account's "Concurrent executions" quota, of which 100 must stay unreserved; a reservation that
+ * would break this fails the deploy half-way (UnreservedConcurrentExecutions below its minimum).
+ */
+const UNRESERVED_MINIMUM = 100;
+const lambdaAccepts = (reserved: number, quota: number) => reserved + UNRESERVED_MINIMUM <= quota;
+
+describe('account concurrency quota', { timeout: 240_000 }, () => {
+  it('the check refuses exactly the reservations Lambda would refuse', () => {
+    for (const total of [8, 24, 40, 64]) {
+      for (let quota = 1; quota <= 250; quota++) {
+        const reserved = { plan: 2, snapshot: 2, 'plan-day': 4, extract: total - 8 };
+        const check = () => checkConcurrencyQuota(reserved, quota);
+        if (lambdaAccepts(total, quota)) expect(check, `${total} reserved, quota ${quota}`).not.toThrow();
+        else expect(check, `${total} reserved, quota ${quota}`).toThrow(/lambdaConcurrencyQuota/);
+      }
+    }
+  });
+
+  it('stops the synth of the default stack on an account below 140, naming the quota and the ways out', () => {
+    // Act
+    const error = (() => {
+      try {
+        buildStack({ lambdaConcurrencyQuota: 139 });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return undefined;
+    })();
+    // Assess
+    expect(error).toMatch(/lambdaConcurrencyQuota 139 is too small .* must be at least 140/);
+    expect(error).toContain(LAMBDA_CONCURRENCY_QUOTA_CODE);
+    expect(error).toContain('reserveConcurrency=false');
+    expect(() => buildStack({ lambdaConcurrencyQuota: 140 })).not.toThrow();
+  });
+
+  it('reserveConcurrency=false deploys without reserved concurrency, whatever the quota; maxDatabaseConnections is then refused', () => {
+    // Act
+    const reserved = reservedConcurrency({ reserveConcurrency: false, lambdaConcurrencyQuota: 10 });
+    // Assess
+    for (const spec of STAGE_LIST) expect(reserved[spec.name], spec.name).toBeUndefined();
+    expect(() => buildStack({ reserveConcurrency: false, maxDatabaseConnections: 40 })).toThrow(/maxDatabaseConnections .* needs reserveConcurrency=true/);
   });
 });

@@ -77,8 +77,29 @@ describe('lake bucket', () => {
     expect(rules).toContainEqual(expect.objectContaining({ Id: 'expire-staging', Prefix: 'lake/_staging/', ExpirationInDays: 3, Status: 'Enabled' }));
     expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }));
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }));
-    // Only the staging rule expires current objects: published data never ages out.
-    expect(rules.filter((r) => 'ExpirationInDays' in r).map((r) => r.Prefix)).toEqual(['lake/_staging/']);
+    // Only staging, reports and quarantine files expire as current objects: published data never ages out.
+    expect(rules.filter((r) => 'ExpirationInDays' in r).map((r) => r.Prefix)).toEqual(['lake/_staging/', 'lake/_reports/', 'lake/_quarantine/']);
+  });
+
+  it('expires validation reports and quarantine files after a year by default, or after reportRetentionDays', () => {
+    // Arrange
+    const expiring = (built: typeof template) => {
+      const id = Object.keys(built.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } }))[0];
+      const rules = (built.toJSON().Resources[id] as Fn).Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+      return rules.filter((r) => r.Id === 'expire-reports' || r.Id === 'expire-quarantine').map((r) => [r.Prefix, r.ExpirationInDays, r.Status]);
+    };
+    // Act
+    const kept = expiring(buildStack({ reportRetentionDays: 90, lakePrefix: '' }).template);
+    // Assess
+    expect(expiring(template)).toEqual([
+      ['lake/_reports/', 365, 'Enabled'],
+      ['lake/_quarantine/', 365, 'Enabled'],
+    ]);
+    expect(kept).toEqual([
+      ['_reports/', 90, 'Enabled'],
+      ['_quarantine/', 90, 'Enabled'],
+    ]);
+    expect(stackPropsFromContext((key) => (key === 'reportRetentionDays' ? '730' : undefined)).props.reportRetentionDays).toBe(730);
   });
 });
 
