@@ -5,7 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { type CostLine, fixedMonthlyCosts, PRICES, type StageTimes, variableMonthlyCost } from './costs.js';
+import { type CostLine, fixedMonthlyCosts, MB_PER_VCPU, PRICES, type StageTimes, variableMonthlyCost } from './costs.js';
 import { LakeEtlStack, type LakeEtlStackProps } from './lake-etl-stack.js';
 
 /** A deployment in a VPC with every endpoint, in two subnets (two availability zones). */
@@ -45,7 +45,8 @@ export function costsMarkdown(benchDay: StageTimes, benchDate: string): string {
     `| **total** | | **${dollars(total(plain))}** | | **${dollars(total(inVpc))}** | |`,
     '',
     `Variable cost of a month of 1,000,000 rows a day, scaled linearly from the bench's stage times of its ${benchDay.rows.toLocaleString('en-US')}-row day ` +
-      `(\`docs/performance.json\`, run of ${benchDate}, whatever it last wrote there; a local machine's seconds, not Lambda's) at each stage's memory size:`,
+      `(\`docs/performance.json\`, run of ${benchDate}, whatever it last wrote there; a local machine's seconds, not Lambda's) at each stage's memory size, ` +
+      `each stage's CPU seconds stretched to the share of a vCPU its memory buys (one vCPU at ${MB_PER_VCPU.toLocaleString('en-US')} MB):`,
     '',
     '| item | per month | cost |',
     '|---|---:|---:|',

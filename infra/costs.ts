@@ -31,6 +31,19 @@ export const PRICES = {
   thousandPuts: 0.005,
 } as const;
 
+/** Memory at which a Lambda function gets one full vCPU (AWS Lambda documentation, "Memory and computing power"). */
+export const MB_PER_VCPU = 1_769;
+
+/**
+ * The estimated Lambda duration of a call measured at `seconds`, `cpuSeconds` of them on a CPU, at
+ * `memoryMb`: Lambda gives a function CPU in proportion to its memory, so the CPU part stretches by
+ * the share of a vCPU the memory buys (a stage's JavaScript runs on one thread: more than one vCPU
+ * does not shorten it); the waiting (the database, I/O) is kept as measured.
+ */
+export function lambdaSeconds(seconds: number, cpuSeconds: number, memoryMb: number): number {
+  return cpuSeconds * Math.max(1, MB_PER_VCPU / memoryMb) + Math.max(0, seconds - cpuSeconds);
+}
+
 const HOURS_A_MONTH = 730;
 const DAYS_A_MONTH = 30;
 
@@ -89,7 +102,8 @@ export function fixedMonthlyCosts(resources: Resources): CostLine[] {
 /** A day's stage times as the bench measured them (`docs/performance.json`). */
 export interface StageTimes {
   readonly rows: number;
-  readonly stages: readonly { readonly stage: string; readonly seconds: number }[];
+  /** Each stage's call: wall seconds and, in results written since the bench measures it, CPU seconds. */
+  readonly stages: readonly { readonly stage: string; readonly seconds: number; readonly cpuSeconds?: number }[];
 }
 
 /** State transitions of one day's child execution and its share of the parent (PlanDay, the range Map and its tasks, Validate, DayPassed). */
@@ -99,8 +113,8 @@ const PUTS_A_DAY = 15;
 
 /**
  * The variable cost of a month of days of `rowsPerDay` rows, the Lambda part scaled linearly from
- * the bench's stage times at each stage's memory size (bench seconds are a local machine's, not
- * Lambda's: an estimate).
+ * the bench's stage times at each stage's memory size, its CPU time stretched as `lambdaSeconds`
+ * says (bench seconds are a local machine's, not Lambda's: an estimate).
  */
 export function variableMonthlyCost(day: StageTimes, rowsPerDay: number): { readonly gbSeconds: number; readonly lines: CostLine[] } {
   const gbSeconds =
@@ -109,7 +123,9 @@ export function variableMonthlyCost(day: StageTimes, rowsPerDay: number): { read
       .map((measured) => {
         const spec = STAGE_LIST.find((s) => s.name === measured.stage);
         if (!spec) throw new Error(`bench stage ${measured.stage} is no stage of the registry`);
-        return measured.seconds * (rowsPerDay / day.rows) * (spec.lambda.memoryMb / 1024);
+        // Results written before the bench measured CPU time: their seconds as they are.
+        const duration = measured.cpuSeconds === undefined ? measured.seconds : lambdaSeconds(measured.seconds, measured.cpuSeconds, spec.lambda.memoryMb);
+        return duration * (rowsPerDay / day.rows) * (spec.lambda.memoryMb / 1024);
       })
       .reduce((a, b) => a + b, 0);
   const invocations = DAYS_A_MONTH * (day.stages.length + 1);

@@ -6,13 +6,18 @@
  * the duration times the memory size is its GB-seconds. An estimate: the bench's machine is not a
  * Lambda host (Graviton for these arm64 functions), and S3 is slower to reach than a local disk.
  */
+import { lambdaSeconds, MB_PER_VCPU, PRICES } from '../../infra/costs.js';
 import { STAGE_LIST } from '../../src/pipeline/stages.js';
 
-/** Memory at which a function gets one full vCPU (AWS Lambda documentation, "Memory and computing power"). */
-export const MB_PER_VCPU = 1_769;
+export { lambdaSeconds, MB_PER_VCPU };
 
-/** Prices assumed (us-east-1, arm64, first tier; aws.amazon.com/lambda/pricing, read 2026-12-06). */
-export const LAMBDA_PRICES = { perGbSecond: 0.0000133334, perMillionRequests: 0.2, region: 'us-east-1', architecture: 'arm64' } as const;
+/** The Lambda prices the estimate uses: the stack's cost model's (`infra/costs.ts`, arm64). */
+export const LAMBDA_PRICES = {
+  perGbSecond: PRICES.lambdaGbSecond,
+  perMillionRequests: PRICES.lambdaMillionRequests,
+  region: PRICES.region,
+  architecture: 'arm64',
+} as const;
 
 export interface StageCost {
   readonly stage: string;
@@ -26,11 +31,6 @@ export interface StageCost {
   readonly gbSeconds: number;
   /** GB-seconds for a day of 1,000,000 rows, scaled from the measured day (rows scale linearly). */
   readonly gbSecondsPerMillionRows: number;
-}
-
-/** The estimated Lambda duration of a call that took `seconds`, `cpuSeconds` of them on a CPU, at `memoryMb`. */
-export function lambdaSeconds(seconds: number, cpuSeconds: number, memoryMb: number): number {
-  return cpuSeconds * Math.max(1, MB_PER_VCPU / memoryMb) + Math.max(0, seconds - cpuSeconds);
 }
 
 /** The cost estimate of one stage's measured call (`stage`: its registry name) over a day of `rows` rows. */

@@ -80,4 +80,14 @@ describe('costs', { timeout: 240_000 }, () => {
     expect(variableMonthlyCost(day, 2_000_000).gbSeconds).toBeCloseTo(2 * variableMonthlyCost(day, 1_000_000).gbSeconds);
     expect(() => variableMonthlyCost({ rows: 1, stages: [{ stage: 'nope', seconds: 1 }] }, 1)).toThrow(/no stage of the registry/);
   });
+
+  it("stretch a stage's CPU seconds to the vCPU share its memory buys, keeping its waiting", () => {
+    // Arrange: 1.5 of extract's 2 s on a CPU; extract's memory buys less than one vCPU
+    const memoryMb = STAGE_LIST.find((s) => s.name === 'extract')?.lambda.memoryMb ?? 0;
+    const day = { rows: 1_000_000, stages: [{ stage: 'extract', seconds: 2, cpuSeconds: 1.5 }] };
+
+    // Act / Assess
+    expect(memoryMb).toBeLessThan(1769);
+    expect(variableMonthlyCost(day, 1_000_000).gbSeconds).toBeCloseTo(30 * (1.5 * (1769 / memoryMb) + 0.5) * (memoryMb / 1024));
+  });
 });
