@@ -303,7 +303,6 @@ describe('the stages, run for a table declared otherwise', () => {
       ],
     });
     expect(statements(sent)).toEqual([
-      countRowsQuery(TRIPS, WINDOW).text,
       rowsByHourQuery(TRIPS, WINDOW).text,
       keyIsUniqueQuery(TRIPS).text,
       duplicateKeysQuery(TRIPS, WINDOW).text,
