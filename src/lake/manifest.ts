@@ -26,6 +26,19 @@ export interface ManifestRun {
   readonly publishedAt: string;
   /** Source rows the run quarantined (absent in manifests written before it was recorded). */
   readonly quarantined?: number;
+  /** The change signal of the day the run read (docs/protocol.md); absent in manifests written before it. */
+  readonly signal?: ChangeSignal;
+}
+
+/**
+ * The change signal of a day's rows as a run read them: how many, and the sum of a hash of each
+ * row's key and row version (`xmin`), taken in the snapshot(s) of the run's extract.
+ */
+export interface ChangeSignal {
+  /** The day's rows in the run's snapshot: for an append, those already published included. */
+  readonly rows: number;
+  /** A decimal integer (Postgres numeric). */
+  readonly digest: string;
 }
 
 export interface PartitionManifest {
@@ -58,6 +71,7 @@ export interface RunContribution {
   readonly sourceCount: number;
   readonly sourceSnapshotAt: string;
   readonly quarantined: number;
+  readonly signal?: ChangeSignal;
 }
 
 /**
@@ -86,6 +100,7 @@ export function nextManifest(current: PartitionManifest | undefined, run: RunCon
         rows: run.rows,
         publishedAt,
         quarantined: run.quarantined,
+        ...(run.signal ? { signal: run.signal } : {}),
       },
     ],
   };

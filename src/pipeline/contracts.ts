@@ -35,6 +35,9 @@ function exactly<const E extends v.ObjectEntries>(entries: E, form: string) {
 
 const count = (what = 'a non-negative integer') => v.pipe(v.number(what), v.integer(what), v.minValue(0, what));
 
+/** The change signal's digest: a decimal integer, as Postgres's numeric sum prints it. */
+const digestSchema = v.pipe(v.string('a decimal integer'), v.regex(/^-?\d+$/, 'a decimal integer'));
+
 const isoTimestamp = v.pipe(
   v.string('an ISO 8601 timestamp'),
   v.check((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 timestamp'),
@@ -183,6 +186,8 @@ export const extractOutputSchema = v.pipe(
       hours: hoursSchema,
       /** count(*) of the range's rentals in the extract snapshot. */
       sourceCount: count(),
+      /** Their change signal's digest in that snapshot (absent from an extract older than the signal). */
+      sourceDigest: v.optional(digestSchema),
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
       staging: v.object({ rentals: stagedTableSchema }, 'the staged tables { rentals }'),
@@ -232,6 +237,7 @@ const transformOutputSchema = v.object(
     runId: runIdSchema,
     hours: hoursSchema,
     sourceCount: count(),
+    sourceDigest: v.optional(digestSchema),
     snapshotAt: isoTimestamp,
     files: v.array(writtenFileSchema, 'a list of written files'),
     quarantineKey: v.optional(v.string()),

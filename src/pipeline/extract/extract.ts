@@ -124,8 +124,10 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await checkSourceColumns(client, [table]);
-    const counted = await client.query<{ n: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
+    // The count and the change signal's digest of the rows the COPY below sends, in its snapshot.
+    const counted = await client.query<{ n: string; digest: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
     const sourceCount = Number(counted.rows[0].n);
+    const sourceDigest = counted.rows[0].digest;
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     let lastReport = started;
     copyInterrupted = true;
@@ -147,6 +149,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       date: day.iso,
       hours,
       sourceCount,
+      sourceDigest,
       snapshotAt,
       // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
       staging: { rentals: staged },

@@ -9,7 +9,8 @@ import { DEFAULTS, type QualityThresholds } from '../../core/config.js';
 import { addDays, type CalendarDay, type HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
 import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
-import { nextManifest, readManifest, type PartitionManifest } from '../../lake/manifest.js';
+import { nextManifest, readManifest, type ChangeSignal, type PartitionManifest } from '../../lake/manifest.js';
+import { combinedSignal } from '../../lake/change-signal.js';
 import type { DayPublication } from '../../lake/day-publication.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
@@ -42,6 +43,8 @@ export interface DayWrite {
   readonly sourceCount: number;
   /** The earliest of the ranges' snapshot times: a source row changed after it may differ in the lake. */
   readonly snapshotAt: string;
+  /** The ranges' change signals added up (absent when a range has none). */
+  readonly signal?: ChangeSignal;
   readonly files: readonly WrittenFile[];
   readonly quarantineKeys: readonly string[];
   readonly metrics: DayMetrics;
@@ -100,6 +103,7 @@ export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]
     owner: run.owner,
     sourceCount: ranges.reduce((n, range) => n + range.sourceCount, 0),
     snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
+    ...combinedSignal(ranges),
     files: ranges.flatMap((range) => range.files),
     quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
     // Over the partition as published after this run: the source's duplicates (an append adds no
@@ -382,6 +386,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
     sourceSnapshotAt: write.snapshotAt,
     quarantined: write.metrics.quarantined,
+    signal: write.signal,
   });
   await publication.confirm();
   let outcome: Awaited<ReturnType<DayPublication['publish']>>;
