@@ -1,6 +1,6 @@
 /**
  * The plan stage: the execution input in, `{ mode, dates }` out (or an `InputError`); for the
- * schedule's input also why each day runs and which days of the lookback are left alone.
+ * schedule's input also why each day runs (new, stale, missing) and which days it leaves alone.
  */
 import * as v from 'valibot';
 import { defineStage } from '../stage.js';
@@ -21,7 +21,10 @@ export const stage = defineStage(STAGES.plan, v.unknown(), async (input, { confi
     first: plan.dates[0],
     last: plan.dates.at(-1),
     mode: plan.mode,
-    ...(plan.reasons && { stale: plan.reasons.filter((r) => r.kind === 'stale').map((r) => r.date) }),
+    ...(plan.reasons && {
+      stale: plan.reasons.filter((r) => r.kind === 'stale').map((r) => r.date),
+      missing: plan.reasons.filter((r) => r.kind === 'missing').map((r) => r.date),
+    }),
     ...(plan.skipped && {
       current: plan.skipped.filter((s) => s.kind === 'current').length,
       unpublished: plan.skipped.filter((s) => s.kind === 'unpublished').map((s) => s.date),

@@ -3,15 +3,17 @@
  * `{ "from", "to" }` (backfill) or the daily schedule's `{ "scheduledTime" }` (which means
  * "yesterday" in the partition time zone), each with an optional `mode`.
  *
- * The schedule's input also looks back: of the `lookbackDays` days before yesterday, those whose
- * published partition has gone stale (`staleness.ts`) run again. A day of that window that was
- * never published does not: the schedule publishes yesterday, a backfill publishes the past, and
- * the lookback only keeps published days in step with late changes. The plan says why each day
- * runs and lists the days of the window it leaves alone.
+ * The schedule's input heals the lake (`staleness.ts`): of yesterday and the `lookbackDays` days
+ * before it, a published day whose partition no longer matches the source (its change signal
+ * moved) runs again (`stale`), and a day never published after the lake's first day runs
+ * (`missing`: a schedule that failed). Yesterday runs when it was never published (`new`) or is
+ * stale, and is skipped when current: a schedule re-run rewrites nothing. A day never published
+ * before the lake's first day is left to a backfill. A scheduled time whose yesterday is not over
+ * yet is refused. The plan says why each day runs and lists the days it leaves alone.
  */
 import { addDays, dayAt, daysBetween, parseDay, type CalendarDay } from '../../core/day.js';
 import { InputError } from '../../core/errors.js';
-import { parseMode, type RunPlan, type WriteMode } from '../contracts.js';
+import { parseMode, type PlannedDay, type RunPlan, type SkipReason, type WriteMode } from '../contracts.js';
 import type { DayCheck } from './staleness.js';
 
 /** Most days one execution may cover (ten years). */
@@ -58,6 +60,10 @@ function readInput(input: unknown, options: PlanOptions): Request {
       const at = typeof e.scheduledTime === 'string' ? new Date(e.scheduledTime) : new Date(Number.NaN);
       if (Number.isNaN(at.getTime())) throw new InputError('scheduledTime', 'an ISO 8601 timestamp', String(e.scheduledTime));
       days = [addDays(dayAt(at, options.timeZone), -1)];
+      // Its yesterday must be over: a schedule time in the future would publish a day still running.
+      if (days[0].iso >= today.iso) {
+        throw new InputError('scheduledTime', `a time whose yesterday is over (not after today, ${today.iso} in ${options.timeZone})`, String(e.scheduledTime));
+      }
       break;
     }
     default:
@@ -75,17 +81,27 @@ function readInput(input: unknown, options: PlanOptions): Request {
   return { mode, days, scheduled };
 }
 
-/** The plan of a schedule's input: the stale days of the lookback, then yesterday. */
+/** Why a checked day runs, or undefined when it is left alone; yesterday runs unless it is current. */
+function reasonOf(check: DayCheck, yesterday: CalendarDay): PlannedDay | undefined {
+  const { date, state, detail } = check;
+  if (date !== yesterday.iso) return state === 'stale' || state === 'missing' ? { date, kind: state, detail } : undefined;
+  if (state === 'current') return undefined;
+  return state === 'stale' ? { date, kind: 'stale', detail: `yesterday: ${detail}` } : { date, kind: 'new', detail: 'yesterday' };
+}
+
+/**
+ * The plan of a schedule's input from the checks of its lookback and of yesterday (the last; when
+ * it was not checked, it runs): the stale and missing days, oldest first, and yesterday unless current.
+ */
 function scheduledPlan(mode: WriteMode, yesterday: CalendarDay, checks: readonly DayCheck[]): RunPlan {
-  const stale = checks.filter((c) => c.state === 'stale');
+  const all = checks.some((c) => c.date === yesterday.iso) ? checks : [...checks, { date: yesterday.iso, state: 'unpublished' as const, detail: '' }];
+  const reasons = all.flatMap((c) => reasonOf(c, yesterday) ?? []);
+  const left = all.filter((c): c is DayCheck & { state: SkipReason } => reasonOf(c, yesterday) === undefined);
   return {
     mode,
-    dates: [...stale.map((c) => c.date), yesterday.iso],
-    reasons: [
-      ...stale.map((c) => ({ date: c.date, kind: 'stale' as const, detail: c.detail })),
-      { date: yesterday.iso, kind: 'new' as const, detail: 'yesterday' },
-    ],
-    skipped: checks.flatMap((c) => (c.state === 'stale' ? [] : [{ date: c.date, kind: c.state, detail: c.detail }])),
+    dates: reasons.map((r) => r.date),
+    reasons,
+    skipped: left.map((c) => ({ date: c.date, kind: c.state, detail: c.date === yesterday.iso ? `yesterday: ${c.detail}` : c.detail })),
   };
 }
 
@@ -100,7 +116,7 @@ export function planRun(input: unknown, options: PlanOptions): RunPlan {
 
 export interface LookbackOptions extends PlanOptions {
   readonly lookbackDays: number;
-  /** Tells whether each day's published partition is current, stale or missing (`checkDays`). */
+  /** Tells whether each day's published partition is current or stale, or the day unpublished or missing (`checkDays`). */
   readonly checkDays: (days: readonly CalendarDay[]) => Promise<readonly DayCheck[]>;
 }
 
@@ -109,10 +125,13 @@ export function lookbackWindow(yesterday: CalendarDay, lookbackDays: number): Ca
   return Array.from({ length: lookbackDays }, (_, i) => addDays(yesterday, i - lookbackDays));
 }
 
-/** The plan stage's work: `planRun`, and for a schedule's input the stale days of its lookback. */
+/**
+ * The plan stage's work: `planRun`, and for a schedule's input the checks of its lookback and of
+ * yesterday: the stale and missing days run, and yesterday unless it is published and current.
+ */
 export async function planExecution(input: unknown, options: LookbackOptions): Promise<RunPlan> {
   const { mode, days, scheduled } = readInput(input, options);
   if (!scheduled) return { mode, dates: days.map((d) => d.iso) };
-  const window = lookbackWindow(days[0], options.lookbackDays);
-  return scheduledPlan(mode, days[0], window.length > 0 ? await options.checkDays(window) : []);
+  const checked = [...lookbackWindow(days[0], options.lookbackDays), days[0]];
+  return scheduledPlan(mode, days[0], await options.checkDays(checked));
 }

@@ -1,21 +1,23 @@
 /**
- * The schedule's lookback (`REPUBLISH_LOOKBACK_DAYS`): re-checks the published days before
- * yesterday against the source, by the one rule for "current" (`lake/currency.ts`), and names the
- * stale ones for the plan to run again.
+ * The schedule's healing look at the lake: for yesterday and the `REPUBLISH_LOOKBACK_DAYS` days
+ * before it, whether each published partition is current by the one rule (`lake/currency.ts`), and
+ * whether a day never published is missing (the lake has an earlier day: the day should be there)
+ * or simply before the lake's first day (left to a backfill).
  */
 import type pg from 'pg';
 import type { CalendarDay } from '../../core/day.js';
 import type { FactTable } from '../../core/tables.js';
 import { dayCurrency } from '../../lake/currency.js';
+import { MANIFESTS_PREFIX, dateOfManifestKey } from '../../lake/layout.js';
 import { readManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { sourceDayStates } from '../../source/day-state.js';
 import type { SkipReason } from '../contracts.js';
 
-/** What a check of one published day found. */
+/** What a check of one day found: `stale` and `missing` days run again, the others are left alone. */
 export interface DayCheck {
   readonly date: string;
-  readonly state: 'stale' | SkipReason;
+  readonly state: 'stale' | 'missing' | SkipReason;
   /** The figures that decided it, for the plan's output and the summary. */
   readonly detail: string;
 }
@@ -29,18 +31,30 @@ export interface CheckDaysRequest {
   readonly table?: FactTable;
 }
 
+/** The first day the lake holds a partition of (its manifests are listed in date order), if any. */
+export async function firstPublishedDay(store: ObjectStore): Promise<string | undefined> {
+  const dates = (await store.list(MANIFESTS_PREFIX)).flatMap((o) => dateOfManifestKey(o.key) ?? []);
+  return dates.sort()[0];
+}
+
 /**
  * Checks each of `days` against the source: its manifest, then for the published days one query
- * for their counts and latest changes.
+ * for their counts and change signals; a day without a manifest is `missing` when the lake's first
+ * day is before it, else `unpublished`.
  */
 export async function checkDays(request: CheckDaysRequest): Promise<DayCheck[]> {
   const { store, days, timeZone } = request;
   const manifests = await Promise.all(days.map(async (day) => (await readManifest(store, day))?.manifest));
   const published = days.filter((_, i) => manifests[i] !== undefined).map((day) => day.iso);
+  const first = manifests.every((m) => m !== undefined) ? undefined : await firstPublishedDay(store);
   const states = published.length > 0 ? await request.withSource((client) => sourceDayStates(client, published, timeZone, request.table)) : new Map();
   return days.map((day, i): DayCheck => {
     const manifest = manifests[i];
-    if (!manifest) return { date: day.iso, state: 'unpublished', detail: 'never published: the lookback republishes published days only' };
+    if (!manifest) {
+      return first !== undefined && first < day.iso
+        ? { date: day.iso, state: 'missing', detail: `never published, and the lake starts at ${first}` }
+        : { date: day.iso, state: 'unpublished', detail: first ? `never published: before the lake's first day (${first})` : 'never published: the lake holds no day yet' };
+    }
     const { state, detail } = dayCurrency(manifest, states.get(day.iso)!);
     return { date: day.iso, state, detail };
   });
