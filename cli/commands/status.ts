@@ -1,10 +1,13 @@
 /**
  * `etl status [--date D | --from D --to D] [--json]`: one line per day (every day the lake holds
- * without dates), from the manifests, reports and locks only. With `DATABASE_URL` set, each day is
- * also compared with the source as it is now (stale or current).
+ * without dates), from the manifests, reports and locks only; a day without a partition after the
+ * lake's first day shows as missing, with why. With `DATABASE_URL` set, each day is also compared
+ * with the source as it is now (stale or current, by the change signal).
  */
 import { parseArgs } from 'node:util';
-import { readLakeState } from '../../src/monitor/lake-state.js';
+import { daysBetween, parseDay } from '../../src/core/day.js';
+import { firstPublishedDay } from '../../src/lake/manifest.js';
+import { readLakeState, type DayRecords } from '../../src/monitor/lake-state.js';
 import { percent } from '../../src/lake/report-record.js';
 import { dayStatus, type DayStatus } from '../../src/monitor/status.js';
 import { sourceDayStates } from '../../src/source/day-state.js';
@@ -45,7 +48,9 @@ function verdict(status: DayStatus): string {
 function source(status: DayStatus): string {
   const s = status.source;
   if (!s) return '-';
-  return s.state === 'stale' ? `stale (${s.detail})` : s.state === 'unpublished' ? `${s.count.toLocaleString('en-US')} rows` : s.state;
+  if (s.state === 'stale') return `stale (${s.detail})`;
+  if (s.state === 'missing') return `missing (${s.count.toLocaleString('en-US')} rows)`;
+  return s.state === 'unpublished' ? `${s.count.toLocaleString('en-US')} rows` : s.state;
 }
 
 /** The status lines as a table: fixed columns, then the last verdict, which may be long. */
@@ -54,7 +59,7 @@ export function statusTable(days: readonly DayStatus[], withSource: boolean): st
   const header = ['date', 'published', 'rows', 'files', 'bytes', 'runs', 'snapshot', ...(withSource ? ['source'] : []), 'quarantine', 'lock', 'last verdict'];
   const rows = days.map((d) => [
     d.date,
-    d.published ? 'yes' : 'no',
+    d.published ? 'yes' : d.missing ? 'missing' : 'no',
     num(d.rows),
     num(d.files),
     d.bytes === undefined ? '-' : formatBytes(d.bytes),
@@ -63,7 +68,7 @@ export function statusTable(days: readonly DayStatus[], withSource: boolean): st
     ...(withSource ? [source(d)] : []),
     d.quarantineRate === undefined ? '-' : percent(d.quarantineRate),
     lock(d),
-    verdict(d),
+    d.last || !d.missing ? verdict(d) : d.missing,
   ]);
   const numeric = new Set(['rows', 'files', 'bytes', 'quarantine']);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -82,10 +87,26 @@ function totals(days: readonly DayStatus[]): string {
     `${days.length} days`,
     `${count((d) => d.published)} published`,
     ...(days.some((d) => d.source) ? [`${count((d) => d.source?.state === 'stale')} stale`] : []),
+    ...(days.some((d) => d.missing) ? [`${count((d) => d.missing !== undefined)} missing`] : []),
     `${count((d) => d.lock !== undefined && !d.lock.expired)} locked`,
     `${count((d) => d.last?.verdict === 'failed')} failed last`,
   ];
   return parts.join(', ');
+}
+
+/**
+ * The days between the lake's first day (or the first listed, if later) and the last listed that
+ * the lake holds nothing about (a schedule that failed before it wrote anything), added so they
+ * show as missing.
+ */
+function withGaps(records: readonly DayRecords[], first: string | undefined): DayRecords[] {
+  const [from, last] = [records[0]?.date, records.at(-1)?.date];
+  if (first === undefined || from === undefined || last === undefined) return [...records];
+  const start = first > from ? first : from;
+  if (start >= last) return [...records];
+  const known = new Set(records.map((r) => r.date));
+  const gaps = daysBetween(parseDay(start), parseDay(last)).filter((d) => !known.has(d.iso));
+  return [...records, ...gaps.map((d): DayRecords => ({ date: d.iso, reports: [] }))].sort((a, b) => a.date.localeCompare(b.date));
 }
 
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
@@ -97,7 +118,8 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const config = commandConfig(env);
   const days = values.date === undefined && values.from === undefined && values.to === undefined ? undefined : daysFlags(values);
   const store = await openLake(config);
-  const records = await readLakeState(store, days, 'latest');
+  const first = await firstPublishedDay(store);
+  const records = withGaps(await readLakeState(store, days, 'latest'), first);
   let states: Awaited<ReturnType<typeof sourceDayStates>> | undefined;
   if (config.databaseUrl !== undefined) {
     const client = await openSource(config);
@@ -112,7 +134,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
     }
   }
   const now = new Date();
-  const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now));
+  const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now, first));
   if (values.json) {
     printJson(io, statuses);
     return 0;

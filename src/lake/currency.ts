@@ -66,8 +66,7 @@ export function dayCurrency(manifest: Pick<PartitionManifest, 'runs'>, source: S
   // With a signal, one run's partition is judged by it alone (a stamp in the future must not make
   // it stale forever); the stamps still matter for the rows an append kept from an earlier run.
   const stampsMatter = signal === undefined || manifest.runs.length > 1;
-  const stamped =
-    snapshotAt !== undefined && (!stampsMatter || source.lastChange === undefined || Date.parse(source.lastChange) <= Date.parse(snapshotAt));
+  const stamped = snapshotAt !== undefined && (!stampsMatter || source.lastChange === undefined || Date.parse(source.lastChange) <= Date.parse(snapshotAt));
   const signalSame = signal === undefined || (signal.rows === source.count && signal.digest === source.digest);
   const unchanged = stamped && signalSame;
   const facts = { read, snapshotAt, countMatches, unchanged, signal: signal !== undefined };
@@ -77,6 +76,7 @@ export function dayCurrency(manifest: Pick<PartitionManifest, 'runs'>, source: S
     return { state: 'stale', detail: `rows changed after ${latest!.sourceSnapshotAt} (inserted, updated or deleted: the change signal differs)`, ...facts };
   }
   if (!stamped) return { state: 'stale', detail: `rows changed after ${snapshotAt} (the latest at ${source.lastChange})`, ...facts };
-  if (!signal) return { state: 'current', detail: `${count(read)} rows, none changed after ${snapshotAt} (by updated_at: no change signal recorded)`, ...facts };
+  if (!signal)
+    return { state: 'current', detail: `${count(read)} rows, none changed after ${snapshotAt} (by updated_at: no change signal recorded)`, ...facts };
   return { state: 'current', detail: `${count(read)} rows, none changed after ${snapshotAt}`, ...facts };
 }

@@ -7,7 +7,7 @@
  */
 import type { CalendarDay } from '../core/day.js';
 import { PartitionBusyError, PreconditionFailedError, StagingError } from '../core/errors.js';
-import { manifestKey, quarantinePrefix, rentalsPartitionPrefix } from './layout.js';
+import { dateOfManifestKey, MANIFESTS_PREFIX, manifestKey, quarantinePrefix, rentalsPartitionPrefix } from './layout.js';
 import type { ObjectStore } from './store.js';
 
 export interface ManifestFile {
@@ -119,6 +119,11 @@ export async function readManifest(store: ObjectStore, day: CalendarDay): Promis
   }
   if (manifest.version !== 1 || !Array.isArray(manifest.files)) throw new StagingError(`${key} is not a version 1 manifest`);
   return { manifest, etag: object.etag };
+}
+
+/** The first day the lake holds a partition of, if any: before it, a day never published is not missing. */
+export async function firstPublishedDay(store: ObjectStore): Promise<string | undefined> {
+  return (await store.list(MANIFESTS_PREFIX)).flatMap((o) => dateOfManifestKey(o.key) ?? []).sort()[0];
 }
 
 /**

@@ -104,11 +104,12 @@ export function parseContract<S extends v.GenericSchema>(schema: S, value: unkno
 // --- Plan: the execution input -> the days to run --------------------------------------------
 
 /**
- * Why a day runs: the day a schedule is for (`new`), a published day of the schedule's lookback
- * whose partition no longer matches the source (`stale`), a day of the lookback never published
- * after the lake's first day (`missing`), or a day the input names (`requested`).
+ * Why a day runs: the day a schedule is for (`new`; `rerun` when it is published and current:
+ * the schedule rewrites yesterday every time), a published day whose partition no longer matches
+ * the source (`stale`), a day of the lookback never published after the lake's first day
+ * (`missing`), or a day the input names (`requested`).
  */
-export const RUN_REASONS = ['new', 'stale', 'missing', 'requested'] as const;
+export const RUN_REASONS = ['new', 'rerun', 'stale', 'missing', 'requested'] as const;
 /** Why a day of the schedule does not run: it matches the source, or was never published before the lake's first day. */
 export const SKIP_REASONS = ['current', 'unpublished'] as const;
 export type RunReason = (typeof RUN_REASONS)[number];

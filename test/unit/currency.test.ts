@@ -120,7 +120,10 @@ describe('dayCurrency', () => {
 
     it('finds a partition current when the digest is the same, whatever updated_at says (a stamp in the future included)', () => {
       // Act
-      const check = decided({ runs: [signed('-1234567890123456789012')] }, { count: 3_000, digest: '-1234567890123456789012', lastChange: '2099-01-01T00:00:00.000Z' });
+      const check = decided(
+        { runs: [signed('-1234567890123456789012')] },
+        { count: 3_000, digest: '-1234567890123456789012', lastChange: '2099-01-01T00:00:00.000Z' },
+      );
 
       // Assess
       expect(check).toEqual({ state: 'current', detail: `3,000 rows, none changed after ${SNAPSHOT}` });

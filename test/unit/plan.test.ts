@@ -59,7 +59,12 @@ describe('planRun', () => {
     ['a range over the maximum', { from: '2024-01-01', to: '2025-06-01' }, 'to', /at most 366 days/],
     ['an unknown mode', { date: '2025-06-01', mode: 'merge' }, 'mode', /one of overwrite, append/],
     ['a bad schedule time', { scheduledTime: 'yesterday' }, 'scheduledTime', /ISO 8601/],
-    ['a schedule time whose yesterday is today', { scheduledTime: '2025-06-16T02:30:00Z' }, 'scheduledTime', /yesterday is over \(not after today, 2025-06-15 in UTC\)/],
+    [
+      'a schedule time whose yesterday is today',
+      { scheduledTime: '2025-06-16T02:30:00Z' },
+      'scheduledTime',
+      /yesterday is over \(not after today, 2025-06-15 in UTC\)/,
+    ],
     ['a schedule time far in the future', { scheduledTime: '2030-01-01T00:00:00Z' }, 'scheduledTime', /yesterday is over/],
   ])('rejects %s', (_name, input, field, message) => {
     // Act
@@ -120,15 +125,23 @@ describe("planExecution: the schedule's lookback", () => {
     });
   });
 
-  it('skips a published, current yesterday (a schedule run again rewrites nothing) and runs a stale one as stale', async () => {
+  it('re-runs a published, current yesterday saying so (not as new), and runs a stale one as stale', async () => {
     // Act
     const current = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0);
     const stale = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0, { '2025-06-14': 'stale' });
 
     // Assess
     expect(current.asked).toEqual([['2025-06-14']]);
-    expect(current.result).toMatchObject({ dates: [], reasons: [], skipped: [{ date: '2025-06-14', kind: 'current', detail: 'yesterday: current detail' }] });
-    expect(stale.result).toMatchObject({ dates: ['2025-06-14'], reasons: [{ date: '2025-06-14', kind: 'stale', detail: 'yesterday: stale detail' }], skipped: [] });
+    expect(current.result).toMatchObject({
+      dates: ['2025-06-14'],
+      reasons: [{ date: '2025-06-14', kind: 'rerun', detail: 'yesterday, re-run every schedule (current detail)' }],
+      skipped: [],
+    });
+    expect(stale.result).toMatchObject({
+      dates: ['2025-06-14'],
+      reasons: [{ date: '2025-06-14', kind: 'stale', detail: 'yesterday: stale detail' }],
+      skipped: [],
+    });
   });
 
   it('runs a never-published yesterday as new, whether or not the lake has earlier days', async () => {
@@ -157,6 +170,6 @@ describe("planExecution: the schedule's lookback", () => {
     // Assess
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).field).toBe('mode');
-    expect((await planWith({ scheduledTime: '2025-06-15T02:30:00Z', mode: 'append' }, 0, { '2025-06-14': 'unpublished' })).result.dates).toEqual(['2025-06-14']);
+    expect((await planWith({ scheduledTime: '2025-06-15T02:30:00Z', mode: 'append' }, 0)).result.dates).toEqual(['2025-06-14']);
   });
 });

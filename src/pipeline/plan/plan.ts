@@ -6,8 +6,9 @@
  * The schedule's input heals the lake (`staleness.ts`): of yesterday and the `lookbackDays` days
  * before it, a published day whose partition no longer matches the source (its change signal
  * moved) runs again (`stale`), and a day never published after the lake's first day runs
- * (`missing`: a schedule that failed). Yesterday runs when it was never published (`new`) or is
- * stale, and is skipped when current: a schedule re-run rewrites nothing. A day never published
+ * (`missing`: a schedule that failed). Yesterday runs every time, labelled `new` (never published),
+ * `stale`, or `rerun` (published and current: the schedule rewrites it anyway, since late rows of
+ * yesterday are the likeliest and an execution of no days is not one). A day never published
  * before the lake's first day is left to a backfill. A scheduled time whose yesterday is not over
  * yet is refused. The plan says why each day runs and lists the days it leaves alone.
  */
@@ -81,17 +82,17 @@ function readInput(input: unknown, options: PlanOptions): Request {
   return { mode, days, scheduled };
 }
 
-/** Why a checked day runs, or undefined when it is left alone; yesterday runs unless it is current. */
+/** Why a checked day runs, or undefined when it is left alone; yesterday always runs, saying why. */
 function reasonOf(check: DayCheck, yesterday: CalendarDay): PlannedDay | undefined {
   const { date, state, detail } = check;
   if (date !== yesterday.iso) return state === 'stale' || state === 'missing' ? { date, kind: state, detail } : undefined;
-  if (state === 'current') return undefined;
+  if (state === 'current') return { date, kind: 'rerun', detail: `yesterday, re-run every schedule (${detail})` };
   return state === 'stale' ? { date, kind: 'stale', detail: `yesterday: ${detail}` } : { date, kind: 'new', detail: 'yesterday' };
 }
 
 /**
  * The plan of a schedule's input from the checks of its lookback and of yesterday (the last; when
- * it was not checked, it runs): the stale and missing days, oldest first, and yesterday unless current.
+ * it was not checked, it is new): the stale and missing days, oldest first, then yesterday.
  */
 function scheduledPlan(mode: WriteMode, yesterday: CalendarDay, checks: readonly DayCheck[]): RunPlan {
   const all = checks.some((c) => c.date === yesterday.iso) ? checks : [...checks, { date: yesterday.iso, state: 'unpublished' as const, detail: '' }];
@@ -101,7 +102,7 @@ function scheduledPlan(mode: WriteMode, yesterday: CalendarDay, checks: readonly
     mode,
     dates: reasons.map((r) => r.date),
     reasons,
-    skipped: left.map((c) => ({ date: c.date, kind: c.state, detail: c.date === yesterday.iso ? `yesterday: ${c.detail}` : c.detail })),
+    skipped: left.map((c) => ({ date: c.date, kind: c.state, detail: c.detail })),
   };
 }
 
@@ -127,7 +128,7 @@ export function lookbackWindow(yesterday: CalendarDay, lookbackDays: number): Ca
 
 /**
  * The plan stage's work: `planRun`, and for a schedule's input the checks of its lookback and of
- * yesterday: the stale and missing days run, and yesterday unless it is published and current.
+ * yesterday: the stale and missing days run, then yesterday, labelled by what its check found.
  */
 export async function planExecution(input: unknown, options: LookbackOptions): Promise<RunPlan> {
   const { mode, days, scheduled } = readInput(input, options);

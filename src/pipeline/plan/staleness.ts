@@ -8,8 +8,7 @@ import type pg from 'pg';
 import type { CalendarDay } from '../../core/day.js';
 import type { FactTable } from '../../core/tables.js';
 import { dayCurrency } from '../../lake/currency.js';
-import { MANIFESTS_PREFIX, dateOfManifestKey } from '../../lake/layout.js';
-import { readManifest } from '../../lake/manifest.js';
+import { firstPublishedDay, readManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { sourceDayStates } from '../../source/day-state.js';
 import type { SkipReason } from '../contracts.js';
@@ -31,12 +30,6 @@ export interface CheckDaysRequest {
   readonly table?: FactTable;
 }
 
-/** The first day the lake holds a partition of (its manifests are listed in date order), if any. */
-export async function firstPublishedDay(store: ObjectStore): Promise<string | undefined> {
-  const dates = (await store.list(MANIFESTS_PREFIX)).flatMap((o) => dateOfManifestKey(o.key) ?? []);
-  return dates.sort()[0];
-}
-
 /**
  * Checks each of `days` against the source: its manifest, then for the published days one query
  * for their counts and change signals; a day without a manifest is `missing` when the lake's first
@@ -53,7 +46,11 @@ export async function checkDays(request: CheckDaysRequest): Promise<DayCheck[]> 
     if (!manifest) {
       return first !== undefined && first < day.iso
         ? { date: day.iso, state: 'missing', detail: `never published, and the lake starts at ${first}` }
-        : { date: day.iso, state: 'unpublished', detail: first ? `never published: before the lake's first day (${first})` : 'never published: the lake holds no day yet' };
+        : {
+            date: day.iso,
+            state: 'unpublished',
+            detail: first ? `never published: before the lake's first day (${first})` : 'never published: the lake holds no day yet',
+          };
     }
     const { state, detail } = dayCurrency(manifest, states.get(day.iso)!);
     return { date: day.iso, state, detail };
