@@ -210,19 +210,29 @@ describe('the schedule heals a churning source over 30 days', () => {
     };
     const equal = await etl(['verify']);
     await client.query(`UPDATE rentals SET start_station = 'Long Ago' WHERE rental_id = ${rentalOf('2025-06-03')}`);
+    await client.query(`DELETE FROM rentals WHERE rental_id = ${rentalOf('2025-06-06', 5)}`);
+    await client.query(
+      `INSERT INTO rentals (rental_id, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at)
+       VALUES (9000003, 3, 3, '2025-06-06T09:00:00Z', NULL, NULL, NULL, NULL, '2000-01-01T00:00:00Z')`,
+    );
 
     // Act
     const found = await etl(['verify', '--from', '2025-06-01', '--to', '2025-06-10']);
-    const repaired = await etl(['verify', '--date', '2025-06-03', '--repair']);
-    const after = await etl(['verify', '--date', '2025-06-03']);
+    const repaired = await etl(['verify', '--from', '2025-06-03', '--to', '2025-06-06', '--repair']);
+    const after = await etl(['verify', '--from', '2025-06-03', '--to', '2025-06-06']);
 
     // Assess
     expect(equal).toEqual({ code: 0, out: '30 published days compared with the source: 30 equal, 0 differ' });
     expect(found.code).toBe(1);
     // 2025-06-03 holds the late rental inserted before the schedule of 06-05.
-    expect(found.out.split('\n')[0]).toBe(`2025-06-03: differs: 0 missing, 0 extra, 1 changed (source ${PER_DAY + 1} rows, lake ${PER_DAY + 1})`);
+    expect(found.out.split('\n')).toEqual([
+      `2025-06-03: differs: 0 missing, 0 extra, 1 changed (source ${PER_DAY + 1} rows, lake ${PER_DAY + 1})`,
+      `2025-06-06: differs: 1 missing, 1 extra, 0 changed (source ${PER_DAY} rows, lake ${PER_DAY})`,
+      '10 published days compared with the source: 8 equal, 2 differ',
+    ]);
     expect(repaired.code).toBe(0);
     expect(after.code).toBe(0);
-    expect(await lakeRows(lake, store, '2025-06-03')).toEqual(await sourceRows(client, '2025-06-03'));
+    expect(repaired.out.split('\n').at(-1)).toBe('4 published days compared with the source: 2 equal, 2 differ; after --repair 0 differ');
+    for (const date of ['2025-06-03', '2025-06-06']) expect(await lakeRows(lake, store, date), date).toEqual(await sourceRows(client, date));
   });
 });
