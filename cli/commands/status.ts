@@ -15,7 +15,9 @@ import { printJson, type CommandContext } from '../io.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
 import { openSource } from '../source.js';
-import { formatBytes } from '../summary.js';
+import { driftLine, formatBytes } from '../summary.js';
+import { RENTALS } from '../../src/core/tables.js';
+import { undeclaredSourceColumns, type UndeclaredColumn } from '../../src/source/source-columns.js';
 
 /** `2026-11-17T04:05:06.789Z` as `2026-11-17 04:05:06Z`. */
 function when(iso: string | undefined): string {
@@ -121,6 +123,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   const first = await firstPublishedDay(store);
   const records = withGaps(await readLakeState(store, days, 'latest'), first);
   let states: Awaited<ReturnType<typeof sourceDayStates>> | undefined;
+  let undeclared: UndeclaredColumn[] = [];
   if (config.databaseUrl !== undefined) {
     const client = await openSource(config);
     try {
@@ -129,6 +132,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
         records.map((r) => r.date),
         config.timeZone,
       );
+      undeclared = await undeclaredSourceColumns(client, [RENTALS]);
     } finally {
       await client.end();
     }
@@ -145,5 +149,6 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   }
   io.out(statusTable(statuses, states !== undefined));
   io.out(totals(statuses));
+  if (undeclared.length > 0) io.out(driftLine(undeclared));
   return 0;
 }

@@ -51,7 +51,11 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
     if (values.repair && differing.length > 0) {
       const { runLocalExecution } = await import('../../src/pipeline/local-execution.js');
       for (const day of differing) {
-        const outcome = await runLocalExecution(config, { date: day.date }, { concurrency: 1, logLine: (line) => io.err(line.replace(/\n$/, '')), logLevel: 'WARN' });
+        const outcome = await runLocalExecution(
+          config,
+          { date: day.date },
+          { concurrency: 1, logLine: (line) => io.err(line.replace(/\n$/, '')), logLevel: 'WARN' },
+        );
         io.err(`${day.date}: republished (${outcome.status === 'SUCCEEDED' ? 'passed' : `failed: ${outcome.outcomes[0]?.error ?? outcome.cause}`})`);
       }
       repaired = await verify(differing.map((d) => parseDay(d.date)));

@@ -129,6 +129,13 @@ export const VARIABLE = {
     meaning: 'Largest relative change of the row count against the previous day; set it to fail instead of warn',
     prop: 'quality.maxDayOverDayChange',
   },
+  QUALITY_MIN_DAY_ROWS: {
+    field: 'thresholds',
+    fallback: 'unset: warn when a day has no rows',
+    bounds: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+    meaning: 'Fewest rows a published day may have; set it to fail instead of warn (1: an empty day fails)',
+    prop: 'quality.minDayRows',
+  },
   PARTITION_LOCK_TTL_SECONDS: {
     field: 'lockTtlMs',
     default: 120,
@@ -218,6 +225,7 @@ export const DEFAULTS = {
     maxNegativeCostRate: VARIABLE.QUALITY_MAX_NEGATIVE_COST_RATE.default,
     maxDuplicateIds: VARIABLE.QUALITY_MAX_DUPLICATE_IDS.default,
     maxDayOverDayChange: undefined,
+    minDayRows: undefined,
   } satisfies Record<PropKeys<'quality'>, number | undefined> & QualityThresholds,
   dayOverDayWarnAbove: DAY_OVER_DAY_WARN_ABOVE,
 } as const;

@@ -132,6 +132,8 @@ export const runPlanSchema = v.object({
   reasons: v.optional(v.array(plannedDaySchema)),
   /** The days of a schedule's lookback that do not run. */
   skipped: v.optional(v.array(skippedDaySchema)),
+  /** Source columns the table declaration does not name, as `rentals.promo_code (text)`: not carried into the lake. */
+  undeclaredColumns: v.optional(v.array(v.string())),
 });
 /** What plan returns: the write mode and the days of the execution, and for a schedule why each runs. */
 export type RunPlan = v.InferOutput<typeof runPlanSchema>;
@@ -190,6 +192,8 @@ export const extractOutputSchema = v.pipe(
       sourceCount: count(),
       /** Their change signal's digest in that snapshot (absent from an extract older than the signal). */
       sourceDigest: v.optional(digestSchema),
+      /** Source columns the table declaration does not name, as `rentals.promo_code (text)` (schema drift). */
+      undeclaredColumns: v.optional(v.array(v.string())),
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
       staging: v.object({ rentals: stagedTableSchema }, 'the staged tables { rentals }'),
@@ -240,6 +244,7 @@ const transformOutputSchema = v.object(
     hours: hoursSchema,
     sourceCount: count(),
     sourceDigest: v.optional(digestSchema),
+    undeclaredColumns: v.optional(v.array(v.string())),
     snapshotAt: isoTimestamp,
     files: v.array(writtenFileSchema, 'a list of written files'),
     quarantineKey: v.optional(v.string()),

@@ -15,8 +15,9 @@ import { arrowIpcStream, encodeStaged, STAGED_CONTENT_TYPE, stagingEncodingFor }
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
-import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
-import { copyRangeSql, countInSnapshotSql, sourceColumnsQuery } from '../../source/queries.js';
+import { RENTALS, type FactTable, type SourceTable } from '../../core/tables.js';
+import { copyRangeSql, countInSnapshotSql } from '../../source/queries.js';
+import { checkSourceColumns, describeUndeclared } from '../../source/source-columns.js';
 import type { ExtractOutput, StagedTable } from '../contracts.js';
 
 /** How often a long extract logs its progress. */
@@ -42,33 +43,7 @@ export interface ExtractRequest {
 /** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
 export type ExtractResult = Omit<ExtractOutput, 'mode' | 'owner'>;
 
-/** Postgres types whose binary form the COPY decoder reads for each column kind. */
-const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
-  int64: ['bigint'],
-  int32: ['integer'],
-  bool: ['boolean'],
-  date: ['date'],
-  timestamptz: ['timestamp with time zone'],
-  text: ['text', 'character varying'],
-};
-
-/**
- * Checks that the source tables have the columns and types their declarations give. COPY BINARY
- * sends raw bytes: a text column read as a bigint would decode as garbage without this.
- */
-export async function checkSourceColumns(client: pg.Client, tables: readonly SourceTable[]): Promise<void> {
-  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(sourceColumnsQuery(tables));
-  for (const table of tables) {
-    for (const column of table.columns) {
-      const actual = rows.find((r) => r.table_name === table.name && r.column_name === column.name)?.data_type;
-      if (actual === undefined || !SOURCE_TYPES[column.kind].includes(actual)) {
-        throw new StagingError(
-          `source column ${table.name}.${column.name}: expected ${SOURCE_TYPES[column.kind].join(' or ')}, got ${actual ?? 'no such column'}`,
-        );
-      }
-    }
-  }
-}
+export { checkSourceColumns } from '../../source/source-columns.js';
 
 /** Streams the rows `sql` (a `COPY ... TO STDOUT (FORMAT binary)` of `table`) sends into a staging object. */
 async function stageTable(
@@ -123,7 +98,8 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await checkSourceColumns(client, [table]);
+    const undeclared = (await checkSourceColumns(client, [table])).map(describeUndeclared);
+    if (undeclared.length > 0) request.log?.warn('source columns not in the declaration: not carried into the lake', { columns: undeclared });
     // The count and the change signal's digest of the rows the COPY below sends, in its snapshot.
     const counted = await client.query<{ n: string; digest: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
     const sourceCount = Number(counted.rows[0].n);
@@ -151,6 +127,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       sourceCount,
       sourceDigest,
       snapshotAt,
+      ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}),
       // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
       staging: { rentals: staged },
       seconds: (performance.now() - started) / 1000,

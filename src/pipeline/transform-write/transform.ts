@@ -29,7 +29,7 @@ import { QuarantineWriter, quarantineLines } from './quarantine.js';
 export interface TransformRequest {
   readonly store: ObjectStore;
   readonly day: CalendarDay;
-  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'sourceCount' | 'sourceDigest' | 'snapshotAt' | 'staging'>;
+  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'sourceCount' | 'sourceDigest' | 'undeclaredColumns' | 'snapshotAt' | 'staging'>;
   /** Zone of the partition days: a range that is not the whole day names its part in its keys. */
   readonly timeZone: string;
   readonly rowsPerFile: number;
@@ -115,6 +115,7 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     hours: extract.hours,
     sourceCount: extract.sourceCount,
     ...(extract.sourceDigest === undefined ? {} : { sourceDigest: extract.sourceDigest }),
+    ...(extract.undeclaredColumns ? { undeclaredColumns: extract.undeclaredColumns } : {}),
     snapshotAt: extract.snapshotAt,
     files,
     quarantineKey: quarantinedKey,

@@ -11,6 +11,7 @@ import { isRetryable, StagingError, ValidationBreachError } from '../../core/err
 import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
 import { nextManifest, readManifest, type ChangeSignal, type PartitionManifest } from '../../lake/manifest.js';
 import { combinedSignal } from '../../lake/change-signal.js';
+import { sourceChecks } from './source-checks.js';
 import type { DayPublication } from '../../lake/day-publication.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
@@ -45,6 +46,8 @@ export interface DayWrite {
   readonly snapshotAt: string;
   /** The ranges' change signals added up (absent when a range has none). */
   readonly signal?: ChangeSignal;
+  /** Source columns the declaration does not name (schema drift), from the ranges' extracts. */
+  readonly undeclaredColumns?: readonly string[];
   readonly files: readonly WrittenFile[];
   readonly quarantineKeys: readonly string[];
   readonly metrics: DayMetrics;
@@ -104,6 +107,7 @@ export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]
     sourceCount: ranges.reduce((n, range) => n + range.sourceCount, 0),
     snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
     ...combinedSignal(ranges),
+    undeclaredColumns: [...new Set(ranges.flatMap((range) => range.undeclaredColumns ?? []))],
     files: ranges.flatMap((range) => range.files),
     quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
     // Over the partition as published after this run: the source's duplicates (an append adds no
@@ -344,7 +348,10 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   await publication.confirm();
   const footers = await summariseFooters(table, store, write.files);
   const previousDay = await readManifest(store, addDays(day, -1));
-  const checks = qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows);
+  const checks = [
+    ...qualityChecks(table, write, footers, thresholds, previousDay?.manifest.rows),
+    ...sourceChecks(write, write.metrics.rows + (write.metrics.alreadyPublished ?? 0), thresholds),
+  ];
   const failed = checks.filter((c) => !c.passed && c.severity === 'error');
   const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
   const bytes = write.files.reduce((s, f) => s + f.bytes, 0);

@@ -86,7 +86,10 @@ export async function verifyDay(request: VerifyRequest, day: CalendarDay, manife
     const copy = client.query(copyTo(copySql(table, [table.key], windowCondition(table, dayWindow(day, request.timeZone)))));
     for await (const raw of decodeCopyBinary(copy, table, request.batchRows ?? 32_768)) {
       const { batch, excluded } = castToLake(table, raw, lineage);
-      for (const part of withoutRows(batch, excluded.map((e) => e.row))) {
+      for (const part of withoutRows(
+        batch,
+        excluded.map((e) => e.row),
+      )) {
         for (const { key, hash } of arrowRowHashes(table, part)) {
           sourceRows++;
           while (at < lake.keys.length && lake.keys[at] < key) [extra, at] = [extra + 1, at + 1];
