@@ -78,6 +78,12 @@ function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
   };
 }
 
+/** The source columns any range found undeclared, once each; `{}` when none did. */
+function undeclaredIn(ranges: readonly TransformOutput[]): { undeclaredColumns?: string[] } {
+  const columns = [...new Set(ranges.flatMap((range) => range.undeclaredColumns ?? []))];
+  return columns.length > 0 ? { undeclaredColumns: columns } : {};
+}
+
 /**
  * Puts the ranges of one run together. They must belong to `run` and be exactly the ranges its day
  * plan made (so they cover the day without a gap or an overlap); anything else is a wiring fault,
@@ -107,7 +113,7 @@ export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]
     sourceCount: ranges.reduce((n, range) => n + range.sourceCount, 0),
     snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
     ...combinedSignal(ranges),
-    undeclaredColumns: [...new Set(ranges.flatMap((range) => range.undeclaredColumns ?? []))],
+    ...undeclaredIn(ranges),
     files: ranges.flatMap((range) => range.files),
     quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
     // Over the partition as published after this run: the source's duplicates (an append adds no
