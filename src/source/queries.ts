@@ -112,9 +112,10 @@ export function duplicateKeysQuery(table: FactTable, window: Window): QueryConfi
 export function sourceDayStatesQuery(table: FactTable, window: Window, timeZone: string): QueryConfig {
   const partition = escapeIdentifier(table.partition);
   return {
-    text: `SELECT to_char((${partition} AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, ${digestOf(table)} AS digest,
-       max(${escapeIdentifier(table.changedAt)}) AS last_change
-     FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)} GROUP BY 1`,
+    // Grouped by date, formatted per group: the text of a date is not made once per row.
+    text: `SELECT to_char(day, 'YYYY-MM-DD') AS day, n, digest, last_change FROM (
+       SELECT (${partition} AT TIME ZONE $3)::date AS day, count(*) AS n, ${digestOf(table)} AS digest, max(${escapeIdentifier(table.changedAt)}) AS last_change
+       FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)} GROUP BY 1) AS days`,
     values: [window.start, window.end, timeZone],
   };
 }

@@ -202,7 +202,7 @@ describe('the SQL of a table declared otherwise', () => {
     expect(queries.unique.values).toEqual(['"Trips"', 'trip_id']);
     expect(queries.duplicates.text).toBe('SELECT count(*) - count(DISTINCT "trip_id") AS n FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2');
     expect(queries.state.text).toBe(
-      `SELECT to_char(("begin" AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, coalesce(sum(hashtextextended("trip_id"::text || ':' || xmin::text, 0)), 0)::text AS digest,\n       max("changed") AS last_change\n     FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2 GROUP BY 1`,
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, n, digest, last_change FROM (\n       SELECT ("begin" AT TIME ZONE $3)::date AS day, count(*) AS n, coalesce(sum(hashtextextended("trip_id"::text || ':' || xmin::text, 0)), 0)::text AS digest, max("changed") AS last_change\n       FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2 GROUP BY 1) AS days`,
     );
     expect(countInSnapshotSql(TRIPS, WINDOW)).toMatch(
       /^SELECT count\(\*\) AS n, coalesce\(sum\(hashtextextended\("trip_id"::text \|\| ':' \|\| xmin::text, 0\)\), 0\)::text AS digest, now\(\) AS snapshot_at FROM "Trips" WHERE "begin" >= '/,
