@@ -46,7 +46,16 @@ await client.connect();
 try {
   await migrate(client);
   const seeded = performance.now();
-  await seed(client, { from: day, to: day, rentalsPerDay: rows, users: 10_000, bikes: 1_000 });
+  // The seeder makes at most 10,000,000 rentals a day: a bigger day repeats them under new ids.
+  const seeded10m = Math.min(rows, 10_000_000);
+  await seed(client, { from: day, to: day, rentalsPerDay: seeded10m, users: 10_000, bikes: 1_000 });
+  for (let have = seeded10m; have < rows; have += seeded10m) {
+    await client.query(
+      `INSERT INTO rentals SELECT rental_id + (SELECT max(rental_id) FROM rentals), user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at
+       FROM rentals ORDER BY rental_id LIMIT $1`,
+      [Math.min(seeded10m, rows - have)],
+    );
+  }
   await client.query('VACUUM ANALYZE rentals');
   const seedSeconds = (performance.now() - seeded) / 1000;
   // The lookback's query as it was before the signal: count and latest change, grouped by day.

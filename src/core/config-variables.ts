@@ -147,10 +147,10 @@ export const VARIABLE = {
   REPUBLISH_LOOKBACK_DAYS: {
     field: 'republishLookbackDays',
     default: 7,
-    // At most a year: each day looked back at is a count of its rows in the source.
+    // At most a year: each day looked back at is a scan of its rows in the source (the change signal).
     bounds: { min: 0, max: 366, integer: true },
     meaning:
-      'Days before yesterday the scheduled run re-checks against the source (one count per published day); a day whose partition is stale (the row count differs, or a row was updated after its snapshot) is published again. `0` turns it off',
+      "Days before yesterday the scheduled run re-checks against the source (one scan of each published day, the change signal); a day whose rows were inserted, updated or deleted since it was published is published again, and a day never published after the lake's first day is published. `0` turns it off",
   },
   BATCH_ROWS: {
     field: 'batchRows',

@@ -43,7 +43,9 @@ describe('the flags of each command', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(err).toEqual(['etl: command: expected one of db, seed, run, backfill, validate, verify, read, status, report, unlock, clean, start, remote, got "deploy"']);
+    expect(err).toEqual([
+      'etl: command: expected one of db, seed, run, backfill, validate, verify, read, status, report, unlock, clean, start, remote, got "deploy"',
+    ]);
   });
 
   it.each([[['--help']], [['help']], [['run', '--help']], [['remote', '-h']]])('prints the usage for %j and exits 0', async (argv) => {
