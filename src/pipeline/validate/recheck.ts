@@ -74,7 +74,13 @@ export async function recheckPartition(request: RecheckRequest): Promise<Recheck
       passed: currency.unchanged,
       severity: 'error',
       expected: `no source row ${currency.signal ? 'inserted, updated or deleted (the change signal)' : 'updated'} after ${currency.snapshotAt}`,
-      actual: currency.signal ? (currency.unchanged ? 'the same change signal' : 'the change signal differs') : source.lastChange ? `last update ${source.lastChange}` : 'no rows',
+      actual: currency.signal
+        ? currency.unchanged
+          ? 'the same change signal'
+          : 'the change signal differs'
+        : source.lastChange
+          ? `last update ${source.lastChange}`
+          : 'no rows',
     },
   ];
   const runId = newRunId();

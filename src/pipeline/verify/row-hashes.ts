@@ -8,6 +8,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Data, RecordBatch, Vector } from 'apache-arrow';
+import { StagingError } from '../../core/errors.js';
 import type { FactTable, SourceColumn } from '../../core/tables.js';
 import { validity } from '../../formats/arrow-rows.js';
 
@@ -34,7 +35,7 @@ function rowHash(values: readonly string[]): bigint {
 /** The key of `table` as a bigint: `etl verify` merges on integer keys. */
 export function checkIntegerKey(table: FactTable): void {
   const key = table.columns.find((c) => c.name === table.key)!;
-  if (key.kind !== 'int64' && key.kind !== 'int32') throw new Error(`etl verify merges on an integer key; ${table.name}.${table.key} is ${key.kind}`);
+  if (key.kind !== 'int64' && key.kind !== 'int32') throw new StagingError(`etl verify merges on an integer key; ${table.name}.${table.key} is ${key.kind}`);
 }
 
 /** A 128-bit two's-complement integer from four little-endian 32-bit words. */

@@ -78,8 +78,8 @@ export async function verifyDay(request: VerifyRequest, day: CalendarDay, manife
   checkIntegerKey(table);
   const lake = await lakeRows(request, table, manifest);
   const lineage = new LineageColumns(newRunId(), 0n);
-  let [at, sourceRows, missing, changed] = [0, 0, 0, 0];
-  let extra = 0;
+  const counts = { sourceRows: 0, missing: 0, extra: 0, changed: 0 };
+  let at = 0; // the next published row not yet matched
   const { client } = request;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
@@ -91,12 +91,16 @@ export async function verifyDay(request: VerifyRequest, day: CalendarDay, manife
         excluded.map((e) => e.row),
       )) {
         for (const { key, hash } of arrowRowHashes(table, part)) {
-          sourceRows++;
-          while (at < lake.keys.length && lake.keys[at] < key) [extra, at] = [extra + 1, at + 1];
-          if (at < lake.keys.length && lake.keys[at] === key) {
-            if (lake.hashes[at] !== hash) changed++;
+          counts.sourceRows++;
+          // Published rows with a smaller key have no source row: extra.
+          while (at < lake.keys.length && lake.keys[at] < key) {
+            counts.extra++;
             at++;
-          } else missing++;
+          }
+          if (at < lake.keys.length && lake.keys[at] === key) {
+            if (lake.hashes[at] !== hash) counts.changed++;
+            at++;
+          } else counts.missing++;
         }
       }
     }
@@ -105,7 +109,8 @@ export async function verifyDay(request: VerifyRequest, day: CalendarDay, manife
     await client.query('ROLLBACK').catch(() => undefined);
     throw classifyDbError(error, `verify ${day.iso}`);
   }
-  extra += lake.keys.length - at;
+  counts.extra += lake.keys.length - at;
+  const { sourceRows, missing, extra, changed } = counts;
   return { date: day.iso, sourceRows, lakeRows: lake.keys.length, missing, extra, changed, equal: missing + extra + changed === 0 };
 }
 
