@@ -7,6 +7,12 @@
 import type { QualityThresholds } from '../../core/config.js';
 import type { CheckResult } from '../../lake/report-record.js';
 
+/** The source columns any range of a run found undeclared, once each; `{}` when none did. */
+export function undeclaredIn(ranges: readonly { readonly undeclaredColumns?: readonly string[] }[]): { undeclaredColumns?: string[] } {
+  const columns = [...new Set(ranges.flatMap((range) => range.undeclaredColumns ?? []))];
+  return columns.length > 0 ? { undeclaredColumns: columns } : {};
+}
+
 /** The checks of `write`, a run whose day holds `rows` rows once published. */
 export function sourceChecks(write: { readonly undeclaredColumns?: readonly string[] }, rows: number, thresholds: QualityThresholds): CheckResult[] {
   const undeclared = write.undeclaredColumns ?? [];

@@ -11,7 +11,7 @@ import { isRetryable, StagingError, ValidationBreachError } from '../../core/err
 import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
 import { nextManifest, readManifest, type ChangeSignal, type PartitionManifest } from '../../lake/manifest.js';
 import { combinedSignal } from '../../lake/change-signal.js';
-import { sourceChecks } from './source-checks.js';
+import { sourceChecks, undeclaredIn } from './source-checks.js';
 import type { DayPublication } from '../../lake/day-publication.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
@@ -76,12 +76,6 @@ function addMetrics(total: RangeMetrics, next: RangeMetrics): RangeMetrics {
     // Every range of an append reads the same published partition.
     publishedDuplicateIds: Math.max(total.publishedDuplicateIds ?? 0, next.publishedDuplicateIds ?? 0),
   };
-}
-
-/** The source columns any range found undeclared, once each; `{}` when none did. */
-function undeclaredIn(ranges: readonly TransformOutput[]): { undeclaredColumns?: string[] } {
-  const columns = [...new Set(ranges.flatMap((range) => range.undeclaredColumns ?? []))];
-  return columns.length > 0 ? { undeclaredColumns: columns } : {};
 }
 
 /**
