@@ -155,6 +155,32 @@ describe('etl status on a local lake', () => {
   });
 });
 
+describe('etl status with a day the lake knows nothing about', () => {
+  let lake: string;
+
+  beforeAll(async () => {
+    lake = await mkdtemp(join(tmpdir(), 'status-gap-'));
+    // 2025-04-02's schedule failed before it wrote anything: no manifest, report or lock.
+    await writeSyntheticDays(await openStore(loadConfig({ LAKE_URI: lake })), [parseDay('2025-04-01'), parseDay('2025-04-03')]);
+  });
+
+  afterAll(async () => {
+    await rm(lake, { recursive: true, force: true });
+  });
+
+  it('lists it between the days around it as missing, with why', async () => {
+    // Act
+    const days = await statusJson([], { LAKE_URI: lake });
+
+    // Assess
+    expect(days.map((d) => [d.date, d.published, d.missing])).toEqual([
+      ['2025-04-01', true, undefined],
+      ['2025-04-02', false, 'never published, though the lake starts at 2025-04-01: no run recorded'],
+      ['2025-04-03', true, undefined],
+    ]);
+  });
+});
+
 describe.skipIf(!s3Endpoint)('etl status on an S3 lake', () => {
   let env: NodeJS.ProcessEnv;
   const days = daysBetween(parseDay('2024-11-01'), parseDay('2025-02-28'));
