@@ -34,6 +34,14 @@ describe('planRun', () => {
     expect(plan(input)).toEqual(expected);
   });
 
+  it('takes a schedule time a few minutes ahead of its clock (a scheduler firing at midnight)', () => {
+    // Act: the schedule fires at 00:00 on the 16th; this clock still says 23:57 on the 15th
+    const result = planRun({ scheduledTime: '2025-06-16T00:00:00Z' }, { timeZone: 'UTC', maxDays: 366, now: new Date('2025-06-15T23:57:00Z') });
+
+    // Assess
+    expect(result.dates).toEqual(['2025-06-15']);
+  });
+
   it('turns the schedule time into yesterday in the partition time zone', () => {
     // Act: 23:30 UTC on the 14th is already the 15th in Berlin
     const berlin = plan({ scheduledTime: '2025-06-14T23:30:00Z' }, 'Europe/Berlin');
@@ -66,6 +74,7 @@ describe('planRun', () => {
       /yesterday is over \(not after today, 2025-06-15 in UTC\)/,
     ],
     ['a schedule time far in the future', { scheduledTime: '2030-01-01T00:00:00Z' }, 'scheduledTime', /yesterday is over/],
+    ['a schedule time past the next midnight', { scheduledTime: '2025-06-16T00:06:00Z' }, 'scheduledTime', /yesterday is over/],
   ])('rejects %s', (_name, input, field, message) => {
     // Act
     const error = (() => {

@@ -17,6 +17,9 @@ import { InputError } from '../../core/errors.js';
 import { parseMode, type PlannedDay, type RunPlan, type SkipReason, type WriteMode } from '../contracts.js';
 import type { DayCheck } from './staleness.js';
 
+/** How far ahead of this clock a schedule's time may be (a scheduler's clock is not this one). */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Most days one execution may cover (ten years). */
 export const MAX_DAYS_PER_EXECUTION = 3_660;
 
@@ -61,8 +64,10 @@ function readInput(input: unknown, options: PlanOptions): Request {
       const at = typeof e.scheduledTime === 'string' ? new Date(e.scheduledTime) : new Date(Number.NaN);
       if (Number.isNaN(at.getTime())) throw new InputError('scheduledTime', 'an ISO 8601 timestamp', String(e.scheduledTime));
       days = [addDays(dayAt(at, options.timeZone), -1)];
-      // Its yesterday must be over: a schedule time in the future would publish a day still running.
-      if (days[0].iso >= today.iso) {
+      // Its yesterday must be over: a schedule time in the future would publish a day still running
+      // (a schedule firing at midnight a few minutes ahead of this clock is not refused).
+      const skewed = dayAt(new Date((options.now ?? new Date()).getTime() + CLOCK_SKEW_MS), options.timeZone);
+      if (days[0].iso >= skewed.iso) {
         throw new InputError('scheduledTime', `a time whose yesterday is over (not after today, ${today.iso} in ${options.timeZone})`, String(e.scheduledTime));
       }
       break;
