@@ -12,7 +12,9 @@ import { etlCommand } from './invocation.js';
 import { checkLake, checkWritableLake } from './lake.js';
 import type { StageLogLevel } from './options.js';
 import { openSource } from './source.js';
-import { summaryTable } from './summary.js';
+import { driftLine, summaryTable } from './summary.js';
+import { RENTALS } from '../src/core/tables.js';
+import { describeUndeclared, undeclaredSourceColumns } from '../src/source/source-columns.js';
 
 /** How a run reports, besides its progress on stderr. */
 export interface ReportOptions {
@@ -38,7 +40,7 @@ export async function runAndReport(
 ): Promise<number> {
   // An unreachable source or lake is a configuration error before anything runs, not a failed day.
   const client = await openSource(config);
-  await client.end();
+  const undeclared = await undeclaredSourceColumns(client, [RENTALS]).finally(() => client.end());
   await checkLake(config);
   await checkWritableLake(config);
   // Ctrl-C stops the run cleanly: the days in flight are swept and given back, exit 130. Twice: at once.
@@ -75,13 +77,15 @@ export async function runAndReport(
   }
   const executionError = result.status === 'FAILED' && result.error !== DAYS_FAILED_ERROR ? { error: result.error, cause: result.cause } : {};
   if (options.json) {
+    const drift = undeclared.length > 0 ? { undeclaredColumns: undeclared.map(describeUndeclared) } : {};
     printJsonResult(
       io,
       { command: options.command ?? 'run', lake: config.lake.uri, ok: result.status === 'SUCCEEDED' },
-      { status: result.status, days: result.outcomes, ...executionError },
+      { status: result.status, days: result.outcomes, ...drift, ...executionError },
     );
   } else {
     io.out(summaryTable(result.outcomes));
+    if (undeclared.length > 0) io.out(driftLine(undeclared));
     io.out('');
     const first = result.outcomes.find((o) => o.verdict === 'passed')?.date;
     io.out(`The lake is in ${config.lake.uri}${first ? ` (the files of a day: ${etlCommand()} read --date ${first})` : ''}.`);

@@ -20,6 +20,8 @@ const USAGE = `usage: etl <command> [options]
        run and backfill: [--json] the outcome as JSON on stdout; [--quiet] no progress, only warnings
   validate --date D | --from D --to D [--json]
                                               re-check published days against the source now
+  verify [--date D | --from D --to D] [--json] [--repair]
+                                              compare published days with the source by content; --repair republishes those that differ
   compact [--date D | --from D --to D] [--json]
                                               rewrite published days into files of ROWS_PER_FILE rows
   read --date D | --from D --to D [--sql]     list the published Parquet files of days (or a DuckDB query)
@@ -46,6 +48,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   run: () => import('./commands/run.js'),
   backfill: () => import('./commands/backfill.js'),
   validate: () => import('./commands/validate.js'),
+  verify: () => import('./commands/verify.js'),
   compact: () => import('./commands/compact.js'),
   read: () => import('./commands/read.js'),
   status: () => import('./commands/status.js'),

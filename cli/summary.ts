@@ -2,6 +2,7 @@
  * How each day of a run ended, and the summary table the CLI prints at the end.
  */
 import type { DayOutcome } from '../src/pipeline/local-execution.js';
+import { describeUndeclared, type UndeclaredColumn } from '../src/source/source-columns.js';
 
 /** How one day ended, for the summary table and the exit code. */
 export type { DayOutcome };
@@ -14,7 +15,12 @@ export function formatBytes(n: number | undefined): string {
   return `${(n / 1024 ** 2).toFixed(1)} MB`;
 }
 
-/** Why the day ran (new, stale, requested) or was left alone (current, unpublished), as the plan said. */
+/** The line under a summary or status that names the source columns the lake does not carry (schema drift). */
+export function driftLine(columns: readonly UndeclaredColumn[]): string {
+  return `schema drift: source columns not in the table declaration, not carried into the lake: ${columns.map(describeUndeclared).join(', ')}`;
+}
+
+/** Why the day ran (new, rerun, stale, missing, requested) or was left alone (current, unpublished), as the plan said. */
 function whyOf(o: DayOutcome): string {
   return o.reason ? ` [${o.reason.kind}${o.reason.detail ? `: ${o.reason.detail}` : ''}]` : '';
 }

@@ -1,7 +1,8 @@
 /**
  * `etl run --date D [--mode overwrite|append] [--json] [--quiet]`: extracts, transforms, validates and publishes one day.
- * `etl run --scheduled [--at TIMESTAMP]`: runs what the daily schedule runs at that time (default now): yesterday,
- * and the days of the lookback (`REPUBLISH_LOOKBACK_DAYS`) whose published partition has gone stale.
+ * `etl run --scheduled [--at TIMESTAMP]`: runs what the daily schedule runs at that time (default now, never a time in
+ * the future): yesterday unless it is published and current, and the days of the lookback (`REPUBLISH_LOOKBACK_DAYS`)
+ * whose published partition has gone stale or that are missing.
  */
 import { parseArgs } from 'node:util';
 import { planRun } from '../../src/pipeline/plan/plan.js';
@@ -35,6 +36,8 @@ async function runScheduled(
     throw new InputError('date', 'no --date with --scheduled (the schedule plans its days: yesterday and the stale days before it)', values.date);
   const at = values.at ?? new Date().toISOString();
   if (Number.isNaN(Date.parse(at))) throw new InputError('at', 'an ISO 8601 timestamp such as 2025-03-02T02:30:00Z', at);
+  // A schedule fires at its time, never before: a future time would publish a day not over yet.
+  if (Date.parse(at) > Date.now()) throw new InputError('at', `a time not in the future (now ${new Date().toISOString()})`, at);
   const input = { scheduledTime: new Date(at).toISOString(), ...(values.mode === undefined ? {} : { mode: values.mode }) };
   planRun(input, { timeZone: config.timeZone, maxDays: 1, lookbackDays: config.republishLookbackDays });
   const report = reportOptions('run', values, env);

@@ -1,12 +1,15 @@
 /**
  * `etl status [--date D | --from D --to D] [--json]`: one line per day (every day the lake holds
- * without dates), from the manifests, reports and locks only. With `DATABASE_URL` set, each day is
- * also compared with the source as it is now (stale or current). `--tables` prints the Iceberg
- * tables instead: each one's current metadata location (`--json`: by table name).
+ * without dates), from the manifests, reports and locks only; a day without a partition after the
+ * lake's first day shows as missing, with why. With `DATABASE_URL` set, each day is also compared
+ * with the source as it is now (stale or current, by the change signal). `--tables` prints the
+ * Iceberg tables instead: each one's current metadata location (`--json`: by table name).
  */
 import { parseArgs } from 'node:util';
+import { daysBetween, parseDay } from '../../src/core/day.js';
 import { icebergTableStates } from '../../src/lake/iceberg/table-reads.js';
-import { readLakeState } from '../../src/monitor/lake-state.js';
+import { firstPublishedDay } from '../../src/lake/manifest.js';
+import { readLakeState, type DayRecords } from '../../src/monitor/lake-state.js';
 import { percent } from '../../src/lake/report-record.js';
 import { dayStatus, type DayStatus } from '../../src/monitor/status.js';
 import { sourceDayStates } from '../../src/source/day-state.js';
@@ -15,7 +18,9 @@ import { printJsonResult } from '../json.js';
 import { openLake } from '../lake.js';
 import { commandConfig, daysFlags } from '../options.js';
 import { openSource } from '../source.js';
-import { formatBytes } from '../summary.js';
+import { driftLine, formatBytes } from '../summary.js';
+import { RENTALS } from '../../src/core/tables.js';
+import { undeclaredSourceColumns, type UndeclaredColumn } from '../../src/source/source-columns.js';
 
 /** `2026-11-17T04:05:06.789Z` as `2026-11-17 04:05:06Z`. */
 function when(iso: string | undefined): string {
@@ -50,7 +55,9 @@ function verdict(status: DayStatus): string {
 function source(status: DayStatus): string {
   const s = status.source;
   if (!s) return '-';
-  return s.state === 'stale' ? `stale (${s.detail})` : s.state === 'unpublished' ? `${s.count.toLocaleString('en-US')} rows` : s.state;
+  if (s.state === 'stale') return `stale (${s.detail})`;
+  if (s.state === 'missing') return `missing (${s.count.toLocaleString('en-US')} rows)`;
+  return s.state === 'unpublished' ? `${s.count.toLocaleString('en-US')} rows` : s.state;
 }
 
 /** The status lines as a table: fixed columns, then the last verdict, which may be long. */
@@ -59,7 +66,7 @@ export function statusTable(days: readonly DayStatus[], withSource: boolean): st
   const header = ['date', 'published', 'rows', 'files', 'bytes', 'runs', 'snapshot', ...(withSource ? ['source'] : []), 'quarantine', 'lock', 'last verdict'];
   const rows = days.map((d) => [
     d.date,
-    d.published ? 'yes' : 'no',
+    d.published ? 'yes' : d.missing ? 'missing' : 'no',
     num(d.rows),
     num(d.files),
     d.bytes === undefined ? '-' : formatBytes(d.bytes),
@@ -68,7 +75,7 @@ export function statusTable(days: readonly DayStatus[], withSource: boolean): st
     ...(withSource ? [source(d)] : []),
     d.quarantineRate === undefined ? '-' : percent(d.quarantineRate),
     lock(d),
-    verdict(d),
+    d.last || !d.missing ? verdict(d) : d.missing,
   ]);
   const numeric = new Set(['rows', 'files', 'bytes', 'quarantine']);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -87,6 +94,7 @@ function totals(days: readonly DayStatus[]): string {
     `${days.length} days`,
     `${count((d) => d.published)} published`,
     ...(days.some((d) => d.source) ? [`${count((d) => d.source?.state === 'stale')} stale`] : []),
+    ...(days.some((d) => d.missing) ? [`${count((d) => d.missing !== undefined)} missing`] : []),
     `${count((d) => d.lock !== undefined && !d.lock.expired)} locked`,
     `${count((d) => d.last?.verdict === 'failed')} failed last`,
   ];
@@ -110,6 +118,21 @@ async function printIcebergTables(store: Awaited<ReturnType<typeof openLake>>, j
   return 0;
 }
 
+/**
+ * The days between the lake's first day (or the first listed, if later) and the last listed that
+ * the lake holds nothing about (a schedule that failed before it wrote anything), added so they
+ * show as missing.
+ */
+function withGaps(records: readonly DayRecords[], first: string | undefined): DayRecords[] {
+  const [from, last] = [records[0]?.date, records.at(-1)?.date];
+  if (first === undefined || from === undefined || last === undefined) return [...records];
+  const start = first > from ? first : from;
+  if (start >= last) return [...records];
+  const known = new Set(records.map((r) => r.date));
+  const gaps = daysBetween(parseDay(start), parseDay(last)).filter((d) => !known.has(d.iso));
+  return [...records, ...gaps.map((d): DayRecords => ({ date: d.iso, reports: [] }))].sort((a, b) => a.date.localeCompare(b.date));
+}
+
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -120,8 +143,10 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   if (values.tables) return printIcebergTables(await openLake(config), values.json === true, io);
   const days = values.date === undefined && values.from === undefined && values.to === undefined ? undefined : daysFlags(values);
   const store = await openLake(config);
-  const records = await readLakeState(store, days, 'latest');
+  const first = await firstPublishedDay(store);
+  const records = withGaps(await readLakeState(store, days, 'latest'), first);
   let states: Awaited<ReturnType<typeof sourceDayStates>> | undefined;
+  let undeclared: UndeclaredColumn[] = [];
   if (config.databaseUrl !== undefined) {
     const client = await openSource(config);
     try {
@@ -130,12 +155,13 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
         records.map((r) => r.date),
         config.timeZone,
       );
+      undeclared = await undeclaredSourceColumns(client, [RENTALS]);
     } finally {
       await client.end();
     }
   }
   const now = new Date();
-  const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now));
+  const statuses = records.map((r) => dayStatus(r, states?.get(r.date), now, first));
   if (values.json) {
     const tables = tablesByName(await icebergTableStates(store));
     printJsonResult(io, { command: 'status', lake: config.lake.uri, ok: true }, { days: statuses, tables });
@@ -147,5 +173,6 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
   }
   io.out(statusTable(statuses, states !== undefined));
   io.out(totals(statuses));
+  if (undeclared.length > 0) io.out(driftLine(undeclared));
   return 0;
 }

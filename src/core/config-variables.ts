@@ -129,6 +129,13 @@ export const VARIABLE = {
     meaning: 'Largest relative change of the row count against the previous day; set it to fail instead of warn',
     prop: 'quality.maxDayOverDayChange',
   },
+  QUALITY_MIN_DAY_ROWS: {
+    field: 'thresholds',
+    fallback: 'unset: warn when a day has no rows',
+    bounds: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+    meaning: 'Fewest rows a published day may have; set it to fail instead of warn (1: an empty day fails)',
+    prop: 'quality.minDayRows',
+  },
   PARTITION_LOCK_TTL_SECONDS: {
     field: 'lockTtlMs',
     default: 120,
@@ -140,10 +147,10 @@ export const VARIABLE = {
   REPUBLISH_LOOKBACK_DAYS: {
     field: 'republishLookbackDays',
     default: 7,
-    // At most a year: each day looked back at is a count of its rows in the source.
+    // At most a year: each day looked back at is a scan of its rows in the source (the change signal).
     bounds: { min: 0, max: 366, integer: true },
     meaning:
-      'Days before yesterday the scheduled run re-checks against the source (one count per published day); a day whose partition is stale (the row count differs, or a row was updated after its snapshot) is published again. `0` turns it off',
+      "Days before yesterday the scheduled run re-checks against the source (one scan of each published day, the change signal); a day whose rows were inserted, updated or deleted since it was published is published again, and a day never published after the lake's first day is published. `0` turns it off",
   },
   BATCH_ROWS: {
     field: 'batchRows',
@@ -236,6 +243,7 @@ export const DEFAULTS = {
     maxNegativeCostRate: VARIABLE.QUALITY_MAX_NEGATIVE_COST_RATE.default,
     maxDuplicateIds: VARIABLE.QUALITY_MAX_DUPLICATE_IDS.default,
     maxDayOverDayChange: undefined,
+    minDayRows: undefined,
   } satisfies Record<PropKeys<'quality'>, number | undefined> & QualityThresholds,
   dayOverDayWarnAbove: DAY_OVER_DAY_WARN_ABOVE,
 } as const;

@@ -29,6 +29,8 @@ export interface QualityThresholds {
   readonly maxDuplicateIds: number;
   /** Relative change of the row count against the previous published day; undefined = warn only. */
   readonly maxDayOverDayChange: number | undefined;
+  /** Fewest rows a published day may have; undefined = warn only, when a day has none. */
+  readonly minDayRows: number | undefined;
 }
 
 export interface LakeSettings {
@@ -133,6 +135,7 @@ export function loadThresholds(env: Env): QualityThresholds {
     maxNegativeCostRate: readNumber(env, 'QUALITY_MAX_NEGATIVE_COST_RATE'),
     maxDuplicateIds: readNumber(env, 'QUALITY_MAX_DUPLICATE_IDS'),
     maxDayOverDayChange: readNumber(env, 'QUALITY_MAX_DAY_OVER_DAY_CHANGE'),
+    minDayRows: readNumber(env, 'QUALITY_MIN_DAY_ROWS'),
   };
 }
 

@@ -4,7 +4,7 @@
  * decompressed by Node's own zlib. Decimals come back as numbers, 64-bit integers as bigints.
  */
 import { zstdDecompressSync } from 'node:zlib';
-import { parquetReadObjects, type AsyncBuffer } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type ParquetParsers } from 'hyparquet';
 import type { ObjectStore } from '../lake/store.js';
 
 const compressors = {
@@ -25,4 +25,26 @@ function objectBuffer(store: ObjectStore, key: string, size: number): AsyncBuffe
 /** The rows of `columns` of the Parquet object `key` (`size` bytes long), one object per row. */
 export async function readParquetColumns(store: ObjectStore, key: string, size: number, columns: readonly string[]): Promise<Record<string, unknown>[]> {
   return parquetReadObjects({ file: objectBuffer(store, key, size), columns: [...columns], compressors });
+}
+
+/**
+ * The rows of `columns` of the Parquet object `key`, one row group at a time (memory bounded by a
+ * row group, whatever the file's size), with `parsers` over hyparquet's defaults (timestamps as
+ * raw microseconds, say).
+ */
+export async function* readParquetRowGroups(
+  store: ObjectStore,
+  key: string,
+  size: number,
+  columns: readonly string[],
+  parsers: Partial<ParquetParsers> = {},
+): AsyncGenerator<Record<string, unknown>[]> {
+  const file = objectBuffer(store, key, size);
+  const metadata = await parquetMetadataAsync(file);
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    yield await parquetReadObjects({ file, metadata, columns: [...columns], compressors, parsers, rowStart, rowEnd });
+    rowStart = rowEnd;
+  }
 }

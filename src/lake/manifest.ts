@@ -7,7 +7,7 @@
  */
 import type { CalendarDay } from '../core/day.js';
 import { PartitionBusyError, PreconditionFailedError, StagingError } from '../core/errors.js';
-import { manifestKey, quarantinePrefix, rentalsPartitionPrefix } from './layout.js';
+import { dateOfManifestKey, MANIFESTS_PREFIX, manifestKey, quarantinePrefix, rentalsPartitionPrefix } from './layout.js';
 import type { ObjectStore } from './store.js';
 
 export interface ManifestFile {
@@ -30,6 +30,19 @@ export interface ManifestRun {
   readonly publishedAt: string;
   /** Source rows the run quarantined (absent in manifests written before it was recorded). */
   readonly quarantined?: number;
+  /** The change signal of the day the run read (docs/protocol.md); absent in manifests written before it. */
+  readonly signal?: ChangeSignal;
+}
+
+/**
+ * The change signal of a day's rows as a run read them: how many, and the sum of a hash of each
+ * row's key and row version (`xmin`), taken in the snapshot(s) of the run's extract.
+ */
+export interface ChangeSignal {
+  /** The day's rows in the run's snapshot: for an append, those already published included. */
+  readonly rows: number;
+  /** A decimal integer (Postgres numeric). */
+  readonly digest: string;
 }
 
 export interface PartitionManifest {
@@ -62,6 +75,7 @@ export interface RunContribution {
   readonly sourceCount: number;
   readonly sourceSnapshotAt: string;
   readonly quarantined: number;
+  readonly signal?: ChangeSignal;
 }
 
 /**
@@ -90,6 +104,7 @@ export function nextManifest(current: PartitionManifest | undefined, run: RunCon
         rows: run.rows,
         publishedAt,
         quarantined: run.quarantined,
+        ...(run.signal ? { signal: run.signal } : {}),
       },
     ],
   };
@@ -108,6 +123,11 @@ export async function readManifest(store: ObjectStore, day: CalendarDay): Promis
   }
   if (manifest.version !== 1 || !Array.isArray(manifest.files)) throw new StagingError(`${key} is not a version 1 manifest`);
   return { manifest, etag: object.etag };
+}
+
+/** The first day the lake holds a partition of, if any: before it, a day never published is not missing. */
+export async function firstPublishedDay(store: ObjectStore): Promise<string | undefined> {
+  return (await store.list(MANIFESTS_PREFIX)).flatMap((o) => dateOfManifestKey(o.key) ?? []).sort()[0];
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The state of each day at a glance (`etl status`): published or not and what with, whether the
  * source has moved on since (when a database is at hand), who holds the day's lock, how its last
- * check ended and why, and how much of it was quarantined. Built from `readLakeState` alone, plus
+ * check ended and why, how much of it was quarantined, and whether a day without a partition is
+ * missing (after the lake's first day: the schedule publishes it). Built from `readLakeState` alone, plus
  * one grouped count of the source for all the days at once (`sourceDayStates`), judged by the one
  * rule for "current" (`lake/currency.ts`) the schedule's lookback republishes stale days by.
  */
@@ -12,7 +13,11 @@ import type { DayRecords, LockState } from './lake-state.js';
 
 /** How the day compares with the source now, by the one rule for "current" (`dayCurrency`). */
 export interface SourceComparison {
-  /** `current`: the source has the rows the partition's runs read and none changed since; `stale`: not so; `unpublished`: no manifest. */
+  /**
+   * `current`: the source has the rows the partition's runs read and none changed since (the change
+   * signal); `stale`: not so; `missing`: no manifest, after the lake's first day; `unpublished`: no
+   * manifest, before it.
+   */
   readonly state: string;
   readonly count: number;
   readonly lastChange?: string;
@@ -48,6 +53,8 @@ export interface DayStatus {
   readonly last?: LastVerdict;
   /** Quarantined rows over rows read, of the partition as the latest publishing run left it. */
   readonly quarantineRate?: number;
+  /** Why a day after the lake's first day has no partition (the schedule publishes it: `missing`). */
+  readonly missing?: string;
 }
 
 function explain(check: CheckResult): string {
@@ -66,16 +73,27 @@ function lastVerdict(report: ValidationReport): LastVerdict {
   };
 }
 
-function compare(records: DayRecords, source: SourceDayState): SourceComparison {
+function compare(records: DayRecords, source: SourceDayState, missing: boolean): SourceComparison {
   const base = { count: source.count, ...(source.lastChange ? { lastChange: source.lastChange } : {}) };
-  if (!records.manifest) return { state: 'unpublished', ...base, detail: `${source.count.toLocaleString('en-US')} rows in the source` };
+  if (!records.manifest) return { state: missing ? 'missing' : 'unpublished', ...base, detail: `${source.count.toLocaleString('en-US')} rows in the source` };
   const { state, detail } = dayCurrency(records.manifest, source);
   return { state, detail, ...base };
 }
 
-/** The status of one day from what the lake holds about it, compared with `source` when given. */
-export function dayStatus(records: DayRecords, source: SourceDayState | undefined, now: Date = new Date()): DayStatus {
+/** Why an unpublished day after the lake's first day is missing: never run, or how its last run ended. */
+function missingReason(records: DayRecords, firstPublished: string): string {
+  const last = records.reports.at(-1);
+  const why = last?.verdict === 'failed' ? `its last run failed (${last.runId})` : records.lock ? 'a run holds it' : 'no run recorded';
+  return `never published, though the lake starts at ${firstPublished}: ${why}`;
+}
+
+/**
+ * The status of one day from what the lake holds about it, compared with `source` when given. A
+ * day without a partition after `firstPublished` (the lake's first day) is missing.
+ */
+export function dayStatus(records: DayRecords, source: SourceDayState | undefined, now: Date = new Date(), firstPublished?: string): DayStatus {
   const { manifest, lock } = records;
+  const missing = !manifest && firstPublished !== undefined && firstPublished < records.date;
   const latestRun = manifest?.runs.at(-1);
   const lastReport = records.reports.at(-1);
   const lastPublish = records.reports.findLast((r) => r.kind === 'publish');
@@ -95,7 +113,8 @@ export function dayStatus(records: DayRecords, source: SourceDayState | undefine
           publishedAt: latestRun?.publishedAt,
         }
       : {}),
-    ...(source ? { source: compare(records, source) } : {}),
+    ...(source ? { source: compare(records, source, missing) } : {}),
+    ...(missing ? { missing: missingReason(records, firstPublished!) } : {}),
     ...(lock ? { lock: { ...lock, expired: !(Date.parse(lock.expiresAt) > now.getTime()) } } : {}),
     ...(lastReport ? { last: lastVerdict(lastReport) } : {}),
     ...(lastPublish ? { quarantineRate: rateOf(measured?.quarantined ?? lastPublish.quarantined, readRows) } : {}),

@@ -35,6 +35,9 @@ function exactly<const E extends v.ObjectEntries>(entries: E, form: string) {
 
 const count = (what = 'a non-negative integer') => v.pipe(v.number(what), v.integer(what), v.minValue(0, what));
 
+/** The change signal's digest: a decimal integer, as Postgres's numeric sum prints it. */
+const digestSchema = v.pipe(v.string('a decimal integer'), v.regex(/^-?\d+$/, 'a decimal integer'));
+
 const isoTimestamp = v.pipe(
   v.string('an ISO 8601 timestamp'),
   v.check((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 timestamp'),
@@ -101,11 +104,13 @@ export function parseContract<S extends v.GenericSchema>(schema: S, value: unkno
 // --- Plan: the execution input -> the days to run --------------------------------------------
 
 /**
- * Why a day runs: the day a schedule is for (`new`), a published day of the schedule's lookback
- * whose partition no longer matches the source (`stale`), or a day the input names (`requested`).
+ * Why a day runs: the day a schedule is for (`new`; `rerun` when it is published and current:
+ * the schedule rewrites yesterday every time), a published day whose partition no longer matches
+ * the source (`stale`), a day of the lookback never published after the lake's first day
+ * (`missing`), or a day the input names (`requested`).
  */
-export const RUN_REASONS = ['new', 'stale', 'requested'] as const;
-/** Why a day of the schedule's lookback does not run: it matches the source, or was never published. */
+export const RUN_REASONS = ['new', 'rerun', 'stale', 'missing', 'requested'] as const;
+/** Why a day of the schedule does not run: it matches the source, or was never published before the lake's first day. */
 export const SKIP_REASONS = ['current', 'unpublished'] as const;
 export type RunReason = (typeof RUN_REASONS)[number];
 export type SkipReason = (typeof SKIP_REASONS)[number];
@@ -127,6 +132,8 @@ export const runPlanSchema = v.object({
   reasons: v.optional(v.array(plannedDaySchema)),
   /** The days of a schedule's lookback that do not run. */
   skipped: v.optional(v.array(skippedDaySchema)),
+  /** Source columns the table declaration does not name, as `rentals.promo_code (text)`: not carried into the lake. */
+  undeclaredColumns: v.optional(v.array(v.string())),
 });
 /** What plan returns: the write mode and the days of the execution, and for a schedule why each runs. */
 export type RunPlan = v.InferOutput<typeof runPlanSchema>;
@@ -183,6 +190,12 @@ export const extractOutputSchema = v.pipe(
       hours: hoursSchema,
       /** count(*) of the range's rentals in the extract snapshot. */
       sourceCount: count(),
+      /** Their change signal's digest in that snapshot (absent from an extract older than the signal). */
+      sourceDigest: v.optional(digestSchema),
+      /** An append's: the rows the digest covers (the whole range), where `sourceCount` counts only the rows it read. */
+      digestRows: v.optional(count()),
+      /** Source columns the table declaration does not name, as `rentals.promo_code (text)` (schema drift). */
+      undeclaredColumns: v.optional(v.array(v.string())),
       /** Source time of the snapshot. */
       snapshotAt: isoTimestamp,
       /** count(*) of the day before's rentals in the same snapshot: read by the range from hour 0 only. */
@@ -239,6 +252,9 @@ const transformOutputSchema = v.object(
     runId: runIdSchema,
     hours: hoursSchema,
     sourceCount: count(),
+    sourceDigest: v.optional(digestSchema),
+    digestRows: v.optional(count()),
+    undeclaredColumns: v.optional(v.array(v.string())),
     snapshotAt: isoTimestamp,
     /** Extract's count of the day before (the range from hour 0), for the day-over-day check. */
     previousDayCount: v.optional(count()),

@@ -57,7 +57,7 @@ export const STAGES = {
   plan: {
     name: 'plan',
     state: 'Plan',
-    description: "Turns the execution input into the list of days to run; the schedule's adds the stale days of its lookback",
+    description: "Turns the execution input into the list of days to run; the schedule's adds the stale and missing days of its lookback",
     lease: 'none',
     needs: { database: true, lake: true },
     settings: ['timeZone', 'republishLookbackDays'],

@@ -51,9 +51,22 @@ export function copySnapshotSql(table: SnapshotTable): string {
   return copySql(table, [table.key]);
 }
 
-/** The rows of `window` and the time of the snapshot they are counted in: `n`, `snapshot_at`. */
+/**
+ * The change signal's digest of a set of rows (docs/protocol.md, "The change signal"): the sum of a
+ * 64-bit hash of each row's key and row version (`xmin`, new on every INSERT and UPDATE), as
+ * numeric (no overflow) and as text. A sum is order-independent, and unlike an XOR a row read twice
+ * does not cancel out. Empty: `0`.
+ */
+function digestOf(table: FactTable): string {
+  return `coalesce(sum(hashtextextended(${escapeIdentifier(table.key)}::text || ':' || xmin::text, 0)), 0)::text`;
+}
+
+/**
+ * The rows of `window` in the snapshot they are counted in: `n`, their change signal's `digest`
+ * and the time of the snapshot, `snapshot_at`.
+ */
 export function countInSnapshotSql(table: FactTable, window: Window): string {
-  return `SELECT count(*) AS n, now() AS snapshot_at FROM ${escapeIdentifier(table.name)} WHERE ${windowCondition(table, window)}`;
+  return `SELECT count(*) AS n, ${digestOf(table)} AS digest, now() AS snapshot_at FROM ${escapeIdentifier(table.name)} WHERE ${windowCondition(table, window)}`;
 }
 
 /** The rows of `window`: `n`. */
@@ -90,16 +103,19 @@ export function duplicateKeysQuery(table: FactTable, window: Window): QueryConfi
 }
 
 /**
- * The rows of `window` and their latest change by local day in `timeZone` (the day a row's
- * partition column falls on, as `dayWindow` cuts it): `day` (YYYY-MM-DD), `n`, `last_change`.
- * Days without rows are left out. The one query behind every "is this published day current?"
+ * The rows of `window` by local day in `timeZone` (the day a row's partition column falls on, as
+ * `dayWindow` cuts it): `day` (YYYY-MM-DD), `n`, the change signal's `digest` (as extract takes it)
+ * and the latest change `last_change` (for manifests written before the signal). Days without rows
+ * are left out. The one query behind every "is this published day current?"
  * (`source/day-state.ts`), for one day or many.
  */
 export function sourceDayStatesQuery(table: FactTable, window: Window, timeZone: string): QueryConfig {
   const partition = escapeIdentifier(table.partition);
   return {
-    text: `SELECT to_char((${partition} AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, max(${escapeIdentifier(table.changedAt)}) AS last_change
-     FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)} GROUP BY 1`,
+    // Grouped by date, formatted per group: the text of a date is not made once per row.
+    text: `SELECT to_char(day, 'YYYY-MM-DD') AS day, n, digest, last_change FROM (
+       SELECT (${partition} AT TIME ZONE $3)::date AS day, count(*) AS n, ${digestOf(table)} AS digest, max(${escapeIdentifier(table.changedAt)}) AS last_change
+       FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)} GROUP BY 1) AS days`,
     values: [window.start, window.end, timeZone],
   };
 }

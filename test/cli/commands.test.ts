@@ -44,7 +44,7 @@ describe('the flags of each command', () => {
     // Assess
     expect(code).toBe(2);
     expect(err).toEqual([
-      'etl: command: expected one of db, seed, run, backfill, validate, compact, read, status, report, unlock, clean, start, remote, got "deploy"',
+      'etl: command: expected one of db, seed, run, backfill, validate, verify, compact, read, status, report, unlock, clean, start, remote, got "deploy"',
     ]);
   });
 

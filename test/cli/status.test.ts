@@ -112,7 +112,11 @@ describe('etl status on a local lake', () => {
     expect(d3.last?.reasons).toEqual([`quarantine_rate: ${failedReport.checks.find((c) => c.check === 'quarantine_rate')!.actual} (expected <= 0.00%)`]);
     expect(d3.quarantineRate).toBeCloseTo(failedReport.quarantined / failedReport.metrics!.rows, 10);
     expect(d3.quarantineRate).toBeGreaterThan(0);
-    expect(d4).toMatchObject({ published: false, source: { state: 'unpublished', count: 400 } });
+    expect(d4).toMatchObject({
+      published: false,
+      source: { state: 'missing', count: 400 },
+      missing: 'never published, though the lake starts at 2025-03-01: a run holds it',
+    });
     expect(d4.lock).toEqual({
       runId: '20250305T010203004Z-0a1b2c3d',
       owner: 'arn:local',
@@ -122,7 +126,12 @@ describe('etl status on a local lake', () => {
       expired: false,
     });
     expect(d4.last).toBeUndefined();
-    expect(d5).toEqual({ date: '2025-03-05', published: false, source: { state: 'unpublished', count: 0, detail: '0 rows in the source' } });
+    expect(d5).toEqual({
+      date: '2025-03-05',
+      published: false,
+      source: { state: 'missing', count: 0, detail: '0 rows in the source' },
+      missing: 'never published, though the lake starts at 2025-03-01: no run recorded',
+    });
   });
 
   it('lists every day the lake holds without dates, as a table without the source column when no database is set', async () => {
@@ -139,8 +148,36 @@ describe('etl status on a local lake', () => {
     expect(lines.slice(1, -1).map((l) => l.slice(0, 10))).toEqual(['2025-03-01', '2025-03-02', '2025-03-03', '2025-03-04']);
     expect(lines[2]).toMatch(new RegExp(`^2025-03-02\\s+yes\\s+${second.rows}\\s+${second.files.length}\\s+.*\\s1 overwrite \\+1 append\\s.*\\spassed$`));
     expect(lines[3]).toMatch(/\sfailed: quarantine_rate: \d+\.\d\d% \(expected <= 0\.00%\)$/);
-    expect(lines[4]).toMatch(/^2025-03-04\s+no\s+-\s.*\s20250305T010203004Z-0a1b2c3d on builder pid 4242 until 2999-01-01 00:00:00Z\s+-$/);
-    expect(lines.at(-1)).toBe('4 days, 3 published, 1 locked, 1 failed last');
+    expect(lines[4]).toMatch(
+      /^2025-03-04\s+missing\s+-\s.*\s20250305T010203004Z-0a1b2c3d on builder pid 4242 until 2999-01-01 00:00:00Z\s+never published, though the lake starts at 2025-03-01: a run holds it$/,
+    );
+    expect(lines.at(-1)).toBe('4 days, 3 published, 1 missing, 1 locked, 1 failed last');
+  });
+});
+
+describe('etl status with a day the lake knows nothing about', () => {
+  let lake: string;
+
+  beforeAll(async () => {
+    lake = await mkdtemp(join(tmpdir(), 'status-gap-'));
+    // 2025-04-02's schedule failed before it wrote anything: no manifest, report or lock.
+    await writeSyntheticDays(await openStore(loadConfig({ LAKE_URI: lake })), [parseDay('2025-04-01'), parseDay('2025-04-03')]);
+  });
+
+  afterAll(async () => {
+    await rm(lake, { recursive: true, force: true });
+  });
+
+  it('lists it between the days around it as missing, with why', async () => {
+    // Act
+    const days = await statusJson([], { LAKE_URI: lake });
+
+    // Assess
+    expect(days.map((d) => [d.date, d.published, d.missing])).toEqual([
+      ['2025-04-01', true, undefined],
+      ['2025-04-02', false, 'never published, though the lake starts at 2025-04-01: no run recorded'],
+      ['2025-04-03', true, undefined],
+    ]);
   });
 });
 

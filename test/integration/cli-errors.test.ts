@@ -103,7 +103,7 @@ describe('etl with bad input', () => {
       'an unknown command',
       ['explode'],
       {},
-      /^etl: command: expected one of db, seed, run, backfill, validate, compact, read, status, report, unlock, clean, start, remote, got "explode"/,
+      /^etl: command: expected one of db, seed, run, backfill, validate, verify, compact, read, status, report, unlock, clean, start, remote, got "explode"/,
     ],
     ['an unknown flag', ['run', '--dat', '2025-03-01'], {}, /^etl: Unknown option '--dat'/],
     [

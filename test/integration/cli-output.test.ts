@@ -160,6 +160,8 @@ describe('etl output', () => {
       ['backfill', ['backfill', '--from', D1, '--to', D2], true],
       ['validate', ['validate', '--date', D3], false],
       ['status', ['status'], true],
+      ['verify', ['verify', '--date', D1], true],
+      ['compact', ['compact', '--date', D1], true],
     ];
 
     for (const [command, argv, ok] of calls) {

@@ -128,12 +128,13 @@ describe('late changes republished by the schedule', () => {
     }
   });
 
-  it('etl run --scheduled --at: finds the republished days current now, names a never-published day, and says why each day ran', async () => {
+  it('etl run --scheduled --at again: finds the republished days current now, re-runs yesterday saying so, names a day before the lake', async () => {
     // Prepare: a lookback of 8 reaches 2025-04-30, which was never published
     const out: string[] = [];
     const err: string[] = [];
     const republished = [CHANGED_COST, LATE_RENTAL].map(async (date) => [date, await runOf(date)] as const);
     const before = new Map(await Promise.all(republished));
+    const yesterdayRun = await runOf('2025-05-08');
 
     // Act
     const code = await main(
@@ -152,14 +153,17 @@ describe('late changes republished by the schedule', () => {
     expect(lineOf('2025-04-30')).toMatch(/skipped \[unpublished: never published/);
     expect(lineOf(CHANGED_COST)).toMatch(new RegExp(`skipped \\[current: ${PER_DAY} rows, none changed after `));
     expect(lineOf(LATE_RENTAL)).toMatch(new RegExp(`skipped \\[current: ${PER_DAY + 1} rows, none changed after `));
-    expect(lineOf('2025-05-08')).toMatch(/passed \[new: yesterday\]/);
+    expect(lineOf('2025-04-30')).toMatch(/before the lake's first day \(2025-05-01\)/);
+    expect(lineOf('2025-05-08')).toMatch(new RegExp(`passed \\[rerun: yesterday, re-run every schedule \\(${PER_DAY} rows, none changed after `));
     for (const [date, run] of before) expect(await runOf(date), date).toBe(run);
+    expect(await runOf('2025-05-08')).not.toBe(yesterdayRun);
   });
 
   it.each([
     ['--at without --scheduled', ['run', '--date', '2025-05-01', '--at', '2025-05-09T02:30:00Z'], /^etl: at: expected only with --scheduled/],
     ['--scheduled with --date', ['run', '--scheduled', '--date', '2025-05-01'], /^etl: date: expected no --date with --scheduled/],
     ['an --at that is no time', ['run', '--scheduled', '--at', 'last night'], /^etl: at: expected an ISO 8601 timestamp/],
+    ['an --at in the future', ['run', '--scheduled', '--at', '2999-01-01T02:30:00Z'], /^etl: at: expected a time not in the future \(now /],
     ['an append schedule while the lookback is on', ['run', '--scheduled', '--mode', 'append'], /^etl: mode: expected overwrite/],
   ])('etl run refuses %s with exit code 2', async (_name, argv, message) => {
     // Prepare

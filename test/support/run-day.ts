@@ -40,6 +40,7 @@ const QUALITY_ENV: Record<keyof QualityThresholds, string> = {
   maxNegativeCostRate: 'QUALITY_MAX_NEGATIVE_COST_RATE',
   maxDuplicateIds: 'QUALITY_MAX_DUPLICATE_IDS',
   maxDayOverDayChange: 'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
+  minDayRows: 'QUALITY_MIN_DAY_ROWS',
 };
 
 export async function runDay(store: ObjectStore, databaseUrl: string, day: CalendarDay, options: RunDayOptions = {}): Promise<ValidateOutput> {

@@ -198,6 +198,7 @@ describe('loadConfig', () => {
         'QUALITY_MAX_NEGATIVE_COST_RATE',
         'QUALITY_MAX_DUPLICATE_IDS',
         'QUALITY_MAX_DAY_OVER_DAY_CHANGE',
+        'QUALITY_MIN_DAY_ROWS',
         'PARTITION_LOCK_TTL_SECONDS',
         'REPUBLISH_LOOKBACK_DAYS',
         'BATCH_ROWS',

@@ -1,7 +1,7 @@
 /**
  * The execution input, checked by the Plan state before any work: a table of bad inputs, each
- * with the field and expected form its error names; and the schedule's lookback, which plans the
- * stale days before yesterday and says why each day runs.
+ * with the field and expected form its error names; and the schedule's healing, which plans the
+ * stale and missing days of the lookback and yesterday unless it is current, and says why each runs.
  */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
@@ -34,6 +34,14 @@ describe('planRun', () => {
     expect(plan(input)).toEqual(expected);
   });
 
+  it('takes a schedule time a few minutes ahead of its clock (a scheduler firing at midnight)', () => {
+    // Act: the schedule fires at 00:00 on the 16th; this clock still says 23:57 on the 15th
+    const result = planRun({ scheduledTime: '2025-06-16T00:00:00Z' }, { timeZone: 'UTC', maxDays: 366, now: new Date('2025-06-15T23:57:00Z') });
+
+    // Assess
+    expect(result.dates).toEqual(['2025-06-15']);
+  });
+
   it('turns the schedule time into yesterday in the partition time zone', () => {
     // Act: 23:30 UTC on the 14th is already the 15th in Berlin
     const berlin = plan({ scheduledTime: '2025-06-14T23:30:00Z' }, 'Europe/Berlin');
@@ -59,6 +67,14 @@ describe('planRun', () => {
     ['a range over the maximum', { from: '2024-01-01', to: '2025-06-01' }, 'to', /at most 366 days/],
     ['an unknown mode', { date: '2025-06-01', mode: 'merge' }, 'mode', /one of overwrite, append/],
     ['a bad schedule time', { scheduledTime: 'yesterday' }, 'scheduledTime', /ISO 8601/],
+    [
+      'a schedule time whose yesterday is today',
+      { scheduledTime: '2025-06-16T02:30:00Z' },
+      'scheduledTime',
+      /yesterday is over \(not after today, 2025-06-15 in UTC\)/,
+    ],
+    ['a schedule time far in the future', { scheduledTime: '2030-01-01T00:00:00Z' }, 'scheduledTime', /yesterday is over/],
+    ['a schedule time past the next midnight', { scheduledTime: '2025-06-16T00:06:00Z' }, 'scheduledTime', /yesterday is over/],
   ])('rejects %s', (_name, input, field, message) => {
     // Act
     const error = (() => {
@@ -88,21 +104,24 @@ describe("planExecution: the schedule's lookback", () => {
     return { result, asked };
   }
 
-  it('checks the lookback days before yesterday and plans the stale ones before yesterday, saying why', async () => {
+  it('checks the lookback and yesterday, and plans the stale and missing days before yesterday, saying why', async () => {
     // Act
     const { result, asked } = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 7, {
       '2025-06-09': 'stale',
+      '2025-06-11': 'missing',
       '2025-06-12': 'stale',
       '2025-06-08': 'unpublished',
+      '2025-06-14': 'unpublished',
     });
 
     // Assess
-    expect(asked).toEqual([['2025-06-07', '2025-06-08', '2025-06-09', '2025-06-10', '2025-06-11', '2025-06-12', '2025-06-13']]);
+    expect(asked).toEqual([['2025-06-07', '2025-06-08', '2025-06-09', '2025-06-10', '2025-06-11', '2025-06-12', '2025-06-13', '2025-06-14']]);
     expect(result).toEqual({
       mode: 'overwrite',
-      dates: ['2025-06-09', '2025-06-12', '2025-06-14'],
+      dates: ['2025-06-09', '2025-06-11', '2025-06-12', '2025-06-14'],
       reasons: [
         { date: '2025-06-09', kind: 'stale', detail: 'stale detail' },
+        { date: '2025-06-11', kind: 'missing', detail: 'missing detail' },
         { date: '2025-06-12', kind: 'stale', detail: 'stale detail' },
         { date: '2025-06-14', kind: 'new', detail: 'yesterday' },
       ],
@@ -110,20 +129,37 @@ describe("planExecution: the schedule's lookback", () => {
         { date: '2025-06-07', kind: 'current', detail: 'current detail' },
         { date: '2025-06-08', kind: 'unpublished', detail: 'unpublished detail' },
         { date: '2025-06-10', kind: 'current', detail: 'current detail' },
-        { date: '2025-06-11', kind: 'current', detail: 'current detail' },
         { date: '2025-06-13', kind: 'current', detail: 'current detail' },
       ],
     });
   });
 
-  it('plans yesterday alone and checks nothing with a lookback of 0', async () => {
+  it('re-runs a published, current yesterday saying so (not as new), and runs a stale one as stale', async () => {
     // Act
-    const { result, asked } = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0);
+    const current = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0);
+    const stale = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0, { '2025-06-14': 'stale' });
 
     // Assess
-    expect(asked).toEqual([]);
-    expect(result.dates).toEqual(['2025-06-14']);
-    expect(result.skipped).toEqual([]);
+    expect(current.asked).toEqual([['2025-06-14']]);
+    expect(current.result).toMatchObject({
+      dates: ['2025-06-14'],
+      reasons: [{ date: '2025-06-14', kind: 'rerun', detail: 'yesterday, re-run every schedule (current detail)' }],
+      skipped: [],
+    });
+    expect(stale.result).toMatchObject({
+      dates: ['2025-06-14'],
+      reasons: [{ date: '2025-06-14', kind: 'stale', detail: 'yesterday: stale detail' }],
+      skipped: [],
+    });
+  });
+
+  it('runs a never-published yesterday as new, whether or not the lake has earlier days', async () => {
+    // Act
+    const unpublished = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0, { '2025-06-14': 'unpublished' });
+    const missing = await planWith({ scheduledTime: '2025-06-15T02:30:00Z' }, 0, { '2025-06-14': 'missing' });
+
+    // Assess
+    for (const { result } of [unpublished, missing]) expect(result.reasons).toEqual([{ date: '2025-06-14', kind: 'new', detail: 'yesterday' }]);
   });
 
   it.each([[{ date: '2025-06-01' }], [{ from: '2025-06-01', to: '2025-06-03' }]])('leaves %j as the input names it, without looking back', async (input) => {

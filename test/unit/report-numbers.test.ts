@@ -175,7 +175,7 @@ describe('numbers, not texts, between validate and the views', () => {
   it('gives etl status the same figures whatever the checks say in words', () => {
     // Prepare
     const days = lakeDays();
-    const source = { count: 950, lastChange: '2025-04-04T01:00:00.000Z' };
+    const source = { count: 950, digest: '0', lastChange: '2025-04-04T01:00:00.000Z' };
 
     // Act
     const asWritten = days.map((day) => dayStatus(day, source, new Date(0)));

@@ -202,9 +202,11 @@ describe('the SQL of a table declared otherwise', () => {
     expect(queries.unique.values).toEqual(['"Trips"', 'trip_id']);
     expect(queries.duplicates.text).toBe('SELECT count(*) - count(DISTINCT "trip_id") AS n FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2');
     expect(queries.state.text).toBe(
-      `SELECT to_char(("begin" AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day, count(*) AS n, max("changed") AS last_change\n     FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2 GROUP BY 1`,
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, n, digest, last_change FROM (\n       SELECT ("begin" AT TIME ZONE $3)::date AS day, count(*) AS n, coalesce(sum(hashtextextended("trip_id"::text || ':' || xmin::text, 0)), 0)::text AS digest, max("changed") AS last_change\n       FROM "Trips" WHERE "begin" >= $1 AND "begin" < $2 GROUP BY 1) AS days`,
     );
-    expect(countInSnapshotSql(TRIPS, WINDOW)).toMatch(/^SELECT count\(\*\) AS n, now\(\) AS snapshot_at FROM "Trips" WHERE "begin" >= '/);
+    expect(countInSnapshotSql(TRIPS, WINDOW)).toMatch(
+      /^SELECT count\(\*\) AS n, coalesce\(sum\(hashtextextended\("trip_id"::text \|\| ':' \|\| xmin::text, 0\)\), 0\)::text AS digest, now\(\) AS snapshot_at FROM "Trips" WHERE "begin" >= '/,
+    );
     for (const query of Object.values(queries)) expect(query.text).not.toMatch(RENTALS_NAMES);
   });
 });
@@ -231,8 +233,8 @@ function recordingClient(): { client: pg.Client; sent: { text: string; values?: 
       ];
     if (text.includes('AS unique')) return [{ unique: false }];
     if (text.includes('count(DISTINCT')) return [{ n: '2' }];
-    if (text.includes('last_change')) return [{ day: DAY.iso, n: '10', last_change: new Date('2025-06-02T23:00:00Z') }];
-    if (text.includes('snapshot_at')) return [{ n: '0', snapshot_at: new Date('2025-06-03T01:00:00Z') }];
+    if (text.includes('last_change')) return [{ day: DAY.iso, n: '10', digest: '-77', last_change: new Date('2025-06-02T23:00:00Z') }];
+    if (text.includes('snapshot_at')) return [{ n: '0', digest: '0', snapshot_at: new Date('2025-06-03T01:00:00Z') }];
     if (text.includes('count(*)')) return [{ n: '10' }];
     return [];
   };
@@ -302,11 +304,7 @@ describe('the stages, run for a table declared otherwise', () => {
         { from: 1, to: 24, rows: 4 },
       ],
     });
-    expect(statements(sent)).toEqual([
-      rowsByHourQuery(TRIPS, WINDOW).text,
-      keyIsUniqueQuery(TRIPS).text,
-      duplicateKeysQuery(TRIPS, WINDOW).text,
-    ]);
+    expect(statements(sent)).toEqual([rowsByHourQuery(TRIPS, WINDOW).text, keyIsUniqueQuery(TRIPS).text, duplicateKeysQuery(TRIPS, WINDOW).text]);
     expect(sent.find((s) => s.text.includes('AS unique'))?.values).toEqual(['"Trips"', 'trip_id']);
     for (const text of statements(sent)) expect(text).not.toMatch(RENTALS_NAMES);
   });
@@ -340,7 +338,7 @@ describe('the stages, run for a table declared otherwise', () => {
     const state = await sourceDayState(client, DAY, 'UTC', TRIPS);
 
     // Assess
-    expect(state).toEqual({ count: 10, lastChange: '2025-06-02T23:00:00.000Z' });
+    expect(state).toEqual({ count: 10, digest: '-77', lastChange: '2025-06-02T23:00:00.000Z' });
     expect(statements(sent)).toEqual([sourceDayStatesQuery(TRIPS, WINDOW, 'UTC').text]);
   });
 

@@ -15,8 +15,9 @@ import { arrowIpcStream, encodeStaged, STAGED_CONTENT_TYPE, stagingEncodingFor }
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
 import { stagingSchema } from '../../core/schema.js';
-import { RENTALS, type ColumnKind, type FactTable, type SourceTable } from '../../core/tables.js';
-import { copyRangeSql, copySql, countInSnapshotSql, countRowsQuery, sourceColumnsQuery } from '../../source/queries.js';
+import { RENTALS, type FactTable, type SourceTable } from '../../core/tables.js';
+import { copyRangeSql, copySql, countInSnapshotSql, countRowsQuery } from '../../source/queries.js';
+import { checkSourceColumns, describeUndeclared } from '../../source/source-columns.js';
 import type { ExtractOutput, StagedTable, WriteMode } from '../contracts.js';
 import { appendBound, appendCountSql, appendWindowCondition, type AppendBound } from './append-bound.js';
 
@@ -45,33 +46,7 @@ export interface ExtractRequest {
 /** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
 export type ExtractResult = Omit<ExtractOutput, 'mode' | 'owner'>;
 
-/** Postgres types whose binary form the COPY decoder reads for each column kind. */
-const SOURCE_TYPES: Record<ColumnKind, readonly string[]> = {
-  int64: ['bigint'],
-  int32: ['integer'],
-  bool: ['boolean'],
-  date: ['date'],
-  timestamptz: ['timestamp with time zone'],
-  text: ['text', 'character varying'],
-};
-
-/**
- * Checks that the source tables have the columns and types their declarations give. COPY BINARY
- * sends raw bytes: a text column read as a bigint would decode as garbage without this.
- */
-export async function checkSourceColumns(client: pg.Client, tables: readonly SourceTable[]): Promise<void> {
-  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(sourceColumnsQuery(tables));
-  for (const table of tables) {
-    for (const column of table.columns) {
-      const actual = rows.find((r) => r.table_name === table.name && r.column_name === column.name)?.data_type;
-      if (actual === undefined || !SOURCE_TYPES[column.kind].includes(actual)) {
-        throw new StagingError(
-          `source column ${table.name}.${column.name}: expected ${SOURCE_TYPES[column.kind].join(' or ')}, got ${actual ?? 'no such column'}`,
-        );
-      }
-    }
-  }
-}
+export { checkSourceColumns } from '../../source/source-columns.js';
 
 /** Streams the rows `sql` (a `COPY ... TO STDOUT (FORMAT binary)` of `table`) sends into a staging object. */
 async function stageTable(
@@ -130,9 +105,16 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await checkSourceColumns(client, [table]);
-    const counted = await client.query<{ n: string; snapshot_at: Date }>(countSql);
+    const undeclared = (await checkSourceColumns(client, [table])).map(describeUndeclared);
+    if (undeclared.length > 0) request.log?.warn('source columns not in the declaration: not carried into the lake', { columns: undeclared });
+    // The change signal of the range, in its snapshot: the count and digest of all its rows (an
+    // append's too: the partition it publishes stands for the whole range).
+    const signal = await client.query<{ n: string; digest: string; snapshot_at: Date }>(countInSnapshotSql(table, window));
+    // The rows the COPY below sends: the range's, or what an append may add.
+    const counted = bound ? await client.query<{ n: string; snapshot_at: Date }>(appendCountSql(table, window, bound)) : signal;
     const sourceCount = Number(counted.rows[0].n);
+    const sourceDigest = signal.rows[0].digest;
+    const digestRows = Number(signal.rows[0].n);
     const snapshotAt = counted.rows[0].snapshot_at.toISOString();
     // The day before, in the same snapshot: validate's day-over-day check compares with the source,
     // not with a manifest another run may be publishing meanwhile. Counted once a day, by its first range.
@@ -158,8 +140,11 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       date: day.iso,
       hours,
       sourceCount,
+      sourceDigest,
+      ...(bound ? { digestRows } : {}),
       snapshotAt,
       ...(previousDayCount === undefined ? {} : { previousDayCount }),
+      ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}),
       // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
       staging: { rentals: staged },
       ...(bound ? { appendBound: bound } : {}),

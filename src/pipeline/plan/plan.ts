@@ -4,16 +4,22 @@
  * earlier execution) or the daily schedule's `{ "scheduledTime" }` (which means "yesterday" in the
  * partition time zone), each with an optional `mode`.
  *
- * The schedule's input also looks back: of the `lookbackDays` days before yesterday, those whose
- * published partition has gone stale (`staleness.ts`) run again. A day of that window that was
- * never published does not: the schedule publishes yesterday, a backfill publishes the past, and
- * the lookback only keeps published days in step with late changes. The plan says why each day
- * runs and lists the days of the window it leaves alone.
+ * The schedule's input heals the lake (`staleness.ts`): of yesterday and the `lookbackDays` days
+ * before it, a published day whose partition no longer matches the source (its change signal
+ * moved) runs again (`stale`), and a day never published after the lake's first day runs
+ * (`missing`: a schedule that failed). Yesterday runs every time, labelled `new` (never published),
+ * `stale`, or `rerun` (published and current: the schedule rewrites it anyway, since late rows of
+ * yesterday are the likeliest and an execution of no days is not one). A day never published
+ * before the lake's first day is left to a backfill. A scheduled time whose yesterday is not over
+ * yet is refused. The plan says why each day runs and lists the days it leaves alone.
  */
 import { addDays, dayAt, daysBetween, parseDay, type CalendarDay } from '../../core/day.js';
 import { InputError } from '../../core/errors.js';
-import { parseMode, type RunPlan, type WriteMode } from '../contracts.js';
+import { parseMode, type PlannedDay, type RunPlan, type SkipReason, type WriteMode } from '../contracts.js';
 import type { DayCheck } from './staleness.js';
+
+/** How far ahead of this clock a schedule's time may be (a scheduler's clock is not this one). */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Most days one execution may cover (ten years). */
 export const MAX_DAYS_PER_EXECUTION = 3_660;
@@ -79,6 +85,12 @@ function readInput(input: unknown, options: PlanOptions): Request {
       const at = typeof e.scheduledTime === 'string' ? new Date(e.scheduledTime) : new Date(Number.NaN);
       if (Number.isNaN(at.getTime())) throw new InputError('scheduledTime', 'an ISO 8601 timestamp', String(e.scheduledTime));
       days = [addDays(dayAt(at, options.timeZone), -1)];
+      // Its yesterday must be over: a schedule time in the future would publish a day still running
+      // (a schedule firing at midnight a few minutes ahead of this clock is not refused).
+      const skewed = dayAt(new Date((options.now ?? new Date()).getTime() + CLOCK_SKEW_MS), options.timeZone);
+      if (days[0].iso >= skewed.iso) {
+        throw new InputError('scheduledTime', `a time whose yesterday is over (not after today, ${today.iso} in ${options.timeZone})`, String(e.scheduledTime));
+      }
       break;
     }
     case 'appendTime': {
@@ -107,17 +119,27 @@ function readInput(input: unknown, options: PlanOptions): Request {
   return { mode, days, scheduled };
 }
 
-/** The plan of a schedule's input: the stale days of the lookback, then yesterday. */
+/** Why a checked day runs, or undefined when it is left alone; yesterday always runs, saying why. */
+function reasonOf(check: DayCheck, yesterday: CalendarDay): PlannedDay | undefined {
+  const { date, state, detail } = check;
+  if (date !== yesterday.iso) return state === 'stale' || state === 'missing' ? { date, kind: state, detail } : undefined;
+  if (state === 'current') return { date, kind: 'rerun', detail: `yesterday, re-run every schedule (${detail})` };
+  return state === 'stale' ? { date, kind: 'stale', detail: `yesterday: ${detail}` } : { date, kind: 'new', detail: 'yesterday' };
+}
+
+/**
+ * The plan of a schedule's input from the checks of its lookback and of yesterday (the last; when
+ * it was not checked, it is new): the stale and missing days, oldest first, then yesterday.
+ */
 function scheduledPlan(mode: WriteMode, yesterday: CalendarDay, checks: readonly DayCheck[]): RunPlan {
-  const stale = checks.filter((c) => c.state === 'stale');
+  const all = checks.some((c) => c.date === yesterday.iso) ? checks : [...checks, { date: yesterday.iso, state: 'unpublished' as const, detail: '' }];
+  const reasons = all.flatMap((c) => reasonOf(c, yesterday) ?? []);
+  const left = all.filter((c): c is DayCheck & { state: SkipReason } => reasonOf(c, yesterday) === undefined);
   return {
     mode,
-    dates: [...stale.map((c) => c.date), yesterday.iso],
-    reasons: [
-      ...stale.map((c) => ({ date: c.date, kind: 'stale' as const, detail: c.detail })),
-      { date: yesterday.iso, kind: 'new' as const, detail: 'yesterday' },
-    ],
-    skipped: checks.flatMap((c) => (c.state === 'stale' ? [] : [{ date: c.date, kind: c.state, detail: c.detail }])),
+    dates: reasons.map((r) => r.date),
+    reasons,
+    skipped: left.map((c) => ({ date: c.date, kind: c.state, detail: c.detail })),
   };
 }
 
@@ -132,7 +154,7 @@ export function planRun(input: unknown, options: PlanOptions): RunPlan {
 
 export interface LookbackOptions extends PlanOptions {
   readonly lookbackDays: number;
-  /** Tells whether each day's published partition is current, stale or missing (`checkDays`). */
+  /** Tells whether each day's published partition is current or stale, or the day unpublished or missing (`checkDays`). */
   readonly checkDays: (days: readonly CalendarDay[]) => Promise<readonly DayCheck[]>;
 }
 
@@ -141,10 +163,13 @@ export function lookbackWindow(yesterday: CalendarDay, lookbackDays: number): Ca
   return Array.from({ length: lookbackDays }, (_, i) => addDays(yesterday, i - lookbackDays));
 }
 
-/** The plan stage's work: `planRun`, and for a schedule's input the stale days of its lookback. */
+/**
+ * The plan stage's work: `planRun`, and for a schedule's input the checks of its lookback and of
+ * yesterday: the stale and missing days run, then yesterday, labelled by what its check found.
+ */
 export async function planExecution(input: unknown, options: LookbackOptions): Promise<RunPlan> {
   const { mode, days, scheduled } = readInput(input, options);
   if (!scheduled) return { mode, dates: days.map((d) => d.iso) };
-  const window = lookbackWindow(days[0], options.lookbackDays);
-  return scheduledPlan(mode, days[0], window.length > 0 ? await options.checkDays(window) : []);
+  const checked = [...lookbackWindow(days[0], options.lookbackDays), days[0]];
+  return scheduledPlan(mode, days[0], await options.checkDays(checked));
 }

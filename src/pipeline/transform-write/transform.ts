@@ -29,7 +29,10 @@ import { QuarantineWriter, quarantineLines } from './quarantine.js';
 export interface TransformRequest {
   readonly store: ObjectStore;
   readonly day: CalendarDay;
-  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'sourceCount' | 'snapshotAt' | 'previousDayCount' | 'staging'>;
+  readonly extract: Pick<
+    ExtractResult,
+    'runId' | 'hours' | 'sourceCount' | 'sourceDigest' | 'digestRows' | 'undeclaredColumns' | 'snapshotAt' | 'previousDayCount' | 'staging'
+  >;
   /** Zone of the partition days: a range that is not the whole day names its part in its keys. */
   readonly timeZone: string;
   readonly rowsPerFile: number;
@@ -130,6 +133,9 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     runId,
     hours: extract.hours,
     sourceCount: extract.sourceCount,
+    ...(extract.sourceDigest === undefined ? {} : { sourceDigest: extract.sourceDigest }),
+    ...(extract.digestRows === undefined ? {} : { digestRows: extract.digestRows }),
+    ...(extract.undeclaredColumns ? { undeclaredColumns: extract.undeclaredColumns } : {}),
     snapshotAt: extract.snapshotAt,
     ...(extract.previousDayCount === undefined ? {} : { previousDayCount: extract.previousDayCount }),
     files,

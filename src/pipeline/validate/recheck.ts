@@ -73,8 +73,14 @@ export async function recheckPartition(request: RecheckRequest): Promise<Recheck
       check: 'source_unchanged_since_snapshot',
       passed: currency.unchanged,
       severity: 'error',
-      expected: `no source row updated after ${currency.snapshotAt}`,
-      actual: source.lastChange ? `last update ${source.lastChange}` : 'no rows',
+      expected: `no source row ${currency.signal ? 'inserted, updated or deleted (the change signal)' : 'updated'} after ${currency.snapshotAt}`,
+      actual: currency.signal
+        ? currency.unchanged
+          ? 'the same change signal'
+          : 'the change signal differs'
+        : source.lastChange
+          ? `last update ${source.lastChange}`
+          : 'no rows',
     },
   ];
   const runId = newRunId();

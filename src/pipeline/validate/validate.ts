@@ -9,7 +9,9 @@ import { DEFAULTS, type QualityThresholds } from '../../core/config.js';
 import type { CalendarDay, HourRange } from '../../core/day.js';
 import { isRetryable, StagingError, ValidationBreachError } from '../../core/errors.js';
 import { publishedKeyOf, reportKey, stagingPrefix } from '../../lake/layout.js';
-import { nextManifest, readManifest, type PartitionManifest } from '../../lake/manifest.js';
+import { nextManifest, readManifest, type ChangeSignal, type PartitionManifest } from '../../lake/manifest.js';
+import { combinedSignal } from '../../lake/change-signal.js';
+import { sourceChecks, undeclaredIn } from './source-checks.js';
 import type { DayPublication } from '../../lake/day-publication.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { Logger } from '../../core/log.js';
@@ -44,6 +46,10 @@ export interface DayWrite {
   readonly sourceCount: number;
   /** The earliest of the ranges' snapshot times: a source row changed after it may differ in the lake. */
   readonly snapshotAt: string;
+  /** The ranges' change signals added up (absent when a range has none). */
+  readonly signal?: ChangeSignal;
+  /** Source columns the declaration does not name (schema drift), from the ranges' extracts. */
+  readonly undeclaredColumns?: readonly string[];
   readonly files: readonly WrittenFile[];
   readonly quarantineKeys: readonly string[];
   readonly metrics: DayMetrics;
@@ -112,6 +118,8 @@ export function combineRanges(run: RunOfDay, written: readonly TransformOutput[]
     owner: run.owner,
     sourceCount: ranges.reduce((n, range) => n + range.sourceCount, 0),
     snapshotAt: ranges.map((range) => range.snapshotAt).sort()[0],
+    ...combinedSignal(ranges),
+    ...undeclaredIn(ranges),
     files: ranges.flatMap((range) => range.files),
     quarantineKeys: ranges.flatMap((range) => (range.quarantineKey ? [range.quarantineKey] : [])),
     // Over the partition as published after this run: the source's duplicates (an append adds no
@@ -379,7 +387,10 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
   // An append is judged on the partition it publishes: the published rows' measures and its own.
   const appendsTo = write.mode === 'append' ? current?.manifest : undefined;
   const partition = appendsTo ? partitionMeasures(await publishedMeasures(store, day, appendsTo), write.metrics) : undefined;
-  const checks = qualityChecks(table, write, footers, thresholds, previousRows, partition);
+  const checks = [
+    ...qualityChecks(table, write, footers, thresholds, previousRows, partition),
+    ...sourceChecks(write, write.metrics.rows + (write.metrics.alreadyPublished ?? 0), thresholds),
+  ];
   const failed = checks.filter((c) => !c.passed && c.severity === 'error');
   const warnings = checks.filter((c) => !c.passed && c.severity === 'warning');
   const bytes = write.files.reduce((s, f) => s + f.bytes, 0);
@@ -422,6 +433,7 @@ export async function validateAndPublish(request: ValidateRequest): Promise<Vali
     sourceCount: write.sourceCount - (write.metrics.alreadyPublished ?? 0),
     sourceSnapshotAt: write.snapshotAt,
     quarantined: write.metrics.quarantined,
+    signal: write.signal,
   });
   const next = appendsTo && (write.metrics.changedSincePublish ?? 0) === 0 ? confirmedThrough(appended, write.snapshotAt) : appended;
   await publication.confirm();
