@@ -158,8 +158,8 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     expect(await store.getObject(lockKey(day))).toBeUndefined();
   });
 
-  it("a scheduled execution publishes yesterday after reading its lookback's never-published days", async () => {
-    // Arrange: yesterday is 2025-07-06; 2025-07-05 was never published
+  it("a scheduled execution reads its lookback's never-published day as missing and publishes it with yesterday", async () => {
+    // Arrange: yesterday is 2025-07-06; 2025-07-05, after the lake's first day, was never published
     const settings = config({ REPUBLISH_LOOKBACK_DAYS: '1' });
 
     // Act
@@ -173,9 +173,9 @@ describe.skipIf(!s3Endpoint)('stages against S3 that answers 403 for a missing k
     expect(refused).toContain(`lake/${manifestKey(parseDay('2025-07-05'))}`);
     expect(result.status, `${result.error}: ${result.cause} ${result.outcomes.map((o) => o.error).join(' ')}`).toBe('SUCCEEDED');
     expect(result.outcomes.map((o) => [o.date, o.verdict, o.reason?.kind])).toEqual([
-      ['2025-07-05', 'skipped', 'unpublished'],
+      ['2025-07-05', 'passed', 'missing'],
       ['2025-07-06', 'passed', 'new'],
     ]);
-    expect((await readManifest(store, parseDay('2025-07-06')))?.manifest.rows).toBe(PER_DAY);
+    for (const date of ['2025-07-05', '2025-07-06']) expect((await readManifest(store, parseDay(date)))?.manifest.rows).toBe(PER_DAY);
   });
 });
