@@ -24,7 +24,7 @@ import { parseTimeZone } from '../src/core/day.js';
 import { buildDatabaseNetwork, buildDatabaseSecret, buildVpcEndpoints } from './constructs/database-access.js';
 import type { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
-import { LakeTables } from './constructs/lake-tables.js';
+import { checkGlueDatabaseName, LakeTables } from './constructs/lake-tables.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { buildStageFunctions } from './constructs/stage-functions.js';
 import { connectionBudget } from './database-connections.js';
@@ -188,10 +188,12 @@ interface Settings {
   readonly rangeConcurrency: number;
   readonly vpcEndpoints: boolean;
   readonly logRetention: RetentionDays;
+  /** The Glue database of the lake's tables (the functions move its Iceberg tables: `GLUE_DATABASE`). */
+  readonly glueDatabaseName: string;
 }
 
 /** Fills in the defaults (`STACK_DEFAULTS`) and refuses what cannot be deployed: unknown settings, bad time zones, a skipped schedule. */
-function resolveSettings(props: LakeEtlStackProps): Settings {
+function resolveSettings(props: LakeEtlStackProps, stackName: string): Settings {
   if (props.existingBucketName && props.bucketName) throw new Error('Give existingBucketName or bucketName, not both');
   checkKnownKeys('quality', props.quality, propKeysOf('quality'));
   checkKnownKeys('tuning', props.tuning, propKeysOf('tuning'));
@@ -219,6 +221,7 @@ function resolveSettings(props: LakeEtlStackProps): Settings {
     rangeConcurrency: props.rangeConcurrency ?? STACK_DEFAULTS.rangeConcurrency,
     vpcEndpoints: props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints,
     logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
+    glueDatabaseName: checkGlueDatabaseName(props.glueDatabaseName ?? snakeCase(stackName)),
   };
 }
 
@@ -240,7 +243,7 @@ export class LakeEtlStack extends Stack {
   constructor(scope: Construct, id: string, props: LakeEtlStackProps = {}) {
     super(scope, id, props);
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
-    const settings = resolveSettings(props);
+    const settings = resolveSettings(props, this.stackName);
     this.lakePrefix = settings.lakePrefix;
     this.bucket = this.buildLakeBucket(props, settings);
     const lakeUri = settings.lakePrefix === '' ? `s3://${this.bucket.bucketName}` : `s3://${this.bucket.bucketName}/${settings.lakePrefix}`;
@@ -255,7 +258,7 @@ export class LakeEtlStack extends Stack {
         lakePrefix: settings.lakePrefix,
         databaseSecretArn: this.databaseSecret.secretArn,
         metricsService: this.stackName,
-        props: { ...props, partitionTimeZone: settings.partitionTimeZone },
+        props: { ...props, partitionTimeZone: settings.partitionTimeZone, glueDatabaseName: settings.glueDatabaseName },
       },
       bucket: this.bucket,
       databaseSecret: this.databaseSecret,
@@ -281,7 +284,7 @@ export class LakeEtlStack extends Stack {
     this.lakeTables = new LakeTables(this, 'Tables', {
       bucket: this.bucket,
       root: settings.root,
-      databaseName: props.glueDatabaseName ?? snakeCase(this.stackName),
+      databaseName: settings.glueDatabaseName,
     });
     this.addOutputs(lakeUri);
   }

@@ -26,6 +26,8 @@ export class VpcEndpoints extends Construct {
   readonly secretsManager: CfnVPCEndpoint;
   /** Step Functions: plan-day asks it whether a lease's execution still runs (`execution-liveness.ts`). */
   readonly stepFunctions: CfnVPCEndpoint;
+  /** Glue: plan-day and snapshot move the Glue tables of the Iceberg tables they commit (`glue-catalog.ts`). */
+  readonly glue: CfnVPCEndpoint;
   readonly securityGroup: SecurityGroup;
 
   constructor(scope: Construct, id: string, props: VpcEndpointsProps) {
@@ -55,6 +57,14 @@ export class VpcEndpoints extends Construct {
     this.stepFunctions = new CfnVPCEndpoint(this, 'StepFunctions', {
       vpcId: props.vpc.vpcId,
       serviceName: `com.amazonaws.${region}.states`,
+      vpcEndpointType: 'Interface',
+      subnetIds: [...props.subnetIds],
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      privateDnsEnabled: true,
+    });
+    this.glue = new CfnVPCEndpoint(this, 'Glue', {
+      vpcId: props.vpc.vpcId,
+      serviceName: `com.amazonaws.${region}.glue`,
       vpcEndpointType: 'Interface',
       subnetIds: [...props.subnetIds],
       securityGroupIds: [this.securityGroup.securityGroupId],

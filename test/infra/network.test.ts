@@ -17,11 +17,11 @@ const region = { Ref: 'AWS::Region' };
 
 /** Each test synthesizes stacks of its own: minutes on a loaded two-core machine. */
 describe('VPC endpoints', { timeout: 240_000 }, () => {
-  it('are added with vpcEndpoints: S3 as a gateway on the route tables, Secrets Manager and Step Functions as interfaces with private DNS', () => {
+  it('are added with vpcEndpoints: S3 as a gateway on the route tables, Secrets Manager, Step Functions and Glue as interfaces with private DNS', () => {
     // Act
     const { template } = buildStack({ ...VPC, vpcEndpoints: true, routeTableIds: ROUTE_TABLES });
     // Assess
-    template.resourceCountIs('AWS::EC2::VPCEndpoint', 3);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 4);
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcId: VPC.vpcId,
       VpcEndpointType: 'Gateway',
@@ -41,6 +41,14 @@ describe('VPC endpoints', { timeout: 240_000 }, () => {
       VpcId: VPC.vpcId,
       VpcEndpointType: 'Interface',
       ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', region, '.states']] },
+      SubnetIds: VPC.subnetIds,
+      PrivateDnsEnabled: true,
+    });
+    // plan-day and snapshot move the Glue tables of the Iceberg tables they commit
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcId: VPC.vpcId,
+      VpcEndpointType: 'Interface',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', region, '.glue']] },
       SubnetIds: VPC.subnetIds,
       PrivateDnsEnabled: true,
     });
