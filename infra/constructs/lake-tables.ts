@@ -42,7 +42,15 @@ export function glueTypeOf(type: DataType): string {
 
 /** The Glue (Hive) type of an Iceberg column type (`long`, `decimal(12, 2)`, `timestamptz`). */
 export function glueTypeOfIceberg(type: string): string {
-  const simple: Record<string, string> = { long: 'bigint', int: 'int', boolean: 'boolean', date: 'date', string: 'string', timestamp: 'timestamp', timestamptz: 'timestamp' };
+  const simple: Record<string, string> = {
+    long: 'bigint',
+    int: 'int',
+    boolean: 'boolean',
+    date: 'date',
+    string: 'string',
+    timestamp: 'timestamp',
+    timestamptz: 'timestamp',
+  };
   const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
   if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
   if (!(type in simple)) throw new Error(`no Glue type for the Iceberg type ${type}`);

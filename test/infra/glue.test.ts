@@ -127,7 +127,12 @@ describe('Glue database and tables', () => {
       expect(table.PartitionKeys ?? []).toEqual([]);
     }
     const rentals = tables[glueIcebergTableName('rentals')].StorageDescriptor.Columns;
-    expect(Object.fromEntries(rentals.map((c) => [c.Name, c.Type]))).toMatchObject({ rental_id: 'bigint', rent_cost: 'decimal(12,2)', rent_start: 'timestamp', year: 'int' });
+    expect(Object.fromEntries(rentals.map((c) => [c.Name, c.Type]))).toMatchObject({
+      rental_id: 'bigint',
+      rent_cost: 'decimal(12,2)',
+      rent_start: 'timestamp',
+      year: 'int',
+    });
   });
 
   it('follow the lake prefix and an existing bucket, and take the database name from context', () => {

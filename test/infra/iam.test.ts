@@ -239,7 +239,14 @@ describe('Glue: the stages that commit an Iceberg table move its Glue table, and
       ];
       for (const target of targets) expect(allows(roles[spec.key], resources, 'glue:UpdateTable', target), target).toBe(false);
       const everyTable = [...targets, ...Object.keys(ICEBERG_TABLES).map((table) => tableArn(DATABASE, glueIcebergTableName(table)))];
-      for (const action of ['glue:DeleteTable', 'glue:CreateTable', 'glue:UpdateDatabase', 'glue:DeleteDatabase', 'glue:BatchDeleteTable', 'glue:DeleteTableVersion']) {
+      for (const action of [
+        'glue:DeleteTable',
+        'glue:CreateTable',
+        'glue:UpdateDatabase',
+        'glue:DeleteDatabase',
+        'glue:BatchDeleteTable',
+        'glue:DeleteTableVersion',
+      ]) {
         for (const target of [...everyTable, `${GLUE}:catalog`, `${GLUE}:database/${DATABASE}`]) {
           expect(allows(roles[spec.key], resources, action, target), `${action} ${target}`).toBe(false);
         }

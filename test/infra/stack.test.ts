@@ -165,7 +165,8 @@ describe('functions', () => {
     expect(env('TransformWriteFunction')).toMatchObject({ ROWS_PER_FILE: '1000000', ROW_GROUP_ROWS: '100000' });
     expect(env('PlanDayFunction')).toMatchObject({ RANGE_MAX_ROWS: '5000000' });
     // Superseded files are kept by the functions that remove them (those that commit rentals).
-    for (const prefix of ['PlanDayFunction', 'ValidateFunction', 'ReleaseDayFunction']) expect(env(prefix)).toMatchObject({ ICEBERG_KEEP_SUPERSEDED_HOURS: '24' });
+    for (const prefix of ['PlanDayFunction', 'ValidateFunction', 'ReleaseDayFunction'])
+      expect(env(prefix)).toMatchObject({ ICEBERG_KEEP_SUPERSEDED_HOURS: '24' });
     expect(env('SnapshotFunction')).not.toHaveProperty('ICEBERG_KEEP_SUPERSEDED_HOURS');
     // A function gets only the variables its stage reads
     expect(env('ExtractFunction')).not.toHaveProperty('ROWS_PER_FILE');

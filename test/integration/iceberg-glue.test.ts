@@ -39,7 +39,12 @@ describe('Glue follows the Iceberg file catalog', () => {
     store = new FsStore(parseLakeUri(root));
     glue = new FakeGlue();
     // As the stack creates it: no metadata_location until the first commit.
-    glue.createTable(DATABASE, { Name: TABLE, TableType: 'EXTERNAL_TABLE', Parameters: { table_type: 'ICEBERG' }, StorageDescriptor: { Location: 's3://b/_iceberg/rentals' } });
+    glue.createTable(DATABASE, {
+      Name: TABLE,
+      TableType: 'EXTERNAL_TABLE',
+      Parameters: { table_type: 'ICEBERG' },
+      StorageDescriptor: { Location: 's3://b/_iceberg/rentals' },
+    });
   });
 
   afterEach(async () => {
@@ -63,7 +68,11 @@ describe('Glue follows the Iceberg file catalog', () => {
       ['2', true, location(2)],
     ]);
     expect(glue.updates[0].TableInput?.Parameters).not.toHaveProperty('previous_metadata_location');
-    expect(glue.table(DATABASE, TABLE)).toMatchObject({ TableType: 'EXTERNAL_TABLE', StorageDescriptor: { Location: 's3://b/_iceberg/rentals' }, VersionId: '3' });
+    expect(glue.table(DATABASE, TABLE)).toMatchObject({
+      TableType: 'EXTERNAL_TABLE',
+      StorageDescriptor: { Location: 's3://b/_iceberg/rentals' },
+      VersionId: '3',
+    });
   });
 
   it('a follower that loses the race to a concurrent commit reads Glue again and retries', async () => {
@@ -109,7 +118,9 @@ describe('Glue follows the Iceberg file catalog', () => {
     const days = [1, 2, 3, 4, 5, 6, 7, 8];
 
     // Act
-    await Promise.all(days.map((day) => commitIcebergChange(store, 'rentals', { added: [file(day)], removed: [] }, { follower: new GlueCatalogFollower(glue, DATABASE) })));
+    await Promise.all(
+      days.map((day) => commitIcebergChange(store, 'rentals', { added: [file(day)], removed: [] }, { follower: new GlueCatalogFollower(glue, DATABASE) })),
+    );
 
     // Assess
     expect(parameters().metadata_location).toBe(location(days.length));

@@ -42,7 +42,9 @@ const errorName = (error: unknown) => (error as { name?: string }).name ?? '';
 function glueError(error: unknown, what: string): Error {
   const fault = (error as { $fault?: string; $retryable?: unknown }).$fault === 'server' || (error as { $retryable?: unknown }).$retryable;
   const message = `${what}: ${errorName(error)} ${(error as Error).message ?? ''}`.trim();
-  return fault || /Throttl|TooManyRequests/.test(errorName(error)) ? new StoreUnavailableError(message, { cause: error }) : new StoreError(message, { cause: error });
+  return fault || /Throttl|TooManyRequests/.test(errorName(error))
+    ? new StoreUnavailableError(message, { cause: error })
+    : new StoreError(message, { cause: error });
 }
 
 export class GlueCatalogFollower implements CatalogFollower {
