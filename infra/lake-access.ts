@@ -4,7 +4,9 @@
  * `list` ListBucket limited by `s3:prefix`, and `read` also ListBucket with a key it reads as the
  * prefix (see `grantLakeAccess`).
  */
+import type { Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { glueIcebergTableName } from '../src/lake/iceberg/glue-catalog.js';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { LakeAccess } from '../src/pipeline/stages.js';
 
@@ -46,4 +48,21 @@ export function grantLakeAccess(grantee: IGrantable, bucket: IBucket, lakePrefix
 /** The object key patterns of `access` that hold a wildcard (what cdk-nag's IAM5 reports). */
 export function lakeWildcardPatterns(access: LakeAccess): string[] {
   return [...new Set([...(access.read ?? []), ...(access.write ?? []), ...(access.delete ?? [])])].filter((p) => p.includes('*'));
+}
+
+/**
+ * Lets `grantee` move the Glue tables that follow the Iceberg `tables` it commits (`GlueCatalogFollower`):
+ * `glue:GetTable` and `glue:UpdateTable` on the catalog, `database` and those tables only (Glue
+ * checks all three), nothing else of Glue.
+ */
+export function grantIcebergCatalog(grantee: IGrantable, stack: Stack, database: string, tables: readonly string[]): void {
+  const arn = (resource: string, resourceName?: string) => stack.formatArn({ service: 'glue', resource, resourceName });
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'IcebergCatalog',
+      effect: Effect.ALLOW,
+      actions: ['glue:GetTable', 'glue:UpdateTable'],
+      resources: [arn('catalog'), arn('database', database), ...tables.map((table) => arn('table', `${database}/${glueIcebergTableName(table)}`))],
+    }),
+  );
 }

@@ -24,7 +24,7 @@ import { buildDatabaseNetwork, buildDatabaseSecret, buildVpcEndpoints } from './
 import type { VpcEndpointService } from './constructs/vpc-endpoints.js';
 import type { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
-import { LakeTables } from './constructs/lake-tables.js';
+import { checkGlueDatabaseName, LakeTables } from './constructs/lake-tables.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { buildStageFunctions } from './constructs/stage-functions.js';
 import { checkConcurrencyQuota, connectionBudget } from './database-connections.js';
@@ -168,7 +168,7 @@ export class LakeEtlStack extends Stack {
     super(scope, id, props);
     // The flags of cdk.json, whatever App builds the stack (infra/feature-flags.ts).
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
-    const settings = resolveSettings(props);
+    const settings = resolveSettings(props, this.stackName);
     this.lakePrefix = settings.lakePrefix;
     this.bucket = this.buildLakeBucket(props, settings);
     const lakeUri = settings.lakePrefix === '' ? `s3://${this.bucket.bucketName}` : `s3://${this.bucket.bucketName}/${settings.lakePrefix}`;
@@ -183,7 +183,7 @@ export class LakeEtlStack extends Stack {
         lakePrefix: settings.lakePrefix,
         databaseSecretArn: this.databaseSecret.secretArn,
         metricsService: this.stackName,
-        props: { ...props, partitionTimeZone: settings.partitionTimeZone },
+        props: { ...props, partitionTimeZone: settings.partitionTimeZone, glueDatabaseName: settings.glueDatabaseName },
       },
       bucket: this.bucket,
       databaseSecret: this.databaseSecret,
@@ -209,7 +209,7 @@ export class LakeEtlStack extends Stack {
     this.lakeTables = new LakeTables(this, 'Tables', {
       bucket: this.bucket,
       root: settings.root,
-      databaseName: props.glueDatabaseName ?? snakeCase(this.stackName),
+      databaseName: settings.glueDatabaseName,
     });
     this.addOutputs(lakeUri);
   }

@@ -8,6 +8,7 @@ import { propKeysOf } from '../src/core/config-variables.js';
 import { parseTimeZone } from '../src/core/day.js';
 import { vpcEndpointServices } from './constructs/database-access.js';
 import type { VpcEndpointService } from './constructs/vpc-endpoints.js';
+import { checkGlueDatabaseName } from './constructs/lake-tables.js';
 import type { LakeEtlStackProps } from './lake-etl-stack.js';
 import { defaultScheduleCron, skippedScheduleTime } from './schedule.js';
 
@@ -64,10 +65,12 @@ export interface Settings {
   readonly vpcEndpoints: readonly VpcEndpointService[];
   readonly logRetention: RetentionDays;
   readonly reportRetentionDays: number;
+  /** The Glue database of the lake's tables (the functions move its Iceberg tables: `GLUE_DATABASE`). */
+  readonly glueDatabaseName: string;
 }
 
 /** Fills in the defaults (`STACK_DEFAULTS`) and refuses what cannot be deployed: unknown settings, bad time zones, a skipped schedule. */
-export function resolveSettings(props: LakeEtlStackProps): Settings {
+export function resolveSettings(props: LakeEtlStackProps, stackName: string): Settings {
   if (props.existingBucketName && props.bucketName) throw new Error('Give existingBucketName or bucketName, not both');
   checkKnownKeys('quality', props.quality, propKeysOf('quality'));
   checkKnownKeys('tuning', props.tuning, propKeysOf('tuning'));
@@ -97,5 +100,6 @@ export function resolveSettings(props: LakeEtlStackProps): Settings {
     vpcEndpoints: vpcEndpointServices(props.vpcEndpoints ?? STACK_DEFAULTS.vpcEndpoints),
     logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
     reportRetentionDays: props.reportRetentionDays ?? STACK_DEFAULTS.reportRetentionDays,
+    glueDatabaseName: checkGlueDatabaseName(props.glueDatabaseName ?? snakeCase(stackName)),
   };
 }

@@ -19,6 +19,8 @@
  * Task states are matched by NAME when the definition runs locally (`aws-local-stepfunctions`
  * maps each to the in-process handler), so the names in `TASK_STATES` are part of the contract.
  */
+import { IcebergCommitConflictError } from '../src/lake/iceberg/commit.js';
+import { MetadataGoneError } from '../src/lake/iceberg/file-catalog.js';
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -71,6 +73,8 @@ export const TRANSIENT_ERRORS: readonly string[] = [
   StoreUnavailableError,
   PreconditionFailedError,
   PartitionBusyError,
+  IcebergCommitConflictError,
+  MetadataGoneError,
 ].map((error) => error.name);
 
 /** Failures of the Lambda service itself, including throttling of the invoke. */

@@ -5,6 +5,7 @@
  * temporary files of writes that never finished and empty folders go too.
  */
 import { parseArgs } from 'node:util';
+import { icebergUpkeepOf } from '../../src/lake/iceberg/upkeep.js';
 import { UNFINISHED_WRITE_AGE_MS } from '../../src/lake/store.js';
 import { cleanLake } from '../../src/lake/sweep.js';
 import type { CommandContext } from '../io.js';
@@ -14,8 +15,9 @@ import { commandConfig } from '../options.js';
 
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
   parseArgs({ args: [...argv], strict: true, options: {} });
-  const store = await openLake(commandConfig(env));
-  const outcome = await cleanLake(store, { liveness: await cliLiveness() });
+  const config = commandConfig(env);
+  const store = await openLake(config);
+  const outcome = await cleanLake(store, { liveness: await cliLiveness(), iceberg: icebergUpkeepOf(config) });
   const temporary = (await store.sweepTemporaryFiles?.(UNFINISHED_WRITE_AGE_MS)) ?? 0;
   io.out(
     `cleaned ${store.location.uri}: ${outcome.removed.length} leftover file(s) removed` +

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { EtlError } from '../../src/core/errors.js';
 import { parseDay } from '../../src/core/day.js';
 import { dateOfManifestKey, MANIFESTS_PREFIX } from '../../src/lake/layout.js';
+import { icebergUpkeepOf } from '../../src/lake/iceberg/upkeep.js';
 import { LakeSession } from '../../src/lake/session.js';
 import { compactDay } from '../../src/pipeline/compact/run-compaction.js';
 import type { CompactOutcome } from '../../src/pipeline/compact/compact.js';
@@ -35,7 +36,7 @@ export async function run(argv: readonly string[], { env, io }: CommandContext):
         const date = dateOfManifestKey(o.key);
         return date ? [parseDay(date)] : [];
       });
-  const session = new LakeSession();
+  const session = new LakeSession(undefined, icebergUpkeepOf(config));
   const results: DayResult[] = [];
   for (const day of days) {
     try {

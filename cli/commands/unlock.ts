@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseDay } from '../../src/core/day.js';
 import { describeHolder } from '../../src/lake/lease.js';
 import { UNFINISHED_WRITE_AGE_MS } from '../../src/lake/store.js';
+import { icebergUpkeepOf } from '../../src/lake/iceberg/upkeep.js';
 import { unlockDay } from '../../src/lake/sweep.js';
 import type { CommandContext } from '../io.js';
 import { openLake } from '../lake.js';
@@ -18,8 +19,9 @@ import { commandConfig } from '../options.js';
 export async function run(argv: readonly string[], { env, io }: CommandContext): Promise<number> {
   const { values } = parseArgs({ args: [...argv], strict: true, options: { date: { type: 'string' }, force: { type: 'boolean' } } });
   const day = parseDay(values.date, 'date');
-  const store = await openLake(commandConfig(env));
-  const outcome = await unlockDay(store, day, { force: values.force ?? false, liveness: await cliLiveness() });
+  const config = commandConfig(env);
+  const store = await openLake(config);
+  const outcome = await unlockDay(store, day, { force: values.force ?? false, liveness: await cliLiveness(), iceberg: icebergUpkeepOf(config) });
   // A killed run's unfinished writes on a local disk: those of a process gone from this host go now.
   const temporary = outcome.kind === 'held' ? 0 : ((await store.sweepTemporaryFiles?.(UNFINISHED_WRITE_AGE_MS)) ?? 0);
   const unfinished = temporary ? `, ${temporary} unfinished temporary file(s)` : '';

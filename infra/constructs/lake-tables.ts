@@ -4,6 +4,9 @@
  * through partition projection (no partition is ever registered), and the snapshot tables
  * (`users`, `bikes`), one Parquet file each. Columns come from the table declarations
  * (`src/core/tables.ts`) through their Arrow schemas (`src/core/schema.ts`); none is written here.
+ * Beside them, the Iceberg tables (`rentals_iceberg`, ...: `table_type=ICEBERG`), which the
+ * functions move to each new metadata file after their commits (`GlueCatalogFollower`): until the
+ * first commit of a table they name none, and a deploy that changes one is caught up by the next commit.
  */
 import { Stack } from 'aws-cdk-lib';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
@@ -11,6 +14,9 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { DataType, type Field, type Schema } from 'apache-arrow';
 import { Construct } from 'constructs';
 import { describeColumn, lakeSchema, RENTALS, stagingSchema, type SourceTable } from '../../src/core/schema.js';
+import { glueIcebergTableName } from '../../src/lake/iceberg/glue-catalog.js';
+import { ICEBERG_ROOT } from '../../src/lake/iceberg/metadata-layout.js';
+import { ICEBERG_TABLES } from '../../src/lake/iceberg/table-model.js';
 import { snapshotKey } from '../../src/lake/layout.js';
 
 /** Years the `year` partition column is projected over; a query should filter on it. */
@@ -34,8 +40,31 @@ export function glueTypeOf(type: DataType): string {
   throw new Error(`no Glue type for the Arrow type ${String(type)}`);
 }
 
+/** The Glue (Hive) type of an Iceberg column type (`long`, `decimal(12, 2)`, `timestamptz`). */
+export function glueTypeOfIceberg(type: string): string {
+  const simple: Record<string, string> = {
+    long: 'bigint',
+    int: 'int',
+    boolean: 'boolean',
+    date: 'date',
+    string: 'string',
+    timestamp: 'timestamp',
+    timestamptz: 'timestamp',
+  };
+  const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
+  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
+  if (!(type in simple)) throw new Error(`no Glue type for the Iceberg type ${type}`);
+  return simple[type];
+}
+
 function columnsOf(schema: Schema, describe: (field: Field) => string): CfnTable.ColumnProperty[] {
   return schema.fields.map((field) => ({ name: field.name, type: glueTypeOf(field.type), comment: describe(field) || undefined }));
+}
+
+/** Refuses a Glue database name Athena would not take as it is (the prop's name in the error). */
+export function checkGlueDatabaseName(name: string): string {
+  if (!/^[a-z0-9_]{1,255}$/.test(name)) throw new Error(`glueDatabaseName: expected lowercase letters, digits and underscores, got ${JSON.stringify(name)}`);
+  return name;
 }
 
 export interface LakeTablesProps {
@@ -50,12 +79,12 @@ export class LakeTables extends Construct {
   readonly database: CfnDatabase;
   /** The Glue tables by name: `rentals`, then the snapshot tables. */
   readonly tables: Readonly<Record<string, CfnTable>>;
+  /** The Glue tables that follow the Iceberg tables, by the lake table's name. */
+  readonly icebergTables: Readonly<Record<string, CfnTable>>;
 
   constructor(scope: Construct, id: string, props: LakeTablesProps) {
     super(scope, id);
-    if (!/^[a-z0-9_]{1,255}$/.test(props.databaseName)) {
-      throw new Error(`glueDatabaseName: expected lowercase letters, digits and underscores, got ${JSON.stringify(props.databaseName)}`);
-    }
+    checkGlueDatabaseName(props.databaseName);
     const catalogId = Stack.of(this).account;
     const folder = (table: string) => `s3://${props.bucket.bucketName}/${props.root}${table}/`;
     this.database = new CfnDatabase(this, 'Database', {
@@ -117,5 +146,21 @@ export class LakeTables extends Construct {
       });
     }
     this.tables = tables;
+
+    const icebergTables: Record<string, CfnTable> = {};
+    for (const iceberg of Object.values(ICEBERG_TABLES)) {
+      const name = glueIcebergTableName(iceberg.name);
+      icebergTables[iceberg.name] = table(`${iceberg.name.charAt(0).toUpperCase()}${iceberg.name.slice(1)}IcebergTable`, {
+        name,
+        description: `The Iceberg table ${iceberg.name} over the lake's files; every commit moves metadata_location`,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { table_type: 'ICEBERG' },
+        storageDescriptor: {
+          location: `s3://${props.bucket.bucketName}/${props.root}${ICEBERG_ROOT}${iceberg.name}`,
+          columns: iceberg.schema.fields.map((f) => ({ name: f.name, type: glueTypeOfIceberg(f.type) })),
+        },
+      });
+    }
+    this.icebergTables = icebergTables;
   }
 }

@@ -9,9 +9,10 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { handlerEntry, type LakeAccess, type StageKey, type StageSpec } from '../../src/pipeline/stages.js';
-import { type DeploymentEnvironment, functionEnvironment } from '../function-environment.js';
-import { grantLakeAccess, lakeWildcardPatterns } from '../lake-access.js';
+import { VARIABLE } from '../../src/core/config-variables.js';
+import { handlerEntry, icebergTablesOf, type LakeAccess, type StageKey, type StageSpec } from '../../src/pipeline/stages.js';
+import { type DeploymentEnvironment, functionEnvironment, propValue } from '../function-environment.js';
+import { grantIcebergCatalog, grantLakeAccess, lakeWildcardPatterns } from '../lake-access.js';
 import { acknowledge, wildcardResourceFinding } from '../nag.js';
 import type { DatabaseNetwork } from './database-access.js';
 import { EtlFunction } from './etl-function.js';
@@ -49,6 +50,9 @@ export function buildStageFunctions(stack: Stack, props: StageFunctionsProps): P
     });
     if (spec.needs.database) props.databaseSecret.grantRead(fn.role);
     if (spec.needs.lake) grantLake(stack, fn, props.bucket, props.environment.lakePrefix, spec.access);
+    // A stage that commits an Iceberg table moves its Glue table after the commit (GLUE_DATABASE).
+    const glueDatabase = propValue(props.environment.props, VARIABLE.GLUE_DATABASE.prop);
+    if (typeof glueDatabase === 'string' && icebergTablesOf(spec).length > 0) grantIcebergCatalog(fn.role, stack, glueDatabase, icebergTablesOf(spec));
     if (spec.lease === 'acquire') grantDescribeExecutions(stack, fn, props.pipelineName);
     functions[spec.key] = fn;
   }

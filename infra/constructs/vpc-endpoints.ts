@@ -1,7 +1,7 @@
 /**
  * The private routes the database functions need in a VPC without a NAT, each behind its own
  * switch (`VPC_ENDPOINT_SERVICES`): an S3 gateway endpoint on the subnets' route tables, and
- * Secrets Manager and Step Functions interface endpoints with private DNS in the subnets. Without
+ * Secrets Manager, Step Functions and Glue interface endpoints with private DNS in the subnets. Without
  * a route the S3 and Secrets Manager clients would wait for a connection that never comes.
  *
  * The blast radius is the whole VPC: private DNS makes every workload in the VPC resolve the
@@ -18,7 +18,7 @@ import { CfnVPCEndpoint, Peer, Port, SecurityGroup, type IConnectable, type IVpc
 import { Construct } from 'constructs';
 
 /** The endpoints the stack can add, by the name `vpcEndpoints` lists them with. */
-export const VPC_ENDPOINT_SERVICES = ['s3', 'secretsmanager', 'states'] as const;
+export const VPC_ENDPOINT_SERVICES = ['s3', 'secretsmanager', 'states', 'glue'] as const;
 export type VpcEndpointService = (typeof VPC_ENDPOINT_SERVICES)[number];
 
 export interface VpcEndpointsProps {
@@ -40,6 +40,8 @@ export class VpcEndpoints extends Construct {
   readonly secretsManager?: CfnVPCEndpoint;
   /** Step Functions: plan-day asks it whether a lease's execution still runs (`execution-liveness.ts`). */
   readonly stepFunctions?: CfnVPCEndpoint;
+  /** Glue: plan-day and snapshot move the Glue tables of the Iceberg tables they commit (`glue-catalog.ts`). */
+  readonly glue?: CfnVPCEndpoint;
   /** The interface endpoints' security group, when there is one. */
   readonly securityGroup?: SecurityGroup;
 
@@ -54,7 +56,7 @@ export class VpcEndpoints extends Construct {
         routeTableIds: [...props.routeTableIds],
       });
     }
-    if (!props.services.includes('secretsmanager') && !props.services.includes('states')) return;
+    if (!props.services.some((service) => service !== 's3')) return;
 
     const securityGroup = new SecurityGroup(this, 'SecretsManagerSecurityGroup', {
       vpc: props.vpc,
@@ -75,5 +77,6 @@ export class VpcEndpoints extends Construct {
       });
     if (props.services.includes('secretsmanager')) this.secretsManager = interfaceEndpoint('SecretsManager', 'secretsmanager');
     if (props.services.includes('states')) this.stepFunctions = interfaceEndpoint('StepFunctions', 'states');
+    if (props.services.includes('glue')) this.glue = interfaceEndpoint('Glue', 'glue');
   }
 }

@@ -197,6 +197,21 @@ export const VARIABLE = {
       'Most rentals one extract or transform-write invocation takes on; a bigger day is cut at hour boundaries into ranges run in parallel and published as one partition (an hour is never cut)',
     prop: 'tuning.maxRowsPerRange',
   },
+  GLUE_DATABASE: {
+    field: 'glueDatabase',
+    fallback: 'unset: no Glue (the stack sets its database)',
+    meaning:
+      "Glue database whose Iceberg tables (`rentals_iceberg`, `users_iceberg`, `bikes_iceberg`) every commit moves to the table's new metadata file (`UpdateTable` with `VersionId`); the file catalog stays the record",
+    prop: 'glueDatabaseName',
+  },
+  ICEBERG_KEEP_SUPERSEDED_HOURS: {
+    field: 'keepSupersededMs',
+    default: 0,
+    bounds: { min: 0, max: 168, integer: true },
+    meaning:
+      'Hours the files a publish supersedes stay (Iceberg time travel and engine queries that overlap a publish stay safe; a glob over a day may then see both versions); `0` removes them at publish',
+    prop: 'tuning.keepSupersededHours',
+  },
 } as const satisfies Record<string, Omit<Variable, 'name'>>;
 
 export type VariableName = keyof typeof VARIABLE;
@@ -235,6 +250,7 @@ export const DEFAULTS = {
   openRentalMaxMinutes: VARIABLE.OPEN_RENTAL_MAX_MINUTES.default,
   lockTtlSeconds: VARIABLE.PARTITION_LOCK_TTL_SECONDS.default,
   republishLookbackDays: VARIABLE.REPUBLISH_LOOKBACK_DAYS.default,
+  keepSupersededHours: VARIABLE.ICEBERG_KEEP_SUPERSEDED_HOURS.default,
   /** Limits a real day made by the generator at its default anomaly rates passes. */
   thresholds: {
     maxQuarantineRate: VARIABLE.QUALITY_MAX_QUARANTINE_RATE.default,

@@ -55,6 +55,10 @@ export interface LakeSettings {
   readonly lockTtlMs: number;
   /** Days before yesterday the scheduled run re-checks against the source, republishing the stale ones (0: none). */
   readonly republishLookbackDays: number;
+  /** The Glue database whose Iceberg tables follow the lake's (`GLUE_DATABASE`); undefined: no Glue. */
+  readonly glueDatabase: string | undefined;
+  /** How long files a publish supersedes stay for Iceberg readers (0: removed at publish). */
+  readonly keepSupersededMs: number;
 }
 
 export interface Config extends LakeSettings {
@@ -219,6 +223,12 @@ const READERS: { readonly [K in ConfigKey]: (env: Env, options: LoadOptions) => 
   thresholds: (env) => loadThresholds(env),
   lockTtlMs: (env) => readNumber(env, 'PARTITION_LOCK_TTL_SECONDS') * 1000,
   republishLookbackDays: (env) => readNumber(env, 'REPUBLISH_LOOKBACK_DAYS'),
+  glueDatabase: (env) => {
+    const name = readText(env, 'GLUE_DATABASE');
+    if (name !== undefined && !/^[a-z0-9_]{1,255}$/.test(name)) throw new ConfigError('GLUE_DATABASE', 'lowercase letters, digits and underscores', name);
+    return name;
+  },
+  keepSupersededMs: (env) => readNumber(env, 'ICEBERG_KEEP_SUPERSEDED_HOURS') * 3_600_000,
 };
 
 export interface LoadOptions {

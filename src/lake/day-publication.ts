@@ -11,7 +11,8 @@
  */
 import type { CalendarDay } from '../core/day.js';
 import { isRetryable, LockLostError } from '../core/errors.js';
-import { syncIcebergDay } from './iceberg/lake-sync.js';
+import type { IcebergUpkeep } from './iceberg/commit.js';
+import { keptSupersededFilesOf, syncIcebergDay } from './iceberg/lake-sync.js';
 import type { InterruptToken } from './interrupt.js';
 import { publishedKeyOf, quarantinePrefix, rentalsPartitionPrefix, stagingPrefix } from './layout.js';
 import { acquireLock, type HolderLiveness, type LeaseHolder, type LeasePart, lockKey, readLock, releaseLock, renewLock } from './lease.js';
@@ -45,6 +46,8 @@ export interface PublishOutcome {
 export interface PublicationSession {
   readonly token: InterruptToken;
   readonly liveness: HolderLiveness;
+  /** How the Iceberg tables are kept (Glue follows them; superseded files may stay a while). */
+  readonly iceberg?: IcebergUpkeep;
   /** The publication holds its day's lease until `ttlMs` from now: an interruption gives it back. */
   hold(publication: DayPublication, ttlMs: number): void;
   /** The publication gave its day back (or handed it on for good). */
@@ -61,9 +64,10 @@ export async function discardStaging(store: ObjectStore, runId: string): Promise
  * Removes what no published manifest names from `day`: data files in its partition, quarantine
  * files, and the staging of `runIds` (runs of the day that will never publish). Only the holder of
  * the day's lease (or `etl unlock`/`etl clean` for a gone holder) calls it, so nothing it removes
- * is being published. Returns the keys removed.
+ * is being published. Superseded files the `rentals` table keeps for a while (`iceberg`) stay:
+ * only its maintenance removes those. Returns the keys removed.
  */
-export async function sweepDay(store: ObjectStore, day: CalendarDay, runIds: readonly string[]): Promise<string[]> {
+export async function sweepDay(store: ObjectStore, day: CalendarDay, runIds: readonly string[], iceberg?: IcebergUpkeep): Promise<string[]> {
   const current = await readManifest(store, day);
   const listed = new Set([...(current?.manifest.files.map((f) => f.key) ?? []), ...(current?.manifest.quarantine ?? [])]);
   const [data, quarantine, ...staging] = await Promise.all([
@@ -72,8 +76,9 @@ export async function sweepDay(store: ObjectStore, day: CalendarDay, runIds: rea
     ...runIds.map((runId) => store.list(stagingPrefix(runId))),
   ]);
   // The Iceberg table follows the manifest first: it may still name files about to go (a crash between the two commits).
-  await syncIcebergDay(store, day, current?.manifest);
-  const keys = [...data, ...quarantine].map((o) => o.key).filter((key) => !listed.has(key));
+  await syncIcebergDay(store, day, current?.manifest, iceberg);
+  const kept = await keptSupersededFilesOf(store, day, iceberg);
+  const keys = [...data, ...quarantine].map((o) => o.key).filter((key) => !listed.has(key) && !kept.has(key));
   keys.push(...staging.flat().map((o) => o.key));
   if (keys.length > 0) await store.deleteObjects(keys);
   return keys;
@@ -126,7 +131,7 @@ export class DayPublication {
   async acquire(): Promise<void> {
     const taken = await acquireLock(this.store, this.day, this.#request());
     this.session.hold(this, this.ttlMs);
-    await sweepDay(this.store, this.day, taken.replaced ? [taken.replaced.runId] : []);
+    await sweepDay(this.store, this.day, taken.replaced ? [taken.replaced.runId] : [], this.session.iceberg);
   }
 
   /** Extends the lease, or throws `LockLostError` when the run no longer holds the day. */
@@ -184,8 +189,9 @@ export class DayPublication {
         throw error;
       }
       // The Iceberg commit, after the manifest's (the authoritative record) and before the superseded files go.
-      await syncIcebergDay(store, day, change.next, change.kind === 'compaction' ? { operation: 'replace' } : undefined);
-      const removed = await removeUnlisted(store, day, change.next);
+      const iceberg = this.session.iceberg;
+      await syncIcebergDay(store, day, change.next, { ...iceberg, ...(change.kind === 'compaction' ? { operation: 'replace' } : {}) });
+      const removed = await removeUnlisted(store, day, change.next, await keptSupersededFilesOf(store, day, iceberg));
       const windowMs = performance.now() - started;
       await discardStaging(store, runId);
       return { removed, windowMs };
@@ -194,7 +200,7 @@ export class DayPublication {
 
   /** Sweeps the day of what no manifest names and of the staging of `runIds` (see `sweepDay`). */
   sweep(runIds: readonly string[] = [this.runId]): Promise<string[]> {
-    return sweepDay(this.store, this.day, runIds);
+    return sweepDay(this.store, this.day, runIds, this.session.iceberg);
   }
 
   /** Removes the run's staging (a stage that finished after its day was given up). */

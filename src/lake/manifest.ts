@@ -160,9 +160,15 @@ const RUN_ID_IN_KEY = /(\d{8}T\d{9}Z-[0-9a-f]{8})(?:-h\d{2})?(?:-\d+)?\.(?:parqu
 
 /**
  * Deletes data and quarantine files of `day` that `manifest` does not name and that older runs
- * wrote (files of a newer run still in flight are left to it). Returns the keys removed.
+ * wrote (files of a newer run still in flight are left to it), but those in `kept` (superseded
+ * files the Iceberg table keeps a while). Returns the keys removed.
  */
-export async function removeUnlisted(store: ObjectStore, day: CalendarDay, manifest: PartitionManifest): Promise<string[]> {
+export async function removeUnlisted(
+  store: ObjectStore,
+  day: CalendarDay,
+  manifest: PartitionManifest,
+  kept: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
   const keep = new Set([...manifest.files.map((f) => f.key), ...manifest.quarantine]);
   const data = await store.list(rentalsPartitionPrefix(day));
   const quarantine = await store.list(quarantinePrefix(day));
@@ -170,7 +176,7 @@ export async function removeUnlisted(store: ObjectStore, day: CalendarDay, manif
     .map((o) => o.key)
     .filter((key) => {
       const runId = RUN_ID_IN_KEY.exec(key)?.[1];
-      return runId !== undefined && runId <= manifest.runId && !keep.has(key);
+      return runId !== undefined && runId <= manifest.runId && !keep.has(key) && !kept.has(key);
     });
   if (stale.length > 0) await store.deleteObjects(stale);
   return stale;

@@ -5,6 +5,7 @@
  * another execution in the same process goes on. See docs/protocol.md, "Interruption".
  */
 import { DayPublication, type PublicationSession } from './day-publication.js';
+import type { IcebergUpkeep } from './iceberg/commit.js';
 import { InterruptToken } from './interrupt.js';
 import { localLiveness, type HolderLiveness, type LeaseHolder } from './lease.js';
 import { publishSnapshot, type StagedSnapshot } from './snapshot-publication.js';
@@ -18,8 +19,14 @@ export class LakeSession implements PublicationSession {
    */
   readonly #held = new Map<string, { readonly publication: DayPublication; readonly until: number }>();
 
-  /** @param liveness Tells a gone lease holder from a live one (default: a dead process on this machine). */
-  constructor(readonly liveness: HolderLiveness = localLiveness) {}
+  /**
+   * @param liveness Tells a gone lease holder from a live one (default: a dead process on this machine).
+   * @param iceberg How its publications keep the Iceberg tables (Glue, superseded files; `icebergUpkeepOf`).
+   */
+  constructor(
+    readonly liveness: HolderLiveness = localLiveness,
+    readonly iceberg: IcebergUpkeep = {},
+  ) {}
 
   /** The protocol object of `holder`'s run of its day, in this session (`ttlMs`: each renewal's length; 0 holds none). */
   publication(store: ObjectStore, holder: LeaseHolder, ttlMs: number): DayPublication {

@@ -8,6 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { PartitionBusyError, PreconditionFailedError } from '../core/errors.js';
+import type { IcebergUpkeep } from './iceberg/commit.js';
 import { syncIcebergSnapshot } from './iceberg/lake-sync.js';
 import type { InterruptToken } from './interrupt.js';
 import { publishedKeyOf, snapshotManifestKey } from './layout.js';
@@ -41,6 +42,8 @@ export interface StagedSnapshot {
 export interface SnapshotSession {
   readonly token: InterruptToken;
   readonly liveness: HolderLiveness;
+  /** How the Iceberg tables are kept (Glue follows them). */
+  readonly iceberg?: IcebergUpkeep;
 }
 
 /** How long the table's lock lasts: a publication is a copy and a small write, far shorter. */
@@ -85,7 +88,7 @@ export async function publishSnapshot(store: ObjectStore, snapshot: StagedSnapsh
     try {
       const published = await readSnapshotManifestVersion(store, snapshot.table);
       if (published && published.manifest.sourceSnapshotAt > snapshot.sourceSnapshotAt) {
-        await syncIcebergSnapshot(store, snapshot.table, published.manifest);
+        await syncIcebergSnapshot(store, snapshot.table, published.manifest, session.iceberg);
         return false;
       }
       session.token.throwIfInterrupted();
@@ -113,7 +116,7 @@ export async function publishSnapshot(store: ObjectStore, snapshot: StagedSnapsh
         }
         throw error;
       }
-      await syncIcebergSnapshot(store, snapshot.table, manifest);
+      await syncIcebergSnapshot(store, snapshot.table, manifest, session.iceberg);
       return true;
     } finally {
       await releaseLock(store, lockTarget({ table: snapshot.table }), snapshot.runId).catch(() => undefined);

@@ -2,13 +2,16 @@
  * Clearing what interrupted runs left, outside a run: `etl unlock` gives back one day whose
  * holder is gone (or, forced, any holder), `etl clean` does it for the whole lake. Each removes a
  * dead run's staging and whatever no manifest names in the partition folders, so a glob reader
- * never meets a killed run's files; on a local disk empty folders go too.
+ * never meets a killed run's files; on a local disk empty folders go too. `etl clean` also keeps
+ * the `rentals` Iceberg table: superseded files kept N hours (`ICEBERG_KEEP_SUPERSEDED_HOURS`) go
+ * once their time is up, with the snapshots that named them.
  */
 import { parseDay, type CalendarDay } from '../core/day.js';
 import { RENTALS } from '../core/tables.js';
 import { runOfStagedKey } from './layout.js';
 import { type HolderLiveness, lockKey, readLock, releaseLock, type PartitionLock } from './lease.js';
 import { sweepDay } from './day-publication.js';
+import { type IcebergUpkeep, maintainIcebergTable } from './iceberg/commit.js';
 import type { ObjectStore } from './store.js';
 
 export type UnlockOutcome =
@@ -28,13 +31,13 @@ async function isStale(lock: PartitionLock, liveness: HolderLiveness, now: Date)
 export async function unlockDay(
   store: ObjectStore,
   day: CalendarDay,
-  options: { force: boolean; liveness: HolderLiveness; now?: Date },
+  options: { force: boolean; liveness: HolderLiveness; now?: Date; iceberg?: IcebergUpkeep },
 ): Promise<UnlockOutcome> {
   const current = await readLock(store, day);
   if (!current) return { kind: 'not-locked' };
   const { lock } = current;
   if (!options.force && !(await isStale(lock, options.liveness, options.now ?? new Date()))) return { kind: 'held', lock };
-  const removed = await sweepDay(store, day, lock.runId ? [lock.runId] : []);
+  const removed = await sweepDay(store, day, lock.runId ? [lock.runId] : [], options.iceberg);
   await releaseLock(store, day, lock.runId);
   return { kind: 'unlocked', lock, removed: [...removed, lockKey(day)] };
 }
@@ -44,7 +47,7 @@ export interface CleanOutcome {
   readonly unlocked: readonly string[];
   /** Days left alone: a live run holds them. */
   readonly held: readonly string[];
-  /** Keys removed: dead runs' staging, unpublished files in partitions. */
+  /** Keys removed: dead runs' staging, unpublished files in partitions, superseded files whose time is up. */
   readonly removed: readonly string[];
 }
 
@@ -52,7 +55,7 @@ const LOCK_DAY = /year=(\d{4})\/month=(\d{2})\/day=(\d{2})\.json$/;
 const PARTITION_DAY = /year=(\d{4})\/month=(\d{2})\/day=(\d{2})\//;
 
 /** Sweeps the whole lake of what runs no longer alive left; days a live run holds are left alone. */
-export async function cleanLake(store: ObjectStore, options: { liveness: HolderLiveness; now?: Date }): Promise<CleanOutcome> {
+export async function cleanLake(store: ObjectStore, options: { liveness: HolderLiveness; now?: Date; iceberg?: IcebergUpkeep }): Promise<CleanOutcome> {
   const now = options.now ?? new Date();
   const unlocked: string[] = [];
   const held: string[] = [];
@@ -62,7 +65,7 @@ export async function cleanLake(store: ObjectStore, options: { liveness: HolderL
     const m = LOCK_DAY.exec(object.key);
     if (!m) continue;
     const day = parseDay(`${m[1]}-${m[2]}-${m[3]}`, 'lock');
-    const outcome = await unlockDay(store, day, { force: false, liveness: options.liveness, now });
+    const outcome = await unlockDay(store, day, { force: false, liveness: options.liveness, now, iceberg: options.iceberg });
     if (outcome.kind === 'held') {
       held.push(day.iso);
       liveRuns.add(outcome.lock.runId);
@@ -83,7 +86,10 @@ export async function cleanLake(store: ObjectStore, options: { liveness: HolderL
   }
   for (const iso of [...days].sort()) {
     if (held.includes(iso)) continue;
-    removed.push(...(await sweepDay(store, parseDay(iso, 'partition'), [])));
+    removed.push(...(await sweepDay(store, parseDay(iso, 'partition'), [], options.iceberg)));
   }
+  // The table's maintenance: removals whose files were kept long enough.
+  const maintained = await maintainIcebergTable(store, RENTALS.name, options.iceberg);
+  removed.push(...(maintained?.supersededRemoved ?? []));
   return { unlocked, held, removed };
 }

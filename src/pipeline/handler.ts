@@ -14,6 +14,7 @@ import type * as v from 'valibot';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HolderLiveness } from '../lake/lease.js';
+import { icebergUpkeepOf } from '../lake/iceberg/upkeep.js';
 import { LakeSession } from '../lake/session.js';
 import type { ObjectStore } from '../lake/store.js';
 import type { ConnectOptions, SourceConnector } from '../source/connect.js';
@@ -52,12 +53,13 @@ export function lambdaHandler<S extends v.GenericSchema, O, Spec extends StageSp
   const withSource = stage.spec.needs.database
     ? openers.source?.(full as Config, env, { statementTimeoutMs: stage.spec.lambda.timeoutSeconds * 1000 })
     : undefined;
+  const iceberg = icebergUpkeepOf(full);
   const measured = stageMetrics(stage.spec.name, env);
   return async (event: unknown, context?: LambdaContext): Promise<O> => {
     log.resetKeys();
     if (context) log.addContext(context);
     const terms = full.lockTtlMs === undefined ? { unleased: 'the stage holds no lease' } : { ttlMs: full.lockTtlMs };
-    const session = new LakeSession(openers.liveness);
+    const session = new LakeSession(openers.liveness, iceberg);
     return measured(event, () => runStage(stage, event, { config, log, store, withSource, session }, terms));
   };
 }

@@ -16,6 +16,7 @@ import { requireDatabaseUrl, type Config } from '../core/config.js';
 import { PartitionBusyError } from '../core/errors.js';
 import { ReadableLogger } from '../core/log.js';
 import { openStore } from '../lake/open.js';
+import { icebergUpkeepOf } from '../lake/iceberg/upkeep.js';
 import { LakeSession } from '../lake/session.js';
 import { UNFINISHED_WRITE_AGE_MS, type ObjectStore } from '../lake/store.js';
 import { withClient } from '../source/connect.js';
@@ -143,7 +144,7 @@ function failCauseOverLimit(definition: AslDefinition, name: string, message: st
 
 /** One execution of the definition in this process. */
 export class LocalExecution {
-  readonly session = new LakeSession();
+  readonly session: LakeSession;
   readonly days = new ExecutionDays();
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The days the DayPassed/DayFailed states reported, by date. */
@@ -154,7 +155,9 @@ export class LocalExecution {
   constructor(
     readonly config: Config,
     readonly options: LocalExecutionOptions,
-  ) {}
+  ) {
+    this.session = new LakeSession(undefined, icebergUpkeepOf(config));
+  }
 
   /** What each task state's answers tell about the days. */
   readonly #observers: Record<string, StateObserver> = {

@@ -9,8 +9,10 @@
  * contract and run function (`defineStage`), a one-line `functions/<name>/index.ts`, and an entry here.
  */
 import type { ConfigKey } from '../core/config.js';
+import { icebergKeyPattern, icebergTableOfPattern } from '../lake/iceberg/metadata-layout.js';
 import { KEY_PATTERNS as K } from '../lake/layout.js';
 import type { LeasePart } from '../lake/lease.js';
+import { RENTALS } from '../core/tables.js';
 
 /**
  * What a stage may do in the lake, as key patterns relative to the lake root (`KEY_PATTERNS`).
@@ -27,6 +29,9 @@ export interface LakeAccess {
   readonly write?: readonly string[];
   readonly delete?: readonly string[];
 }
+
+/** The Iceberg tables' metadata (`_iceberg/<table>/metadata/*`): a stage that commits a table reads, lists, writes and deletes there. */
+const ICEBERG = { rentals: icebergKeyPattern(RENTALS.name), snapshots: RENTALS.snapshots.map((s) => icebergKeyPattern(s.name)) } as const;
 
 export interface StageSpec {
   /** Folder under `src/pipeline/` and `functions/`; the `stage` key of its logs. */
@@ -78,12 +83,12 @@ export const STAGES = {
     // at 264 MB peak RSS locally (docs/performance.md); the memory buys CPU for encoding.
     lambda: { memoryMb: 1024, timeoutSeconds: 300, wasm: true },
     // Stages each copy, reads its footer, then under the table's lock promotes it over the published
-    // one and writes its manifest.
+    // one, writes its manifest and commits it to the table's Iceberg table.
     access: {
-      read: [K.staging, ...K.snapshotManifests, ...K.snapshotLeases],
-      list: [K.staging, ...K.snapshotLeases],
-      write: [K.staging, ...K.snapshots, ...K.snapshotManifests, ...K.snapshotLeases],
-      delete: [K.staging, ...K.snapshotLeases],
+      read: [K.staging, ...K.snapshotManifests, ...K.snapshotLeases, ...ICEBERG.snapshots],
+      list: [K.staging, ...K.snapshotLeases, ...ICEBERG.snapshots],
+      write: [K.staging, ...K.snapshots, ...K.snapshotManifests, ...K.snapshotLeases, ...ICEBERG.snapshots],
+      delete: [K.staging, ...K.snapshotLeases, ...ICEBERG.snapshots],
     },
   },
   planDay: {
@@ -97,12 +102,13 @@ export const STAGES = {
     // locally; the memory is for the pg client.
     lambda: { memoryMb: 256, timeoutSeconds: 300 },
     // Takes the lease, then sweeps what earlier runs of the day left: their staging, files in the
-    // partition or quarantine that no manifest names.
+    // partition or quarantine that no manifest names (the Iceberg table first made to say what the
+    // manifest says, and kept: superseded files whose time is up go).
     access: {
-      read: [K.leases, K.manifests],
-      list: [K.leases, K.partitions, K.quarantine, K.staging],
-      write: [K.leases],
-      delete: [K.leases, K.dataFiles, K.quarantine, K.staging],
+      read: [K.leases, K.manifests, ICEBERG.rentals],
+      list: [K.leases, K.partitions, K.quarantine, K.staging, ICEBERG.rentals],
+      write: [K.leases, ICEBERG.rentals],
+      delete: [K.leases, K.dataFiles, K.quarantine, K.staging, ICEBERG.rentals],
     },
   },
   extract: {
@@ -148,14 +154,14 @@ export const STAGES = {
     lambda: { memoryMb: 1024, timeoutSeconds: 900, wasm: true },
     // Reads the staged files' footers, the manifests and (an append) the partition's last report,
     // writes the report; publishes: copies the staged files into the partition and the snapshot
-    // folders, writes the manifests, removes the files the new manifest no longer names, a failed
-    // run's files, and the run's staging area. A compaction reads the partition's files and stages
-    // their rewrite under its run.
+    // folders, writes the manifests, commits the day to the Iceberg table, removes the files the new
+    // manifest no longer names, a failed run's files, and the run's staging area. A compaction reads
+    // the partition's files and stages their rewrite under its run.
     access: {
-      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases, K.reports],
-      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases, K.reports],
-      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases, K.staging],
-      delete: [K.dataFiles, K.quarantine, K.staging, K.leases],
+      read: [K.partitions, K.staging, K.manifests, ...K.snapshotManifests, K.leases, K.reports, ICEBERG.rentals],
+      list: [K.partitions, K.quarantine, K.staging, K.manifests, K.leases, K.reports, ICEBERG.rentals],
+      write: [K.dataFiles, ...K.snapshots, K.manifests, ...K.snapshotManifests, K.reports, K.leases, K.staging, ICEBERG.rentals],
+      delete: [K.dataFiles, K.quarantine, K.staging, K.leases, ICEBERG.rentals],
     },
   },
   releaseDay: {
@@ -166,11 +172,13 @@ export const STAGES = {
     needs: { database: false, lake: true },
     settings: [],
     lambda: { memoryMb: 128, timeoutSeconds: 30 },
-    // Sweeps what the failed run left (its staging, files no manifest names), then gives the lease back.
+    // Sweeps what the failed run left (its staging, files no manifest names; the Iceberg table
+    // first made to say what the manifest says), then gives the lease back.
     access: {
-      read: [K.leases, K.manifests],
-      list: [K.leases, K.partitions, K.quarantine, K.staging],
-      delete: [K.leases, K.dataFiles, K.quarantine, K.staging],
+      read: [K.leases, K.manifests, ICEBERG.rentals],
+      list: [K.leases, K.partitions, K.quarantine, K.staging, ICEBERG.rentals],
+      write: [ICEBERG.rentals],
+      delete: [K.leases, K.dataFiles, K.quarantine, K.staging, ICEBERG.rentals],
     },
   },
 } as const satisfies Record<string, StageSpec>;
@@ -195,9 +203,21 @@ export type SliceOf<Spec extends StageSpec> =
   | (Spec['needs']['database'] extends true ? 'databaseUrl' : never)
   | (Spec['lease'] extends LeaseHolding ? 'lockTtlMs' : never);
 
-/** The configuration keys of `spec`'s slice (`SliceOf`). */
+/** The Iceberg tables `spec` commits: those whose metadata its access lets it write. */
+export function icebergTablesOf(spec: Pick<StageSpec, 'access'>): string[] {
+  return (spec.access.write ?? []).flatMap((pattern) => icebergTableOfPattern(pattern) ?? []);
+}
+
+/**
+ * The configuration keys of `spec`'s slice (`SliceOf`), and those of the Iceberg upkeep of a stage
+ * that commits a table (`GLUE_DATABASE`; `ICEBERG_KEEP_SUPERSEDED_HOURS` for `rentals`), which its
+ * handler reads (`icebergUpkeepOf`) rather than the stage.
+ */
 export function configKeysOf<Spec extends StageSpec>(spec: Spec): SliceOf<Spec>[] {
   const keys: ConfigKey[] = [...spec.settings];
+  const iceberg = icebergTablesOf(spec);
+  if (iceberg.length > 0) keys.push('glueDatabase');
+  if (iceberg.includes(RENTALS.name)) keys.push('keepSupersededMs');
   if (spec.needs.lake) keys.push(...LAKE_KEYS);
   if (spec.needs.database) keys.push('databaseUrl');
   if (spec.lease === 'acquire' || spec.lease === 'renew' || spec.lease === 'renew-and-release') keys.push('lockTtlMs');

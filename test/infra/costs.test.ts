@@ -65,9 +65,9 @@ describe('costs', { timeout: 240_000 }, () => {
     // Act
     const costs = fixedMonthlyCosts(synthesizedResources(VPC_WITH_ENDPOINTS));
     const withoutS3 = fixedMonthlyCosts(synthesizedResources({ ...VPC_WITH_ENDPOINTS, vpcEndpoints: ['secretsmanager'], routeTableIds: undefined }));
-    // Assess: Secrets Manager and Step Functions, two subnets each.
-    expect(costOf(costs, /interface endpoints/)?.count).toBe(2 * 2 * 730);
-    expect(costOf(costs, /interface endpoints/)?.monthly).toBeCloseTo(2 * 2 * 730 * PRICES.interfaceEndpointHour);
+    // Assess: Secrets Manager, Step Functions and Glue, two subnets each.
+    expect(costOf(costs, /interface endpoints/)?.count).toBe(3 * 2 * 730);
+    expect(costOf(costs, /interface endpoints/)?.monthly).toBeCloseTo(3 * 2 * 730 * PRICES.interfaceEndpointHour);
     expect(costOf(withoutS3, /interface endpoints/)?.count).toBe(2 * 730);
   });
 

@@ -6,6 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { stackPropsFromContext } from '../../infra/context.js';
 import { glueTypeOf } from '../../infra/constructs/lake-tables.js';
+import { glueIcebergTableName } from '../../src/lake/iceberg/glue-catalog.js';
+import { ICEBERG_TABLES } from '../../src/lake/iceberg/table-model.js';
+import { icebergMetadataPrefix } from '../../src/lake/iceberg/metadata-layout.js';
 import { lakeSchema, RENTALS, stagingSchema } from '../../src/core/schema.js';
 import { dataFileKey, rentalsPartitionPrefix, snapshotKey } from '../../src/lake/layout.js';
 import { buildStack, logicalId } from './support.js';
@@ -48,7 +51,8 @@ describe('Glue database and tables', () => {
   it('are one database named after the stack, with rentals and every snapshot table', () => {
     template.resourceCountIs('AWS::Glue::Database', 1);
     template.hasResourceProperties('AWS::Glue::Database', { CatalogId: { Ref: 'AWS::AccountId' }, DatabaseInput: { Name: 'test_stack' } });
-    expect(Object.keys(tables).sort()).toEqual([RENTALS.name, ...RENTALS.snapshots.map((s) => s.name)].sort());
+    const names = [RENTALS.name, ...RENTALS.snapshots.map((s) => s.name)];
+    expect(Object.keys(tables).sort()).toEqual([...names, ...names.map(glueIcebergTableName)].sort());
     for (const table of Object.values(template.findResources('AWS::Glue::Table')) as { Properties: { DatabaseName: string } }[]) {
       expect(table.Properties.DatabaseName).toBe('test_stack');
     }
@@ -108,6 +112,27 @@ describe('Glue database and tables', () => {
       expect(table.PartitionKeys ?? []).toEqual([]);
       expect(table.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
     }
+  });
+
+  it('each Iceberg table has a Glue table of table_type ICEBERG at its location, with its columns; the functions set metadata_location', () => {
+    for (const iceberg of Object.values(ICEBERG_TABLES)) {
+      // Prepare
+      const table = tables[glueIcebergTableName(iceberg.name)];
+      // Assess
+      expect(table).toMatchObject({ TableType: 'EXTERNAL_TABLE', Parameters: { table_type: 'ICEBERG' } });
+      // No metadata file exists at deploy: the first commit names it (a metadata_location here would be reset by every deploy).
+      expect(table.Parameters.metadata_location).toBeUndefined();
+      expect(`${location(table.StorageDescriptor.Location)}/metadata/`).toBe(`s3://my-bucket/lake/${icebergMetadataPrefix(iceberg.name)}`);
+      expect(table.StorageDescriptor.Columns.map((c) => c.Name)).toEqual(iceberg.schema.fields.map((f) => f.name));
+      expect(table.PartitionKeys ?? []).toEqual([]);
+    }
+    const rentals = tables[glueIcebergTableName('rentals')].StorageDescriptor.Columns;
+    expect(Object.fromEntries(rentals.map((c) => [c.Name, c.Type]))).toMatchObject({
+      rental_id: 'bigint',
+      rent_cost: 'decimal(12,2)',
+      rent_start: 'timestamp',
+      year: 'int',
+    });
   });
 
   it('follow the lake prefix and an existing bucket, and take the database name from context', () => {

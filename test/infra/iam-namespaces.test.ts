@@ -6,7 +6,7 @@
  * not know fails too. Each function's allowlist is derived from its registry entry (`needs`, `lease`).
  */
 import { describe, expect, it } from 'vitest';
-import { STAGE_LIST } from '../../src/pipeline/stages.js';
+import { STAGE_LIST, icebergTablesOf } from '../../src/pipeline/stages.js';
 import { buildStack, flattenValue, functionRoleId, logicalId, roleStatements, type Statement } from './support.js';
 
 /** What a role may do: its action namespaces, and the only actions it may have on `*`. */
@@ -51,6 +51,8 @@ function functionAllowlist(spec: (typeof STAGE_LIST)[number], deployment: { inVp
       ...(spec.needs.lake ? ['s3'] : []),
       ...(database ? ['secretsmanager'] : []),
       ...(spec.lease === 'acquire' ? ['states'] : []),
+      // A stage that commits an Iceberg table moves its Glue table (`glue-catalog.ts`).
+      ...(icebergTablesOf(spec).length > 0 ? ['glue'] : []),
       ...(database && deployment.inVpc ? ['ec2'] : []),
     ].sort(),
     onAnyResource: [...XRAY_WRITE, ...(database && deployment.inVpc ? VPC_NETWORK_INTERFACES : [])].sort(),

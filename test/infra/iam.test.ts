@@ -4,7 +4,9 @@
  *
  * - The lake matrix: for every stage, every object action its access kinds grant and every sample
  *   key, the role allows exactly what the stage's registry entry (`STAGES[...].access`, patterns of
- *   `KEY_PATTERNS`) says. Nothing else grants lake access.
+ *   `KEY_PATTERNS` and the Iceberg tables' metadata) says. Nothing else grants lake access.
+ * - Glue: a stage that commits an Iceberg table (its access writes the table's metadata) may get
+ *   and update that table's Glue table, in the stack's database only; no other stage may.
  * - What no function may do whatever its registry entry: change the bucket, touch object versions,
  *   reach outside the lake prefix, pass or change roles, change or invoke functions, start or stop
  *   executions, read another secret or another state machine's executions.
@@ -12,7 +14,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { EtlFunction } from '../../infra/constructs/etl-function.js';
-import { STAGE_LIST, STAGES, type LakeAccess, type StageKey } from '../../src/pipeline/stages.js';
+import { glueIcebergTableName } from '../../src/lake/iceberg/glue-catalog.js';
+import { ICEBERG_TABLES } from '../../src/lake/iceberg/table-model.js';
+import { icebergTablesOf, STAGE_LIST, STAGES, type LakeAccess, type StageKey } from '../../src/pipeline/stages.js';
 import {
   allows,
   buildFunctionsAlone,
@@ -54,6 +58,10 @@ const KEYS = {
   manifest: 'lake/_manifests/rentals/year=2025/month=03/day=01.json',
   manifestLookalike: 'lake/_manifests/rentals/year=2025/month=03/day=01.json.parquet',
   snapshotManifest: 'lake/_manifests/users.json',
+  icebergRentalsMetadata: 'lake/_iceberg/rentals/metadata/v7.metadata.json',
+  icebergRentalsManifest: 'lake/_iceberg/rentals/metadata/m-2025-03-123-0a1b2c3d.avro',
+  icebergUsersMetadata: 'lake/_iceberg/users/metadata/v2.metadata.json',
+  icebergOutsideMetadata: 'lake/_iceberg/rentals/data/part-x.parquet',
   quarantine: `lake/_quarantine/rentals/year=2025/month=03/day=01/${RUN}.jsonl`,
   report: `lake/_reports/rentals/year=2025/month=03/day=01/${RUN}.json`,
   users: 'lake/users/data.parquet',
@@ -133,6 +141,8 @@ describe('listing: limited to the prefixes of the registry entry', () => {
     'lake/_staging/',
     'lake/_quarantine/rentals/year=2025/month=03/day=01/',
     'lake/_reports/',
+    'lake/_iceberg/rentals/metadata/',
+    'lake/_iceberg/',
     'lake/users/',
     'other-team/',
   ];
@@ -185,6 +195,69 @@ describe('what a stage must do, and must never do, in principle', () => {
       for (const key of Object.keys(KEYS) as Key[]) {
         expect(can(spec.key, 's3:AbortMultipartUpload', KEYS[key]), `${spec.name} ${key}`).toBe(can(spec.key, 's3:PutObject', KEYS[key]));
       }
+    }
+  });
+});
+
+describe('Glue: the stages that commit an Iceberg table move its Glue table, and nothing else of Glue', () => {
+  const GLUE = 'arn:aws:glue:us-east-1:123456789012';
+  const DATABASE = 'test_stack';
+  const tableArn = (database: string, table: string) => `${GLUE}:table/${database}/${table}`;
+  /** The committing stages, as the registry says them: each Iceberg table has one at least. */
+  const committers = STAGE_LIST.filter((spec) => icebergTablesOf(spec).length > 0);
+
+  it('the stages whose access writes Iceberg metadata commit: plan-day, validate, release-day rentals; snapshot users and bikes', () => {
+    expect(Object.fromEntries(committers.map((spec) => [spec.key, icebergTablesOf(spec)]))).toEqual({
+      snapshot: ['users', 'bikes'],
+      planDay: ['rentals'],
+      validate: ['rentals'],
+      releaseDay: ['rentals'],
+    });
+  });
+
+  for (const spec of STAGE_LIST) {
+    const tables = icebergTablesOf(spec);
+    it(`${spec.name} can get and update exactly the Glue tables of ${tables.length ? tables.join(', ') : 'no Iceberg table'}`, () => {
+      for (const table of Object.keys(ICEBERG_TABLES)) {
+        const arn = tableArn(DATABASE, glueIcebergTableName(table));
+        for (const action of ['glue:GetTable', 'glue:UpdateTable']) {
+          expect(allows(roles[spec.key], resources, action, arn), `${action} ${table}`).toBe(tables.includes(table));
+        }
+      }
+      // Glue checks the catalog and the database too.
+      for (const target of [`${GLUE}:catalog`, `${GLUE}:database/${DATABASE}`]) {
+        expect(allows(roles[spec.key], resources, 'glue:UpdateTable', target), target).toBe(tables.length > 0);
+      }
+    });
+
+    it(`${spec.name} cannot touch the Hive tables, another database, or change what Glue holds otherwise`, () => {
+      const targets = [
+        ...Object.keys(ICEBERG_TABLES).map((table) => tableArn(DATABASE, table)),
+        tableArn('other_db', glueIcebergTableName('rentals')),
+        `${GLUE}:database/other_db`,
+        tableArn(DATABASE, '*'),
+      ];
+      for (const target of targets) expect(allows(roles[spec.key], resources, 'glue:UpdateTable', target), target).toBe(false);
+      const everyTable = [...targets, ...Object.keys(ICEBERG_TABLES).map((table) => tableArn(DATABASE, glueIcebergTableName(table)))];
+      for (const action of [
+        'glue:DeleteTable',
+        'glue:CreateTable',
+        'glue:UpdateDatabase',
+        'glue:DeleteDatabase',
+        'glue:BatchDeleteTable',
+        'glue:DeleteTableVersion',
+      ]) {
+        for (const target of [...everyTable, `${GLUE}:catalog`, `${GLUE}:database/${DATABASE}`]) {
+          expect(allows(roles[spec.key], resources, action, target), `${action} ${target}`).toBe(false);
+        }
+      }
+    });
+  }
+
+  it('the committing functions are told the database (GLUE_DATABASE); the others are not', () => {
+    for (const spec of STAGE_LIST) {
+      const fn = resources[functionId(spec.key)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+      expect(fn.Properties.Environment.Variables.GLUE_DATABASE, spec.name).toBe(committers.includes(spec) ? DATABASE : undefined);
     }
   });
 });

@@ -30,11 +30,11 @@ const region = { Ref: 'AWS::Region' };
 
 /** Each test synthesizes stacks of its own: minutes on a loaded two-core machine. */
 describe('VPC endpoints', { timeout: 240_000 }, () => {
-  it('are added with vpcEndpoints: S3 as a gateway on the route tables, Secrets Manager and Step Functions as interfaces with private DNS', () => {
+  it('are added with vpcEndpoints: S3 as a gateway on the route tables, Secrets Manager, Step Functions and Glue as interfaces with private DNS', () => {
     // Act
     const { template } = buildStack(ENDPOINTS);
     // Assess
-    template.resourceCountIs('AWS::EC2::VPCEndpoint', 3);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 4);
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcId: VPC.vpcId,
       VpcEndpointType: 'Gateway',
@@ -54,6 +54,14 @@ describe('VPC endpoints', { timeout: 240_000 }, () => {
       VpcId: VPC.vpcId,
       VpcEndpointType: 'Interface',
       ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', region, '.states']] },
+      SubnetIds: VPC.subnetIds,
+      PrivateDnsEnabled: true,
+    });
+    // plan-day and snapshot move the Glue tables of the Iceberg tables they commit
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcId: VPC.vpcId,
+      VpcEndpointType: 'Interface',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', region, '.glue']] },
       SubnetIds: VPC.subnetIds,
       PrivateDnsEnabled: true,
     });
@@ -108,11 +116,11 @@ describe('VPC endpoints', { timeout: 240_000 }, () => {
 
   it("refuse interface endpoints without the VPC CIDR (their private DNS would cut the VPC's other workloads off), and unknown endpoints", () => {
     expect(() => buildStack({ ...VPC, vpcEndpoints: true, routeTableIds: ROUTE_TABLES })).toThrow(
-      /vpcEndpoints secretsmanager, states needs vpcCidr .*private DNS serves the whole VPC/,
+      /vpcEndpoints secretsmanager, states, glue needs vpcCidr .*private DNS serves the whole VPC/,
     );
     expect(() => buildStack({ ...VPC, vpcEndpoints: ['s3'], routeTableIds: ROUTE_TABLES, vpcCidr: VPC_CIDR })).toThrow(/vpcCidr is read only/);
     expect(() => buildStack({ ...VPC, vpcEndpoints: ['sqs'] as never, vpcCidr: VPC_CIDR })).toThrow(
-      /vpcEndpoints sqs: no such endpoint \(known: s3, secretsmanager, states/,
+      /vpcEndpoints sqs: no such endpoint \(known: s3, secretsmanager, states, glue/,
     );
   });
 

@@ -27,7 +27,7 @@ describe('resources', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::Glue::Database', 1);
-    template.resourceCountIs('AWS::Glue::Table', 3);
+    template.resourceCountIs('AWS::Glue::Table', 6);
     template.resourceCountIs('AWS::S3::Bucket', 2);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
@@ -140,15 +140,19 @@ describe('functions', () => {
       PARTITION_TIMEZONE: 'UTC',
       DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
     });
-    expect(lambda('ValidateFunction').Properties.Environment.Variables).toEqual({ ...RUNTIME_ENV, LAKE_URI: lakeUri });
-    expect(lambda('ReleaseDayFunction').Properties.Environment.Variables).toEqual({ ...RUNTIME_ENV, LAKE_URI: lakeUri });
+    // The functions that commit an Iceberg table move its Glue table: they get the database.
+    expect(lambda('ValidateFunction').Properties.Environment.Variables).toEqual({ ...RUNTIME_ENV, LAKE_URI: lakeUri, GLUE_DATABASE: 'test_stack' });
+    expect(lambda('ReleaseDayFunction').Properties.Environment.Variables).toEqual({ ...RUNTIME_ENV, LAKE_URI: lakeUri, GLUE_DATABASE: 'test_stack' });
     expect(lambda('ExtractFunction').Properties.Environment.Variables).toEqual({
       ...RUNTIME_ENV,
       LAKE_URI: lakeUri,
       PARTITION_TIMEZONE: 'UTC',
       DATABASE_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'DatabaseSecret') },
     });
-    expect(lambda('PlanDayFunction').Properties.Environment.Variables).toEqual(lambda('ExtractFunction').Properties.Environment.Variables);
+    expect(lambda('PlanDayFunction').Properties.Environment.Variables).toEqual({
+      ...lambda('ExtractFunction').Properties.Environment.Variables,
+      GLUE_DATABASE: 'test_stack',
+    });
     expect(lambda('TransformWriteFunction').Properties.Environment.Variables).toEqual({
       ...RUNTIME_ENV,
       LAKE_URI: lakeUri,
@@ -173,7 +177,7 @@ describe('functions', () => {
     const { template: tuned } = buildStack({
       partitionTimeZone: 'Europe/Berlin',
       quality: { maxNullRate: 0.2 },
-      tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000, maxRowsPerRange: 5_000_000 },
+      tuning: { rowsPerFile: 1_000_000, rowGroupRows: 100_000, maxRowsPerRange: 5_000_000, keepSupersededHours: 24 },
     });
     const env = (prefix: string) => (tuned.toJSON().Resources[logicalId(tuned, 'AWS::Lambda::Function', prefix)] as Fn).Properties.Environment.Variables;
     // Assess
@@ -181,10 +185,15 @@ describe('functions', () => {
     expect(env('TransformWriteFunction')).toMatchObject({ PARTITION_TIMEZONE: 'Europe/Berlin' });
     expect(env('TransformWriteFunction')).toMatchObject({ ROWS_PER_FILE: '1000000', ROW_GROUP_ROWS: '100000' });
     expect(env('PlanDayFunction')).toMatchObject({ RANGE_MAX_ROWS: '5000000' });
+    // Superseded files are kept by the functions that remove them (those that commit rentals).
+    for (const prefix of ['PlanDayFunction', 'ValidateFunction', 'ReleaseDayFunction'])
+      expect(env(prefix)).toMatchObject({ ICEBERG_KEEP_SUPERSEDED_HOURS: '24' });
+    expect(env('SnapshotFunction')).not.toHaveProperty('ICEBERG_KEEP_SUPERSEDED_HOURS');
     // A function gets only the variables its stage reads
     expect(env('ExtractFunction')).not.toHaveProperty('ROWS_PER_FILE');
     expect(env('TransformWriteFunction')).not.toHaveProperty('QUALITY_MAX_NULL_RATE');
     expect(() => buildStack({ tuning: { maxRowsPerRange: 0 } })).toThrow(/RANGE_MAX_ROWS/);
+    expect(() => buildStack({ tuning: { keepSupersededHours: 1_000 } })).toThrow(/ICEBERG_KEEP_SUPERSEDED_HOURS/);
     expect(() => buildStack({ quality: { maxNullRate: 2 } })).toThrow(/QUALITY_MAX_NULL_RATE/);
     expect(() => buildStack({ partitionTimeZone: 'Mars/Olympus' })).toThrow(/PARTITION_TIMEZONE/);
     expect(() => buildStack({ databasePort: 70_000 })).toThrow(/DATABASE_PORT: expected an integer from 1 to 65535/);

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /**
  * The state machine definition: its retry/catch policy read from the synthesized ASL, and its
  * data flow (filters, intrinsics, per-day catch) run once through aws-local-stepfunctions.
@@ -45,8 +46,16 @@ async function dayErrors(events: AsyncIterable<{ type: string; state?: { name: s
 }
 
 /** Class names exported by src/core/errors.ts, split by what a retry can do. */
+/**
+ * Every error class `src/` exports, wherever it is declared (`src/core/errors.ts` and the modules
+ * that add their own, such as the Iceberg commit's): Step Functions matches error names exactly, so
+ * a transient subclass the retry does not name is never retried.
+ */
 function errorNames(): { transient: string[]; terminal: string[] } {
-  const classes = Object.values(errors).filter((v): v is typeof errors.EtlError => typeof v === 'function' && v.prototype instanceof errors.EtlError);
+  const modules = Object.values(import.meta.glob('../../src/**/*.ts', { eager: true })) as Record<string, unknown>[];
+  const exported = new Set(modules.flatMap((m) => Object.values(m)));
+  const classes = [...exported].filter((v): v is typeof errors.EtlError => typeof v === 'function' && v.prototype instanceof errors.EtlError);
+  expect(classes.map((c) => c.name)).toContain('IcebergCommitConflictError');
   const isTransient = (c: typeof errors.EtlError) => c === errors.TransientError || c.prototype instanceof errors.TransientError;
   return {
     transient: classes.filter(isTransient).map((c) => c.name),

@@ -62,10 +62,21 @@ export interface IcebergReadOut {
   readonly files: { path: string; partition: Record<string, unknown>; records: number }[];
 }
 
-/** The current snapshot of the table at `tableUrl` (or the metadata file `metadataFileName`), read by icebird. */
-export function readIcebergTable(tableUrl: string, options: { s3Endpoint?: string; metadataFileName?: string } = {}): Promise<IcebergReadOut> {
+/**
+ * The current snapshot of the table at `tableUrl` (or the metadata file `metadataFileName`), read by
+ * icebird; with `asOf`, the snapshot that was current then (time travel as an engine does it: the
+ * snapshot log of the latest metadata names it; icebird reads the snapshot the metadata calls current).
+ */
+export function readIcebergTable(tableUrl: string, options: { s3Endpoint?: string; metadataFileName?: string; asOf?: Date } = {}): Promise<IcebergReadOut> {
   return withLakeFetch(options.s3Endpoint, async () => {
-    const metadata = await icebergMetadata({ tableUrl, metadataFileName: options.metadataFileName });
+    let metadata = await icebergMetadata({ tableUrl, metadataFileName: options.metadataFileName });
+    if (options.asOf) {
+      const at = options.asOf.getTime();
+      const entry = metadata['snapshot-log']?.filter((e) => Number(e['timestamp-ms']) <= at).at(-1);
+      if (!entry || !metadata.snapshots?.some((s) => s['snapshot-id'] === entry['snapshot-id']))
+        throw new Error(`no snapshot of ${tableUrl} is kept as of ${options.asOf.toISOString()}`);
+      metadata = { ...metadata, 'current-snapshot-id': entry['snapshot-id'] };
+    }
     const manifests = await icebergManifests(metadata);
     const ours = metadata as unknown as TableMetadata;
     const files = manifests

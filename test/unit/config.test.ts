@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       },
       lockTtlMs: 120_000,
       republishLookbackDays: 7,
+      glueDatabase: undefined,
+      keepSupersededMs: 0,
     });
   });
 
@@ -76,6 +78,8 @@ describe('loadConfig', () => {
       QUALITY_MAX_DAY_OVER_DAY_CHANGE: '0.25',
       PARTITION_LOCK_TTL_SECONDS: '900',
       REPUBLISH_LOOKBACK_DAYS: '0',
+      GLUE_DATABASE: 'pg_lake_etl',
+      ICEBERG_KEEP_SUPERSEDED_HOURS: '24',
     };
 
     // Act
@@ -104,7 +108,13 @@ describe('loadConfig', () => {
       },
       lockTtlMs: 900_000,
       republishLookbackDays: 0,
+      glueDatabase: 'pg_lake_etl',
+      keepSupersededMs: 24 * 3_600_000,
     });
+  });
+
+  it('refuses a GLUE_DATABASE Glue and Athena would not take as it is', () => {
+    expect(() => loadConfig({ ...LAKE, GLUE_DATABASE: 'My-Lake' })).toThrow(/GLUE_DATABASE: expected lowercase letters, digits and underscores/);
   });
 
   it('prefers AWS_REGION over AWS_DEFAULT_REGION and AWS_ENDPOINT_URL_S3 over AWS_ENDPOINT_URL', () => {
@@ -207,6 +217,7 @@ describe('loadConfig', () => {
         'COMPACT_ABOVE_FILES',
         'OPEN_RENTAL_MAX_MINUTES',
         'RANGE_MAX_ROWS',
+        'ICEBERG_KEEP_SUPERSEDED_HOURS',
       ]);
     });
 

@@ -7,11 +7,16 @@
  * concurrent publishers of different days never lose a commit. A change is applied idempotently
  * (a file already in the table is not added twice, one not in it is not removed), so a retry of a
  * commit that had in fact succeeded commits nothing.
+ *
+ * Each commit also keeps the table: it expires snapshots (`retention.ts` says which: at once those
+ * whose files are gone, else when the superseded files they name are N hours old, which it then
+ * deletes), and a `CatalogFollower` (Glue) is moved to the new version; `maintainIcebergTable` does
+ * the same without a change.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { PreconditionFailedError, TransientError } from '../../core/errors.js';
 import type { ObjectStore } from '../store.js';
-import { MetadataGoneError, readLatest, writeVersion, writeVersionHint } from './file-catalog.js';
+import { lakeKeyOf, readLatest, readLocation, writeVersion, writeVersionHint } from './file-catalog.js';
 import {
   decodeManifest,
   decodeManifestList,
@@ -22,6 +27,7 @@ import {
   type ManifestListEntry,
   partitionSummaries,
 } from './manifest-files.js';
+import { filesRemovedBy, manifestGroupOf, supersededRetention } from './retention.js';
 import {
   currentSnapshot,
   type IcebergSnapshot,
@@ -31,7 +37,7 @@ import {
   type SnapshotOperation,
   type TableMetadata,
 } from './table-metadata.js';
-import { absoluteLocation, ICEBERG_ROOT, icebergMetadataPrefix, icebergTable, keyOfLocation, type LakeIcebergTable } from './table-model.js';
+import { absoluteLocation, ICEBERG_ROOT, icebergMetadataPrefix, icebergTable, type LakeIcebergTable } from './table-model.js';
 
 /** A data file of the lake, by its key. */
 export interface IcebergDataFile {
@@ -52,9 +58,14 @@ export interface IcebergCommit {
   readonly version: number;
   /** The committed metadata file's absolute location. */
   readonly metadataLocation: string;
-  readonly snapshotId: number;
-  readonly operation: SnapshotOperation;
+  /** The snapshot the commit added; none for a maintenance commit (`maintainIcebergTable`). */
+  readonly snapshotId: number | undefined;
+  readonly operation: SnapshotOperation | undefined;
   readonly attempts: number;
+  /** Snapshots the commit expired. */
+  readonly expired: number;
+  /** Superseded data files the commit's maintenance deleted (their removals were due). */
+  readonly supersededRemoved: readonly string[];
 }
 
 /** A catalog that follows the file catalog (Glue): told of every committed version. */
@@ -62,14 +73,20 @@ export interface CatalogFollower {
   follow(table: string, metadataLocation: string, version: number): Promise<void>;
 }
 
-export interface CommitOptions {
-  /** Told of the committed version (Glue's table is moved to it). */
+/** How the lake keeps its Iceberg tables: the catalog that follows them, and how long superseded files stay. */
+export interface IcebergUpkeep {
+  /** Told of every committed version (Glue's table is moved to it), and of the latest when a sync commits nothing. */
   readonly follower?: CatalogFollower;
   /**
-   * Whether the files the change removes are deleted at once (the default): every snapshot that
-   * names them then expires with this commit.
+   * How long files a commit removes stay (`ICEBERG_KEEP_SUPERSEDED_HOURS`; see `retention.ts`). 0
+   * (the default): the publish deletes them, and every snapshot that names them expires with the commit.
    */
-  readonly removedFilesGone?: boolean;
+  readonly keepSupersededMs?: number;
+  /** The clock (ms) of snapshot times and of when a removal is due; `Date.now` by default. */
+  readonly now?: () => number;
+}
+
+export interface CommitOptions extends IcebergUpkeep {
   readonly maxAttempts?: number;
 }
 
@@ -80,23 +97,10 @@ export type LiveFiles = (group: string) => Promise<Map<string, ManifestEntry>>;
 export class IcebergCommitConflictError extends TransientError {}
 
 const DEFAULT_MAX_ATTEMPTS = 40;
-const MANIFEST_NAME = /\/m-(.+)-\d+-[0-9a-f]{8}\.avro$/;
 
 /** The table's location (its metadata is `<location>/metadata/`). */
 export function tableLocation(store: ObjectStore, table: string): string {
   return absoluteLocation(store.location, `${ICEBERG_ROOT}${table}`);
-}
-
-function keyOf(store: ObjectStore, url: string): string {
-  const key = keyOfLocation(store.location, url);
-  if (key === undefined) throw new Error(`${url} is outside the lake ${store.location.uri}`);
-  return key;
-}
-
-async function readBytes(store: ObjectStore, url: string): Promise<Uint8Array> {
-  const object = await store.getObject(keyOf(store, url));
-  if (!object) throw new MetadataGoneError(`${url} does not exist`);
-  return object.body;
 }
 
 function backoff(attempt: number): Promise<void> {
@@ -111,11 +115,20 @@ async function manifestsOf(store: ObjectStore, metadata: TableMetadata): Promise
   const current = currentSnapshot(metadata);
   const groups = new Map<string, ManifestListEntry[]>();
   if (!current) return groups;
-  for (const entry of decodeManifestList(await readBytes(store, current['manifest-list']))) {
-    const group = MANIFEST_NAME.exec(entry.manifest_path)?.[1] ?? entry.manifest_path;
+  for (const entry of decodeManifestList(await readLocation(store, current['manifest-list']))) {
+    const group = manifestGroupOf(entry.manifest_path);
     groups.set(group, [...(groups.get(group) ?? []), entry]);
   }
   return groups;
+}
+
+/** A version written: the snapshot it adds (none for a maintenance commit), and what it expired. */
+interface Written {
+  readonly key: string;
+  readonly version: number;
+  readonly next: ReturnType<typeof nextMetadata>;
+  readonly snapshot: IcebergSnapshot | undefined;
+  readonly due: readonly IcebergSnapshot[];
 }
 
 /**
@@ -129,37 +142,63 @@ export async function commitPlanned(
   plan: (live: LiveFiles) => Promise<IcebergChange | undefined>,
   options: CommitOptions = {},
 ): Promise<IcebergCommit | undefined> {
+  return commitVersion(store, tableName, plan, options);
+}
+
+/**
+ * The table's maintenance without a change (`etl clean`): expires what is due and deletes the
+ * superseded files of removals N hours old, in a version of its own. Undefined: nothing was due.
+ */
+export function maintainIcebergTable(store: ObjectStore, tableName: string, options: CommitOptions = {}): Promise<IcebergCommit | undefined> {
+  return commitVersion(store, tableName, undefined, options);
+}
+
+async function commitVersion(
+  store: ObjectStore,
+  tableName: string,
+  plan: ((live: LiveFiles) => Promise<IcebergChange | undefined>) | undefined,
+  options: CommitOptions,
+): Promise<IcebergCommit | undefined> {
   const table = icebergTable(tableName);
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const keepMs = options.keepSupersededMs ?? 0;
   for (let attempt = 1; ; attempt++) {
     const written: string[] = [];
-    let committed: { key: string; version: number; next: ReturnType<typeof nextMetadata>; snapshot: IcebergSnapshot } | undefined;
+    let committed: Written | undefined;
     try {
       const base = await readLatest(store, table.name);
-      const now = Date.now();
+      const now = options.now?.() ?? Date.now();
       const metadata = base?.metadata ?? newTableMetadata(table, tableLocation(store, table.name), now);
-      const groups = await manifestsOf(store, metadata);
-      const entriesOf = new Map<string, Promise<ManifestEntry[]>>();
-      const read = (group: string) => {
-        let entries = entriesOf.get(group);
-        if (!entries) {
-          const manifests = groups.get(group) ?? [];
-          entries = Promise.all(manifests.map(async (m) => decodeManifest(await readBytes(store, m.manifest_path)))).then((lists) => lists.flat());
-          entriesOf.set(group, entries);
-        }
-        return entries;
-      };
-      const live: LiveFiles = async (group) =>
-        new Map((await read(group)).filter((e) => e.status !== ENTRY_STATUS.deleted).map((e) => [keyOf(store, e.data_file.file_path), e]));
-      const change = await plan(live);
-      if (!change) return undefined;
-      const staged = await stageCommit(store, table, metadata, groups, live, change, now, written);
-      if (!staged) return undefined;
-      const version = (base?.version ?? 0) + 1;
-      const gone = options.removedFilesGone ?? true;
+      let snapshot: IcebergSnapshot | undefined;
+      if (plan) {
+        const groups = await manifestsOf(store, metadata);
+        const entriesOf = new Map<string, Promise<ManifestEntry[]>>();
+        const read = (group: string) => {
+          let entries = entriesOf.get(group);
+          if (!entries) {
+            const manifests = groups.get(group) ?? [];
+            entries = Promise.all(manifests.map(async (m) => decodeManifest(await readLocation(store, m.manifest_path)))).then((lists) => lists.flat());
+            entriesOf.set(group, entries);
+          }
+          return entries;
+        };
+        const live: LiveFiles = async (group) =>
+          new Map((await read(group)).filter((e) => e.status !== ENTRY_STATUS.deleted).map((e) => [lakeKeyOf(store, e.data_file.file_path), e]));
+        const change = await plan(live);
+        snapshot = change && (await stageCommit(store, table, metadata, groups, live, change, now, written))?.snapshot;
+      }
+      const retention = supersededRetention([...metadata.snapshots, ...(snapshot ? [snapshot] : [])], now, keepMs);
       const baseLocation = base ? absoluteLocation(store.location, base.key) : undefined;
-      const next = nextMetadata(metadata, baseLocation, staged.snapshot, gone && staged.removed > 0 ? staged.snapshot['sequence-number'] : 0);
-      committed = { key: await writeVersion(store, table.name, version, next.metadata), version, next, snapshot: staged.snapshot };
+      const next = nextMetadata(metadata, baseLocation, snapshot, now, retention);
+      if (!snapshot && next.expired.length === 0) {
+        // Nothing to commit: a catalog that lags (its last update failed) catches up with the latest version.
+        if (base && options.follower) await options.follower.follow(table.name, absoluteLocation(store.location, base.key), base.version);
+        return undefined;
+      }
+      const version = (base?.version ?? 0) + 1;
+      // Without the setting, the publish deletes the files this commit removes itself.
+      const due = keepMs === 0 ? retention.due.filter((s) => s !== snapshot) : retention.due;
+      committed = { key: await writeVersion(store, table.name, version, next.metadata), version, next, snapshot, due };
     } catch (error) {
       // Another writer committed this version first (or its commit removed what this one read): build on theirs.
       if (!(error instanceof PreconditionFailedError)) throw error;
@@ -170,12 +209,25 @@ export async function commitPlanned(
       await backoff(attempt);
       continue;
     }
-    const { key, version, next, snapshot } = committed;
+    const { key, version, next, snapshot, due } = committed;
     const metadataLocation = absoluteLocation(store.location, key);
     await writeVersionHint(store, table.name, version).catch(() => undefined);
     await options.follower?.follow(table.name, metadataLocation, version);
+    // The superseded files of the due removals: no kept snapshot names them any more (a data file's
+    // name is run-unique, and a file a commit removed is never added again).
+    const superseded = (await Promise.all(due.map((removal) => filesRemovedBy(store, removal)))).flat();
+    if (superseded.length > 0) await store.deleteObjects([...new Set(superseded)]);
     await removeExpired(store, next.metadata, next.expired, next.droppedMetadataFiles).catch(() => undefined);
-    return { table: table.name, version, metadataLocation, snapshotId: snapshot['snapshot-id'], operation: snapshot.summary.operation, attempts: attempt };
+    return {
+      table: table.name,
+      version,
+      metadataLocation,
+      snapshotId: snapshot?.['snapshot-id'],
+      operation: snapshot?.summary.operation,
+      attempts: attempt,
+      expired: next.expired.length,
+      supersededRemoved: superseded,
+    };
   }
 }
 
@@ -326,14 +378,14 @@ async function removeExpired(
   expired: readonly IcebergSnapshot[],
   droppedMetadataFiles: readonly string[],
 ): Promise<void> {
-  const keys = droppedMetadataFiles.map((url) => keyOf(store, url));
+  const keys = droppedMetadataFiles.map((url) => lakeKeyOf(store, url));
   if (expired.length > 0) {
     const oldestKept = [...metadata.snapshots].sort((a, b) => a['sequence-number'] - b['sequence-number'])[0];
-    const keptManifests = new Set(decodeManifestList(await readBytes(store, oldestKept['manifest-list'])).map((m) => m.manifest_path));
+    const keptManifests = new Set(decodeManifestList(await readLocation(store, oldestKept['manifest-list'])).map((m) => m.manifest_path));
     for (const snapshot of expired) {
-      const list = await readBytes(store, snapshot['manifest-list']).catch(() => undefined);
-      if (list) for (const m of decodeManifestList(list)) if (!keptManifests.has(m.manifest_path)) keys.push(keyOf(store, m.manifest_path));
-      keys.push(keyOf(store, snapshot['manifest-list']));
+      const list = await readLocation(store, snapshot['manifest-list']).catch(() => undefined);
+      if (list) for (const m of decodeManifestList(list)) if (!keptManifests.has(m.manifest_path)) keys.push(lakeKeyOf(store, m.manifest_path));
+      keys.push(lakeKeyOf(store, snapshot['manifest-list']));
     }
   }
   if (keys.length > 0) await store.deleteObjects([...new Set(keys)]);

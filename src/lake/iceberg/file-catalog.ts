@@ -7,7 +7,7 @@
  */
 import { PreconditionFailedError } from '../../core/errors.js';
 import type { ObjectStore } from '../store.js';
-import { icebergMetadataPrefix } from './table-model.js';
+import { icebergMetadataPrefix, keyOfLocation } from './table-model.js';
 import type { TableMetadata } from './table-metadata.js';
 
 /** A metadata file is gone: a concurrent commit superseded and removed it, so a newer version exists. */
@@ -65,4 +65,18 @@ export async function writeVersion(store: ObjectStore, table: string, version: n
 /** Points catalog-less readers at `version` (best effort: a lagging hint is caught up by the next commit). */
 export async function writeVersionHint(store: ObjectStore, table: string, version: number): Promise<void> {
   await store.putObject(versionHintKey(table), String(version), { contentType: 'text/plain' });
+}
+
+/** The lake key of a location inside the lake (a metadata or data file's). */
+export function lakeKeyOf(store: ObjectStore, url: string): string {
+  const key = keyOfLocation(store.location, url);
+  if (key === undefined) throw new Error(`${url} is outside the lake ${store.location.uri}`);
+  return key;
+}
+
+/** The bytes of the metadata file at `url`; `MetadataGoneError` when a concurrent commit removed it. */
+export async function readLocation(store: ObjectStore, url: string): Promise<Uint8Array> {
+  const object = await store.getObject(lakeKeyOf(store, url));
+  if (!object) throw new MetadataGoneError(`${url} does not exist`);
+  return object.body;
 }

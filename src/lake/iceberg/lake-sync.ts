@@ -11,8 +11,9 @@ import { RENTALS } from '../../core/tables.js';
 import { rentalsPartitionPrefix, snapshotKey } from '../layout.js';
 import type { PartitionManifest } from '../manifest.js';
 import type { ObjectStore } from '../store.js';
-import { type CommitOptions, commitPlanned, type IcebergCommit } from './commit.js';
+import { type CommitOptions, commitPlanned, type IcebergCommit, type IcebergUpkeep } from './commit.js';
 import { readLatest } from './file-catalog.js';
+import { keptSupersededFiles } from './retention.js';
 import { absoluteLocation, icebergTable } from './table-model.js';
 
 /**
@@ -51,6 +52,8 @@ export function syncIcebergSnapshot(
   options?: CommitOptions,
 ): Promise<IcebergCommit | undefined> {
   const key = snapshotKey(table);
+  // The copy is replaced in place: a superseded one cannot be kept, whatever the setting.
+  const upkeep = { ...options, keepSupersededMs: 0 };
   return commitPlanned(
     store,
     table,
@@ -60,8 +63,19 @@ export function syncIcebergSnapshot(
       // The copy is replaced in place: the previous snapshot's file is gone with it.
       return { added: [{ key, rows: copy.rows, bytes: copy.bytes }], removed: current ? [key] : [], operation: current ? 'overwrite' : 'append' };
     },
-    options,
+    upkeep,
   );
+}
+
+/**
+ * The superseded files of `day` that the `rentals` table keeps for a while (none without
+ * `keepSupersededMs`): the publish and the sweeps leave them to the table's maintenance, which
+ * deletes them N hours after they were superseded. A file never published is not among them.
+ */
+export async function keptSupersededFilesOf(store: ObjectStore, day: CalendarDay, upkeep: IcebergUpkeep | undefined): Promise<ReadonlySet<string>> {
+  if (!upkeep?.keepSupersededMs) return new Set();
+  const table = icebergTable(RENTALS.name);
+  return keptSupersededFiles(store, table.name, rentalsPartitionPrefix(day), table.groupOf([day.year, day.month, day.day]));
 }
 
 /** The absolute location of `table`'s current metadata file, or undefined before its first commit. */

@@ -91,25 +91,38 @@ export function currentSnapshot(metadata: TableMetadata): IcebergSnapshot | unde
 }
 
 /**
+ * When a commit expires snapshots: those before `filesGoneBeforeSequence` (files they name are
+ * gone), and, by count or age, only those before `keepFromSequence` (a snapshot from it on is the
+ * record of superseded files still kept, see `retention.ts`).
+ */
+export interface ExpiryRule {
+  readonly filesGoneBeforeSequence: number;
+  readonly keepFromSequence?: number;
+}
+
+/**
  * Splits the snapshots of a table after a commit into those kept and those expired: the current
- * one is always kept; one older than the last commit whose removed files are gone (`filesGoneAfterMs`:
- * nobody may read it any more), older than `MAX_SNAPSHOT_AGE_MS`, or beyond the newest
- * `MAX_SNAPSHOTS` expires. Snapshots form one line, so what expires is always the oldest ones.
+ * one is always kept; one whose files are gone (`filesGoneBeforeSequence`: nobody may read it any
+ * more) expires, and so does one older than `MAX_SNAPSHOT_AGE_MS` or beyond the newest
+ * `MAX_SNAPSHOTS` unless `keepFromSequence` keeps it. Snapshots form one line, so what expires is
+ * always the oldest ones.
  */
 export function expirySplit(
   snapshots: readonly IcebergSnapshot[],
   currentId: number,
   now: number,
-  filesGoneBeforeSequence: number,
+  rule: ExpiryRule,
 ): { kept: IcebergSnapshot[]; expired: IcebergSnapshot[] } {
   const ordered = [...snapshots].sort((a, b) => a['sequence-number'] - b['sequence-number']);
   const kept: IcebergSnapshot[] = [];
   const expired: IcebergSnapshot[] = [];
+  const keepFrom = rule.keepFromSequence ?? Number.POSITIVE_INFINITY;
   ordered.forEach((snapshot, i) => {
     const tooMany = ordered.length - i > MAX_SNAPSHOTS;
     const tooOld = now - snapshot['timestamp-ms'] > MAX_SNAPSHOT_AGE_MS;
-    const filesGone = snapshot['sequence-number'] < filesGoneBeforeSequence;
-    if (snapshot['snapshot-id'] !== currentId && (tooMany || tooOld || filesGone)) expired.push(snapshot);
+    const filesGone = snapshot['sequence-number'] < rule.filesGoneBeforeSequence;
+    const mayAge = snapshot['sequence-number'] < keepFrom;
+    if (snapshot['snapshot-id'] !== currentId && (filesGone || (mayAge && (tooMany || tooOld)))) expired.push(snapshot);
     else kept.push(snapshot);
   });
   return { kept, expired };
@@ -117,31 +130,33 @@ export function expirySplit(
 
 /**
  * The metadata after committing `snapshot` on top of `base` (written at `baseLocation`, undefined
- * for a new table): the snapshot is current, the logs name it and the previous file, and what
- * `expirySplit` expires is gone from `snapshots` and `snapshot-log`.
+ * for a new table) at `now`: the snapshot is current, the logs name it and the previous file, and
+ * what `expirySplit` expires is gone from `snapshots` and `snapshot-log`. Without a snapshot, the
+ * version only expires (a maintenance commit: the current snapshot stays).
  */
 export function nextMetadata(
   base: TableMetadata,
   baseLocation: string | undefined,
-  snapshot: IcebergSnapshot,
-  filesGoneBeforeSequence: number,
+  snapshot: IcebergSnapshot | undefined,
+  now: number,
+  rule: ExpiryRule,
 ): { metadata: TableMetadata; expired: IcebergSnapshot[]; droppedMetadataFiles: string[] } {
-  const now = snapshot['timestamp-ms'];
-  const id = snapshot['snapshot-id'];
-  const { kept, expired } = expirySplit([...base.snapshots, snapshot], id, now, filesGoneBeforeSequence);
+  const id = snapshot?.['snapshot-id'] ?? base['current-snapshot-id'];
+  const { kept, expired } = expirySplit([...base.snapshots, ...(snapshot ? [snapshot] : [])], id, now, rule);
   const keptIds = new Set(kept.map((s) => s['snapshot-id']));
   const metadataLog = baseLocation
     ? [...base['metadata-log'], { 'timestamp-ms': base['last-updated-ms'], 'metadata-file': baseLocation }]
     : [...base['metadata-log']];
   const dropped = metadataLog.splice(0, Math.max(0, metadataLog.length - PREVIOUS_VERSIONS_MAX));
+  const snapshotLog = snapshot ? [...base['snapshot-log'], { 'timestamp-ms': snapshot['timestamp-ms'], 'snapshot-id': id }] : base['snapshot-log'];
   return {
     metadata: {
       ...base,
-      'last-sequence-number': snapshot['sequence-number'],
+      'last-sequence-number': snapshot?.['sequence-number'] ?? base['last-sequence-number'],
       'last-updated-ms': now,
       'current-snapshot-id': id,
       snapshots: kept,
-      'snapshot-log': [...base['snapshot-log'], { 'timestamp-ms': now, 'snapshot-id': id }].filter((e) => keptIds.has(e['snapshot-id'])),
+      'snapshot-log': snapshotLog.filter((e) => keptIds.has(e['snapshot-id'])),
       'metadata-log': metadataLog,
       refs: { ...base.refs, main: { 'snapshot-id': id, type: 'branch' } },
     },

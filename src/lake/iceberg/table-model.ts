@@ -116,13 +116,7 @@ export function icebergTable(name: string): LakeIcebergTable {
   return table;
 }
 
-/** Where every Iceberg table's metadata lives: beside the Hive folders, not in them. */
-export const ICEBERG_ROOT = '_iceberg/';
-
-/** The metadata folder of `table` (Hadoop layout: `v<N>.metadata.json`, `version-hint.text`, Avro manifests). */
-export function icebergMetadataPrefix(table: string): string {
-  return `${ICEBERG_ROOT}${table}/metadata/`;
-}
+export { ICEBERG_ROOT, icebergMetadataPrefix } from './metadata-layout.js';
 
 /** The absolute location of the lake object `key`: `s3://bucket/prefix/key`, or a `file:` URL. */
 export function absoluteLocation(location: LakeLocation, key: string): string {

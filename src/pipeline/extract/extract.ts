@@ -99,7 +99,6 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   const window = hourWindow(wholeDay, hours);
   // An append reads only what it may add: keys above the published ones, rows changed since.
   const bound: AppendBound | undefined = request.mode === 'append' ? await appendBound(request.store, day, table) : undefined;
-  const countSql = bound ? appendCountSql(table, window, bound) : countInSnapshotSql(table, window);
   const copyRowsSql = bound ? copySql(table, table.order, appendWindowCondition(table, window, bound)) : copyRangeSql(table, window);
   let copyInterrupted = false;
 
