@@ -1,8 +1,9 @@
 /**
  * Seeds one day of more rentals than `etl seed` allows (it caps a day at 10,000,000), for the
- * measurements at scale in docs/performance.md: the seeder's day, then further parts of the same
- * day generated with other seeds, their ids moved up by 10,000,000 a part (a day's ids span
- * 100,000,000), streamed in with COPY. Creates (or recreates) the database; drop it when done.
+ * measurements at scale in docs/performance.md: the seeder's users and bikes, then the day's
+ * rentals as parts of at most 10,000,000 generated with seeds 42, 43, …, merged by `rent_start`
+ * and numbered from the day's first id in that order (ids grow with time, as in one seeded day),
+ * streamed in with COPY. Creates (or recreates) the database; drop it when done.
  *
  *   tsx dev/bench/big-day.ts --database-url postgres://…/big --date 2025-06-02 --rows 20000000
  */
@@ -16,8 +17,24 @@ import { connect } from '../../src/source/connect.js';
 import { migrate } from '../../src/source/migrate.js';
 import { copyTextChunks } from '../../src/source/synthetic/copy-encode.js';
 import { seed } from '../../src/source/synthetic/load.js';
-import { MAX_RENTALS_PER_DAY, resolveDayOptions } from '../../src/source/synthetic/options.js';
-import { generateRentals } from '../../src/source/synthetic/rentals.js';
+import { DEFAULT_SEED, MAX_RENTALS_PER_DAY, resolveDayOptions } from '../../src/source/synthetic/options.js';
+import { firstRentalIdOf, generateRentals, type RentalRow } from '../../src/source/synthetic/rentals.js';
+
+/** The rows of `parts` (each in `rent_start` order) merged by `rent_start`, renumbered from `firstId`. */
+function* merged(parts: Generator<RentalRow>[], firstId: number): Generator<RentalRow> {
+  const heads = parts.map((part) => part.next());
+  for (let id = firstId; ; id++) {
+    let at = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
+      if (head.done) continue;
+      if (at < 0 || head.value.rent_start < (heads[at].value as RentalRow).rent_start) at = i;
+    }
+    if (at < 0) return;
+    yield { ...(heads[at].value as RentalRow), rental_id: id };
+    heads[at] = parts[at].next();
+  }
+}
 
 const { values } = parseArgs({
   options: { 'database-url': { type: 'string' }, date: { type: 'string' }, rows: { type: 'string' } },
@@ -39,20 +56,19 @@ await admin.end();
 const client = await connect(url, 'pg-lake-etl-big-day');
 const started = performance.now();
 await migrate(client);
-await seed(client, { from: day, to: day, rentalsPerDay: Math.min(rows, MAX_RENTALS_PER_DAY) });
+await seed(client, { from: day, to: day, rentalsPerDay: 0 });
+const parts = Array.from({ length: Math.ceil(rows / MAX_RENTALS_PER_DAY) }, (_, part) =>
+  generateRentals(day, resolveDayOptions({ rentalsPerDay: Math.min(MAX_RENTALS_PER_DAY, rows - part * MAX_RENTALS_PER_DAY), seed: DEFAULT_SEED + part })),
+);
 const columns = RENTALS.columns.map((c) => c.name).join(', ');
-for (let part = 1; part * MAX_RENTALS_PER_DAY < rows; part++) {
-  const n = Math.min(MAX_RENTALS_PER_DAY, rows - part * MAX_RENTALS_PER_DAY);
-  const shifted = function* () {
-    for (const row of generateRentals(day, resolveDayOptions({ rentalsPerDay: n, seed: 42 + part })))
-      yield { ...row, rental_id: row.rental_id + part * MAX_RENTALS_PER_DAY };
-  };
-  await client.query('BEGIN');
-  await client.query('SET LOCAL session_replication_role = replica');
-  await pipeline(Readable.from(copyTextChunks(RENTALS, shifted(), { rows: 0 })), client.query(copyFrom(`COPY rentals (${columns}) FROM STDIN`)));
-  await client.query('COMMIT');
-  console.error(`part ${part}: ${n.toLocaleString('en-US')} rows`);
-}
+await client.query('BEGIN');
+// As the seeder does (users and bikes 1..N are there): no per-row foreign-key triggers.
+await client.query('SET LOCAL session_replication_role = replica');
+await pipeline(
+  Readable.from(copyTextChunks(RENTALS, merged(parts, firstRentalIdOf(day)), { rows: 0 })),
+  client.query(copyFrom(`COPY rentals (${columns}) FROM STDIN`)),
+);
+await client.query('COMMIT');
 await client.query('VACUUM ANALYZE');
 const { rows: count } = await client.query<{ n: string }>('SELECT count(*) AS n FROM rentals');
 console.error(`${name}: ${Number(count[0].n).toLocaleString('en-US')} rentals on ${day.iso} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
