@@ -72,7 +72,8 @@ async function compactOnce(request: CompactRunRequest, run: number): Promise<Com
     ROWS_PER_FILE: String(splitRows),
     ROW_GROUP_ROWS: String(Math.min(splitRows, request.rowGroupRows)),
   });
-  if (split.exitCode !== 0) throw new Error(`${ETL} run --date ${request.date} (ROWS_PER_FILE=${splitRows}) exited with ${split.exitCode}:\n${split.stderrTail}`);
+  if (split.exitCode !== 0)
+    throw new Error(`${ETL} run --date ${request.date} (ROWS_PER_FILE=${splitRows}) exited with ${split.exitCode}:\n${split.stderrTail}`);
   const before = (await readManifest(store, day))?.manifest;
   if (!before) throw new Error(`${ETL} run --date ${request.date} exited 0 but ${lakeUri} holds no manifest`);
 
@@ -82,7 +83,9 @@ async function compactOnce(request: CompactRunRequest, run: number): Promise<Com
   if (ended.exitCode !== 0) throw new Error(`${ETL} ${args.join(' ')} (LAKE_URI=${lakeUri}) exited with ${ended.exitCode}, expected 0:\n${ended.stderrTail}`);
   const after = (await readManifest(store, day))?.manifest;
   if (!after || after.rows !== before.rows || after.files.length >= before.files.length) {
-    throw new Error(`${ETL} ${args.join(' ')} exited 0 but left ${after?.files.length} files of ${after?.rows} rows (before: ${before.files.length} of ${before.rows})`);
+    throw new Error(
+      `${ETL} ${args.join(' ')} exited 0 but left ${after?.files.length} files of ${after?.rows} rows (before: ${before.files.length} of ${before.rows})`,
+    );
   }
   const bytes = (files: readonly { bytes: number }[]) => files.reduce((sum, file) => sum + file.bytes, 0);
   return {

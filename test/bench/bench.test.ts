@@ -294,11 +294,23 @@ describe('the compaction measurement', () => {
 
   beforeAll(async () => {
     // Prepare: dist/ is built by the global setup, as the bench builds it before measuring.
-    database = await seededDatabase(inject('databaseUrl'), `bench_test_${randomBytes(4).toString('hex')}`, parseDay(date), { rentals: 10_000, timeZone: 'UTC' });
+    database = await seededDatabase(inject('databaseUrl'), `bench_test_${randomBytes(4).toString('hex')}`, parseDay(date), {
+      rentals: 10_000,
+      timeZone: 'UTC',
+    });
     workDir = await mkdtemp(join(tmpdir(), 'bench-compact-'));
 
     // Act
-    measured = await measureCompaction({ databaseUrl: database.url, date, timeZone: 'UTC', rows: 10_000, rowGroupRows: 131_072, lake: directoryLake(), workDir, repeat: 2 });
+    measured = await measureCompaction({
+      databaseUrl: database.url,
+      date,
+      timeZone: 'UTC',
+      rows: 10_000,
+      rowGroupRows: 131_072,
+      lake: directoryLake(),
+      workDir,
+      repeat: 2,
+    });
   }, 300_000);
 
   afterAll(async () => {
