@@ -2,8 +2,9 @@
  * `npm run bench`: how fast and how lean one day runs through the pipeline, against the floor of
  * this machine. First the `etl` command's start-up (`cli.ts`); then for each day size it seeds a
  * fresh database, measures the floor (COPY of the extract query to nowhere + DuckDB writing the
- * rows as Parquet), then each stage in a fresh process, the whole day in one, and `etl run` as a
- * user runs it (`etl-run.ts`); then the cold start of each Lambda bundle. Progress goes to stderr;
+ * rows as Parquet), then each stage in a fresh process, the whole day in one, `etl run` as a
+ * user runs it (`etl-run.ts`) and `etl compact` of the day written as several files
+ * (`compact-run.ts`); then the cold start of each Lambda bundle. Progress goes to stderr;
  * the table to stdout; everything to `dev/bench/results/bench-<timestamp>.json`.
  *
  *   npm run bench -- [--rows 100000,1000000] [--repeat 3] [--lake dir|s3] [--skip-floor] [--skip-cold-start] [--json-only]
@@ -23,6 +24,7 @@ import { MAX_RENTALS_PER_DAY } from '../../src/source/synthetic/options.js';
 import { PROJECT_ROOT } from './child-process.js';
 import { buildCli, cliTable, measureCli, type CliMeasurement } from './cli.js';
 import { measureColdStarts, type ColdStart } from './cold-start.js';
+import { measureCompaction } from './compact-run.js';
 import { measureEtlRun } from './etl-run.js';
 import { measureFloor } from './floor.js';
 import { LAKE_KINDS, LakeUnavailableError, openLake, type BenchLake, type LakeKind } from './lake.js';
@@ -153,6 +155,17 @@ async function benchDay({ server, options, config, bundles, lake }: BenchContext
       repeat: options.repeat,
       onRun: (run) => progress(`${label} rows: etl run --date ${BENCH_DAY} (run ${run + 1} of ${options.repeat})`),
     });
+    const compaction = await measureCompaction({
+      databaseUrl: database.url,
+      date: BENCH_DAY,
+      timeZone: config.timeZone,
+      rows,
+      rowGroupRows: config.rowGroupRows,
+      lake,
+      workDir,
+      repeat: options.repeat,
+      onRun: (run) => progress(`${label} rows: etl compact --date ${BENCH_DAY} of the day in several files (run ${run + 1} of ${options.repeat})`),
+    });
     return {
       rows,
       database: database.name,
@@ -163,6 +176,7 @@ async function benchDay({ server, options, config, bundles, lake }: BenchContext
       ratioToFloor: floor ? stages.wholeDay.seconds / floor.seconds : undefined,
       etlRun,
       etlRunRatioToFloor: floor ? etlRun.seconds / floor.seconds : undefined,
+      compaction,
       lambdaCosts: dayCosts(stages.stages, rows),
     };
   } finally {

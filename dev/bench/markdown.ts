@@ -65,6 +65,16 @@ function dayTable(day: DayRun): string[] {
     `**${mib(etlRun.peakRssKb)}**`,
     `${size(etlRun.bytes)}${etlRunRatio}`,
   ]);
+  const { compaction } = day;
+  if (compaction) {
+    rows.push([
+      `\`${compaction.command}\` of the day written as ${files(compaction.filesBefore)} (spawn to exit)`,
+      seconds(compaction.seconds),
+      count(compaction.rows / compaction.seconds),
+      mib(compaction.peakRssKb),
+      `${size(compaction.bytesAfter)}, ${files(compaction.filesAfter)}`,
+    ]);
+  }
   const lines = [`**${count(day.rows)} rentals, one day**`, '', ...table(['', 'seconds', 'rows/s', 'peak RSS', 'output'], rows), ''];
   const { wholeDay } = stages;
   if (wholeDay.parts) {

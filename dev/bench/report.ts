@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, arch, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStart } from './cold-start.js';
+import type { CompactRunMeasurement } from './compact-run.js';
 import { ETL_RUN_TARGETS, etlRunTargetsMet, type EtlRunMeasurement } from './etl-run.js';
 import type { Floor } from './floor.js';
 import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
@@ -49,6 +50,8 @@ export interface DayRun {
   readonly etlRun: EtlRunMeasurement;
   /** `etl run`'s seconds over the floor's; absent with `--skip-floor`. */
   readonly etlRunRatioToFloor: number | undefined;
+  /** `etl compact` of the day written as several files, the whole process (absent in results of older benches). */
+  readonly compaction?: CompactRunMeasurement;
   /** Each stage's estimated Lambda duration and GB-seconds at its deployed memory size (`lambda-cost.ts`). */
   readonly lambdaCosts: readonly StageCost[];
 }
@@ -157,6 +160,17 @@ function dayTable(day: DayRun): string[] {
       String(etlRun.files),
     ],
   );
+  const { compaction } = day;
+  if (compaction) {
+    rows.push([
+      `etl compact, exit ${compaction.exitCode} (${compaction.filesBefore} files -> ${compaction.filesAfter}, whole process)`,
+      seconds(compaction.seconds),
+      count(compaction.rows / compaction.seconds),
+      mib(compaction.peakRssKb),
+      size(compaction.bytesAfter),
+      String(compaction.filesAfter),
+    ]);
+  }
   const lines = [
     `${count(day.rows)} rentals in one day (seeded in ${seconds(day.seedSeconds)} s, VACUUM ANALYZE + CHECKPOINT ${seconds(day.vacuumSeconds)} s)`,
     ...columns(rows).map((l) => `  ${l}`),

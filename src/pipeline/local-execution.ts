@@ -58,6 +58,29 @@ export function localExecutionContext(
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
 
+/**
+ * Gives each stage's Task state of `definition` its Lambda's timeout as `TimeoutSeconds` (in
+ * place; returns it). In AWS a Lambda task runs until its function's timeout, while
+ * aws-local-stepfunctions cuts a Task without `TimeoutSeconds` at 60 s: a local run of a
+ * 20,000,000-row day failed with `States.Timeout` in transform-write.
+ */
+export function withLambdaTimeouts(definition: Pick<AslDefinition, 'States'>): Pick<AslDefinition, 'States'> {
+  const timeouts = new Map(STAGE_LIST.map((spec) => [spec.state, spec.lambda.timeoutSeconds]));
+  const visit = (states: AslDefinition['States']) => {
+    for (const [name, state] of Object.entries(states)) {
+      const seconds = timeouts.get(name);
+      if (state.Type === 'Task' && seconds !== undefined && state.TimeoutSeconds === undefined) state.TimeoutSeconds = seconds;
+      for (const nested of [state.ItemProcessor, state.Iterator, ...((state.Branches as unknown[] | undefined) ?? [])] as (
+        | { States?: AslDefinition['States'] }
+        | undefined
+      )[])
+        if (nested?.States) visit(nested.States);
+    }
+  };
+  visit(definition.States);
+  return definition;
+}
+
 export interface LocalExecutionOptions {
   /** The Map's MaxConcurrency, as the stack's `backfillConcurrency`. */
   readonly concurrency: number;
@@ -262,7 +285,7 @@ export class LocalExecution {
     const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
     // The definition is the stack's own, validated by aws-local-stepfunctions in the test that
     // checks it equals the synthesis; validating it again on every run costs a schema compile.
-    const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+    const machine = new StateMachine(withLambdaTimeouts(definition) as never, { validationOptions: { noValidate: true } });
     const retryIntervalOverrides =
       options.retryIntervalMs === undefined ? undefined : Object.fromEntries(STAGE_LIST.map((spec) => [spec.state, options.retryIntervalMs!]));
     const execution = machine.run(input as never, {

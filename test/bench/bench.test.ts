@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { COMPACT_PARTS, measureCompaction, type CompactRunMeasurement } from '../../dev/bench/compact-run.js';
 import { measureEtlRun, type EtlRunMeasurement } from '../../dev/bench/etl-run.js';
 import { rentalsCopySql } from '../../dev/bench/floor.js';
 import { directoryLake, s3EndpointFromEnv, s3Lake, type BenchLake } from '../../dev/bench/lake.js';
@@ -20,6 +21,7 @@ import { extractDay } from '../../src/pipeline/extract/extract.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { manifestKey, newRunId, rentalsPartitionPrefix } from '../../src/lake/layout.js';
 import { lockKey } from '../../src/lake/lease.js';
+import { readManifest } from '../../src/lake/manifest.js';
 import { STAGE_LIST, STAGES } from '../../src/pipeline/stages.js';
 import { createTestDatabase } from '../support/databases.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
@@ -280,6 +282,64 @@ describe('the etl run measurement', () => {
     expect(measured.samples).toHaveLength(2);
     expect(measured.seconds).toBe((measured.samples[0] + measured.samples[1]) / 2);
     expect(existsSync(join(workDir, 'etl-run-0', rentalsPartitionPrefix(parseDay(date))))).toBe(true);
+    expect(measured.peakRssKb).toBeGreaterThan(30_000);
+  });
+});
+
+describe('the compaction measurement', () => {
+  const date = '2025-06-02';
+  let database: SeededDatabase;
+  let workDir: string;
+  let measured: CompactRunMeasurement;
+
+  beforeAll(async () => {
+    // Prepare: dist/ is built by the global setup, as the bench builds it before measuring.
+    database = await seededDatabase(inject('databaseUrl'), `bench_test_${randomBytes(4).toString('hex')}`, parseDay(date), {
+      rentals: 10_000,
+      timeZone: 'UTC',
+    });
+    workDir = await mkdtemp(join(tmpdir(), 'bench-compact-'));
+
+    // Act
+    measured = await measureCompaction({
+      databaseUrl: database.url,
+      date,
+      timeZone: 'UTC',
+      rows: 10_000,
+      rowGroupRows: 131_072,
+      lake: directoryLake(),
+      workDir,
+      repeat: 2,
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await database?.drop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('compacts the day written as several files into one, every row kept, in a process that exited 0', async () => {
+    // Prepare
+    const lake = await partitionFiles(join(workDir, 'compact-1'), date);
+    const manifest = (await readManifest(new FsStore(parseLakeUri(join(workDir, 'compact-1'))), parseDay(date)))!.manifest;
+
+    // Assess
+    expect(measured.exitCode).toBe(0);
+    expect(measured.command).toBe(`dist/cli/etl.js compact --date ${date}`);
+    expect(measured.filesBefore).toBe(COMPACT_PARTS);
+    expect(measured.filesAfter).toBe(1);
+    expect(measured.rows).toBe(10_000);
+    expect((await duckdbAggregate(lake.paths)).rows).toBe(10_000);
+    expect(manifest.files.map((f) => f.key.split('/').at(-1))).toEqual(lake.paths.map((p) => p.split('/').at(-1)));
+    expect({ files: lake.paths.length, bytes: lake.bytes }).toEqual({ files: measured.filesAfter, bytes: measured.bytesAfter });
+    expect(measured.bytesBefore).toBeGreaterThan(measured.bytesAfter);
+  });
+
+  it('times each compacting process on a lake of its own and keeps the largest peak RSS', () => {
+    // Assess
+    expect(measured.samples).toHaveLength(2);
+    expect(measured.seconds).toBe((measured.samples[0] + measured.samples[1]) / 2);
+    expect(existsSync(join(workDir, 'compact-0', rentalsPartitionPrefix(parseDay(date))))).toBe(true);
     expect(measured.peakRssKb).toBeGreaterThan(30_000);
   });
 });

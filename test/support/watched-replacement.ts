@@ -31,6 +31,31 @@ export interface WatchedReplacement<V> {
 
 type Writes = 'upload' | 'putObject' | 'deleteObjects' | 'promote';
 
+/** Told of each write of a watched store (its name and arguments): as it starts (after the reading before it) and once done. */
+export interface WriteHooks {
+  readonly starting?: (name: Writes, args: unknown[]) => void;
+  readonly done?: (name: Writes, args: unknown[]) => void;
+}
+
+/** `store` with a reading (`observe`) taken right before each of its writes, each write waiting for it. */
+export function readBeforeEveryWrite(store: ObjectStore, observe: () => Promise<void>, hooks: WriteHooks = {}): ObjectStore {
+  const observed =
+    (name: Writes) =>
+    async (...args: unknown[]) => {
+      await observe();
+      hooks.starting?.(name, args);
+      const result = await (store[name] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      hooks.done?.(name, args);
+      return result;
+    };
+  return Object.assign(Object.create(store), {
+    upload: observed('upload'),
+    putObject: observed('putObject'),
+    deleteObjects: observed('deleteObjects'),
+    promote: observed('promote'),
+  });
+}
+
 export async function watchReplacement<V>(
   store: ObjectStore,
   config: Config,
@@ -47,18 +72,10 @@ export async function watchReplacement<V>(
   let windowStart: number | undefined;
   let windowEnd: number | undefined;
   let published: ValidateOutput | undefined;
-  const observed =
-    (name: Writes) =>
-    async (...args: unknown[]) => {
-      await observe();
+  const watched = readBeforeEveryWrite(store, observe, {
+    starting: (name, args) => {
       if (name === 'promote' && String(args[1]).startsWith('rentals/')) windowStart ??= performance.now();
-      return (store[name] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
-    };
-  const watched: ObjectStore = Object.assign(Object.create(store), {
-    upload: observed('upload'),
-    putObject: observed('putObject'),
-    deleteObjects: observed('deleteObjects'),
-    promote: observed('promote'),
+    },
   });
   let running = true;
   const poller = (async () => {

@@ -1,8 +1,10 @@
 /**
  * A content digest of a stream of rows: one SHA-256 per column over its values in row order (each
  * row's validity, then its value's bytes; a string's length, then its bytes), whatever the batches'
- * boundaries. Two streams holding the same rows in the same order digest the same; compaction keeps
- * the rows' order, so the digest of the files it read and of the files it wrote must agree.
+ * boundaries, and the column's Arrow type (150 means 1.50 at a decimal scale of 2, 15.0 at 1; a
+ * timestamp's integer means nothing without its unit). Two streams holding the same rows in the same
+ * order digest the same; the digest depends on the order, and compaction keeps the rows' order, so
+ * the digest of the files it read and of the files it wrote must agree.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { type Data, DataType, type RecordBatch } from 'apache-arrow';
@@ -10,6 +12,8 @@ import { validity } from '../../formats/arrow-rows.js';
 
 /** The running hashes of one column. */
 interface ColumnHashes {
+  /** The column's Arrow types (one, unless batches disagree). */
+  readonly types: Set<string>;
   readonly valid: Hash;
   readonly values: Hash;
   readonly lengths: Hash;
@@ -26,20 +30,21 @@ export class ContentDigest {
     for (const [i, field] of batch.schema.fields.entries()) {
       let hashes = this.columns.get(field.name);
       if (!hashes) {
-        hashes = { valid: createHash('sha256'), values: createHash('sha256'), lengths: createHash('sha256') };
+        hashes = { types: new Set(), valid: createHash('sha256'), values: createHash('sha256'), lengths: createHash('sha256') };
         this.columns.set(field.name, hashes);
       }
+      hashes.types.add(String(field.type));
       addColumn(hashes, batch.data.children[i] as Data);
     }
     this.rows += batch.numRows;
   }
 
-  /** The digest: the columns' hashes, by name, hashed together (hex). */
+  /** The digest: the columns' types and hashes, by name, hashed together (hex). Read once. */
   digest(): string {
     const all = createHash('sha256');
     for (const name of [...this.columns.keys()].sort()) {
-      const { valid, values, lengths } = this.columns.get(name)!;
-      all.update(`${name}:${valid.digest('hex')}:${values.digest('hex')}:${lengths.digest('hex')};`);
+      const { types, valid, values, lengths } = this.columns.get(name)!;
+      all.update(`${name}:${[...types].join('|')}:${valid.digest('hex')}:${values.digest('hex')}:${lengths.digest('hex')};`);
     }
     return all.update(`rows=${this.rows}`).digest('hex');
   }
