@@ -24,12 +24,12 @@ import { buildDatabaseNetwork, buildDatabaseSecret, buildVpcEndpoints } from './
 import type { VpcEndpointService } from './constructs/vpc-endpoints.js';
 import type { EtlFunction } from './constructs/etl-function.js';
 import { LakeBucket } from './constructs/lake-bucket.js';
-import { checkGlueDatabaseName, LakeTables } from './constructs/lake-tables.js';
+import { LakeTables } from './constructs/lake-tables.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { buildStageFunctions } from './constructs/stage-functions.js';
 import { checkConcurrencyQuota, connectionBudget } from './database-connections.js';
 import { FEATURE_FLAGS } from './feature-flags.js';
-import { resolveSettings, type Settings, snakeCase } from './stack-settings.js';
+import { resolveSettings, type Settings } from './stack-settings.js';
 import { STAGE_LIST, type StageKey } from '../src/pipeline/stages.js';
 import { ANY_RESOURCE_FINDING, acknowledge, wildcardFindingsOf, wildcardResourceFinding } from './nag.js';
 import { buildPipelineDefinition, EXECUTION_TIMEOUT, type PipelineFunctions } from './state-machine.js';
