@@ -146,7 +146,7 @@ async function playWeek(client: pg.Client, databaseUrl: string, setting: Setting
       const rowsByKind: Record<string, number> = {};
       for (const outcome of outcomes) {
         const kind = outcome.reason?.kind ?? 'requested';
-        (runs[kind] ??= []).push(outcome.date);
+        runs[kind] = [...(runs[kind] ?? []), outcome.date];
         rowsByKind[kind] = (rowsByKind[kind] ?? 0) + (outcome.writtenRows ?? 0);
       }
       nights.push({ at: at.toISOString(), lateCloses, runs, rowsByKind, seconds: (performance.now() - started) / 1000 });
@@ -164,8 +164,9 @@ const VOLUMES = [2_000, 20_000, 1_000_000, 100_000_000] as const;
 /** The generator's rentals of a day still open when the next day's schedule fires at a time. */
 interface OpenAtSchedule {
   readonly at: string;
-  /** Open rentals a day at 1,000,000 rentals a day: the generator's rate, over `--sample` rentals of each day. */
-  readonly perMillion: number;
+  /** Rentals of the sampled days open then, of `sampled`. */
+  readonly open: number;
+  readonly sampled: number;
 }
 
 /**
@@ -180,12 +181,14 @@ function openAtSchedule(sample: number): OpenAtSchedule[] {
     const nights = times.map((at) => nightOf(day, at).getTime());
     for (const rental of rentalsForDay(day, { rentalsPerDay: sample, users: 10_000, bikes: 1_000, timeZone })) {
       const end = rental.rent_end?.getTime();
-      if (end !== undefined) nights.forEach((night, i) => (open[i] += end > night ? 1 : 0));
+      if (end === undefined) continue;
+      for (const [i, night] of nights.entries()) if (end > night) open[i] += 1;
     }
   }
   return times.map((at, i) => ({
     at: `${String(at.hour).padStart(2, '0')}:${String(at.minute).padStart(2, '0')}`,
-    perMillion: (open[i] / (all.length * sample)) * 1_000_000,
+    open: open[i],
+    sampled: all.length * sample,
   }));
 }
 
@@ -210,21 +213,32 @@ function report(weeks: readonly Week[], open: readonly OpenAtSchedule[], seedSec
     );
   }
   const [first_] = weeks;
-  lines.push('', `Nights of "${first_.setting.name}":`, '', '| night | late closes since the last night | new | stale | rows written |', '|---|---:|---|---|---:|');
+  lines.push(
+    '',
+    `Nights of "${first_.setting.name}":`,
+    '',
+    '| night | late closes since the last night | new | stale | rows written |',
+    '|---|---:|---|---|---:|',
+  );
   for (const night of first_.nights) {
     const written = Object.values(night.rowsByKind).reduce((a, b) => a + b, 0);
-    lines.push(`| ${night.at} | ${count(night.lateCloses)} | ${night.runs.new?.join(', ') ?? ''} | ${night.runs.stale?.join(', ') ?? ''} | ${count(written)} |`);
+    lines.push(
+      `| ${night.at} | ${count(night.lateCloses)} | ${night.runs.new?.join(', ') ?? ''} | ${night.runs.stale?.join(', ') ?? ''} | ${count(written)} |`,
+    );
   }
   lines.push(
     '',
-    `Rentals of a day still open when the next day's schedule fires (the generator, ${count(sample)} rentals of each of the ${days} days), and the share of days that then go stale (at least one late close: 1 - e^-open):`,
+    `Rentals of a day still open when the next day's schedule fires (the generator, ${count(sample)} rentals of each of the ${days} days), and the share of days that then go stale (at least one late close: 1 - e^-open; "<": none seen, a 95% bound):`,
     '',
     `| schedule (UTC) | open per 1,000,000 rentals | ${VOLUMES.map((v) => `days stale at ${count(v)} a day`).join(' | ')} |`,
     `|---|---:|${VOLUMES.map(() => '---:').join('|')}|`,
   );
   for (const row of open) {
-    const shares = VOLUMES.map((v) => `${(100 * (1 - Math.exp((-row.perMillion * v) / 1_000_000))).toFixed(0)}%`);
-    lines.push(`| ${row.at} | ${row.perMillion.toFixed(1)} | ${shares.join(' | ')} |`);
+    // None seen: the rate is below 3 in the rentals sampled (95%), so only an upper bound is known.
+    const bound = row.open === 0 ? '< ' : '';
+    const perRental = (row.open === 0 ? 3 : row.open) / row.sampled;
+    const shares = VOLUMES.map((v) => `${bound}${(100 * (1 - Math.exp(-perRental * v))).toFixed(0)}%`);
+    lines.push(`| ${row.at} | ${bound}${(perRental * 1_000_000).toFixed(1)} | ${shares.join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
 }
