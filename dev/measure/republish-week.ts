@@ -193,6 +193,12 @@ function openAtSchedule(sample: number): OpenAtSchedule[] {
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
+/** A share as a whole percentage; below one percent as such ("< 1%"), never rounded to 0% or up to 100%. */
+function percent(share: number, bound: '' | '< '): string {
+  if (share < 0.01) return '< 1%';
+  if (share > 0.995) return bound ? '< 100%' : '> 99%';
+  return `${bound}${Math.round(share * 100)}%`;
+}
 const sum = (week: Week, kinds: readonly string[]) => week.nights.reduce((n, night) => n + kinds.reduce((k, kind) => k + (night.rowsByKind[kind] ?? 0), 0), 0);
 const days_ = (week: Week, kind: string) => week.nights.reduce((n, night) => n + (night.runs[kind]?.length ?? 0), 0);
 
@@ -237,7 +243,7 @@ function report(weeks: readonly Week[], open: readonly OpenAtSchedule[], seedSec
     // None seen: the rate is below 3 in the rentals sampled (95%), so only an upper bound is known.
     const bound = row.open === 0 ? '< ' : '';
     const perRental = (row.open === 0 ? 3 : row.open) / row.sampled;
-    const shares = VOLUMES.map((v) => `${bound}${(100 * (1 - Math.exp(-perRental * v))).toFixed(0)}%`);
+    const shares = VOLUMES.map((v) => percent(1 - Math.exp(-perRental * v), bound));
     lines.push(`| ${row.at} | ${bound}${(perRental * 1_000_000).toFixed(1)} | ${shares.join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
