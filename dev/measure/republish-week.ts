@@ -118,6 +118,7 @@ interface Week {
 
 const ran = (outcome: DayOutcome) => outcome.verdict !== 'skipped';
 
+/** One setting's week in a lake of its own: the warm-up backfill, seven nights, then which days the lake holds stale. */
 async function playWeek(client: pg.Client, databaseUrl: string, setting: Setting): Promise<Week> {
   const lake = await mkdtemp(join(tmpdir(), 'republish-week-'));
   try {
@@ -200,7 +201,7 @@ function percent(share: number, bound: '' | '< '): string {
   return `${bound}${Math.round(share * 100)}%`;
 }
 const sum = (week: Week, kinds: readonly string[]) => week.nights.reduce((n, night) => n + kinds.reduce((k, kind) => k + (night.rowsByKind[kind] ?? 0), 0), 0);
-const days_ = (week: Week, kind: string) => week.nights.reduce((n, night) => n + (night.runs[kind]?.length ?? 0), 0);
+const daysRun = (week: Week, kind: string) => week.nights.reduce((n, night) => n + (night.runs[kind]?.length ?? 0), 0);
 
 /** The figures as the markdown tables docs/operations.md shows. */
 function report(weeks: readonly Week[], open: readonly OpenAtSchedule[], seedSeconds: number, totalSeconds: number): string {
@@ -215,18 +216,18 @@ function report(weeks: readonly Week[], open: readonly OpenAtSchedule[], seedSec
     const fresh = sum(week, ['new']);
     const seconds = week.nights.reduce((n, night) => n + night.seconds, 0) / week.nights.length;
     lines.push(
-      `| ${week.setting.name} | ${week.nights.length} | ${days_(week, 'new')} | ${days_(week, 'stale')} | ${days_(week, 'rerun') + days_(week, 'missing')} | ${count(total)} | ${count(fresh)} | ${(total / fresh).toFixed(2)}× | ${week.staleAfter.length} | ${seconds.toFixed(1)} |`,
+      `| ${week.setting.name} | ${week.nights.length} | ${daysRun(week, 'new')} | ${daysRun(week, 'stale')} | ${daysRun(week, 'rerun') + daysRun(week, 'missing')} | ${count(total)} | ${count(fresh)} | ${(total / fresh).toFixed(2)}× | ${week.staleAfter.length} | ${seconds.toFixed(1)} |`,
     );
   }
-  const [first_] = weeks;
+  const [shown] = weeks;
   lines.push(
     '',
-    `Nights of "${first_.setting.name}":`,
+    `Nights of "${shown.setting.name}":`,
     '',
     '| night | late closes since the last night | new | stale | rows written |',
     '|---|---:|---|---|---:|',
   );
-  for (const night of first_.nights) {
+  for (const night of shown.nights) {
     const written = Object.values(night.rowsByKind).reduce((a, b) => a + b, 0);
     lines.push(
       `| ${night.at} | ${count(night.lateCloses)} | ${night.runs.new?.join(', ') ?? ''} | ${night.runs.stale?.join(', ') ?? ''} | ${count(written)} |`,
