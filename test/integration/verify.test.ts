@@ -110,10 +110,11 @@ describe('etl verify', () => {
     );
     const request = { store: new FsStore(loadConfig(env).lake), client, timeZone: 'UTC' };
     const stats: SortStats[] = [];
+    const inSmallRuns = { ...request, sortBudget: { runRows: 16, fanIn: 3, readRows: 4 }, onSorted: (s: SortStats) => stats.push(s) };
 
     // Act
     const inMemory = await verifyDays(request, [parseDay('2025-08-01')]);
-    const inRuns = await verifyDays({ ...request, sortBudget: { runRows: 16, fanIn: 3, readRows: 4 }, onSorted: (s) => stats.push(s) }, [parseDay('2025-08-01')]);
+    const inRuns = await verifyDays(inSmallRuns, [parseDay('2025-08-01')]);
 
     // Assess: 300 pairs in 19 runs, merged 3 at a time (19 → 7 → 3) before the last merge
     expect(inMemory).toEqual([{ date: '2025-08-01', sourceRows: 300, lakeRows: 300, missing: 1, extra: 1, changed: 2, equal: false }]);
