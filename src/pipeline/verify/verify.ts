@@ -6,9 +6,9 @@
  * the source's rows of the day stream in key order from one REPEATABLE READ snapshot through the
  * pipeline's own cast (`castToLake`, so a value the lake stores as NULL compares as NULL) and are
  * merged against it: rows missing from the lake, extra in it, and changed. Nothing is written.
- * Memory: the sort's budget (a run of at most 2,000,000 pairs, about 70 MB while it is sorted), plus one
- * row group and one batch, whatever the day's size; the runs take 16 bytes per published row of
- * the day on the temporary disk (`os.tmpdir()`), removed when the day is compared.
+ * Memory: the sort's budget (a run of at most 2,000,000 pairs, about 70 MB while it is sorted),
+ * plus one row group and one batch, whatever the day's size; a bigger day's runs take 16 bytes per
+ * published row on the temporary disk (`os.tmpdir()`), removed when the day is compared.
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
