@@ -2,7 +2,9 @@
  * `etl verify` compares through the pipeline's own cast: a day with junk costs (NULL in the lake,
  * raw in quarantine) equals its source; a cost turned to junk in the source is a changed row (the
  * lake would now hold NULL); an unpublished day is named and not compared; `--json` carries the
- * counts; nothing is written to the lake.
+ * counts; nothing is written to the lake. A day sorted in many small runs on disk (a tiny sort
+ * budget) differs from the source exactly as it does sorted in memory, with its missing, extra and
+ * changed rows in different runs.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
+import { FsStore } from '../../src/lake/fs-store.js';
+import type { SortStats } from '../../src/pipeline/verify/external-sort.js';
+import { verifyDays } from '../../src/pipeline/verify/verify.js';
 import { runLocalExecution } from '../../src/pipeline/local-execution.js';
 import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -87,5 +92,33 @@ describe('etl verify', () => {
       ok: false,
       days: [{ date: '2025-08-02', sourceRows: 300, lakeRows: 300, missing: 0, extra: 0, changed: 1, equal: false }],
     });
+  });
+
+  it('finds the same rows missing, extra and changed sorting a day in many runs on disk as in memory', async () => {
+    // Prepare: on 08-01 (published in (rent_start, rental_id) order, which a run of 16 follows), the
+    // day's first row deleted in the source (extra), its last row's cost changed and a middle row's
+    // station changed (changed), and a new row (missing): more than 16 published rows apart
+    const day = `rent_start >= '2025-08-01' AND rent_start < '2025-08-02'`;
+    const { rows } = await client.query<{ rental_id: string }>(`SELECT rental_id FROM rentals WHERE ${day} ORDER BY rent_start, rental_id`);
+    const [first, middle, last] = [rows[0], rows[150], rows[rows.length - 1]].map((r) => r.rental_id);
+    await client.query('DELETE FROM rentals WHERE rental_id = $1', [first]);
+    await client.query(`UPDATE rentals SET rent_cost = '987.65' WHERE rental_id = $1`, [last]);
+    await client.query(`UPDATE rentals SET end_station = 'Somewhere else' WHERE rental_id = $1`, [middle]);
+    await client.query(
+      `INSERT INTO rentals (rental_id, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost)
+         SELECT max(rental_id) + 1, min(user_id), min(bike_id), '2025-08-01T12:00:00Z', '2025-08-01T12:30:00Z', 'A', 'B', '3.50' FROM rentals`,
+    );
+    const request = { store: new FsStore(loadConfig(env).lake), client, timeZone: 'UTC' };
+    const stats: SortStats[] = [];
+    const inSmallRuns = { ...request, sortBudget: { runRows: 16, fanIn: 3, readRows: 4 }, onSorted: (s: SortStats) => stats.push(s) };
+
+    // Act
+    const inMemory = await verifyDays(request, [parseDay('2025-08-01')]);
+    const inRuns = await verifyDays(inSmallRuns, [parseDay('2025-08-01')]);
+
+    // Assess: 300 pairs in 19 runs, merged 3 at a time (19 → 7 → 3) before the last merge
+    expect(inMemory).toEqual([{ date: '2025-08-01', sourceRows: 300, lakeRows: 300, missing: 1, extra: 1, changed: 2, equal: false }]);
+    expect(inRuns).toEqual(inMemory);
+    expect(stats).toEqual([{ rows: 300, runs: 19 + 7 + 3, mergePasses: 2, peakRowsHeld: 20 }]);
   });
 });

@@ -1,11 +1,14 @@
 /**
  * `etl verify`: compares published days with the source as it is now, by content: every row's
  * values as the lake stores them, not counts. Per day, the published files are read one row group
- * at a time into a key-sorted array of (key, hash of the row's values) (`row-hashes.ts`), then the
- * source's rows of the day stream in key order from one REPEATABLE READ snapshot through the
+ * at a time into (key, hash of the row's values) pairs (`row-hashes.ts`), sorted by key in bounded
+ * memory (`external-sort.ts`: in memory up to 2,000,000 rows, in sorted runs on disk beyond), then
+ * the source's rows of the day stream in key order from one REPEATABLE READ snapshot through the
  * pipeline's own cast (`castToLake`, so a value the lake stores as NULL compares as NULL) and are
  * merged against it: rows missing from the lake, extra in it, and changed. Nothing is written.
- * Memory: 16 bytes per published row of the day being compared, plus one row group and one batch.
+ * Memory: the sort's budget (a run of at most 2,000,000 pairs, about 70 MB while it is sorted),
+ * plus one row group and one batch, whatever the day's size; a bigger day's runs take 16 bytes per
+ * published row on the temporary disk (`os.tmpdir()`), removed when the day is compared.
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -21,6 +24,7 @@ import { decodeCopyBinary } from '../../source/copy-binary.js';
 import { copySql, windowCondition } from '../../source/queries.js';
 import { castToLake } from '../transform-write/cast.js';
 import { LineageColumns } from '../transform-write/lineage.js';
+import { RowHashSorter, type RowHashCursor, type SortBudget, type SortStats } from './external-sort.js';
 import { arrowRowHashes, CANONICAL_PARSERS, checkIntegerKey, parquetRowHash } from './row-hashes.js';
 
 /** How a published day compares with the source now. */
@@ -44,42 +48,43 @@ export interface VerifyRequest {
   readonly timeZone: string;
   readonly batchRows?: number;
   readonly table?: FactTable;
+  /** How many published rows' pairs a day's sort may hold (`external-sort.ts`); the default without. */
+  readonly sortBudget?: SortBudget;
+  /** Hears what each day's sort did (its runs, the most pairs it held at once). */
+  readonly onSorted?: (stats: SortStats) => void;
 }
 
-/** The published rows' keys and hashes, sorted by key (then hash). */
-async function lakeRows(request: VerifyRequest, table: FactTable, manifest: PartitionManifest): Promise<{ keys: BigInt64Array; hashes: BigInt64Array }> {
-  let keys: BigInt64Array = new BigInt64Array(Math.max(manifest.rows, 1));
-  let hashes: BigInt64Array = new BigInt64Array(keys.length);
-  let n = 0;
+/** The published rows' keys and hashes in (key, hash) order, through `sorter` (bounded memory). */
+async function sortedLakeRows(request: VerifyRequest, table: FactTable, manifest: PartitionManifest, sorter: RowHashSorter): Promise<RowHashCursor> {
   const columns = table.columns.map((c) => c.name);
   for (const file of manifest.files) {
     for await (const rows of readParquetRowGroups(request.store, file.key, file.bytes, columns, CANONICAL_PARSERS)) {
       for (const row of rows) {
-        if (n === keys.length) [keys, hashes] = [grow(keys), grow(hashes)];
         const { key, hash } = parquetRowHash(table, row);
-        keys[n] = key;
-        hashes[n++] = hash;
+        sorter.add(key, hash);
       }
     }
   }
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : hashes[a] < hashes[b] ? -1 : 1));
-  return { keys: BigInt64Array.from(order, (i) => keys[i]), hashes: BigInt64Array.from(order, (i) => hashes[i]) };
-}
-
-function grow(array: BigInt64Array): BigInt64Array {
-  const larger = new BigInt64Array(array.length * 2);
-  larger.set(array);
-  return larger;
+  return sorter.sorted();
 }
 
 /** Compares one published day with the source now (see the module comment). */
 export async function verifyDay(request: VerifyRequest, day: CalendarDay, manifest: PartitionManifest): Promise<DayDifference> {
   const table = request.table ?? RENTALS;
   checkIntegerKey(table);
-  const lake = await lakeRows(request, table, manifest);
+  const sorter = new RowHashSorter(request.sortBudget);
+  try {
+    return await compareDay(request, table, day, await sortedLakeRows(request, table, manifest, sorter), sorter.stats);
+  } finally {
+    sorter.close();
+    request.onSorted?.(sorter.stats);
+  }
+}
+
+/** Merges the source's rows of `day`, streamed in key order, against the published ones (`lake`). */
+async function compareDay(request: VerifyRequest, table: FactTable, day: CalendarDay, lake: RowHashCursor, sorted: SortStats): Promise<DayDifference> {
   const lineage = new LineageColumns(newRunId(), 0n);
   const counts = { sourceRows: 0, missing: 0, extra: 0, changed: 0 };
-  let at = 0; // the next published row not yet matched
   const { client } = request;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
@@ -93,13 +98,10 @@ export async function verifyDay(request: VerifyRequest, day: CalendarDay, manife
         for (const { key, hash } of arrowRowHashes(table, part)) {
           counts.sourceRows++;
           // Published rows with a smaller key have no source row: extra.
-          while (at < lake.keys.length && lake.keys[at] < key) {
-            counts.extra++;
-            at++;
-          }
-          if (at < lake.keys.length && lake.keys[at] === key) {
-            if (lake.hashes[at] !== hash) counts.changed++;
-            at++;
+          for (; !lake.done && lake.key < key; lake.next()) counts.extra++;
+          if (!lake.done && lake.key === key) {
+            if (lake.hash !== hash) counts.changed++;
+            lake.next();
           } else counts.missing++;
         }
       }
@@ -109,9 +111,9 @@ export async function verifyDay(request: VerifyRequest, day: CalendarDay, manife
     await client.query('ROLLBACK').catch(() => undefined);
     throw classifyDbError(error, `verify ${day.iso}`);
   }
-  counts.extra += lake.keys.length - at;
+  for (; !lake.done; lake.next()) counts.extra++;
   const { sourceRows, missing, extra, changed } = counts;
-  return { date: day.iso, sourceRows, lakeRows: lake.keys.length, missing, extra, changed, equal: missing + extra + changed === 0 };
+  return { date: day.iso, sourceRows, lakeRows: sorted.rows, missing, extra, changed, equal: missing + extra + changed === 0 };
 }
 
 /** What verify found for each day asked: its difference, or that it is not published (nothing compared). */
