@@ -6,6 +6,7 @@
  * Each kind of object is listed once per year (or once for the whole lake, or once for a single
  * month), then only the objects that exist are read, a bounded number at a time.
  */
+import { mapBounded } from '../core/bounded.js';
 import { parseDay, partitionPath, type CalendarDay } from '../core/day.js';
 import { dateOfManifestKey, KEY_PATTERNS, MANIFESTS_PREFIX, REPORTS_PREFIX, reportKey, reportOfKey } from '../lake/layout.js';
 import { lockKey } from '../lake/lease.js';
@@ -42,20 +43,6 @@ export interface DayRecords {
  * of any kind, and the latest of the publishing kind among the rest when it is a re-check).
  */
 export type ReportSelection = 'all' | 'latest';
-
-/** Runs `work` on every item, at most `limit` at a time; results in the items' order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * The prefixes under `root` that cover `days`: the root itself when no days are given, the month's

@@ -7,7 +7,7 @@ import { addDays, type CalendarDay } from '../../src/core/day.js';
 import { manifestKey, reportKey } from '../../src/lake/layout.js';
 import type { PartitionManifest } from '../../src/lake/manifest.js';
 import type { ObjectStore } from '../../src/lake/store.js';
-import { mapBounded } from '../../src/monitor/lake-state.js';
+import { mapBounded } from '../../src/core/bounded.js';
 import type { ValidationReport } from '../../src/lake/report-record.js';
 
 /** The run id of a synthetic day: its date at 02:30 UTC plus one day, and its index as the random part. */

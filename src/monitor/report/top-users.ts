@@ -8,7 +8,7 @@ import type { PartitionManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { USERS } from '../../core/tables.js';
 import { readParquetColumns } from '../../formats/parquet-read.js';
-import { mapBounded } from '../lake-state.js';
+import { mapBounded } from '../../core/bounded.js';
 
 /** A user among the top spenders; name and city are absent when the snapshot does not have the user. */
 export interface TopUser {

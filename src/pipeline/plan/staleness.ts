@@ -4,6 +4,7 @@
  * whether a day never published is missing (the lake has an earlier day: the day should be there)
  * or simply before the lake's first day (left to a backfill).
  */
+import { mapBounded } from '../../core/bounded.js';
 import type pg from 'pg';
 import type { CalendarDay } from '../../core/day.js';
 import type { FactTable } from '../../core/tables.js';
@@ -37,20 +38,6 @@ export interface CheckDaysRequest {
  */
 export const CHECK_CONNECTIONS = 8;
 
-/** `work` over `items`, at most `limit` at once, results in order. */
-async function bounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /**
  * Checks each of `days` against the source: its manifest, then for each published day the query
  * for its count and change signal (on its own connection, `CHECK_CONNECTIONS` at once); a day
@@ -61,7 +48,7 @@ export async function checkDays(request: CheckDaysRequest): Promise<DayCheck[]> 
   const manifests = await Promise.all(days.map(async (day) => (await readManifest(store, day))?.manifest));
   const published = days.filter((_, i) => manifests[i] !== undefined).map((day) => day.iso);
   const first = manifests.every((m) => m !== undefined) ? undefined : await firstPublishedDay(store);
-  const checked = await bounded(published, CHECK_CONNECTIONS, (date) =>
+  const checked = await mapBounded(published, CHECK_CONNECTIONS, (date) =>
     request.withSource(async (client) => (await sourceDayStates(client, [date], timeZone, request.table)).get(date)!),
   );
   const states = new Map(published.map((date, i) => [date, checked[i]]));
