@@ -31,6 +31,8 @@ import {
   type AslDefinition,
 } from './definition.js';
 import { ExecutionDays, type DayOutcome, type DayResult } from './execution-days.js';
+import { ParquetWorkers } from '../formats/parquet-worker.js';
+import { RangeOverlap } from './transform-write/overlap.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
 import { STAGE_LIST, STAGES } from './stages.js';
@@ -89,6 +91,12 @@ export interface LocalExecutionOptions {
   readonly signal?: AbortSignal;
   /** Told when a day waits for another run that holds it (who, until when), before each retry. */
   readonly onBusy?: (date: string, holder: string) => void;
+  /**
+   * Each range's transform-write runs while its extract reads the rows, and encodes Parquet on
+   * another thread where there is a core for it (`transform-write/overlap.ts`); default true. False
+   * runs the stages one after the other, as their Lambdas do.
+   */
+  readonly overlap?: boolean;
 }
 
 /** A day that failed and the error it failed with, from its `DayFailed` state's input. */
@@ -193,15 +201,11 @@ export class LocalExecution {
       }
     };
     const run = this.options.handlers?.[state]?.(observed) ?? observed;
-    return (event) => {
-      const work = run(event);
-      this.#inFlight.add(work);
-      return work.finally(() => this.#inFlight.delete(work));
-    };
+    return (event) => this.#track(run(event));
   }
 
   /** The task handlers of every stage in the registry, keyed by state name. */
-  async #handlers(): Promise<Record<string, TaskHandler>> {
+  async #handlers(workers: ParquetWorkers | undefined): Promise<Record<string, TaskHandler>> {
     const { config, options } = this;
     const lake = await (options.store ?? openStore(config));
     // Temporary files of writes a killed run left on a local disk (the rest it left, the next run of its day sweeps).
@@ -209,13 +213,26 @@ export class LocalExecution {
     const store = this.session.token.guard(lake);
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
+    const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
+    const overlap =
+      options.overlap === false
+        ? undefined
+        : new RangeOverlap({ config, log: logs.get('transformWrite')!, encode: workers?.encode, track: (work) => this.#track(work) });
     for (const spec of STAGE_LIST) {
-      const stage = await loadStage(spec.key);
-      const log = new ReadableLogger(spec.name, options.logLine, options.logLevel);
+      const loaded = await loadStage(spec.key);
+      const stage =
+        spec.key === 'extract' && overlap ? overlap.extractStage(loaded) : spec.key === 'transformWrite' && overlap ? overlap.transformStage(loaded) : loaded;
+      const log = logs.get(spec.key)!;
       const own: TaskHandler = (event) => runStage(stage, event, { config, log, store, withSource, session: this.session }, { ttlMs: config.lockTtlMs });
       handlers[spec.state] = this.#handler(spec.state, own);
     }
     return handlers;
+  }
+
+  /** Counts `work` in flight until it settles. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    return work.finally(() => this.#inFlight.delete(work));
   }
 
   /** Stages in flight finish (a Map's other iterations after one failed), as their Lambdas would after the execution. */
@@ -254,8 +271,17 @@ export class LocalExecution {
 
   /** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
   async run(input: Record<string, unknown>): Promise<LocalExecutionResult> {
+    const workers = this.options.overlap === false ? undefined : ParquetWorkers.open();
+    try {
+      return await this.#run(input, workers);
+    } finally {
+      await workers?.close();
+    }
+  }
+
+  async #run(input: Record<string, unknown>, workers: ParquetWorkers | undefined): Promise<LocalExecutionResult> {
     const { options } = this;
-    const handlers = await this.#handlers();
+    const handlers = await this.#handlers(workers);
     const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
     // The definition is the stack's own, validated by aws-local-stepfunctions in the test that
     // checks it equals the synthesis; validating it again on every run costs a schema compile.

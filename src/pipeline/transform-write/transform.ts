@@ -14,6 +14,7 @@ import { columnsWithoutDictionary, lakeSchema, schemaFingerprint } from '../../c
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { withoutRows } from '../../formats/arrow-rows.js';
 import { stagedRecordBatches } from '../../formats/arrow-ipc.js';
+import type { ParquetEncoder } from '../../formats/parquet.js';
 import { dataFileKey, quarantineKey, rangePart, stagedKey } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { StagedTable, TransformOutput, WriteMode, WrittenFile } from '../contracts.js';
@@ -47,6 +48,13 @@ export interface TransformRequest {
    * long (ms) before the snapshot is open, not an anomaly (`OPEN_RENTAL_MAX_MINUTES`); undefined: none is.
    */
   readonly openRentalMaxMs?: number;
+  /**
+   * The staged batches as extract produces them, when both run in one process (`overlap.ts`);
+   * default: read back from the staging object.
+   */
+  readonly batches?: AsyncIterable<RecordBatch>;
+  /** Writes each Parquet file's bytes (default: on this thread, `parquetStream`). */
+  readonly encode?: ParquetEncoder;
 }
 
 /**
@@ -95,7 +103,8 @@ export async function transformDay(request: TransformRequest): Promise<Transform
   }
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
-    for await (const staged of stagedBatches(store, extract.staging.rentals)) for (const raw of await unpublished(staged)) yield* castBatch(raw);
+    for await (const staged of request.batches ?? stagedBatches(store, extract.staging.rentals))
+      for (const raw of await unpublished(staged)) yield* castBatch(raw);
     // Keys the published partition holds more than once (read only where files' key ranges overlap).
     if (published) metrics.publishedDuplicateIds = await published.duplicateKeys();
   }
@@ -118,7 +127,14 @@ export async function transformDay(request: TransformRequest): Promise<Transform
       store,
       lakeBatches(),
       (i) => stagedKey(runId, dataFileKey(day, runId, i, part)),
-      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: schema, plainColumns: columnsWithoutDictionary(table) },
+      {
+        rowsPerFile: request.rowsPerFile,
+        rowGroupRows: request.rowGroupRows,
+        metadata,
+        emptySchema: schema,
+        plainColumns: columnsWithoutDictionary(table),
+        encode: request.encode,
+      },
       files,
     );
     quarantinedKey = await quarantine.close();
