@@ -8,8 +8,7 @@ import { type RecordBatch as ArrowBatch, Table as ArrowTable, tableToIPC, type S
 import * as wasm from 'parquet-wasm';
 
 export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
-/** The writer named in every file's footer. */
-export const CREATED_BY = 'pg-lake-etl (parquet-wasm 0.8)';
+const CREATED_BY = 'pg-lake-etl (parquet-wasm 0.8)';
 
 export interface ParquetWriteOptions {
   readonly rowGroupRows: number;
@@ -47,9 +46,6 @@ function toWasmBatch(batch: ArrowBatch): wasm.RecordBatch {
     table.free();
   }
 }
-
-/** Writes batches as one Parquet file's byte stream: `parquetStream`, or the same on another thread (`parquet-worker.ts`). */
-export type ParquetEncoder = (batches: AsyncIterable<ArrowBatch>, options: ParquetWriteOptions) => Promise<Readable>;
 
 /**
  * Serialises `batches` as one Parquet file, as a byte stream produced while the batches arrive.

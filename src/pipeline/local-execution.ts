@@ -31,7 +31,6 @@ import {
   type AslDefinition,
 } from './definition.js';
 import { ExecutionDays, type DayOutcome, type DayResult } from './execution-days.js';
-import { ParquetWorkers } from '../formats/parquet-worker.js';
 import { RangeOverlap } from './transform-write/overlap.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
@@ -92,9 +91,8 @@ export interface LocalExecutionOptions {
   /** Told when a day waits for another run that holds it (who, until when), before each retry. */
   readonly onBusy?: (date: string, holder: string) => void;
   /**
-   * Each range's transform-write runs while its extract reads the rows, and encodes Parquet on
-   * another thread where there is a core for it (`transform-write/overlap.ts`); default true. False
-   * runs the stages one after the other, as their Lambdas do.
+   * Each range's transform-write runs while its extract reads the rows (`transform-write/overlap.ts`);
+   * default true. False runs the stages one after the other, as their Lambdas do.
    */
   readonly overlap?: boolean;
 }
@@ -205,7 +203,7 @@ export class LocalExecution {
   }
 
   /** The task handlers of every stage in the registry, keyed by state name. */
-  async #handlers(workers: ParquetWorkers | undefined): Promise<Record<string, TaskHandler>> {
+  async #handlers(): Promise<Record<string, TaskHandler>> {
     const { config, options } = this;
     const lake = await (options.store ?? openStore(config));
     // Temporary files of writes a killed run left on a local disk (the rest it left, the next run of its day sweeps).
@@ -214,10 +212,7 @@ export class LocalExecution {
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
     const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
-    const overlap =
-      options.overlap === false
-        ? undefined
-        : new RangeOverlap({ config, log: logs.get('transformWrite')!, encode: workers?.encode, track: (work) => this.#track(work) });
+    const overlap = options.overlap === false ? undefined : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => this.#track(work) });
     for (const spec of STAGE_LIST) {
       const loaded = await loadStage(spec.key);
       const stage =
@@ -271,17 +266,8 @@ export class LocalExecution {
 
   /** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
   async run(input: Record<string, unknown>): Promise<LocalExecutionResult> {
-    const workers = this.options.overlap === false ? undefined : ParquetWorkers.open();
-    try {
-      return await this.#run(input, workers);
-    } finally {
-      await workers?.close();
-    }
-  }
-
-  async #run(input: Record<string, unknown>, workers: ParquetWorkers | undefined): Promise<LocalExecutionResult> {
     const { options } = this;
-    const handlers = await this.#handlers(workers);
+    const handlers = await this.#handlers();
     const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });
     // The definition is the stack's own, validated by aws-local-stepfunctions in the test that
     // checks it equals the synthesis; validating it again on every run costs a schema compile.

@@ -5,7 +5,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ObjectStore } from '../../lake/store.js';
-import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetEncoder, type ParquetWriteOptions } from '../../formats/parquet.js';
+import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
 import type { WrittenFile } from '../contracts.js';
 
 /** Hands out batches of at most `limit` rows, slicing a larger batch and keeping the rest. */
@@ -41,14 +41,13 @@ class BatchCursor {
 
 /**
  * Writes one table's batches as Parquet files of at most `rowsPerFile` rows each, appending each
- * finished file to `files` (so a caller that fails half-way knows what to remove). `encode` writes
- * a file's bytes (default `parquetStream`, on this thread).
+ * finished file to `files` (so a caller that fails half-way knows what to remove).
  */
 export async function writeFiles(
   store: ObjectStore,
   batches: AsyncIterable<RecordBatch>,
   keyOf: (index: number) => string,
-  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: Schema; encode?: ParquetEncoder },
+  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: Schema },
   files: WrittenFile[] = [],
 ): Promise<WrittenFile[]> {
   const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
@@ -63,7 +62,7 @@ export async function writeFiles(
       }
     }
     const key = keyOf(files.length);
-    const { bytes } = await store.upload(key, await (options.encode ?? parquetStream)(fileBatches(), options), PARQUET_CONTENT_TYPE);
+    const { bytes } = await store.upload(key, await parquetStream(fileBatches(), options), PARQUET_CONTENT_TYPE);
     files.push({ key, rows, bytes });
   }
   if (files.length === 0) {

@@ -16,7 +16,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
-import type { ParquetEncoder } from '../../formats/parquet.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { RangeEvent, TransformEvent, TransformOutput } from '../contracts.js';
 import type { BatchSink } from '../extract/extract.js';
@@ -93,8 +92,6 @@ export interface RangeOverlapOptions {
   readonly config: Pick<Config, 'timeZone' | 'rowsPerFile' | 'rowGroupRows' | 'openRentalMaxMinutes'>;
   /** The transform-write stage's logger. */
   readonly log: Logger;
-  /** How the transform writes its Parquet files (a worker's encoder, `parquet-worker.ts`), else on this thread. */
-  readonly encode?: ParquetEncoder;
   /** Told of every transform started, so an interrupted execution waits for it too. */
   readonly track: (work: Promise<unknown>) => void;
 }
@@ -142,7 +139,7 @@ export class RangeOverlap {
             const queue = new BatchQueue();
             this.options.log.appendKeys({ date: event.date.iso, run_id: event.runId });
             const request = transformRequestOf(transformEvent, this.options.config, context.store, this.options.log);
-            const work = transformDay({ ...request, batches: queue, encode: this.options.encode });
+            const work = transformDay({ ...request, batches: queue });
             work.catch(() => undefined);
             this.options.track(work);
             this.#started.set(range, { stagingKey, work });

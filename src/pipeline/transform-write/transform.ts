@@ -14,7 +14,6 @@ import { columnsWithoutDictionary, lakeSchema, schemaFingerprint } from '../../c
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { withoutRows } from '../../formats/arrow-rows.js';
 import { stagedRecordBatches } from '../../formats/arrow-ipc.js';
-import type { ParquetEncoder } from '../../formats/parquet.js';
 import { dataFileKey, quarantineKey, rangePart, stagedKey } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { StagedTable, TransformOutput, WriteMode, WrittenFile } from '../contracts.js';
@@ -53,8 +52,6 @@ export interface TransformRequest {
    * default: read back from the staging object.
    */
   readonly batches?: AsyncIterable<RecordBatch>;
-  /** Writes each Parquet file's bytes (default: on this thread, `parquetStream`). */
-  readonly encode?: ParquetEncoder;
 }
 
 /**
@@ -127,14 +124,7 @@ export async function transformDay(request: TransformRequest): Promise<Transform
       store,
       lakeBatches(),
       (i) => stagedKey(runId, dataFileKey(day, runId, i, part)),
-      {
-        rowsPerFile: request.rowsPerFile,
-        rowGroupRows: request.rowGroupRows,
-        metadata,
-        emptySchema: schema,
-        plainColumns: columnsWithoutDictionary(table),
-        encode: request.encode,
-      },
+      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: schema, plainColumns: columnsWithoutDictionary(table) },
       files,
     );
     quarantinedKey = await quarantine.close();
