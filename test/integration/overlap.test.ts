@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
+import { StoreError } from '../../src/core/errors.js';
 import { FsStore } from '../../src/lake/fs-store.js';
 import { readManifest } from '../../src/lake/manifest.js';
 import { STAGES } from '../../src/pipeline/stages.js';
@@ -17,7 +18,7 @@ import { seed } from '../../src/source/synthetic/load.js';
 import { createTestDatabase } from '../support/databases.js';
 import { interceptStore } from '../support/intercepted-store.js';
 import { duckdbAggregate } from '../support/lake-readers.js';
-import { runDay } from '../support/run-day.js';
+import { DayFailedError, runDay } from '../support/run-day.js';
 import { sourceAggregate } from '../support/source.js';
 
 const DAY = parseDay('2025-08-01');
@@ -86,5 +87,24 @@ describe('a local run overlaps extract and transform-write', () => {
     const checked = ({ sourceCount, rows, files, quarantined, warnings }: typeof apart.validated) => ({ sourceCount, rows, files, quarantined, warnings });
     expect(checked(overlapped.validated)).toEqual(checked(apart.validated));
     expect(overlapped.validated.quarantined).toBeGreaterThan(0);
+  });
+
+  it('a transform that fails while extract still reads does not hold extract up: the day fails and leaves no staging', async () => {
+    // Prepare: every data-file upload fails, with many more batches (100 rows each) than extract may be ahead
+    const root = await mkdtemp(join(tmpdir(), 'overlap-'));
+    roots.push(root);
+    const lake = new FsStore(parseLakeUri(root));
+    const store = interceptStore(lake, {
+      upload: (args, next) => (/part-.*\.parquet$/.test(args[0]) ? Promise.reject(new StoreError('injected: data file refused')) : next(...args)),
+    });
+
+    // Act
+    const failure = await runDay(store, database.url, DAY, { owner: 'overlap-failing', batchRows: 100 }).catch((e: unknown) => e);
+
+    // Assess
+    expect(failure).toBeInstanceOf(DayFailedError);
+    expect((failure as Error).message).toMatch(/data file refused/);
+    expect(await readManifest(lake, DAY)).toBeUndefined();
+    expect(await lake.list('_staging/')).toEqual([]);
   });
 });

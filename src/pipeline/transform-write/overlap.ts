@@ -55,6 +55,13 @@ class BatchQueue implements BatchSink, AsyncIterable<RecordBatch> {
     this.#wake('reader');
   }
 
+  /** The reader is gone (its transform ended, failed half-way or not): drop what comes, never make extract wait. */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#items = [];
+    this.#wake('writer');
+  }
+
   #wake(who: 'reader' | 'writer'): void {
     const wake = who === 'reader' ? this.#wakeReader : this.#wakeWriter;
     if (who === 'reader') this.#wakeReader = undefined;
@@ -74,9 +81,7 @@ class BatchQueue implements BatchSink, AsyncIterable<RecordBatch> {
         else await new Promise<void>((resolve) => (this.#wakeReader = resolve));
       }
     } finally {
-      this.#abandoned = true;
-      this.#items = [];
-      this.#wake('writer');
+      this.abandon();
     }
   }
 }
@@ -140,7 +145,8 @@ export class RangeOverlap {
             this.options.log.appendKeys({ date: event.date.iso, run_id: event.runId });
             const request = transformRequestOf(transformEvent, this.options.config, context.store, this.options.log);
             const work = transformDay({ ...request, batches: queue });
-            work.catch(() => undefined);
+            // A transform that fails while writing leaves its batches unread, the queue among them.
+            work.catch(() => undefined).finally(() => queue.abandon());
             this.options.track(work);
             this.#started.set(range, { stagingKey, work });
             return queue;
