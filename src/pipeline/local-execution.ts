@@ -5,6 +5,9 @@
  * `etl backfill`, `npm start`, the tests and the benchmark all go through here, so local runs and
  * the cloud share one definition (retries, catches, the Maps' concurrency, input checks).
  *
+ * One difference, for speed only: a range's transform-write runs while its extract reads the rows
+ * (`transform-write/overlap.ts`; `overlap: false` runs them apart, as the Lambdas do).
+ *
  * A `LocalExecution` owns what one execution has: its lake session (interrupt token and held
  * leases), what its days' stages reported, its stages in flight, and Step Functions' payload
  * limits as the service applies them. Two executions in one process share nothing.
