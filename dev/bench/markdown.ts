@@ -9,7 +9,7 @@ import type { ColdStart } from './cold-start.js';
 import { ETL_RUN_TARGETS, etlRunTargetsMet } from './etl-run.js';
 import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
 import type { BenchResults, DayRun } from './report.js';
-import { WHOLE_DAY, type StageMeasurement } from './stages.js';
+import { OVERLAP_NOTE, WHOLE_DAY, type StageMeasurement } from './stages.js';
 
 /** A results file as `main` writes it: `BenchResults` and, since the `etl` command is measured too, its start-up. */
 export type BenchResultsFile = BenchResults & { readonly cli?: readonly CliMeasurement[] };
@@ -81,7 +81,7 @@ function dayTable(day: DayRun): string[] {
     const tasks = Object.entries(wholeDay.parts);
     const machine = wholeDay.seconds - tasks.reduce((sum, [, s]) => sum + s, 0);
     lines.push(
-      `The whole day's ${seconds(wholeDay.seconds)} s: ${[...tasks.map(([name, s]) => `${name} ${seconds(s)}`), `the state machine ${seconds(machine)}`].join(', ')}.`,
+      `The whole day's ${seconds(wholeDay.seconds)} s: ${[...tasks.map(([name, s]) => `${name} ${seconds(s)}`), `the state machine ${seconds(machine)}`].join(', ')} (${OVERLAP_NOTE}).`,
     );
   }
   const met = etlRunTargetsMet(day.rows, etlRun, day.etlRunRatioToFloor);

@@ -10,7 +10,7 @@ import type { CompactRunMeasurement } from './compact-run.js';
 import { ETL_RUN_TARGETS, etlRunTargetsMet, type EtlRunMeasurement } from './etl-run.js';
 import type { Floor } from './floor.js';
 import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
-import { WHOLE_DAY, type StageMeasurement, type StagesMeasurement } from './stages.js';
+import { OVERLAP_NOTE, WHOLE_DAY, type StageMeasurement, type StagesMeasurement } from './stages.js';
 
 export interface Machine {
   readonly cpu: string;
@@ -182,6 +182,7 @@ function dayTable(day: DayRun): string[] {
       `  ${WHOLE_DAY} = ${[...tasks.map(([name, s]) => `${name} ${seconds(s)}`), `state machine ${seconds(stateMachine)}`].join(' + ')} s` +
         (wholeDay.setupSeconds === undefined ? '' : ` (set-up before it: ${seconds(wholeDay.setupSeconds)} s)`),
     );
+    lines.push(`  (${OVERLAP_NOTE})`);
   }
   if (day.ratioToFloor !== undefined) lines.push(`  ${WHOLE_DAY} / floor = ${day.ratioToFloor.toFixed(2)} x`);
   lines.push(etlRunLine(day));

@@ -20,6 +20,9 @@ import { median, repeated } from './stats.js';
 
 /** The label of the whole day run in one process, beside the stages' registry names. */
 export const WHOLE_DAY = 'whole day';
+/** How to read the whole day's parts: in one process a range's transform-write runs while its extract reads. */
+export const OVERLAP_NOTE =
+  "extract and transform-write overlap in one process: extract's time holds most of the transform, transform-write's is what is left after extract";
 
 export interface StageMeasurement {
   /** The stage's registry name (`plan-day`, ...), or `WHOLE_DAY`. */

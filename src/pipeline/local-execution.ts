@@ -5,6 +5,9 @@
  * `etl backfill`, `npm start`, the tests and the benchmark all go through here, so local runs and
  * the cloud share one definition (retries, catches, the Maps' concurrency, input checks).
  *
+ * One difference, for speed only: a range's transform-write runs while its extract reads the rows
+ * (`transform-write/overlap.ts`; `overlap: false` runs them apart, as the Lambdas do).
+ *
  * A `LocalExecution` owns what one execution has: its lake session (interrupt token and held
  * leases), what its days' stages reported, its stages in flight, and Step Functions' payload
  * limits as the service applies them. Two executions in one process share nothing.
@@ -32,6 +35,7 @@ import {
   type AslDefinition,
 } from './definition.js';
 import { ExecutionDays, type DayOutcome, type DayResult } from './execution-days.js';
+import { RangeOverlap } from './transform-write/overlap.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
 import { STAGE_LIST, STAGES } from './stages.js';
@@ -113,6 +117,11 @@ export interface LocalExecutionOptions {
   readonly signal?: AbortSignal;
   /** Told when a day waits for another run that holds it (who, until when), before each retry. */
   readonly onBusy?: (date: string, holder: string) => void;
+  /**
+   * Each range's transform-write runs while its extract reads the rows (`transform-write/overlap.ts`);
+   * default true. False runs the stages one after the other, as their Lambdas do.
+   */
+  readonly overlap?: boolean;
 }
 
 /** A day that failed and the error it failed with, from its `DayFailed` state's input. */
@@ -219,11 +228,7 @@ export class LocalExecution {
       }
     };
     const run = this.options.handlers?.[state]?.(observed) ?? observed;
-    return (event) => {
-      const work = run(event);
-      this.#inFlight.add(work);
-      return work.finally(() => this.#inFlight.delete(work));
-    };
+    return (event) => this.#track(run(event));
   }
 
   /** The task handlers of every stage in the registry, keyed by state name. */
@@ -235,13 +240,26 @@ export class LocalExecution {
     const store = this.session.token.guard(lake);
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
+    const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
+    const overlap =
+      options.overlap === false
+        ? undefined
+        : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined) });
     for (const spec of STAGE_LIST) {
-      const stage = await loadStage(spec.key);
-      const log = new ReadableLogger(spec.name, options.logLine, options.logLevel);
+      const loaded = await loadStage(spec.key);
+      const stage =
+        spec.key === 'extract' && overlap ? overlap.extractStage(loaded) : spec.key === 'transformWrite' && overlap ? overlap.transformStage(loaded) : loaded;
+      const log = logs.get(spec.key)!;
       const own: TaskHandler = (event) => runStage(stage, event, { config, log, store, withSource, session: this.session }, { ttlMs: config.lockTtlMs });
       handlers[spec.state] = this.#handler(spec.state, own);
     }
     return handlers;
+  }
+
+  /** Counts `work` in flight until it settles. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    return work.finally(() => this.#inFlight.delete(work));
   }
 
   /** Stages in flight finish (a Map's other iterations after one failed), as their Lambdas would after the execution. */

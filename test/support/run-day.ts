@@ -21,6 +21,8 @@ export interface RunDayOptions {
   readonly batchRows?: number;
   readonly rowsPerFile?: number;
   readonly maxRowsPerRange?: number;
+  /** False: extract and transform-write one after the other, transform-write reading the staging object (as the Lambdas do). */
+  readonly overlap?: boolean;
   /** Wraps a task state's handler (a barrier that forces two runs to overlap there). */
   readonly wrap?: Partial<Record<string, (own: (event: unknown) => Promise<unknown>) => (event: unknown) => Promise<unknown>>>;
 }
@@ -64,6 +66,7 @@ export async function runDay(store: ObjectStore, databaseUrl: string, day: Calen
       store,
       retryIntervalMs: 0,
       executionName: options.owner,
+      overlap: options.overlap,
       logLine: () => undefined,
       handlers: {
         ...options.wrap,

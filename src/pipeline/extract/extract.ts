@@ -41,6 +41,23 @@ export interface ExtractRequest {
   readonly table?: FactTable;
   /** `append`: only the rows the published partition may lack are read (`append-bound.ts`). */
   readonly mode?: WriteMode;
+  /**
+   * Asked once the range is counted, before its rows are read: where to hand each batch besides the
+   * staging object (a local run's transform-write, `transform-write/overlap.ts`), or undefined.
+   */
+  readonly teeTo?: (started: ExtractStarted) => BatchSink | undefined;
+}
+
+/** What extract knows of its range before it reads the rows: its result but the staged object. */
+export type ExtractStarted = Omit<ExtractResult, 'staging' | 'seconds'> & { readonly stagingKey: string };
+
+/** Takes the batches extract stages, as it stages them; `write` waits while the taker is behind. */
+export interface BatchSink {
+  write(batch: RecordBatch): Promise<void>;
+  /** Every batch was written. */
+  end(): void;
+  /** Extract failed: no more batches come, and those written stand for nothing. */
+  fail(error: unknown): void;
 }
 
 /** What extract hands to the next stage (the stage adds the run's mode and owner): small enough for any Step Functions payload. */
@@ -55,6 +72,7 @@ async function stageTable(
   table: SourceTable,
   sql: string,
   onBatch?: (rows: number) => void,
+  sink?: BatchSink,
 ): Promise<StagedTable> {
   const encoding = stagingEncodingFor(request.store.location);
   const key = stagingKey(request.runId, table.name, part, encoding);
@@ -69,8 +87,10 @@ async function stageTable(
     for await (const batch of decodeCopyBinary(copy, table, request.batchRows)) {
       rows += batch.numRows;
       onBatch?.(rows);
+      if (sink && batch.numRows > 0) await sink.write(batch);
       yield batch;
     }
+    sink?.end();
   }
   try {
     const { bytes } = await request.store.upload(key, encodeStaged(arrowIpcStream(stagingSchema(table), counted()), encoding), STAGED_CONTENT_TYPE[encoding]);
@@ -101,6 +121,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
   const bound: AppendBound | undefined = request.mode === 'append' ? await appendBound(request.store, day, table) : undefined;
   const copyRowsSql = bound ? copySql(table, table.order, appendWindowCondition(table, window, bound)) : copyRangeSql(table, window);
   let copyInterrupted = false;
+  let sink: BatchSink | undefined;
 
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -119,22 +140,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     // not with a manifest another run may be publishing meanwhile. Counted once a day, by its first range.
     const previousDayCount =
       hours.from === 0 ? Number((await client.query<{ n: string }>(countRowsQuery(table, dayWindow(addDays(day, -1), timeZone)))).rows[0].n) : undefined;
-    let lastReport = started;
-    copyInterrupted = true;
-    const staged = await stageTable(request, part, table, copyRowsSql, (rows) => {
-      request.onProgress?.(rows);
-      const now = performance.now();
-      if (now - lastReport >= PROGRESS_INTERVAL_MS) {
-        lastReport = now;
-        request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
-      }
-    });
-    copyInterrupted = false;
-    await client.query('COMMIT');
-    if (staged.rows !== sourceCount) {
-      throw new StagingError(`extract staged ${staged.rows} ${table.name} but the snapshot counted ${sourceCount}`);
-    }
-    const result: ExtractResult = {
+    const known = {
       runId: request.runId,
       date: day.iso,
       hours,
@@ -144,11 +150,33 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
       snapshotAt,
       ...(previousDayCount === undefined ? {} : { previousDayCount }),
       ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}),
-      // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
-      staging: { rentals: staged },
-      ...(bound ? { appendBound: bound } : {}),
-      seconds: (performance.now() - started) / 1000,
     };
+    const appended = bound ? { appendBound: bound } : {};
+    sink = request.teeTo?.({ ...known, ...appended, stagingKey: stagingKey(request.runId, table.name, part, stagingEncodingFor(request.store.location)) });
+    let lastReport = started;
+    copyInterrupted = true;
+    const staged = await stageTable(
+      request,
+      part,
+      table,
+      copyRowsSql,
+      (rows) => {
+        request.onProgress?.(rows);
+        const now = performance.now();
+        if (now - lastReport >= PROGRESS_INTERVAL_MS) {
+          lastReport = now;
+          request.log?.info('extracting', { rows, of: sourceCount, rows_per_s: Math.round(rows / ((now - started) / 1000)) });
+        }
+      },
+      sink,
+    );
+    copyInterrupted = false;
+    await client.query('COMMIT');
+    if (staged.rows !== sourceCount) {
+      throw new StagingError(`extract staged ${staged.rows} ${table.name} but the snapshot counted ${sourceCount}`);
+    }
+    // The contract calls the partitioned table's staged rows `rentals`, whatever the table.
+    const result: ExtractResult = { ...known, staging: { rentals: staged }, ...appended, seconds: (performance.now() - started) / 1000 };
     request.log?.info('extracted', {
       rows: sourceCount,
       hours: `${hours.from}-${hours.to}`,
@@ -158,6 +186,7 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     });
     return result;
   } catch (error) {
+    sink?.fail(error);
     // A COPY cut short leaves the connection mid-protocol: a ROLLBACK on it would wait forever.
     // The caller closes the connection (`withClient`), which ends the transaction as well.
     if (!copyInterrupted) await client.query('ROLLBACK').catch(() => undefined);

@@ -47,6 +47,11 @@ export interface TransformRequest {
    * long (ms) before the snapshot is open, not an anomaly (`OPEN_RENTAL_MAX_MINUTES`); undefined: none is.
    */
   readonly openRentalMaxMs?: number;
+  /**
+   * The staged batches as extract produces them, when both run in one process (`overlap.ts`);
+   * default: read back from the staging object.
+   */
+  readonly batches?: AsyncIterable<RecordBatch>;
 }
 
 /**
@@ -95,7 +100,8 @@ export async function transformDay(request: TransformRequest): Promise<Transform
   }
 
   async function* lakeBatches(): AsyncGenerator<RecordBatch> {
-    for await (const staged of stagedBatches(store, extract.staging.rentals)) for (const raw of await unpublished(staged)) yield* castBatch(raw);
+    for await (const staged of request.batches ?? stagedBatches(store, extract.staging.rentals))
+      for (const raw of await unpublished(staged)) yield* castBatch(raw);
     // Keys the published partition holds more than once (read only where files' key ranges overlap).
     if (published) metrics.publishedDuplicateIds = await published.duplicateKeys();
   }
