@@ -74,6 +74,18 @@ export function countRowsQuery(table: FactTable, window: Window): QueryConfig {
   return { text: `SELECT count(*) AS n FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)}`, values: [window.start, window.end] };
 }
 
+/**
+ * The rows of `window`, counted up to `limit + 1` at most: `n` (a count of `limit + 1` means more than
+ * `limit`). An index-only scan that stops early, so telling a day within a limit from a bigger one
+ * never reads the bigger day whole.
+ */
+export function countRowsUpToQuery(table: FactTable, window: Window, limit: number): QueryConfig {
+  return {
+    text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${escapeIdentifier(table.name)} WHERE ${inWindow(table)} LIMIT $3) AS day`,
+    values: [window.start, window.end, limit + 1],
+  };
+}
+
 /** The rows of `window` by hour from its start (hour 0 first): `hour`, `n`, hours without rows left out. */
 export function rowsByHourQuery(table: FactTable, window: Window): QueryConfig {
   const partition = escapeIdentifier(table.partition);

@@ -44,7 +44,7 @@ describe('planDay', () => {
     await rm(lake, { recursive: true, force: true });
   });
 
-  it('plans a day within the limit as one range with one pass over the day', async () => {
+  it('plans a day within the limit as one range with one count, no count by hour', async () => {
     // Arrange
     const queries = recordQueries(client);
 
@@ -53,18 +53,23 @@ describe('planDay', () => {
 
     // Assess
     expect(planned).toMatchObject({ plannedRows: ROWS, sourceDuplicateIds: 0, ranges: [{ from: 0, to: 24, rows: ROWS }] });
-    expect(queries.filter((q) => /FROM "rentals"/.test(q))).toHaveLength(1);
+    const reads = queries.filter((q) => /FROM "rentals"/.test(q));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/LIMIT \$3/);
   });
 
-  it("cuts a bigger day into ranges whose counts are the source's, still in one pass over the day", async () => {
+  it("cuts a bigger day into ranges whose counts are the source's: one pass over the day by hour, after a count that stops past the limit", async () => {
     // Arrange
     const queries = recordQueries(client);
 
     // Act
     const planned = await plan(200);
 
-    // Assess
-    expect(queries.filter((q) => /FROM "rentals"/.test(q))).toHaveLength(1);
+    // Assess: the day is read whole once (by hour); the count before it stops after 201 rows
+    const reads = queries.filter((q) => /FROM "rentals"/.test(q));
+    expect(reads).toHaveLength(2);
+    expect(reads[0]).toMatch(/LIMIT \$3/);
+    expect(reads[1]).toMatch(/GROUP BY/);
     expect(planned.plannedRows).toBe(ROWS);
     expect(planned.ranges.length).toBeGreaterThanOrEqual(ROWS / 200);
     expect(planned.ranges.reduce((n, r) => n + r.rows, 0)).toBe(ROWS);

@@ -29,6 +29,7 @@ import {
   copySnapshotSql,
   countInSnapshotSql,
   countRowsQuery,
+  countRowsUpToQuery,
   duplicateKeysQuery,
   keyIsUniqueQuery,
   rowsByHourQuery,
@@ -304,7 +305,12 @@ describe('the stages, run for a table declared otherwise', () => {
         { from: 1, to: 24, rows: 4 },
       ],
     });
-    expect(statements(sent)).toEqual([rowsByHourQuery(TRIPS, WINDOW).text, keyIsUniqueQuery(TRIPS).text, duplicateKeysQuery(TRIPS, WINDOW).text]);
+    expect(statements(sent)).toEqual([
+      countRowsUpToQuery(TRIPS, WINDOW, 5).text,
+      rowsByHourQuery(TRIPS, WINDOW).text,
+      keyIsUniqueQuery(TRIPS).text,
+      duplicateKeysQuery(TRIPS, WINDOW).text,
+    ]);
     expect(sent.find((s) => s.text.includes('AS unique'))?.values).toEqual(['"Trips"', 'trip_id']);
     for (const text of statements(sent)) expect(text).not.toMatch(RENTALS_NAMES);
   });

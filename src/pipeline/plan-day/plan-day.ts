@@ -10,7 +10,7 @@ import { classifyDbError } from '../../source/connect.js';
 import { dayWindow, windowHours, type CalendarDay } from '../../core/day.js';
 import type { Logger } from '../../core/log.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
-import { duplicateKeysQuery, keyIsUniqueQuery, rowsByHourQuery, type Window } from '../../source/queries.js';
+import { countRowsUpToQuery, duplicateKeysQuery, keyIsUniqueQuery, rowsByHourQuery, type Window } from '../../source/queries.js';
 import type { DayPlan, PlannedRange } from '../contracts.js';
 
 /** How the day is cut, and what was counted while cutting it. */
@@ -60,8 +60,10 @@ async function countDuplicateIds(client: pg.Client, table: FactTable, window: Wi
 }
 
 /**
- * Counts the day's rows by hour in one pass over the day (a 100-million-row day must fit the
- * stage's timeout) and cuts the day into hour ranges; see the module comment.
+ * Counts the day's rows and cuts the day into hour ranges (see the module comment): a count that
+ * stops after `maxRowsPerRange + 1` rows (an index-only scan) tells a day of one range, which it
+ * then counted whole; only a bigger day is counted by hour, in one pass over it (a
+ * 100-million-row day must fit the stage's timeout: the first count read at most one range of it).
  */
 export async function planDay(request: DayPlanRequest): Promise<DayCut> {
   const { client, day, timeZone, maxRowsPerRange } = request;
@@ -70,12 +72,17 @@ export async function planDay(request: DayPlanRequest): Promise<DayCut> {
   const hours = windowHours(window);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // One pass over the day: its rows by hour, whose sum is the day's count.
-    const byHour = await client.query<{ hour: number; n: string }>(rowsByHourQuery(table, window));
-    const hourRows = new Array<number>(hours).fill(0);
-    for (const { hour, n } of byHour.rows) hourRows[hour] += Number(n);
-    const plannedRows = hourRows.reduce((sum, n) => sum + n, 0);
-    const ranges: PlannedRange[] = plannedRows > maxRowsPerRange ? cutIntoRanges(hourRows, maxRowsPerRange) : [{ from: 0, to: hours, rows: plannedRows }];
+    const counted = Number((await client.query<{ n: string }>(countRowsUpToQuery(table, window, maxRowsPerRange))).rows[0].n);
+    let plannedRows = counted;
+    let ranges: PlannedRange[] = [{ from: 0, to: hours, rows: counted }];
+    if (counted > maxRowsPerRange) {
+      // More than one range: its rows by hour, whose sum is the day's count.
+      const byHour = await client.query<{ hour: number; n: string }>(rowsByHourQuery(table, window));
+      const hourRows = new Array<number>(hours).fill(0);
+      for (const { hour, n } of byHour.rows) hourRows[hour] += Number(n);
+      plannedRows = hourRows.reduce((sum, n) => sum + n, 0);
+      ranges = cutIntoRanges(hourRows, maxRowsPerRange);
+    }
     const sourceDuplicateIds = await countDuplicateIds(client, table, window);
     await client.query('COMMIT');
     const oversized = ranges.filter((r) => r.rows > maxRowsPerRange);
