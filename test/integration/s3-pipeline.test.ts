@@ -118,4 +118,26 @@ describe.skipIf(!s3Endpoint)('pipeline on an S3 lake', () => {
     expect(keys).toContain('warehouse/bikes/bikes/data.parquet');
     expect(keys).toContain('warehouse/bikes/_manifests/rentals/year=2025/month=06/day=02.json');
   });
+
+  it('appends late and still-open rentals to a published day: one more file, the day equal to the source', async () => {
+    // Prepare: 30 rentals of 2025-06-02 recorded late, 10 of them still open
+    await client.query(
+      `INSERT INTO rentals (rental_id, user_id, bike_id, rent_start, rent_end, start_station, end_station, rent_cost, updated_at)
+       SELECT (SELECT max(rental_id) FROM rentals) + g, 1, 1, '2025-06-02T20:00:00Z'::timestamptz + g * interval '1 minute',
+              CASE WHEN g <= 10 THEN NULL ELSE '2025-06-02T21:00:00Z'::timestamptz + g * interval '1 minute' END,
+              'Late', CASE WHEN g <= 10 THEN NULL ELSE 'Late' END, CASE WHEN g <= 10 THEN NULL ELSE '4.20' END, now()
+       FROM generate_series(1, 30) AS g`,
+    );
+    const before = await etl('read', '--date', '2025-06-02');
+
+    // Act
+    const appended = await etl('run', '--date', '2025-06-02', '--mode', 'append', '--json');
+    const after = await etl('read', '--date', '2025-06-02');
+
+    // Assess
+    expect(appended.code, appended.err.join('\n')).toBe(0);
+    expect(after.out.length).toBe(before.out.length + 1);
+    expect(after.out).toEqual(expect.arrayContaining(before.out));
+    expect(await duckdbAggregate(await download(after.out))).toEqual(await sourceAggregate(client, '2025-06-02'));
+  });
 });
