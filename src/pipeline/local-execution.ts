@@ -179,6 +179,8 @@ export class LocalExecution {
   readonly session: LakeSession;
   readonly days = new ExecutionDays();
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** The overlap of extract and transform-write of this execution's ranges, unless turned off. */
+  #overlap: RangeOverlap | undefined;
   /** The days the DayPassed/DayFailed states reported, by date. */
   readonly #reported = new Map<string, DayResult>();
   /** Set once a state returned more than Step Functions' limit: the execution fails with it. */
@@ -241,10 +243,10 @@ export class LocalExecution {
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
     const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
-    const overlap =
+    const overlap = (this.#overlap =
       options.overlap === false
         ? undefined
-        : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined) });
+        : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined) }));
     for (const spec of STAGE_LIST) {
       const loaded = await loadStage(spec.key);
       const stage =
@@ -262,9 +264,13 @@ export class LocalExecution {
     return work.finally(() => this.#inFlight.delete(work));
   }
 
-  /** Stages in flight finish (a Map's other iterations after one failed), as their Lambdas would after the execution. */
+  /**
+   * Stages in flight finish (a Map's other iterations after one failed), as their Lambdas would after
+   * the execution; then what overlapped transforms wrote for ranges whose TransformWrite never ran goes.
+   */
   async #settled(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
+    await this.#overlap?.discardUnclaimed();
   }
 
   /**

@@ -90,6 +90,8 @@ class BatchQueue implements BatchSink, AsyncIterable<RecordBatch> {
 interface Started {
   readonly stagingKey: string;
   readonly work: Promise<TransformOutput>;
+  /** The lake it writes to (its files are removed there when no TransformWrite state takes them). */
+  readonly store: ObjectStore;
 }
 
 export interface RangeOverlapOptions {
@@ -148,7 +150,7 @@ export class RangeOverlap {
             // A transform that fails while writing leaves its batches unread, the queue among them.
             work.catch(() => undefined).finally(() => queue.abandon());
             this.options.track(work);
-            this.#started.set(range, { stagingKey, work });
+            this.#started.set(range, { stagingKey, work, store: context.store });
             return queue;
           });
         } catch (error) {
@@ -159,6 +161,17 @@ export class RangeOverlap {
         }
       },
     };
+  }
+
+  /**
+   * Removes what the transforms no TransformWrite state took wrote (their range's state never ran:
+   * a sibling range failed for good, or the state failed before it asked): called once the
+   * execution's stages have settled, so no staged file of a given-up day outlives the execution.
+   */
+  async discardUnclaimed(): Promise<void> {
+    const unclaimed = [...this.#started.values()];
+    this.#started.clear();
+    await Promise.all(unclaimed.map((started) => discard(started.store, started)));
   }
 
   /** `stage` (transform-write's), taking the result of the transform its extract started when there is one. */
