@@ -243,10 +243,11 @@ export class LocalExecution {
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
     const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
-    const overlap = (this.#overlap =
+    const overlap =
       options.overlap === false
         ? undefined
-        : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined) }));
+        : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined) });
+    this.#overlap = overlap;
     for (const spec of STAGE_LIST) {
       const loaded = await loadStage(spec.key);
       const stage =
