@@ -55,7 +55,7 @@ export interface PublicationSession {
 }
 
 /** Removes the staging of `runId` (a run that will not publish). */
-export async function discardStaging(store: ObjectStore, runId: string): Promise<void> {
+async function discardStaging(store: ObjectStore, runId: string): Promise<void> {
   const keys = (await store.list(stagingPrefix(runId))).map((o) => o.key);
   if (keys.length > 0) await store.deleteObjects(keys);
 }

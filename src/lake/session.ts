@@ -48,11 +48,6 @@ export class LakeSession implements PublicationSession {
     if (this.#held.get(publication.lockKey)?.publication.runId === publication.runId) this.#held.delete(publication.lockKey);
   }
 
-  /** The days whose leases this session holds now. */
-  get heldDays(): string[] {
-    return [...this.#held.values()].map(({ publication }) => publication.day.iso);
-  }
-
   /**
    * Interrupts the execution: nothing more is staged or published (a publish committing finishes,
    * one not yet committed gives up), then every day it holds is swept of its run's leftovers and
