@@ -144,9 +144,12 @@ describe('glob readers', () => {
     // Prepare: a run killed once it has staged files and holds the day
     const old = await globView(db, lake);
     await changeSource();
-    const child = spawnEtl(['run', '--date', DAY.iso], { env: { ...process.env, DATABASE_URL: database.url, LAKE_URI: lake } });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    for (let i = 0; i < 1000 && ((await store.list('_staging/')).length === 0 || !(await store.head(lockKey(DAY)))); i++)
+    // Small batches keep the run in extract and transform long enough to be caught there on a quiet
+    // machine (a 10,000-row day in one batch was over before the polling saw it, now and then).
+    const child = spawnEtl(['run', '--date', DAY.iso], { env: { ...process.env, DATABASE_URL: database.url, LAKE_URI: lake, BATCH_ROWS: '50' } });
+    let running = true;
+    const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
+    for (let i = 0; running && i < 1000 && ((await store.list('_staging/')).length === 0 || !(await store.head(lockKey(DAY)))); i++)
       await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGKILL');
     await exited;
