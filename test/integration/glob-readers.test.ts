@@ -164,7 +164,7 @@ describe('glob readers', () => {
     // Assess
     expect(leftLock).toBeDefined();
     expect(afterKill).toEqual(old);
-    expect(rerun.status).toBe('SUCCEEDED');
+    expect(rerun.status, JSON.stringify({ leftLock: leftLock && Buffer.from(leftLock.body).toString('utf8'), rerun })).toBe('SUCCEEDED');
     expect(rerun.outcomes[0].seconds).toBeLessThan(10);
     expect(await store.list('_staging/')).toEqual([]);
     const manifest = (await readManifest(store, DAY))!.manifest;
