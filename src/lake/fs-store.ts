@@ -46,6 +46,28 @@ function etagOf(info: { ino: bigint; mtimeNs: bigint }): string {
   return `${info.ino}-${info.mtimeNs}`;
 }
 
+/** How old a swap lock must be to be taken over when its holder's liveness is unknown (another host, no name). */
+export const SWAP_LOCK_STALE_MS = 30_000;
+
+/** A swap lock's version and whether it is stale; undefined when there is none. */
+async function readSwapLock(lock: string): Promise<{ version: string; stale: boolean } | undefined> {
+  try {
+    const handle = await open(lock, 'r');
+    try {
+      const info = await handle.stat({ bigint: true });
+      const holder = /^(\d+)@(.+)$/.exec((await handle.readFile('utf8')).trim());
+      const gone = holder !== null && holder[2] === hostname() && processGone(Number(holder[1]));
+      const old = Date.now() - Number(info.mtimeNs / 1_000_000n) > SWAP_LOCK_STALE_MS;
+      return { version: etagOf(info), stale: gone || old };
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /**
  * Runs `place`, which puts a file into `target`'s folder, creating the folder first; again if the
  * folder vanished meanwhile (a deletion elsewhere removed it as empty between the two steps).
@@ -113,20 +135,64 @@ export class FsStore implements ObjectStore {
     return { etag };
   }
 
-  /** Replaces `target` only if its content still has `etag`, under a lock file. */
+  /**
+   * Replaces `target` only if its content still has `etag`, under a lock file (`<target>.lock`)
+   * held for a stat and a rename. A writer killed in between leaves it behind: it is taken over
+   * once provably stale (`takeSwapLock`), or the key could never be replaced again.
+   */
   private async swapIfMatch(key: string, target: string, tmp: string, etag: string): Promise<void> {
-    const lock = `${target}.lock`;
-    const handle = await open(lock, 'wx').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST') throw new PreconditionFailedError(`${key} is being replaced by another writer`);
-      throw error;
-    });
+    const lock = await this.takeSwapLock(key, `${target}.lock`);
     try {
       const current = await stat(target, { bigint: true }).catch(() => undefined);
       if (current === undefined || etagOf(current) !== etag) throw new PreconditionFailedError(`${key} changed since it was read`);
       await rename(tmp, target);
     } finally {
-      await handle.close();
       await unlink(lock);
+    }
+  }
+
+  /**
+   * Creates the swap lock `lock` with its holder's name in it (`<pid>@<host>`, a hard link to a
+   * file written first, so it never exists empty). One that exists belongs to a live writer
+   * (PreconditionFailedError), unless it is stale: its holder ran on this host and is dead, or it
+   * is older than SWAP_LOCK_STALE_MS (a swap takes milliseconds). A stale one is moved aside and
+   * taken, if what was moved is the version judged stale (else it is put back: a live writer's).
+   */
+  private async takeSwapLock(key: string, lock: string): Promise<string> {
+    const mine = await this.tempFile();
+    await writeFile(mine, `${process.pid}@${hostname()}\n`);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const taken = await link(mine, lock).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => {
+            if (error.code === 'EEXIST') return false;
+            throw error;
+          },
+        );
+        if (taken) return lock;
+        const held = await readSwapLock(lock);
+        if (held === undefined) continue; // released meanwhile
+        if (!held.stale || attempt >= 3) throw new PreconditionFailedError(`${key} is being replaced by another writer`);
+        const aside = await this.tempFile();
+        if (
+          !(await rename(lock, aside).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue; // released or taken over meanwhile
+        const moved = await stat(aside, { bigint: true });
+        if (etagOf(moved) !== held.version) {
+          // A live writer's lock, taken after the stale one was read: give it back.
+          await link(aside, lock).catch(() => undefined);
+          await unlink(aside);
+          throw new PreconditionFailedError(`${key} is being replaced by another writer`);
+        }
+        await unlink(aside);
+      }
+    } finally {
+      await rm(mine, { force: true });
     }
   }
 

@@ -3,14 +3,16 @@
  * S3-compatible HTTP endpoint.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
 import { PreconditionFailedError, StagingError, StoreError } from '../../src/core/errors.js';
-import { FsStore } from '../../src/lake/fs-store.js';
+import { FsStore, SWAP_LOCK_STALE_MS } from '../../src/lake/fs-store.js';
 import { S3Store } from '../../src/lake/s3-store.js';
 import type { ObjectStore } from '../../src/lake/store.js';
 import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
@@ -113,6 +115,50 @@ describe('FsStore keys', () => {
 
     // Assess
     expect(escaped).toBeInstanceOf(StoreError);
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
+describe('FsStore swap locks (an if-match put holds `<key>.lock` for a stat and a rename)', () => {
+  /** The pid of a process that has ended. */
+  const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
+
+  it.each([
+    ['a dead process on this host', 'taken over', (): string => `${deadPid()}@${hostname()}`, 0],
+    ['this live process', 'refused', (): string => `${process.pid}@${hostname()}`, 0],
+    ['this live process, older than the stale age', 'taken over', (): string => `${process.pid}@${hostname()}`, SWAP_LOCK_STALE_MS + 5_000],
+    ['a process on another host', 'refused', (): string => `${process.pid}@elsewhere.example`, 0],
+    ['a process on another host, older than the stale age', 'taken over', (): string => `${process.pid}@elsewhere.example`, SWAP_LOCK_STALE_MS + 5_000],
+    ['nobody it can name (an unreadable lock), older than the stale age', 'taken over', (): string => '', SWAP_LOCK_STALE_MS + 5_000],
+  ] as const)('a lock left by %s is %s', async (_who, expected, holder, ageMs) => {
+    // Prepare
+    const root = await mkdtemp(join(tmpdir(), 'store-'));
+    const store = new FsStore(parseLakeUri(root));
+    const { etag } = await store.putObject('m/manifest.json', '{"v":1}');
+    const lock = join(root, 'm', 'manifest.json.lock');
+    await writeFile(lock, `${holder()}\n`);
+    const at = new Date(Date.now() - ageMs);
+    await utimes(lock, at, at);
+
+    // Act
+    const put = await store.putObject('m/manifest.json', '{"v":2}', { ifMatch: etag }).then(
+      () => 'taken over',
+      (error: unknown) => error,
+    );
+
+    // Assess
+    const body = Buffer.from((await store.getObject('m/manifest.json'))!.body).toString();
+    if (expected === 'taken over') {
+      expect(put).toBe('taken over');
+      expect(body).toBe('{"v":2}');
+      expect(existsSync(lock)).toBe(false);
+    } else {
+      expect(put).toBeInstanceOf(PreconditionFailedError);
+      expect((put as Error).message).toBe('m/manifest.json is being replaced by another writer');
+      expect(body).toBe('{"v":1}');
+      expect(existsSync(lock)).toBe(true);
+    }
+    expect(await readdir(join(root, '.tmp'))).toEqual([]);
     await rm(root, { recursive: true, force: true });
   });
 });
