@@ -8,7 +8,7 @@ import { type RecordBatch as ArrowBatch, Table as ArrowTable, tableToIPC, type S
 import * as wasm from 'parquet-wasm';
 
 export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
-const CREATED_BY = 'pg-lake-etl (parquet-wasm 0.8)';
+export const CREATED_BY = 'pg-lake-etl (parquet-wasm 0.8)';
 
 export interface ParquetWriteOptions {
   readonly rowGroupRows: number;
@@ -46,6 +46,9 @@ function toWasmBatch(batch: ArrowBatch): wasm.RecordBatch {
     table.free();
   }
 }
+
+/** Makes one Parquet file's bytes of a stream of batches: `parquetStream` on this thread, or `parquetStreamOnThread` (local runs). */
+export type ParquetEncoder = (batches: AsyncIterable<ArrowBatch>, options: ParquetWriteOptions) => Promise<Readable>;
 
 /**
  * Serialises `batches` as one Parquet file, as a byte stream produced while the batches arrive.

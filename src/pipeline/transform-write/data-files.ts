@@ -5,7 +5,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ObjectStore } from '../../lake/store.js';
-import { PARQUET_CONTENT_TYPE, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
+import { PARQUET_CONTENT_TYPE, type ParquetEncoder, parquetBytes, parquetStream, type ParquetWriteOptions } from '../../formats/parquet.js';
 import type { WrittenFile } from '../contracts.js';
 
 /** Hands out batches of at most `limit` rows, slicing a larger batch and keeping the rest. */
@@ -47,7 +47,7 @@ export async function writeFiles(
   store: ObjectStore,
   batches: AsyncIterable<RecordBatch>,
   keyOf: (index: number) => string,
-  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: Schema },
+  options: ParquetWriteOptions & { rowsPerFile: number; emptySchema: Schema; encode?: ParquetEncoder },
   files: WrittenFile[] = [],
 ): Promise<WrittenFile[]> {
   const cursor = new BatchCursor(batches[Symbol.asyncIterator]());
@@ -62,7 +62,7 @@ export async function writeFiles(
       }
     }
     const key = keyOf(files.length);
-    const { bytes } = await store.upload(key, await parquetStream(fileBatches(), options), PARQUET_CONTENT_TYPE);
+    const { bytes } = await store.upload(key, await (options.encode ?? parquetStream)(fileBatches(), options), PARQUET_CONTENT_TYPE);
     files.push({ key, rows, bytes });
   }
   if (files.length === 0) {

@@ -15,6 +15,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Config } from '../../core/config.js';
+import { parquetStreamOnThread } from '../../formats/parquet-thread.js';
 import type { Logger } from '../../core/log.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { RangeEvent, TransformEvent, TransformOutput } from '../contracts.js';
@@ -146,7 +147,7 @@ export class RangeOverlap {
             const queue = new BatchQueue();
             this.options.log.appendKeys({ date: event.date.iso, run_id: event.runId });
             const request = transformRequestOf(transformEvent, this.options.config, context.store, this.options.log);
-            const work = transformDay({ ...request, batches: queue });
+            const work = transformDay({ ...request, batches: queue, encode: parquetStreamOnThread });
             // A transform that fails while writing leaves its batches unread, the queue among them.
             work.catch(() => undefined).finally(() => queue.abandon());
             this.options.track(work);

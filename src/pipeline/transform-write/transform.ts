@@ -14,6 +14,7 @@ import { columnsWithoutDictionary, lakeSchema, schemaFingerprint } from '../../c
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { withoutRows } from '../../formats/arrow-rows.js';
 import { stagedRecordBatches } from '../../formats/arrow-ipc.js';
+import type { ParquetEncoder } from '../../formats/parquet.js';
 import { dataFileKey, quarantineKey, rangePart, stagedKey } from '../../lake/layout.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { StagedTable, TransformOutput, WriteMode, WrittenFile } from '../contracts.js';
@@ -52,6 +53,8 @@ export interface TransformRequest {
    * default: read back from the staging object.
    */
   readonly batches?: AsyncIterable<RecordBatch>;
+  /** How the Parquet bytes are made: on this thread unless told (a local run encodes on a worker thread, `overlap.ts`). */
+  readonly encode?: ParquetEncoder;
 }
 
 /**
@@ -124,7 +127,14 @@ export async function transformDay(request: TransformRequest): Promise<Transform
       store,
       lakeBatches(),
       (i) => stagedKey(runId, dataFileKey(day, runId, i, part)),
-      { rowsPerFile: request.rowsPerFile, rowGroupRows: request.rowGroupRows, metadata, emptySchema: schema, plainColumns: columnsWithoutDictionary(table) },
+      {
+        rowsPerFile: request.rowsPerFile,
+        rowGroupRows: request.rowGroupRows,
+        metadata,
+        emptySchema: schema,
+        plainColumns: columnsWithoutDictionary(table),
+        encode: request.encode,
+      },
       files,
     );
     quarantinedKey = await quarantine.close();
