@@ -4,12 +4,15 @@
  * files its modules read from beside themselves.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { runEtl } from '../support/cli.js';
+import { createTestDatabase } from '../support/databases.js';
 
 interface PackageJson {
   bin: Record<string, string>;
@@ -48,8 +51,9 @@ const RECORD_MODULES =
   );
 
 /** Runs the built `etl` with `args`; returns its exit code and the modules it loaded, relative to the project. */
-function modulesLoadedBy(args: string[]): { status: number | null; modules: string[] } {
-  const result = runEtl(args, { nodeArgs: ['--import', RECORD_MODULES], timeoutMs: 30_000 });
+function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; modules: string[] } {
+  const result = runEtl(args, { nodeArgs: ['--import', RECORD_MODULES], timeoutMs: 30_000, env });
+  if (result.status !== 0 && result.status !== 2) throw new Error(`etl ${args.join(' ')} exited ${result.status}: ${result.stderr.slice(-2000)}`);
   const urls = JSON.parse(result.stderr.trimEnd().split('\n').at(-1)!) as string[];
   const root = pathToFileURL(`${process.cwd()}/`).href;
   return { status: result.status, modules: urls.filter((url) => !url.startsWith('node:')).map((url) => url.replace(root, '')) };
@@ -133,5 +137,27 @@ describe('what a command loads', () => {
     expect(status).toBe(2);
     expect(commandChunksIn(modules)).toEqual(['run']);
     expect(packagesIn(modules).filter((name) => PIPELINE_PACKAGES.test(name))).toEqual([]);
+  });
+
+  it('a local run loads neither the Lambda client nor a definition validator: its state machine calls the stages in-process', async () => {
+    // Prepare
+    const database = await createTestDatabase();
+    const lake = await mkdtemp(join(tmpdir(), 'build-lake-'));
+    try {
+      const env = { ...process.env, DATABASE_URL: database.url, LAKE_URI: lake, POWERTOOLS_LOG_LEVEL: 'ERROR' };
+      expect(runEtl(['db', 'migrate'], { env }).status).toBe(0);
+      expect(runEtl(['seed', '--from', '2025-05-01', '--to', '2025-05-01', '--rentals-per-day', '50'], { env }).status).toBe(0);
+
+      // Act
+      const { status, modules } = modulesLoadedBy(['run', '--date', '2025-05-01', '--quiet'], env);
+
+      // Assess: the run happened (its stages' packages are loaded), without those
+      expect(status).toBe(0);
+      expect(packagesIn(modules)).toEqual(expect.arrayContaining(['pg', 'parquet-wasm']));
+      expect(packagesIn(modules).filter((name) => /^(@aws-sdk\/client-lambda|@aws-sdk\/credential-providers|asl-validator|ajv)$/.test(name))).toEqual([]);
+    } finally {
+      await database.drop();
+      await rm(lake, { recursive: true, force: true });
+    }
   });
 });
