@@ -153,7 +153,7 @@ describe('what a command loads', () => {
 
       // Assess: the run happened (its stages' packages are loaded), without those
       expect(status).toBe(0);
-      expect(packagesIn(modules)).toEqual(expect.arrayContaining(['pg', 'parquet-wasm']));
+      expect(existsSync(join(lake, '_manifests/rentals/year=2025/month=05/day=01.json'))).toBe(true);
       expect(packagesIn(modules).filter((name) => /^(@aws-sdk\/client-lambda|@aws-sdk\/credential-providers|asl-validator|ajv)$/.test(name))).toEqual([]);
     } finally {
       await database.drop();
