@@ -19,15 +19,20 @@ const RUNS = 10;
 /** The built command, relative to the project root. */
 export const ETL = 'dist/cli/etl.js';
 
-/** The Node flags the executable's shebang (`#!/usr/bin/env -S node …`) runs it with, as a user's shell would. */
-export function shebangFlags(file: string): string[] {
+/**
+ * The environment and the Node flags the executable's shebang (`#!/usr/bin/env -S [NAME=value …]
+ * node …`) runs it with, as a user's shell would.
+ */
+export function shebangOf(file: string): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(join(PROJECT_ROOT, file), 'utf8').split('\n')[0];
-  const match = /^#!\/usr\/bin\/env(?: -S)? node(.*)$/.exec(first);
+  const match = /^#!\/usr\/bin\/env(?: -S)?((?: [A-Z_]+=\S+)*) node(.*)$/.exec(first);
   if (!match) throw new Error(`${file}: no node shebang`);
-  return match[1]
-    .trim()
-    .split(/\s+/)
-    .filter((flag) => flag !== '');
+  const words = (text: string) =>
+    text
+      .trim()
+      .split(/\s+/)
+      .filter((word) => word !== '');
+  return { env: Object.fromEntries(words(match[1]).map((assignment) => assignment.split('=', 2))), flags: words(match[2]) };
 }
 
 /** A command line to time, the exit code it must end with and what it should stay within. */
@@ -81,10 +86,11 @@ export interface EtlProcess {
  */
 export async function runEtlProcess(args: readonly string[], env: Record<string, string> = {}): Promise<EtlProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...shebangFlags(ETL), '--import', REPORT_PEAK_RSS, ETL, ...args], {
+  const shebang = shebangOf(ETL);
+  const child = spawn(process.execPath, [...shebang.flags, '--import', REPORT_PEAK_RSS, ETL, ...args], {
     cwd: PROJECT_ROOT,
     // As a user's shell runs it: no loader inherited from the benchmark's own process.
-    env: { ...process.env, ...env, NODE_OPTIONS: '' },
+    env: { ...process.env, ...shebang.env, ...env, NODE_OPTIONS: '' },
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   let report = '';

@@ -74,7 +74,7 @@ describe('the package', () => {
 
     // Assess
     expect(packageJson.bin.etl).toBe(outputOf('cli/etl.ts'));
-    expect(executable.split('\n')[0]).toMatch(/^#!\/usr\/bin\/env -S node( --[a-z-]+=\S+)*$/);
+    expect(executable.split('\n')[0]).toMatch(/^#!\/usr\/bin\/env -S( [A-Z_]+=\S+)* node( --[a-z-]+=\S+)*$/);
     expect(statSync(packageJson.bin.etl).mode & 0o111).toBe(0o111);
     expect(packageJson.files).toEqual(['dist/']);
     expect(packageJson.scripts.prepare).toBe('npm run build');
