@@ -127,15 +127,22 @@ export async function snapshotTables(request: SnapshotRequest): Promise<Snapshot
   }
   const tables: Record<string, SnapshotTableResult> = {};
   try {
-    for (const { snapshot, key, rows, bytes } of staged) {
-      const footer = await readFooter(store, key, bytes);
-      const columns = footerColumns(footer).join('\n');
-      if (Number(footer.num_rows) !== rows || columns !== expectedParquetColumns(stagingSchema(snapshot)).join('\n')) {
-        throw new StagingError(`${key}: ${footer.num_rows} rows (the source snapshot has ${rows}), or columns other than ${snapshot.name}'s declaration`);
-      }
-      const published = await request.session.publishSnapshot(store, { table: snapshot.name, runId, staged: key, rows, bytes, sourceSnapshotAt: snapshotAt });
-      tables[snapshot.name] = { rows, bytes, published };
-      request.log?.info(published ? 'snapshot published' : 'a newer snapshot is published: this one dropped', { table: snapshot.name, rows });
+    // Each table under its own lock, at once: one's failure does not hold back the other's publication.
+    const outcomes = await Promise.allSettled(
+      staged.map(async ({ snapshot, key, rows, bytes }) => {
+        const footer = await readFooter(store, key, bytes);
+        const columns = footerColumns(footer).join('\n');
+        if (Number(footer.num_rows) !== rows || columns !== expectedParquetColumns(stagingSchema(snapshot)).join('\n')) {
+          throw new StagingError(`${key}: ${footer.num_rows} rows (the source snapshot has ${rows}), or columns other than ${snapshot.name}'s declaration`);
+        }
+        const published = await request.session.publishSnapshot(store, { table: snapshot.name, runId, staged: key, rows, bytes, sourceSnapshotAt: snapshotAt });
+        request.log?.info(published ? 'snapshot published' : 'a newer snapshot is published: this one dropped', { table: snapshot.name, rows });
+        return { rows, bytes, published };
+      }),
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      tables[staged[i].snapshot.name] = outcome.value;
     }
   } finally {
     await store.deleteObjects((await store.list(stagingPrefix(runId))).map((o) => o.key)).catch(() => undefined);
