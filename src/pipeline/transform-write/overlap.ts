@@ -115,6 +115,21 @@ async function discard(store: ObjectStore, started: Started): Promise<void> {
   await store.deleteObjects(keys).catch(() => undefined);
 }
 
+/**
+ * A transform's output with the counts of its range's extract (taken after the rows it handed over,
+ * so not known when the transform started), as transform-write passes them on from its event.
+ */
+function withCounts(output: TransformOutput, extracted: TransformEvent): TransformOutput {
+  const { sourceCount, sourceDigest, digestRows, previousDayCount } = extracted;
+  return {
+    ...output,
+    sourceCount,
+    ...(sourceDigest === undefined ? {} : { sourceDigest }),
+    ...(digestRows === undefined ? {} : { digestRows }),
+    ...(previousDayCount === undefined ? {} : { previousDayCount }),
+  };
+}
+
 /** One local execution's overlapped ranges: the extract and transform-write stages wired to share them. */
 export class RangeOverlap {
   readonly #started = new Map<string, Started>();
@@ -138,6 +153,8 @@ export class RangeOverlap {
             const { stagingKey, ...fields } = known;
             const transformEvent: TransformEvent = {
               ...fields,
+              // Extract counts the range after its rows: the TransformWrite state's event brings the counts (`withCounts`).
+              sourceCount: 0,
               date: event.date,
               mode: event.mode,
               owner: event.owner ?? event.runId,
@@ -184,7 +201,7 @@ export class RangeOverlap {
         const started = this.#started.get(range);
         if (!started || started.stagingKey !== event.staging.rentals.key) return stage.run(event, context);
         this.#started.delete(range);
-        return started.work;
+        return started.work.then((output) => withCounts(output, event));
       },
     };
   }
