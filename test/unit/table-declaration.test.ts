@@ -235,6 +235,7 @@ function recordingClient(): { client: pg.Client; sent: { text: string; values?: 
     if (text.includes('AS unique')) return [{ unique: false }];
     if (text.includes('count(DISTINCT')) return [{ n: '2' }];
     if (text.includes('last_change')) return [{ day: DAY.iso, n: '10', digest: '-77', last_change: new Date('2025-06-02T23:00:00Z') }];
+    if (text.includes('now() AS at')) return [{ at: new Date('2025-06-03T01:00:00Z') }];
     if (text.includes('snapshot_at')) return [{ n: '0', digest: '0', snapshot_at: new Date('2025-06-03T01:00:00Z') }];
     if (text.includes('count(*)')) return [{ n: '10' }];
     return [];
@@ -326,10 +327,12 @@ describe('the stages, run for a table declared otherwise', () => {
     // Assess
     expect(statements(sent)).toEqual([
       expect.stringContaining('information_schema.columns'),
+      'SELECT now() AS at',
+      copyRangeSql(TRIPS, WINDOW),
+      // Counted after the rows, in the same snapshot.
       countInSnapshotSql(TRIPS, WINDOW),
       // The day before, in the same snapshot, for the day-over-day check.
       countRowsQuery(TRIPS, dayWindow(addDays(DAY, -1), 'UTC')).text,
-      copyRangeSql(TRIPS, WINDOW),
     ]);
     expect(sent.find((s) => s.text.includes('information_schema'))?.values).toEqual([['Trips']]);
     expect(result.staging).toEqual({ rentals: { key: stagingKey(runId, 'Trips'), rows: 0, bytes: expect.any(Number) } });
