@@ -36,6 +36,7 @@ import {
 } from './definition.js';
 import { ExecutionDays, type DayOutcome, type DayResult } from './execution-days.js';
 import { RangeOverlap } from './transform-write/overlap.js';
+import { ParquetThreads } from '../formats/parquet-thread.js';
 import { loadStage } from './implementations.js';
 import { runStage } from './stage.js';
 import { STAGE_LIST, STAGES } from './stages.js';
@@ -181,6 +182,8 @@ export class LocalExecution {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The overlap of extract and transform-write of this execution's ranges, unless turned off. */
   #overlap: RangeOverlap | undefined;
+  /** The threads its transforms encode Parquet on (ended with the execution). */
+  #threads: ParquetThreads | undefined;
   /** The days the DayPassed/DayFailed states reported, by date. */
   readonly #reported = new Map<string, DayResult>();
   /** Set once a state returned more than Step Functions' limit: the execution fails with it. */
@@ -243,10 +246,14 @@ export class LocalExecution {
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
     const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
+    // The overlapped transforms encode on threads of their own, the first started now: it loads
+    // while the plan and the snapshot leave a core idle.
+    const threads = options.overlap === false ? undefined : new ParquetThreads();
+    threads?.prewarm();
+    this.#threads = threads;
     const overlap =
-      options.overlap === false
-        ? undefined
-        : new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined) });
+      threads &&
+      new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined), encode: threads.encode });
     this.#overlap = overlap;
     for (const spec of STAGE_LIST) {
       const loaded = await loadStage(spec.key);
@@ -305,6 +312,14 @@ export class LocalExecution {
 
   /** Executes the definition for `input` (`{date}` or `{from,to}`, optional `mode`). */
   async run(input: Record<string, unknown>): Promise<LocalExecutionResult> {
+    try {
+      return await this.#run(input);
+    } finally {
+      await this.#threads?.close();
+    }
+  }
+
+  async #run(input: Record<string, unknown>): Promise<LocalExecutionResult> {
     const { options } = this;
     const handlers = await this.#handlers();
     const definition = loadDefinition({ backfillConcurrency: options.concurrency, rangeConcurrency: options.rangeConcurrency });

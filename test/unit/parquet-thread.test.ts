@@ -3,9 +3,9 @@
  * failure on either side ends the stream with the error instead of hanging.
  */
 import { Field, Float64, Int64, makeVector, RecordBatch, Schema, Table, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parquetStream, type ParquetWriteOptions } from '../../src/formats/parquet.js';
-import { parquetStreamOnThread } from '../../src/formats/parquet-thread.js';
+import { ParquetThreads } from '../../src/formats/parquet-thread.js';
 
 const schema = new Schema([
   new Field('id', new Int64(), false),
@@ -50,18 +50,28 @@ async function bytesOf(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
 const options: ParquetWriteOptions = { rowGroupRows: 3_000, metadata: { run_id: 'r-1', schema: 'abc' }, plainColumns: ['at'] };
 
 describe('Parquet on a worker thread', () => {
-  it('writes the same bytes as the main thread, row groups, metadata and plain columns included', async () => {
+  const threads = new ParquetThreads();
+  const parquetStreamOnThread = threads.encode;
+  afterAll(() => threads.close());
+
+  it('writes the same bytes as the main thread, row groups, metadata and plain columns included, file after file on the thread it keeps', async () => {
     // Prepare
     const input = batches(7, 1_000).map((b) => new RecordBatch(schema, b.data));
+    const other: ParquetWriteOptions = { rowGroupRows: 2_000, metadata: { run_id: 'r-2' }, plainColumns: [] };
+    threads.prewarm();
 
     // Act
     const here = await bytesOf(await parquetStream(each(input), options));
     const there = await bytesOf(await parquetStreamOnThread(each(input), options));
+    const hereOther = await bytesOf(await parquetStream(each(input), other));
+    const thereOther = await bytesOf(await parquetStreamOnThread(each(input), other));
 
     // Assess
     expect(there.length).toBeGreaterThan(1_000);
     expect(there.subarray(0, 4).toString()).toBe('PAR1');
     expect(there.equals(here)).toBe(true);
+    expect(thereOther.equals(hereOther)).toBe(true);
+    expect(thereOther.equals(there)).toBe(false);
   });
 
   it('ends the stream with the error when the batches break off, and stops the thread', async () => {

@@ -15,7 +15,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Config } from '../../core/config.js';
-import { parquetStreamOnThread } from '../../formats/parquet-thread.js';
+import type { ParquetEncoder } from '../../formats/parquet.js';
 import type { Logger } from '../../core/log.js';
 import type { ObjectStore } from '../../lake/store.js';
 import type { RangeEvent, TransformEvent, TransformOutput } from '../contracts.js';
@@ -102,6 +102,8 @@ export interface RangeOverlapOptions {
   readonly log: Logger;
   /** Told of every transform started, so an interrupted execution waits for it too. */
   readonly track: (work: Promise<unknown>) => void;
+  /** How the transforms make their Parquet bytes (the execution's encoding threads). */
+  readonly encode?: ParquetEncoder;
 }
 
 /** A range's identity in both stages' events: its run and its hours. */
@@ -164,7 +166,7 @@ export class RangeOverlap {
             const queue = new BatchQueue();
             this.options.log.appendKeys({ date: event.date.iso, run_id: event.runId });
             const request = transformRequestOf(transformEvent, this.options.config, context.store, this.options.log);
-            const work = transformDay({ ...request, batches: queue, encode: parquetStreamOnThread });
+            const work = transformDay({ ...request, batches: queue, encode: this.options.encode });
             // A transform that fails while writing leaves its batches unread, the queue among them.
             work.catch(() => undefined).finally(() => queue.abandon());
             this.options.track(work);
