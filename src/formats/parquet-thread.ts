@@ -81,7 +81,10 @@ export class ParquetThreads {
       },
     });
     function fail(error: unknown): void {
-      if (!finished) output.destroy(error instanceof Error ? error : new Error(String(error)));
+      if (finished) return;
+      // A stream nobody reads any more (its reader failed before it began; the execution ended and
+      // closed the threads) ends quietly: an error event without a listener would take the process down.
+      output.destroy(output.listenerCount('error') > 0 ? (error instanceof Error ? error : new Error(String(error))) : undefined);
     }
     const onExit = (code: number) => fail(new Error(`the Parquet encoding thread exited with code ${code} before the file was whole`));
 
