@@ -245,7 +245,9 @@ export class LocalExecution {
     const store = this.session.token.guard(lake);
     const withSource = <T>(work: Parameters<typeof withClient<T>>[1]) => withClient(requireDatabaseUrl(config), work);
     const handlers: Record<string, TaskHandler> = {};
-    const logs = new Map(STAGE_LIST.map((spec) => [spec.key, new ReadableLogger(spec.name, options.logLine, options.logLevel)]));
+    // A logger per invocation, as each Lambda invocation has its own: the days of an execution run
+    // at once here, and a stage's logger carries the day it works on (a shared one mixed them up).
+    const loggerOf = (name: string) => () => new ReadableLogger(name, options.logLine, options.logLevel);
     // The overlapped transforms encode on threads of their own, the first started now: it loads
     // while the plan and the snapshot leave a core idle.
     const threads = options.overlap === false ? undefined : new ParquetThreads();
@@ -253,14 +255,20 @@ export class LocalExecution {
     this.#threads = threads;
     const overlap =
       threads &&
-      new RangeOverlap({ config, log: logs.get('transformWrite')!, track: (work) => void this.#track(work).catch(() => undefined), encode: threads.encode });
+      new RangeOverlap({
+        config,
+        logger: loggerOf(STAGES.transformWrite.name),
+        track: (work) => void this.#track(work).catch(() => undefined),
+        encode: threads.encode,
+      });
     this.#overlap = overlap;
     for (const spec of STAGE_LIST) {
       const loaded = await loadStage(spec.key);
       const stage =
         spec.key === 'extract' && overlap ? overlap.extractStage(loaded) : spec.key === 'transformWrite' && overlap ? overlap.transformStage(loaded) : loaded;
-      const log = logs.get(spec.key)!;
-      const own: TaskHandler = (event) => runStage(stage, event, { config, log, store, withSource, session: this.session }, { ttlMs: config.lockTtlMs });
+      const logger = loggerOf(spec.name);
+      const own: TaskHandler = (event) =>
+        runStage(stage, event, { config, log: logger(), store, withSource, session: this.session }, { ttlMs: config.lockTtlMs });
       handlers[spec.state] = this.#handler(spec.state, own);
     }
     return handlers;

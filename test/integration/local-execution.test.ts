@@ -55,6 +55,28 @@ describe('local execution of the deployed definition', () => {
     ]);
   });
 
+  it('labels each log line with the day its stage works on, though the days run at once', async () => {
+    // Prepare
+    const lines: string[] = [];
+
+    // Act
+    const result = await runLocalExecution(
+      config,
+      { from: '2025-05-01', to: '2025-05-05' },
+      { concurrency: 3, logLevel: 'INFO', logLine: (line) => lines.push(line) },
+    );
+
+    // Assess: validate's line names its report, under the day it published
+    expect(result.status).toBe('SUCCEEDED');
+    const published = lines.flatMap(
+      (line) => /^\S+ validate (\S+) published .* report=_reports\/rentals\/year=(\d+)\/month=(\d+)\/day=(\d+)\//.exec(line) ?? [],
+    );
+    const pairs = [];
+    for (let i = 0; i < published.length; i += 5) pairs.push([published[i + 1], `${published[i + 2]}-${published[i + 3]}-${published[i + 4]}`]);
+    expect(pairs).toHaveLength(5);
+    for (const [label, day] of pairs) expect(label).toBe(day);
+  });
+
   it('retries a transient error and then succeeds', async () => {
     // Prepare
     let calls = 0;

@@ -98,8 +98,8 @@ interface Started {
 export interface RangeOverlapOptions {
   /** The execution's configuration (the transform's slice of it). */
   readonly config: Pick<Config, 'timeZone' | 'rowsPerFile' | 'rowGroupRows' | 'openRentalMaxMinutes'>;
-  /** The transform-write stage's logger. */
-  readonly log: Logger;
+  /** A logger of the transform-write stage, for each transform. */
+  readonly logger: () => Logger;
   /** Told of every transform started, so an interrupted execution waits for it too. */
   readonly track: (work: Promise<unknown>) => void;
   /** How the transforms make their Parquet bytes (the execution's encoding threads). */
@@ -164,8 +164,9 @@ export class RangeOverlap {
               seconds: 0,
             };
             const queue = new BatchQueue();
-            this.options.log.appendKeys({ date: event.date.iso, run_id: event.runId });
-            const request = transformRequestOf(transformEvent, this.options.config, context.store, this.options.log);
+            const log = this.options.logger();
+            log.appendKeys({ date: event.date.iso, run_id: event.runId });
+            const request = transformRequestOf(transformEvent, this.options.config, context.store, log);
             const work = transformDay({ ...request, batches: queue, encode: this.options.encode });
             // A transform that fails while writing leaves its batches unread, the queue among them.
             work.catch(() => undefined).finally(() => queue.abandon());
