@@ -170,5 +170,5 @@ describe('glob readers', () => {
     const manifest = (await readManifest(store, DAY))!.manifest;
     expect(await partitionFiles()).toEqual(manifest.files.map((f) => f.key.split('/').at(-1)).sort());
     console.log(`[glob readers] rerun after a killed run: ${seconds.toFixed(1)} s, no wait for the dead run's lease`);
-  }, 180_000);
+  });
 });
