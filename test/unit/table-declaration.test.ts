@@ -374,7 +374,7 @@ describe('the stages, run for a table declared otherwise', () => {
     const written = await transformDay({
       store,
       day: DAY,
-      extract: { runId, hours: { from: 0, to: 24 }, sourceCount: 6, snapshotAt: '2025-06-03T01:00:00.000Z', staging },
+      extract: { runId, hours: { from: 0, to: 24 }, snapshotAt: '2025-06-03T01:00:00.000Z', staging },
       timeZone: 'UTC',
       rowsPerFile: 1_000,
       rowGroupRows: 1_000,
@@ -437,7 +437,6 @@ describe('the stages, run for a table declared otherwise', () => {
       extract: {
         runId,
         hours: { from: 0, to: 24 },
-        sourceCount: 1,
         snapshotAt: '2025-06-03T01:00:00.000Z',
         staging: { rentals: { key, rows: 1, bytes: body.byteLength } },
       },

@@ -438,7 +438,6 @@ describe('transformDay of rentals', () => {
         extract: {
           runId,
           hours: { from: 0, to: 24 },
-          sourceCount: rows.length,
           snapshotAt: '2025-03-02T00:00:00.000Z',
           staging: { rentals: { key, rows: rows.length, bytes: body.byteLength } },
         },

@@ -18,12 +18,12 @@ import type { Config } from '../../core/config.js';
 import type { ParquetEncoder } from '../../formats/parquet.js';
 import type { Logger } from '../../core/log.js';
 import type { ObjectStore } from '../../lake/store.js';
-import type { RangeEvent, TransformEvent, TransformOutput } from '../contracts.js';
+import type { RangeEvent, TransformEvent } from '../contracts.js';
 import type { BatchSink } from '../extract/extract.js';
 import { extractRange } from '../extract/index.js';
 import type { AnyStage } from '../stage.js';
-import { transformRequestOf } from './index.js';
-import { transformDay } from './transform.js';
+import { transformRequestOf, withCounts } from './index.js';
+import { type ExtractCounts, transformDay, type TransformWritten } from './transform.js';
 
 /** Batches extract may be ahead of the transform: it waits beyond that. */
 const QUEUE_BATCHES = 2;
@@ -90,7 +90,7 @@ class BatchQueue implements BatchSink, AsyncIterable<RecordBatch> {
 /** A transform started by extract: which staging object it stands for, and its result. */
 interface Started {
   readonly stagingKey: string;
-  readonly work: Promise<TransformOutput>;
+  readonly work: Promise<TransformWritten>;
   /** The lake it writes to (its files are removed there when no TransformWrite state takes them). */
   readonly store: ObjectStore;
 }
@@ -117,21 +117,6 @@ async function discard(store: ObjectStore, started: Started): Promise<void> {
   await store.deleteObjects(keys).catch(() => undefined);
 }
 
-/**
- * A transform's output with the counts of its range's extract (taken after the rows it handed over,
- * so not known when the transform started), as transform-write passes them on from its event.
- */
-function withCounts(output: TransformOutput, extracted: TransformEvent): TransformOutput {
-  const { sourceCount, sourceDigest, digestRows, previousDayCount } = extracted;
-  return {
-    ...output,
-    sourceCount,
-    ...(sourceDigest === undefined ? {} : { sourceDigest }),
-    ...(digestRows === undefined ? {} : { digestRows }),
-    ...(previousDayCount === undefined ? {} : { previousDayCount }),
-  };
-}
-
 /** One local execution's overlapped ranges: the extract and transform-write stages wired to share them. */
 export class RangeOverlap {
   readonly #started = new Map<string, Started>();
@@ -153,10 +138,9 @@ export class RangeOverlap {
         try {
           return await extractRange(event, context, (known) => {
             const { stagingKey, ...fields } = known;
-            const transformEvent: TransformEvent = {
+            // Extract counts the range after its rows: the TransformWrite state's event brings the counts (`withCounts`).
+            const transformEvent: Omit<TransformEvent, ExtractCounts> = {
               ...fields,
-              // Extract counts the range after its rows: the TransformWrite state's event brings the counts (`withCounts`).
-              sourceCount: 0,
               date: event.date,
               mode: event.mode,
               owner: event.owner ?? event.runId,

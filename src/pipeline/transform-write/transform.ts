@@ -27,13 +27,20 @@ import { MetricsCollector } from './metrics.js';
 import { PublishedRows } from './published-rows.js';
 import { QuarantineWriter, quarantineLines } from './quarantine.js';
 
+/**
+ * What transform-write passes on from extract's output untouched, the range's counts: the stage
+ * adds them to what the transform wrote (`withCounts`, transform-write/index.ts). A local run's
+ * transform starts before extract has counted its range (`overlap.ts`).
+ */
+export type ExtractCounts = 'sourceCount' | 'sourceDigest' | 'digestRows' | 'previousDayCount';
+
+/** What the transform of a range wrote: transform-write's output but extract's counts. */
+export type TransformWritten = Omit<TransformOutput, ExtractCounts>;
+
 export interface TransformRequest {
   readonly store: ObjectStore;
   readonly day: CalendarDay;
-  readonly extract: Pick<
-    ExtractResult,
-    'runId' | 'hours' | 'sourceCount' | 'sourceDigest' | 'digestRows' | 'undeclaredColumns' | 'snapshotAt' | 'previousDayCount' | 'staging'
-  >;
+  readonly extract: Pick<ExtractResult, 'runId' | 'hours' | 'undeclaredColumns' | 'snapshotAt' | 'staging'>;
   /** Zone of the partition days: a range that is not the whole day names its part in its keys. */
   readonly timeZone: string;
   readonly rowsPerFile: number;
@@ -78,7 +85,7 @@ function excludedRows(excluded: readonly CastRejection[]): number[] {
 }
 
 /** Casts, measures and writes one staged day; see the module comment. */
-export async function transformDay(request: TransformRequest): Promise<TransformOutput> {
+export async function transformDay(request: TransformRequest): Promise<TransformWritten> {
   const started = performance.now();
   const { store, day, extract } = request;
   const table = request.table ?? RENTALS;
@@ -145,15 +152,11 @@ export async function transformDay(request: TransformRequest): Promise<Transform
     throw error;
   }
 
-  const result: TransformOutput = {
+  const result: TransformWritten = {
     runId,
     hours: extract.hours,
-    sourceCount: extract.sourceCount,
-    ...(extract.sourceDigest === undefined ? {} : { sourceDigest: extract.sourceDigest }),
-    ...(extract.digestRows === undefined ? {} : { digestRows: extract.digestRows }),
     ...(extract.undeclaredColumns ? { undeclaredColumns: extract.undeclaredColumns } : {}),
     snapshotAt: extract.snapshotAt,
-    ...(extract.previousDayCount === undefined ? {} : { previousDayCount: extract.previousDayCount }),
     files,
     quarantineKey: quarantinedKey,
     metrics: metrics.finish(),
