@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LakeLocation } from '../core/config.js';
@@ -55,10 +55,8 @@ async function readSwapLock(lock: string): Promise<{ version: string; stale: boo
     const handle = await open(lock, 'r');
     try {
       const info = await handle.stat({ bigint: true });
-      const holder = /^(\d+)@(.+)$/.exec((await handle.readFile('utf8')).trim());
-      const gone = holder !== null && holder[2] === hostname() && processGone(Number(holder[1]));
       const old = Date.now() - Number(info.mtimeNs / 1_000_000n) > SWAP_LOCK_STALE_MS;
-      return { version: etagOf(info), stale: gone || old };
+      return { version: etagOf(info), stale: writerGone((await handle.readFile('utf8')).trim()) || old };
     } finally {
       await handle.close();
     }
@@ -152,15 +150,16 @@ export class FsStore implements ObjectStore {
   }
 
   /**
-   * Creates the swap lock `lock` with its holder's name in it (`<pid>@<host>`, a hard link to a
-   * file written first, so it never exists empty). One that exists belongs to a live writer
+   * Creates the swap lock `lock` with its holder's name in it (`<pid>@<host>.<uuid>`, a hard link
+   * to a file written first, so it never exists empty). One that exists belongs to a live writer
    * (PreconditionFailedError), unless it is stale: its holder ran on this host and is dead, or it
    * is older than SWAP_LOCK_STALE_MS (a swap takes milliseconds). A stale one is moved aside and
    * taken, if what was moved is the version judged stale (else it is put back: a live writer's).
    */
   private async takeSwapLock(key: string, lock: string): Promise<string> {
+    // Its holder's name is the temporary file's own (`temporaryFileName`: pid, host, random part).
     const mine = await this.tempFile();
-    await writeFile(mine, `${process.pid}@${hostname()}\n`);
+    await writeFile(mine, `${basename(mine)}\n`);
     try {
       for (let attempt = 1; ; attempt++) {
         const taken = await link(mine, lock).then(

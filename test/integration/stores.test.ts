@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLakeUri } from '../../src/core/config.js';
 import { PreconditionFailedError, StagingError, StoreError } from '../../src/core/errors.js';
-import { FsStore, SWAP_LOCK_STALE_MS } from '../../src/lake/fs-store.js';
+import { FsStore, SWAP_LOCK_STALE_MS, temporaryFileName } from '../../src/lake/fs-store.js';
 import { S3Store } from '../../src/lake/s3-store.js';
 import type { ObjectStore } from '../../src/lake/store.js';
 import { createBucket, s3Endpoint, useS3Credentials } from '../support/s3.js';
@@ -124,11 +124,16 @@ describe('FsStore swap locks (an if-match put holds `<key>.lock` for a stat and 
   const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 
   it.each([
-    ['a dead process on this host', 'taken over', (): string => `${deadPid()}@${hostname()}`, 0],
-    ['this live process', 'refused', (): string => `${process.pid}@${hostname()}`, 0],
-    ['this live process, older than the stale age', 'taken over', (): string => `${process.pid}@${hostname()}`, SWAP_LOCK_STALE_MS + 5_000],
-    ['a process on another host', 'refused', (): string => `${process.pid}@elsewhere.example`, 0],
-    ['a process on another host, older than the stale age', 'taken over', (): string => `${process.pid}@elsewhere.example`, SWAP_LOCK_STALE_MS + 5_000],
+    ['a dead process on this host', 'taken over', (): string => temporaryFileName(deadPid()), 0],
+    ['this live process', 'refused', (): string => temporaryFileName(), 0],
+    ['this live process, older than the stale age', 'taken over', (): string => temporaryFileName(), SWAP_LOCK_STALE_MS + 5_000],
+    ['a process on another host', 'refused', (): string => temporaryFileName(process.pid, 'elsewhere.example'), 0],
+    [
+      'a process on another host, older than the stale age',
+      'taken over',
+      (): string => temporaryFileName(process.pid, 'elsewhere.example'),
+      SWAP_LOCK_STALE_MS + 5_000,
+    ],
     ['nobody it can name (an unreadable lock), older than the stale age', 'taken over', (): string => '', SWAP_LOCK_STALE_MS + 5_000],
   ] as const)('a lock left by %s is %s', async (_who, expected, holder, ageMs) => {
     // Prepare

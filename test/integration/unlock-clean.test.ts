@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../src/source/synthetic/load.js';
 import { loadConfig } from '../../src/core/config.js';
 import { parseDay } from '../../src/core/day.js';
-import { FsStore } from '../../src/lake/fs-store.js';
+import { FsStore, temporaryFileName } from '../../src/lake/fs-store.js';
 import { dataFileKey, manifestKey, newRunId, snapshotManifestKey, stagedKey } from '../../src/lake/layout.js';
 import { lockKey, type PartitionLock } from '../../src/lake/lease.js';
 import { readManifest } from '../../src/lake/manifest.js';
@@ -134,7 +134,7 @@ describe('etl unlock and etl clean', () => {
     // Prepare: what a directory lake keeps of a writer killed between taking a manifest's swap lock and releasing it
     const pid = await deadPid();
     const locks = [manifestKey(DAY), snapshotManifestKey('users')].map((key) => `${join(lake, ...key.split('/'))}.lock`);
-    for (const lock of locks) await writeFile(lock, `${pid}@${hostname()}\n`);
+    for (const lock of locks) await writeFile(lock, `${temporaryFileName(pid)}\n`);
     await client.query(`UPDATE rentals SET rent_cost = '3.75', updated_at = now() WHERE rental_id % 5 = 0`);
     const before = (await readManifest(store, DAY))!.manifest.runs.map((r) => r.runId);
 

@@ -135,15 +135,8 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     // The snapshot's time: now() is the transaction's start, the same in every statement of it.
     const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at.toISOString();
     const appended = bound ? { appendBound: bound } : {};
-    sink = request.teeTo?.({
-      runId: request.runId,
-      date: day.iso,
-      hours,
-      snapshotAt,
-      ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}),
-      ...appended,
-      stagingKey: stagingKey(request.runId, table.name, part, stagingEncodingFor(request.store.location)),
-    });
+    const range = { runId: request.runId, date: day.iso, hours, snapshotAt, ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}) };
+    sink = request.teeTo?.({ ...range, ...appended, stagingKey: stagingKey(request.runId, table.name, part, stagingEncodingFor(request.store.location)) });
     let lastReport = started;
     copyInterrupted = true;
     const staged = await stageTable(
@@ -177,15 +170,11 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     const previousDayCount =
       hours.from === 0 ? Number((await client.query<{ n: string }>(countRowsQuery(table, dayWindow(addDays(day, -1), timeZone)))).rows[0].n) : undefined;
     const known = {
-      runId: request.runId,
-      date: day.iso,
-      hours,
+      ...range,
       sourceCount,
       sourceDigest,
       ...(bound ? { digestRows } : {}),
-      snapshotAt,
       ...(previousDayCount === undefined ? {} : { previousDayCount }),
-      ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}),
     };
     await client.query('COMMIT');
     if (staged.rows !== sourceCount) {
