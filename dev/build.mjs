@@ -4,7 +4,8 @@
  *
  *   dist/cli/etl.js         the `etl` executable (package.json `bin`), and dist/cli/main.js (`main`)
  *   dist/cli/*.js           one chunk per command and the chunks they share, loaded when a command
- *                           runs; ESM for Node 24 with source maps, packages left in node_modules
+ *                           runs; ESM for Node 24 with source maps, the packages a local run loads bundled
+ *                           in (`BUNDLED_PACKAGES`), the others left in node_modules
  *   dist/cli/<asset>        files the code finds beside itself (`new URL('./x', import.meta.url)`),
  *                           copied from beside their source: the SQL migrations, the embedded
  *                           Postgres server script

@@ -6,10 +6,10 @@
  *
  * Messages in: `{ start: settings }` (a file begins: the writer's settings, as `parquet.ts`'s
  * `writerProperties` applies them), `{ batch: Uint8Array }` (an IPC stream of one batch,
- * transferred), `{ end: true }` (the file's last batch was sent). Out: `{ consumed: ArrayBuffer }` once a batch is in wasm memory (its bytes go back to be freed
- * by the main thread's collector: this thread allocates too little JavaScript for its own to run,
- * and transferred buffers piled up here), `{ chunk: Uint8Array }`, `{ done: true }` (the file is
- * whole), `{ error: string }`.
+ * transferred), `{ end: true }` (the file's last batch was sent). Out: `{ consumed: ArrayBuffer }`
+ * once a batch is in wasm memory (its bytes go back to be freed by the main thread's collector:
+ * this thread allocates too little JavaScript for its own to run, and transferred buffers piled up
+ * here), `{ chunk: Uint8Array }`, `{ done: true }` (the file is whole), `{ error: string }`.
  */
 import { parentPort } from 'node:worker_threads';
 import * as wasm from 'parquet-wasm';

@@ -47,7 +47,7 @@ function toWasmBatch(batch: ArrowBatch): wasm.RecordBatch {
   }
 }
 
-/** Makes one Parquet file's bytes of a stream of batches: `parquetStream` on this thread, or `parquetStreamOnThread` (local runs). */
+/** Makes one Parquet file's bytes of a stream of batches: `parquetStream` on this thread, or `ParquetThreads.encode` (local runs). */
 export type ParquetEncoder = (batches: AsyncIterable<ArrowBatch>, options: ParquetWriteOptions) => Promise<Readable>;
 
 /**

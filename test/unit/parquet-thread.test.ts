@@ -51,7 +51,7 @@ const options: ParquetWriteOptions = { rowGroupRows: 3_000, metadata: { run_id: 
 
 describe('Parquet on a worker thread', () => {
   const threads = new ParquetThreads();
-  const parquetStreamOnThread = threads.encode;
+  const encodeOnThread = threads.encode;
   afterAll(() => threads.close());
 
   it('writes the same bytes as the main thread, row groups, metadata and plain columns included, file after file on the thread it keeps', async () => {
@@ -62,9 +62,9 @@ describe('Parquet on a worker thread', () => {
 
     // Act
     const here = await bytesOf(await parquetStream(each(input), options));
-    const there = await bytesOf(await parquetStreamOnThread(each(input), options));
+    const there = await bytesOf(await encodeOnThread(each(input), options));
     const hereOther = await bytesOf(await parquetStream(each(input), other));
-    const thereOther = await bytesOf(await parquetStreamOnThread(each(input), other));
+    const thereOther = await bytesOf(await encodeOnThread(each(input), other));
 
     // Assess
     expect(there.length).toBeGreaterThan(1_000);
@@ -76,7 +76,7 @@ describe('Parquet on a worker thread', () => {
 
   it('ends the stream with the error when the batches break off, and stops the thread', async () => {
     // Act
-    const stream = await parquetStreamOnThread(each(batches(5, 1_000), 3), options);
+    const stream = await encodeOnThread(each(batches(5, 1_000), 3), options);
     const outcome = await bytesOf(stream).then(
       () => 'whole',
       (error: Error) => error.message,
@@ -102,7 +102,7 @@ describe('Parquet on a worker thread', () => {
     }
 
     // Act
-    const stream = await parquetStreamOnThread(counted(), { ...options, rowGroupRows: 1_000 });
+    const stream = await encodeOnThread(counted(), { ...options, rowGroupRows: 1_000 });
     for await (const _chunk of stream) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
 
