@@ -54,6 +54,28 @@ export async function* arrowIpcStream(schema: Schema, batches: AsyncIterable<Rec
   yield* writer.take();
 }
 
+/**
+ * One batch as a whole Arrow IPC stream (schema, batch, end), written into `into` when it is big
+ * enough, else into a new buffer with room to spare; returns the buffer and the stream's length.
+ * The same bytes as `tableToIPC`, without a new buffer per batch when the caller reuses them.
+ */
+export function batchIpcInto(batch: RecordBatch, into: ArrayBuffer | undefined): { buffer: ArrayBuffer; length: number } {
+  const writer = new IpcChunkWriter();
+  writer.reset(undefined, batch.schema);
+  writer.write(batch);
+  writer.finish();
+  const chunks = writer.take();
+  const length = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  const buffer = into && into.byteLength >= length ? into : new ArrayBuffer(Math.ceil(length * 1.25));
+  const bytes = new Uint8Array(buffer);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return { buffer, length };
+}
+
 /** The bytes to store for an IPC stream in `encoding`. */
 export function encodeStaged(ipc: AsyncIterable<Uint8Array>, encoding: StagingEncoding): Readable {
   // A byte stream that reads ahead at most one message: Readable.from's default (object mode,

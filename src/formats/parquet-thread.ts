@@ -11,7 +11,8 @@
  */
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { type RecordBatch as ArrowBatch, Table as ArrowTable, tableToIPC } from 'apache-arrow';
+import type { RecordBatch as ArrowBatch } from 'apache-arrow';
+import { batchIpcInto } from './arrow-ipc.js';
 import { CREATED_BY, type ParquetEncoder } from './parquet.js';
 
 const WORKER_URL = new URL('./parquet-thread-worker.mjs', import.meta.url);
@@ -24,6 +25,12 @@ type FromWorker = { consumed?: ArrayBuffer; chunk?: Uint8Array; done?: true; err
 /** The encoding threads of one execution: idle ones are reused; `close` ends them all. */
 export class ParquetThreads {
   readonly #idle: Worker[] = [];
+  /**
+   * The buffers batches cross in, back from the threads once read, for the next batches: new ones
+   * for each batch (100 MB a million rentals) made the collector run a full collection every
+   * 64 MB of them.
+   */
+  readonly #buffers: ArrayBuffer[] = [];
   readonly #all = new Set<Worker>();
 
   /** Starts a thread now, if none is idle, for the first file to take. */
@@ -58,6 +65,7 @@ export class ParquetThreads {
   readonly encode: ParquetEncoder = async (batches, options) => {
     const worker = this.#idle.pop() ?? this.#spawn();
     worker.ref();
+    const buffers = this.#buffers;
     const iterator = batches[Symbol.asyncIterator]();
     let finished = false;
     const release = (reusable: boolean) => {
@@ -103,10 +111,9 @@ export class ParquetThreads {
             worker.postMessage({ end: true });
             return;
           }
-          let bytes = tableToIPC(new ArrowTable([next.value as ArrowBatch]), 'stream');
-          if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+          const { buffer, length } = batchIpcInto(next.value as ArrowBatch, buffers.pop());
           inFlight++;
-          worker.postMessage({ batch: bytes }, [bytes.buffer as ArrayBuffer]);
+          worker.postMessage({ batch: new Uint8Array(buffer, 0, length) }, [buffer]);
         }
       } catch (error) {
         fail(error);
@@ -116,6 +123,7 @@ export class ParquetThreads {
     }
     function onMessage(message: FromWorker): void {
       if (message.consumed) {
+        buffers.push(message.consumed);
         inFlight--;
         void send();
       } else if (message.chunk) output.push(message.chunk);

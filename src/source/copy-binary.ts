@@ -9,6 +9,7 @@ import { makeData, RecordBatch, Struct, type Data, type Schema } from 'apache-ar
 import { StagingError } from '../core/errors.js';
 import { stagingSchema } from '../core/schema.js';
 import type { ColumnKind, SourceTable } from '../core/tables.js';
+import type { CopyChunk } from './copy-out.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** 2000-01-01T00:00:00Z in microseconds since the Unix epoch, split into 32-bit halves. */
@@ -172,10 +173,16 @@ const EMPTY = Buffer.alloc(0);
 const INITIAL_BATCH_CAPACITY = 1_024;
 
 /**
- * Turns a COPY BINARY byte stream of `table`'s columns (in schema order) into record batches of at
- * most `batchRows` rows. `onRows` is told the running row count after every batch.
+ * Turns a COPY BINARY stream of `table`'s columns (in schema order) into record batches of at most
+ * `batchRows` rows. The stream comes as plain bytes, or as the socket's chunks with their CopyData
+ * payloads marked (`copy-out.ts`), which are decoded where they lie: the payloads, one after the
+ * other, are the COPY BINARY format, whatever their boundaries.
  */
-export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Array>, table: SourceTable, batchRows: number): AsyncGenerator<RecordBatch> {
+export async function* decodeCopyBinary(
+  chunks: AsyncIterable<Buffer | Uint8Array | CopyChunk>,
+  table: SourceTable,
+  batchRows: number,
+): AsyncGenerator<RecordBatch> {
   const schema = stagingSchema(table);
   const kinds = table.columns.map((c) => c.kind);
   const fieldCount = kinds.length;
@@ -184,6 +191,7 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
   let capacity = Math.min(batchRows, INITIAL_BATCH_CAPACITY);
   let columns = newColumns();
   let rows = 0;
+  /** The start of a tuple (or of the header) cut by the end of a payload, copied. */
   let pending: Buffer = EMPTY;
   let headerDone = false;
   let trailerSeen = false;
@@ -205,19 +213,21 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
     for (const column of columns) column.grow(capacity);
   }
 
-  /** Decodes the header (once) and every whole tuple of `buf` from `start`; returns where it stopped. */
-  function* decodeFrom(buf: Buffer, start: number): Generator<RecordBatch, number> {
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  /**
+   * Decodes the header (once) and the whole tuples of `buf[start, end)` until the batch is full;
+   * returns where it stopped: at `end`, at an incomplete tuple, or after the tuple that filled the batch.
+   */
+  function decodeFrom(buf: Buffer, view: DataView, start: number, end: number): number {
     let pos = start;
     if (!headerDone) {
-      if (buf.length - pos < 19) return pos;
+      if (end - pos < 19) return pos;
       if (!buf.subarray(pos, pos + 11).equals(SIGNATURE)) throw new StagingError('COPY BINARY stream: bad signature');
       const headerEnd = pos + 19 + view.getInt32(pos + 15);
-      if (buf.length < headerEnd) return pos;
+      if (end < headerEnd) return pos;
       pos = headerEnd;
       headerDone = true;
     }
-    while (!trailerSeen && pos + 2 <= buf.length) {
+    while (!trailerSeen && rows < batchRows && pos + 2 <= end) {
       const count = view.getInt16(pos);
       if (count === -1) {
         trailerSeen = true;
@@ -228,17 +238,17 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
         throw new StagingError(`COPY BINARY stream for ${table.name}: expected ${fieldCount} fields, got ${count}`);
       }
       // Find the end of the tuple before decoding it, so a tuple split across chunks waits whole.
-      let end = pos + 2;
+      let tupleEnd = pos + 2;
       let complete = true;
       for (let f = 0; f < fieldCount; f++) {
-        if (end + 4 > buf.length) {
+        if (tupleEnd + 4 > end) {
           complete = false;
           break;
         }
-        const len = view.getInt32(end);
-        end += 4 + Math.max(len, 0);
+        const len = view.getInt32(tupleEnd);
+        tupleEnd += 4 + Math.max(len, 0);
       }
-      if (!complete || end > buf.length) break;
+      if (!complete || tupleEnd > end) break;
       if (rows === capacity) grow();
       let p = pos + 2;
       for (let f = 0; f < fieldCount; f++) {
@@ -248,38 +258,52 @@ export async function* decodeCopyBinary(chunks: AsyncIterable<Buffer | Uint8Arra
         if (len > 0) p += len;
       }
       rows++;
-      pos = end;
-      if (rows === batchRows) yield finishBatch();
+      pos = tupleEnd;
     }
     return pos;
   }
 
   for await (const chunk of chunks) {
-    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let pos = 0;
-    if (pending.length > 0) {
-      // What straddles the chunk boundary is completed in a small joined buffer (from Node's pool),
-      // and the rest of the chunk is decoded where it lies: no copy of every chunk.
-      let take = Math.min(data.length, STRADDLE_BYTES);
-      for (;;) {
-        const joined = Buffer.concat([pending, data.subarray(0, take)]);
-        const end = yield* decodeFrom(joined, 0);
-        if (end >= pending.length) {
-          pos = end - pending.length;
-          pending = EMPTY;
-          break;
+    const framed = 'payloads' in chunk;
+    const bytes = framed ? chunk.bytes : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const payloads = framed ? chunk.payloads : [0, bytes.length];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < payloads.length && !trailerSeen; i += 2) {
+      let pos = payloads[i];
+      const end = payloads[i + 1];
+      if (pending.length > 0) {
+        // What straddles a boundary is completed in a small joined buffer (from Node's pool), and
+        // the rest of the payload is decoded where it lies: no copy of every chunk.
+        let take = Math.min(end - pos, STRADDLE_BYTES);
+        for (;;) {
+          const joined = Buffer.concat([pending, bytes.subarray(pos, pos + take)]);
+          const joinedView = new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
+          let at = 0;
+          for (;;) {
+            at = decodeFrom(joined, joinedView, at, joined.length);
+            if (rows < batchRows) break;
+            yield finishBatch();
+          }
+          if (at >= pending.length) {
+            pos += at - pending.length;
+            pending = EMPTY;
+            break;
+          }
+          if (take === end - pos || trailerSeen) {
+            pending = Buffer.from(joined.subarray(at));
+            pos = end;
+            break;
+          }
+          take = Math.min(end - pos, take * 4);
         }
-        if (take === data.length) {
-          pending = Buffer.from(joined.subarray(end));
-          pos = data.length;
-          break;
-        }
-        take = Math.min(data.length, take * 4);
       }
-    }
-    if (pos < data.length) {
-      pos = yield* decodeFrom(data, pos);
-      pending = pos < data.length ? Buffer.from(data.subarray(pos)) : EMPTY;
+      if (pos >= end || trailerSeen) continue;
+      for (;;) {
+        pos = decodeFrom(bytes, view, pos, end);
+        if (rows < batchRows) break;
+        yield finishBatch();
+      }
+      if (pos < end && !trailerSeen) pending = Buffer.from(bytes.subarray(pos, end));
     }
   }
   if (!headerDone || !trailerSeen) throw new StagingError(`COPY BINARY stream for ${table.name} ended early`);

@@ -4,10 +4,10 @@
  * source and streamed into staging objects in the lake, raw values preserved.
  */
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { RecordBatch } from 'apache-arrow';
 import { classifyDbError } from '../../source/connect.js';
 import { decodeCopyBinary } from '../../source/copy-binary.js';
+import { copyOut } from '../../source/copy-out.js';
 import { addDays, dayWindow, hourWindow, windowHours, type CalendarDay, type HourRange } from '../../core/day.js';
 import { InputError, StagingError } from '../../core/errors.js';
 import { rangePart, stagingKey } from '../../lake/layout.js';
@@ -82,12 +82,7 @@ async function stageTable(
   const encoding = stagingEncodingFor(request.store.location);
   const key = stagingKey(request.runId, table.name, part, encoding);
   let rows = 0;
-  const copy = request.client.query(copyTo(sql));
-  // pg-copy-streams only emits its errors (a dead connection, say), possibly before anyone reads:
-  // destroying the stream with the error keeps it for the reader instead of losing it (or the process).
-  copy.on('error', (error) => {
-    if (!copy.destroyed) copy.destroy(error);
-  });
+  const copy = copyOut(request.client, sql);
   async function* counted(): AsyncGenerator<RecordBatch> {
     for await (const batch of decodeCopyBinary(copy, table, request.batchRows)) {
       rows += batch.numRows;

@@ -8,7 +8,6 @@
  * one never replaces it.
  */
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { RecordBatch } from 'apache-arrow';
 import { StagingError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -21,6 +20,7 @@ import type { LakeSession } from '../../lake/session.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { classifyDbError } from '../../source/connect.js';
 import { decodeCopyBinary } from '../../source/copy-binary.js';
+import { copyOut } from '../../source/copy-out.js';
 import { copySnapshotSql } from '../../source/queries.js';
 import { checkSourceColumns } from '../extract/extract.js';
 
@@ -56,10 +56,7 @@ export interface SnapshotResult {
  * from the COPY as the consumer asks for them: nothing is held but the batch in hand.
  */
 async function* readTable(client: pg.Client, table: SnapshotTable, batchRows: number): AsyncGenerator<RecordBatch> {
-  const copy = client.query(copyTo(copySnapshotSql(table)));
-  copy.on('error', (error) => {
-    if (!copy.destroyed) copy.destroy(error);
-  });
+  const copy = copyOut(client, copySnapshotSql(table));
   try {
     yield* decodeCopyBinary(copy, table, batchRows);
   } catch (error) {

@@ -11,7 +11,6 @@
  * published row on the temporary disk (`os.tmpdir()`), removed when the day is compared.
  */
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { dayWindow, type CalendarDay } from '../../core/day.js';
 import { RENTALS, type FactTable } from '../../core/tables.js';
 import { withoutRows } from '../../formats/arrow-rows.js';
@@ -21,6 +20,7 @@ import { readManifest, type PartitionManifest } from '../../lake/manifest.js';
 import type { ObjectStore } from '../../lake/store.js';
 import { classifyDbError } from '../../source/connect.js';
 import { decodeCopyBinary } from '../../source/copy-binary.js';
+import { copyOut } from '../../source/copy-out.js';
 import { copySql, windowCondition } from '../../source/queries.js';
 import { castToLake } from '../transform-write/cast.js';
 import { LineageColumns } from '../transform-write/lineage.js';
@@ -88,7 +88,7 @@ async function compareDay(request: VerifyRequest, table: FactTable, day: Calenda
   const { client } = request;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const copy = client.query(copyTo(copySql(table, [table.key], windowCondition(table, dayWindow(day, request.timeZone)))));
+    const copy = copyOut(client, copySql(table, [table.key], windowCondition(table, dayWindow(day, request.timeZone))));
     for await (const raw of decodeCopyBinary(copy, table, request.batchRows ?? 32_768)) {
       const { batch, excluded } = castToLake(table, raw, lineage);
       for (const part of withoutRows(
