@@ -28,6 +28,16 @@ const PG_MINUS_INFINITY_HI = -0x80000000;
 export const STAGED_INFINITY = 0x7fff_ffff_ffff_ffffn;
 export const STAGED_MINUS_INFINITY = -0x8000_0000_0000_0000n;
 
+/**
+ * Which infinity a staged timestamp holds, told from its two 32-bit words (`hi` signed, `lo` as
+ * an Int32Array reads it): reading a BigInt64Array makes a BigInt on the heap each time.
+ */
+export function stagedInfinity(hi: number, lo: number): 'infinity' | '-infinity' | undefined {
+  if (hi === PG_INFINITY_HI && lo === -1) return 'infinity';
+  if (hi === PG_MINUS_INFINITY_HI && lo === 0) return '-infinity';
+  return undefined;
+}
+
 /** Fills one Arrow column of a batch in progress. */
 class ColumnBuffer {
   private validity: Uint8Array;
@@ -127,7 +137,7 @@ class ColumnBuffer {
           this.values = grown;
         }
         if (len < 32) for (let i = 0; i < len; i++) this.values[this.dataLength + i] = buf[pos + i];
-        else this.values.set(buf.subarray(pos, pos + len), this.dataLength);
+        else buf.copy(this.values, this.dataLength, pos, pos + len);
         this.dataLength = end;
         this.offsets![row + 1] = end;
         return;

@@ -25,6 +25,7 @@ import { FsStore } from '../../src/lake/fs-store.js';
 import { newRunId, stagingKey } from '../../src/lake/layout.js';
 import { parseDecimal } from '../../src/formats/decimal.js';
 import { castToLake } from '../../src/pipeline/transform-write/cast.js';
+import { MetricsCollector } from '../../src/pipeline/transform-write/metrics.js';
 import { LineageColumns } from '../../src/pipeline/transform-write/lineage.js';
 import { isoMicros, quarantineLines } from '../../src/pipeline/transform-write/quarantine.js';
 import { STAGED_INFINITY, STAGED_MINUS_INFINITY } from '../../src/source/copy-binary.js';
@@ -418,6 +419,76 @@ describe('castToLake of infinite timestamps', () => {
   });
 });
 
+describe('the quality measures of cast rows', () => {
+  it('counts an end before its start whatever the gap, across the 32-bit halves of the microseconds', () => {
+    // Prepare: starts and ends (µs) on both sides of 1970 and of a 2^32 boundary
+    const boundary = 405_315n * 2n ** 32n;
+    const pairs: [bigint, bigint, boolean][] = [
+      [T0, T0, false],
+      [T0, T0 - 1n, true],
+      [T0, T0 - 3n * 3_600_000_000n, true],
+      [boundary + 10n, boundary - 10n, true],
+      [boundary - 10n, boundary + 10n, false],
+      [boundary + 2n ** 31n + 10n, boundary + 5n, true],
+      [boundary + 5n, boundary + 2n ** 31n + 10n, false],
+      [-5n, -6n, true],
+      [-(2n ** 32n) - 1n, 2n ** 32n, false],
+      [2n ** 32n, -(2n ** 32n) - 1n, true],
+    ];
+    const counted = (start: bigint, end: bigint) => {
+      const { batch } = castToLake(
+        RENTALS,
+        stagedBatch([rental(0, '1.00', { rent_start: start, rent_end: end })]),
+        new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS),
+      );
+      const metrics = new MetricsCollector(RENTALS);
+      metrics.addRows(batch);
+      return metrics.finish().negativeDurations === 1;
+    };
+
+    // Act
+    const negatives = pairs.map(([start, end]) => counted(start, end));
+
+    // Assess
+    expect(negatives).toEqual(pairs.map(([, , negative]) => negative));
+  });
+
+  it('writes the raw row in the quarantine line: ids, text and timestamps to the microsecond', () => {
+    // Prepare
+    const row = rental(0, 'N/A', {
+      rent_start: -1_500n,
+      rent_end: T0 + 123_456n,
+      updated_at: 2n ** 32n + 7n,
+      end_station: null,
+      start_station: 'Gare du Nord – quai 3',
+    });
+    const raw = stagedBatch([row]);
+    const { rejected } = castToLake(RENTALS, raw, new LineageColumns(RUN_ID, EXTRACTED_AT_MICROS));
+
+    // Act
+    const [line] = quarantineLines(RENTALS, raw, rejected, RUN_ID, '2025-03-01').trimEnd().split('\n');
+
+    // Assess
+    expect(JSON.parse(line)).toEqual({
+      reason: 'rent_cost_not_numeric',
+      column: 'rent_cost',
+      run_id: RUN_ID,
+      date: '2025-03-01',
+      row: {
+        rental_id: '5000000000',
+        user_id: '100',
+        bike_id: '200',
+        rent_start: '1969-12-31T23:59:59.998500Z',
+        rent_end: '2025-03-01T00:00:00.123456Z',
+        start_station: 'Gare du Nord – quai 3',
+        end_station: null,
+        rent_cost: 'N/A',
+        updated_at: '1970-01-01T01:11:34.967303Z',
+      },
+    });
+  });
+});
+
 describe('transformDay of rentals', () => {
   it('measures the negative costs and durations of the rows it writes', async () => {
     // Prepare
@@ -464,11 +535,11 @@ describe('isoMicros', () => {
     [-1_000n, '1969-12-31T23:59:59.999000Z'],
     [-1_500n, '1969-12-31T23:59:59.998500Z'],
     [BigInt(Date.UTC(1969, 6, 20, 20, 17, 40, 123)) * 1000n + 456n, '1969-07-20T20:17:40.123456Z'],
-  ])('writes %s µs as %s', (micros, iso) => {
+  ])('writes %s µs as %s, given as a BigInt or as a number', (micros, iso) => {
     // Act
-    const written = isoMicros(micros);
+    const written = [isoMicros(micros), isoMicros(Number(micros))];
 
     // Assess
-    expect(written).toBe(iso);
+    expect(written).toEqual([iso, iso]);
   });
 });

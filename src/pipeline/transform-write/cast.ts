@@ -11,7 +11,7 @@ import { lakeSchema } from '../../core/schema.js';
 import type { DecimalCast, DecimalFault, FactTable } from '../../core/tables.js';
 import { validity } from '../../formats/arrow-rows.js';
 import { parseDecimal, writeDecimal128 } from '../../formats/decimal.js';
-import { STAGED_INFINITY, STAGED_MINUS_INFINITY } from '../../source/copy-binary.js';
+import { stagedInfinity } from '../../source/copy-binary.js';
 import type { LineageColumns } from './lineage.js';
 
 /** A NULL in a column the lake requires (the key, the partition column, ...): the row is left out. */
@@ -48,16 +48,8 @@ function stagedColumn(table: FactTable, raw: RecordBatch, name: string): Data {
  */
 function infinityTest(values: BigInt64Array): (row: number) => boolean {
   const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
-  return (row) => {
-    const lo = words[row * 2];
-    const hi = words[row * 2 + 1];
-    return (hi === STAGED_INFINITY_HI && lo === -1) || (hi === STAGED_MINUS_INFINITY_HI && lo === 0);
-  };
+  return (row) => stagedInfinity(words[row * 2 + 1], words[row * 2]) !== undefined;
 }
-
-/** The high words of `STAGED_INFINITY` and `STAGED_MINUS_INFINITY` (little-endian, as staged). */
-const STAGED_INFINITY_HI = Number(STAGED_INFINITY >> 32n);
-const STAGED_MINUS_INFINITY_HI = Number(STAGED_MINUS_INFINITY >> 32n);
 
 /**
  * Rows of `raw` the lake cannot hold: a NULL in a column the lake declares NOT NULL, or an infinite

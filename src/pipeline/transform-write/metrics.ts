@@ -12,14 +12,24 @@ import type { CastRejection } from './cast.js';
 
 /** Rows whose `end` is before their `start`, both set. */
 function countEndsBeforeStarts(start: Data, end: Data): number {
-  const starts = start.values as BigInt64Array;
-  const ends = end.values as BigInt64Array;
+  // Compared as two 32-bit words (high signed, low unsigned; little-endian): reading a
+  // BigInt64Array makes a BigInt on the heap each time.
+  const starts = wordsOf(start.values as BigInt64Array);
+  const ends = wordsOf(end.values as BigInt64Array);
   const startValid = validity(start);
   const endValid = validity(end);
   let n = 0;
-  for (let i = 0; i < end.length; i++) if (endValid(i) && ends[i] < starts[i] && startValid(i)) n++;
+  for (let i = 0; i < end.length; i++) {
+    if (!endValid(i) || !startValid(i)) continue;
+    const endHi = ends[2 * i + 1];
+    const startHi = starts[2 * i + 1];
+    if (endHi < startHi || (endHi === startHi && ends[2 * i] >>> 0 < starts[2 * i] >>> 0)) n++;
+  }
   return n;
 }
+
+/** 64-bit values as their 32-bit words. */
+const wordsOf = (values: BigInt64Array): Int32Array => new Int32Array(values.buffer, values.byteOffset, values.length * 2);
 
 /** Values below zero of an integer or decimal column. */
 function countNegatives(data: Data): number {

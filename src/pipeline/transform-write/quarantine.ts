@@ -9,20 +9,36 @@ import type { RecordBatch, Vector } from 'apache-arrow';
 import type { FactTable } from '../../core/tables.js';
 import { validity } from '../../formats/arrow-rows.js';
 import type { ObjectStore } from '../../lake/store.js';
-import { STAGED_INFINITY, STAGED_MINUS_INFINITY } from '../../source/copy-binary.js';
+import { stagedInfinity } from '../../source/copy-binary.js';
 import type { CastRejection } from './cast.js';
 
 /** ISO 8601 with microseconds for a timestamp stored as microseconds since the epoch. */
-export function isoMicros(micros: bigint): string {
+export function isoMicros(micros: bigint | number): string {
+  if (typeof micros === 'number') {
+    // Exact in doubles within 285 years of 1970: no BigInt arithmetic.
+    const ms = Math.floor(micros / 1000);
+    return `${new Date(ms).toISOString().slice(0, 23)}${String(micros - ms * 1000).padStart(3, '0')}Z`;
+  }
   const ms = micros / 1000n;
   const rest = Number(((micros % 1000n) + 1000n) % 1000n);
   const base = new Date(Number(ms - (micros < 0n && rest !== 0 ? 1n : 0n))).toISOString();
   return `${base.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
 }
 
-/** A staged timestamp as the source wrote it: ISO 8601, or Postgres's `infinity` / `-infinity`. */
-function rawTimestamp(micros: bigint): string {
-  return micros === STAGED_INFINITY ? 'infinity' : micros === STAGED_MINUS_INFINITY ? '-infinity' : isoMicros(micros);
+/**
+ * Reads staged timestamps as the source wrote them: ISO 8601, or Postgres's `infinity` /
+ * `-infinity`; a value is read as two 32-bit words, a BigInt only beyond 285 years of 1970.
+ */
+function rawTimestamps(values: BigInt64Array): (row: number) => string {
+  const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+  return (row) => {
+    const lo = words[row * 2];
+    const hi = words[row * 2 + 1];
+    const infinite = stagedInfinity(hi, lo);
+    if (infinite) return infinite;
+    const micros = hi * 0x1_0000_0000 + (lo >>> 0);
+    return isoMicros(Number.isSafeInteger(micros) ? micros : values[row]);
+  };
 }
 
 /**
@@ -32,12 +48,25 @@ function rawTimestamp(micros: bigint): string {
 function rawRowReader(table: FactTable, raw: RecordBatch): (row: number) => Record<string, string | null> {
   const readers = table.columns.map((column): [string, (row: number) => string | null] => {
     const vector = raw.getChild(column.name) as Vector;
-    const valid = validity(vector.data[0]);
-    if (column.kind === 'timestamptz') {
-      const values = vector.data[0].values as BigInt64Array;
-      return [column.name, (row) => (valid(row) ? rawTimestamp(values[row]) : null)];
+    const data = vector.data[0];
+    const valid = validity(data);
+    switch (column.kind) {
+      case 'timestamptz': {
+        const read = rawTimestamps(data.values as BigInt64Array);
+        return [column.name, (row) => (valid(row) ? read(row) : null)];
+      }
+      case 'int64': {
+        const values = data.values as BigInt64Array;
+        return [column.name, (row) => (valid(row) ? values[row].toString() : null)];
+      }
+      case 'text': {
+        const offsets = data.valueOffsets as Int32Array;
+        const bytes = Buffer.from(data.values.buffer, data.values.byteOffset, data.values.byteLength);
+        return [column.name, (row) => (valid(row) ? bytes.toString('utf8', offsets[row], offsets[row + 1]) : null)];
+      }
+      default:
+        return [column.name, (row) => (valid(row) ? String(vector.get(row)) : null)];
     }
-    return [column.name, (row) => (valid(row) ? String(vector.get(row)) : null)];
   });
   return (row) => {
     const out: Record<string, string | null> = {};
