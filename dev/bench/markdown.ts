@@ -6,7 +6,7 @@
  */
 import type { CliMeasurement } from './cli.js';
 import type { ColdStart } from './cold-start.js';
-import { ETL_RUN_TARGETS, etlRunTargetsMet } from './etl-run.js';
+import { ETL_RUN_TARGETS, etlRunTargets, etlRunTargetsMet } from './etl-run.js';
 import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
 import type { BenchResults, DayRun } from './report.js';
 import { OVERLAP_NOTE, WHOLE_DAY, type StageMeasurement } from './stages.js';
@@ -37,7 +37,7 @@ function stageRow(label: string, m: StageMeasurement, output: string): string[] 
 
 const verdict = (met: boolean | undefined): string => (met === undefined ? '' : met ? ' (met)' : ' (**not met**)');
 
-function dayTable(day: DayRun): string[] {
+function dayTable(day: DayRun, lake: 'dir' | 's3'): string[] {
   const { floor, stages, etlRun } = day;
   const rows: string[][] = [];
   if (floor) {
@@ -84,11 +84,13 @@ function dayTable(day: DayRun): string[] {
       `The whole day's ${seconds(wholeDay.seconds)} s: ${[...tasks.map(([name, s]) => `${name} ${seconds(s)}`), `the state machine ${seconds(machine)}`].join(', ')} (${OVERLAP_NOTE}).`,
     );
   }
-  const met = etlRunTargetsMet(day.rows, etlRun, day.etlRunRatioToFloor);
+  const met = etlRunTargetsMet(lake, day.rows, etlRun, day.etlRunRatioToFloor);
+  const { ratioToFloor, peakRssMib } = etlRunTargets(lake);
+  const memory = peakRssMib === undefined ? '' : ` and ${peakRssMib} MiB of peak RSS${verdict(met.peakRss)}`;
   const targets =
     day.rows >= ETL_RUN_TARGETS.forRows
-      ? `Targets for this day: \`etl run\` at most ${ETL_RUN_TARGETS.ratioToFloor} x the floor${verdict(met.ratio)} and ${ETL_RUN_TARGETS.peakRssMib} MiB of peak RSS${verdict(met.peakRss)}.`
-      : `The targets (at most ${ETL_RUN_TARGETS.ratioToFloor} x the floor, ${ETL_RUN_TARGETS.peakRssMib} MiB) are for days of ${count(ETL_RUN_TARGETS.forRows)} rentals.`;
+      ? `Targets for this day: \`etl run\` at most ${ratioToFloor} x the floor${verdict(met.ratio)}${memory}.`
+      : `The targets (at most ${ratioToFloor} x the floor${peakRssMib === undefined ? '' : `, ${peakRssMib} MiB`}) are for days of ${count(ETL_RUN_TARGETS.forRows)} rentals.`;
   lines.push(targets, '');
   lines.push(...lambdaCostTable(day.lambdaCosts ?? []));
   return lines;
@@ -162,7 +164,7 @@ export function benchMarkdown(results: BenchResultsFile): string {
       `day ${settings.day} in ${settings.timeZone}. Times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest.`,
     '',
   ];
-  for (const day of results.days) lines.push(...dayTable(day));
+  for (const day of results.days) lines.push(...dayTable(day, settings.lake.kind));
   if (results.cli && results.cli.length > 0) lines.push(...cliTable(results.cli));
   if (results.coldStart && results.coldStart.length > 0) lines.push(...coldStartTable(results.coldStart));
   return lines.join('\n').trimEnd();

@@ -7,7 +7,7 @@ import { cpus, arch, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStart } from './cold-start.js';
 import type { CompactRunMeasurement } from './compact-run.js';
-import { ETL_RUN_TARGETS, etlRunTargetsMet, type EtlRunMeasurement } from './etl-run.js';
+import { ETL_RUN_TARGETS, etlRunTargets, etlRunTargetsMet, type EtlRunMeasurement } from './etl-run.js';
 import type { Floor } from './floor.js';
 import { LAMBDA_PRICES, lambdaDollars, MB_PER_VCPU, type StageCost } from './lambda-cost.js';
 import { OVERLAP_NOTE, WHOLE_DAY, type StageMeasurement, type StagesMeasurement } from './stages.js';
@@ -119,17 +119,18 @@ function stageRow(label: string, m: StageMeasurement): string[] {
 const verdict = (met: boolean | undefined): string => (met === undefined ? '' : met ? ': met' : ': MISSED');
 
 /** The line under the table that sets `etl run` against its targets. */
-function etlRunLine(day: DayRun): string {
+function etlRunLine(day: DayRun, lake: 'dir' | 's3'): string {
   const { etlRun, etlRunRatioToFloor: ratio } = day;
-  const met = etlRunTargetsMet(day.rows, etlRun, ratio);
+  const targets = etlRunTargets(lake);
+  const met = etlRunTargetsMet(lake, day.rows, etlRun, ratio);
   const ratioPart =
-    ratio === undefined ? 'no floor measured' : `etl run / floor = ${ratio.toFixed(2)} x (target <= ${ETL_RUN_TARGETS.ratioToFloor} x${verdict(met.ratio)})`;
-  const rssPart = `peak RSS ${mib(etlRun.peakRssKb)} (target <= ${ETL_RUN_TARGETS.peakRssMib} MiB${verdict(met.peakRss)})`;
+    ratio === undefined ? 'no floor measured' : `etl run / floor = ${ratio.toFixed(2)} x (target <= ${targets.ratioToFloor} x${verdict(met.ratio)})`;
+  const rssPart = `peak RSS ${mib(etlRun.peakRssKb)}${targets.peakRssMib === undefined ? '' : ` (target <= ${targets.peakRssMib} MiB${verdict(met.peakRss)})`}`;
   const scope = day.rows < ETL_RUN_TARGETS.forRows ? `; the targets are for days of ${count(ETL_RUN_TARGETS.forRows)} rows` : '';
   return `  ${ratioPart}, ${rssPart}${scope}`;
 }
 
-function dayTable(day: DayRun): string[] {
+function dayTable(day: DayRun, lake: 'dir' | 's3'): string[] {
   const { floor, stages, etlRun } = day;
   const rows: string[][] = [['', 'seconds', 'rows/s', 'peak RSS', 'bytes', 'files']];
   if (floor) {
@@ -185,7 +186,7 @@ function dayTable(day: DayRun): string[] {
     lines.push(`  (${OVERLAP_NOTE})`);
   }
   if (day.ratioToFloor !== undefined) lines.push(`  ${WHOLE_DAY} / floor = ${day.ratioToFloor.toFixed(2)} x`);
-  lines.push(etlRunLine(day));
+  lines.push(etlRunLine(day, lake));
   lines.push(...lambdaCostLines(day.lambdaCosts));
   return lines;
 }
@@ -238,7 +239,7 @@ export function formatTable(results: BenchResults): string {
       `day ${settings.day} ${settings.timeZone}, ${settings.lake.description}`,
     `times are medians of ${settings.repeat} run${settings.repeat === 1 ? '' : 's'}, peak RSS the largest; each stage is its Lambda bundle in a fresh process, the whole day the state machine run locally in one, etl run the built CLI as a user runs it`,
   ];
-  for (const day of results.days) lines.push('', ...dayTable(day));
+  for (const day of results.days) lines.push('', ...dayTable(day, settings.lake.kind));
   if (results.coldStart) lines.push('', ...coldStartTable(results.coldStart));
   return `${lines.join('\n')}\n`;
 }

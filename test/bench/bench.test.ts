@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { COMPACT_PARTS, measureCompaction, type CompactRunMeasurement } from '../../dev/bench/compact-run.js';
-import { measureEtlRun, type EtlRunMeasurement } from '../../dev/bench/etl-run.js';
+import { etlRunTargetsMet, measureEtlRun, type EtlRunMeasurement } from '../../dev/bench/etl-run.js';
 import { rentalsCopySql } from '../../dev/bench/floor.js';
 import { directoryLake, s3EndpointFromEnv, s3Lake, type BenchLake } from '../../dev/bench/lake.js';
 import { parseBenchArgs } from '../../dev/bench/main.js';
@@ -283,6 +283,30 @@ describe('the etl run measurement', () => {
     expect(measured.seconds).toBe((measured.samples[0] + measured.samples[1]) / 2);
     expect(existsSync(join(workDir, 'etl-run-0', rentalsPartitionPrefix(parseDay(date))))).toBe(true);
     expect(measured.peakRssKb).toBeGreaterThan(30_000);
+  });
+});
+
+describe("etl run's targets", () => {
+  const run = (peakRssMib: number) => ({ peakRssKb: peakRssMib * 1024 }) as EtlRunMeasurement;
+
+  it('holds a directory lake to 2 x the floor and 256 MiB, an S3 endpoint to 2.5 x, days of 1,000,000 rows only', () => {
+    // Act
+    const verdicts = [
+      etlRunTargetsMet('dir', 1_000_000, run(250), 1.99),
+      etlRunTargetsMet('dir', 1_000_000, run(260), 2.01),
+      etlRunTargetsMet('s3', 1_000_000, run(300), 2.49),
+      etlRunTargetsMet('s3', 1_000_000, run(300), 2.51),
+      etlRunTargetsMet('dir', 100_000, run(300), 5),
+    ];
+
+    // Assess
+    expect(verdicts).toEqual([
+      { ratio: true, peakRss: true },
+      { ratio: false, peakRss: false },
+      { ratio: true, peakRss: undefined },
+      { ratio: false, peakRss: undefined },
+      {},
+    ]);
   });
 });
 
