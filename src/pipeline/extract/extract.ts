@@ -78,6 +78,8 @@ async function stageTable(
   sql: string,
   onBatch?: (rows: number) => void,
   sink?: BatchSink,
+  /** Told once the COPY's last row is read (the connection is free again), before the staged object is whole. */
+  onRowsRead?: () => void,
 ): Promise<StagedTable> {
   const encoding = stagingEncodingFor(request.store.location);
   const key = stagingKey(request.runId, table.name, part, encoding);
@@ -90,6 +92,7 @@ async function stageTable(
       if (sink && batch.numRows > 0) await sink.write(batch);
       yield batch;
     }
+    onRowsRead?.();
     sink?.end();
   }
   try {
@@ -133,6 +136,23 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
     const range = { runId: request.runId, date: day.iso, hours, snapshotAt, ...(undeclared.length > 0 ? { undeclaredColumns: undeclared } : {}) };
     sink = request.teeTo?.({ ...range, ...appended, stagingKey: stagingKey(request.runId, table.name, part, stagingEncodingFor(request.store.location)) });
     let lastReport = started;
+    // Counted after the rows are read, in the same snapshot (so the count and the rows agree): a
+    // local run's transform encodes the last batches meanwhile, where Postgres counting first kept
+    // it waiting (0.12 s of a 1,000,000-row day), and the counting starts as soon as the COPY's last
+    // row is in, while the staged object is still being written (on S3, its last part and the
+    // completion of its upload took 0.1 s). The change signal of the range: the count and digest of
+    // all its rows (an append's too: the partition it publishes stands for the whole range).
+    const countRange = async () => {
+      const signal = await client.query<{ n: string; digest: string }>(countInSnapshotSql(table, window));
+      // The rows the COPY sent: the range's, or what an append may add.
+      const counted = bound ? await client.query<{ n: string }>(appendCountSql(table, window, bound)) : signal;
+      // The day before, in the same snapshot: validate's day-over-day check compares with the source,
+      // not with a manifest another run may be publishing meanwhile. Counted once a day, by its first range.
+      const previousDay =
+        hours.from === 0 ? Number((await client.query<{ n: string }>(countRowsQuery(table, dayWindow(addDays(day, -1), timeZone)))).rows[0].n) : undefined;
+      return { signal, counted, previousDay };
+    };
+    let counting: ReturnType<typeof countRange> | undefined;
     copyInterrupted = true;
     const staged = await stageTable(
       request,
@@ -148,22 +168,17 @@ export async function extractDay(request: ExtractRequest): Promise<ExtractResult
         }
       },
       sink,
+      () => {
+        counting = countRange();
+        // Awaited below; a failed upload leaves it to fail with the connection, unawaited.
+        counting.catch(() => undefined);
+      },
     );
     copyInterrupted = false;
-    // Counted after the rows are read, in the same snapshot (so the count and the rows agree): a
-    // local run's transform encodes the last batches meanwhile, where Postgres counting first kept
-    // it waiting (0.12 s of a 1,000,000-row day). The change signal of the range: the count and
-    // digest of all its rows (an append's too: the partition it publishes stands for the whole range).
-    const signal = await client.query<{ n: string; digest: string }>(countInSnapshotSql(table, window));
-    // The rows the COPY sent: the range's, or what an append may add.
-    const counted = bound ? await client.query<{ n: string }>(appendCountSql(table, window, bound)) : signal;
+    const { signal, counted, previousDay: previousDayCount } = await (counting ?? countRange());
     const sourceCount = Number(counted.rows[0].n);
     const sourceDigest = signal.rows[0].digest;
     const digestRows = Number(signal.rows[0].n);
-    // The day before, in the same snapshot: validate's day-over-day check compares with the source,
-    // not with a manifest another run may be publishing meanwhile. Counted once a day, by its first range.
-    const previousDayCount =
-      hours.from === 0 ? Number((await client.query<{ n: string }>(countRowsQuery(table, dayWindow(addDays(day, -1), timeZone)))).rows[0].n) : undefined;
     const known = {
       ...range,
       sourceCount,
