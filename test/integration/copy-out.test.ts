@@ -5,22 +5,12 @@
  */
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SourceTable } from '../../src/core/tables.js';
 import { decodeCopyBinary } from '../../src/source/copy-binary.js';
 import { copyOut } from '../../src/source/copy-out.js';
+import { NUMBERS } from '../support/copy-table.js';
 import { rejectionOf } from '../support/outcomes.js';
 
 const databaseUrl = process.env.TEST_DATABASE_URL!;
-
-/** A table of the declaration's kinds, as a COPY of generated rows sends them. */
-const NUMBERS: SourceTable = {
-  name: 'numbers',
-  key: 'n',
-  columns: [
-    { name: 'n', kind: 'int64', nullable: false, description: '' },
-    { name: 'label', kind: 'text', nullable: true, description: '' },
-  ],
-} as unknown as SourceTable;
 
 const numbersSql = (rows: number, value = 'i') =>
   `COPY (SELECT (${value})::int8 AS n, CASE WHEN i % 7 = 0 THEN NULL ELSE repeat('x', i % 50) END AS label FROM generate_series(1, ${rows}) AS i) TO STDOUT (FORMAT binary)`;

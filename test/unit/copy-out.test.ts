@@ -6,18 +6,9 @@
 import { PassThrough } from 'node:stream';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { SourceTable } from '../../src/core/tables.js';
 import { decodeCopyBinary } from '../../src/source/copy-binary.js';
 import { type CopyChunk, CopyOutStream } from '../../src/source/copy-out.js';
-
-const TABLE: SourceTable = {
-  name: 'numbers',
-  key: 'n',
-  columns: [
-    { name: 'n', kind: 'int64', nullable: false, description: '' },
-    { name: 'label', kind: 'text', nullable: true, description: '' },
-  ],
-} as unknown as SourceTable;
+import { NUMBERS } from '../support/copy-table.js';
 
 /** A protocol message: its code, its length (counting itself) and its body. */
 function message(code: string, body: Buffer = Buffer.alloc(0)): Buffer {
@@ -83,7 +74,7 @@ async function rowsOf(chunks: CopyChunk[]): Promise<[number, string | null][]> {
     yield* chunks;
   }
   const rows: [number, string | null][] = [];
-  for await (const batch of decodeCopyBinary(source(), TABLE, 2)) {
+  for await (const batch of decodeCopyBinary(source(), NUMBERS, 2)) {
     for (let r = 0; r < batch.numRows; r++) {
       const label = batch.getChild('label')!.get(r) as Uint8Array | string | null;
       rows.push([Number(batch.getChild('n')!.get(r)), label === null ? null : Buffer.from(label as Uint8Array).toString()]);
