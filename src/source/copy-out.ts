@@ -15,6 +15,7 @@ import type pg from 'pg';
 
 /** Message codes of the copy-out flow (https://www.postgresql.org/docs/current/protocol-message-formats.html). */
 const COPY_DATA = 0x64; // 'd'
+const COPY_DONE = 0x63; // 'c'
 const COPY_OUT_RESPONSE = 0x48; // 'H'
 const ERROR_RESPONSE = 0x45; // 'E'
 /** Messages the server may send in the middle of a COPY; like pg-copy-streams, they are skipped. */
@@ -137,14 +138,14 @@ export class CopyOutStream extends Readable {
         return;
       }
       const bodyBytes = chunk.readInt32BE(pos + 1) - 4;
-      pos += HEADER_BYTES;
       if (code === COPY_DATA || code === COPY_OUT_RESPONSE || INTERSPERSED.has(code)) {
         this.#code = code;
         this.#left = bodyBytes;
+        pos += HEADER_BYTES;
         continue;
       }
-      // CopyDone, or any other message, which ends copy-out mode: what follows is pg's.
-      pos = Math.min(n, pos + bodyBytes);
+      // CopyDone (this reader's, no body) or any other message, which ends copy-out mode: pg's from its first byte.
+      if (code === COPY_DONE) pos += HEADER_BYTES;
       this.#pass(chunk, marks);
       this.#handBack(chunk.subarray(pos));
       if (!this.#discarding) this.push(null);

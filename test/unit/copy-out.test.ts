@@ -113,6 +113,23 @@ describe('CopyOutStream framing', () => {
     expect(handedBack).toEqual(AFTER_COPY);
   });
 
+  it('hands pg a message that ends copy-out mode without CopyDone, from its first byte', async () => {
+    // Prepare: the rows and the trailer, then CommandComplete at once
+    const response = Buffer.concat([
+      message('H', Buffer.from([1, 0, 2, 0, 1, 0, 1])),
+      message('d', Buffer.concat([header, tuple(...ROWS[0])])),
+      message('d', trailer),
+      AFTER_COPY,
+    ]);
+
+    // Act
+    const { chunks, handedBack } = await deliver([response]);
+
+    // Assess
+    expect(await rowsOf(chunks)).toEqual([ROWS[0]]);
+    expect(handedBack).toEqual(AFTER_COPY);
+  });
+
   it('hands an error response to pg whole, from its first byte', async () => {
     // Prepare
     const error = message('E', Buffer.from('SERROR\0Mboom\0\0'));
