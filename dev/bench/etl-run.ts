@@ -36,6 +36,8 @@ export interface EtlRunRequest {
   readonly repeat: number;
   /** Told before each process starts. */
   readonly onRun?: (run: number) => void;
+  /** Awaited before each process starts (the bench takes a sample of the floor there). */
+  readonly beforeEach?: (run: number) => Promise<void>;
 }
 
 export interface EtlRunMeasurement {
@@ -98,7 +100,10 @@ async function runOnce(request: EtlRunRequest, run: number): Promise<{ seconds: 
 
 /** Runs `etl run --date` `request.repeat` times; the time is the median, the peak RSS the largest. */
 export async function measureEtlRun(request: EtlRunRequest): Promise<EtlRunMeasurement> {
-  const runs = await repeated(request.repeat, (run) => runOnce(request, run));
+  const runs = await repeated(request.repeat, async (run) => {
+    await request.beforeEach?.(run);
+    return runOnce(request, run);
+  });
   const samples = runs.map((r) => r.seconds);
   const typical = [...runs].sort((a, b) => a.seconds - b.seconds)[(runs.length - 1) >> 1];
   return {

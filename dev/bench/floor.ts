@@ -119,6 +119,16 @@ async function measureDuckDb(client: pg.Client, request: FloorRequest): Promise<
   }
 }
 
+/** One floor of the samples of several measurements of it: each half the median of all its samples. */
+export function floorOfSamples(floors: readonly Floor[]): Floor {
+  if (floors.length === 0) throw new Error('a floor of no measurements');
+  const copySamples = floors.flatMap((f) => f.copy.samples);
+  const duckdbSamples = floors.flatMap((f) => f.duckdb.samples);
+  const copy = { ...floors[0].copy, seconds: median(copySamples), samples: copySamples };
+  const duckdb = { ...floors[0].duckdb, seconds: median(duckdbSamples), samples: duckdbSamples };
+  return { copy, duckdb, seconds: copy.seconds + duckdb.seconds };
+}
+
 /** Measures both halves of the floor for one seeded day. */
 export async function measureFloor(request: FloorRequest): Promise<Floor> {
   const client = await connect(request.databaseUrl, 'pg-lake-etl-bench');

@@ -26,7 +26,7 @@ import { buildCli, cliTable, measureCli, type CliMeasurement } from './cli.js';
 import { measureColdStarts, type ColdStart } from './cold-start.js';
 import { measureCompaction } from './compact-run.js';
 import { measureEtlRun } from './etl-run.js';
-import { measureFloor } from './floor.js';
+import { type Floor, floorOfSamples, measureFloor } from './floor.js';
 import { LAKE_KINDS, LakeUnavailableError, openLake, type BenchLake, type LakeKind } from './lake.js';
 import { describeMachine, formatTable, writeResults, type BenchResults, type DayRun } from './report.js';
 import { openServer, seededDatabase, type BenchServer } from './source.js';
@@ -125,18 +125,6 @@ async function benchDay({ server, options, config, bundles, lake }: BenchContext
   const database = await seededDatabase(server.url, `bench_${rows}`, day, { rentals: rows, timeZone: config.timeZone });
   await mkdir(workDir, { recursive: true });
   try {
-    let floor: Awaited<ReturnType<typeof measureFloor>> | undefined;
-    if (!options.skipFloor) {
-      progress(`${label} rows: floor (COPY binary to nowhere, DuckDB Parquet write)`);
-      floor = await measureFloor({
-        databaseUrl: database.url,
-        day,
-        timeZone: config.timeZone,
-        rowGroupRows: config.rowGroupRows,
-        workDir,
-        repeat: options.repeat,
-      });
-    }
     const stages = await measureStages({
       bundles,
       databaseUrl: database.url,
@@ -146,6 +134,9 @@ async function benchDay({ server, options, config, bundles, lake }: BenchContext
       repeat: options.repeat,
       onStage: (stage, run) => progress(`${label} rows: ${stage} in a fresh process (run ${run + 1} of ${options.repeat})`),
     });
+    // A sample of the floor before each run of etl run: this shared machine's speed drifts by a fifth
+    // from one minute to the next, and the two are compared; measured apart, they were minutes apart.
+    const floors: Floor[] = [];
     const etlRun = await measureEtlRun({
       databaseUrl: database.url,
       date: BENCH_DAY,
@@ -154,7 +145,13 @@ async function benchDay({ server, options, config, bundles, lake }: BenchContext
       workDir,
       repeat: options.repeat,
       onRun: (run) => progress(`${label} rows: etl run --date ${BENCH_DAY} (run ${run + 1} of ${options.repeat})`),
+      beforeEach: async (run) => {
+        if (options.skipFloor) return;
+        progress(`${label} rows: floor (COPY binary to nowhere, DuckDB Parquet write; sample ${run + 1} of ${options.repeat})`);
+        floors.push(await measureFloor({ databaseUrl: database.url, day, timeZone: config.timeZone, rowGroupRows: config.rowGroupRows, workDir, repeat: 1 }));
+      },
     });
+    const floor = floors.length > 0 ? floorOfSamples(floors) : undefined;
     const compaction = await measureCompaction({
       databaseUrl: database.url,
       date: BENCH_DAY,

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { COMPACT_PARTS, measureCompaction, type CompactRunMeasurement } from '../../dev/bench/compact-run.js';
 import { etlRunTargetsMet, measureEtlRun, type EtlRunMeasurement } from '../../dev/bench/etl-run.js';
-import { rentalsCopySql } from '../../dev/bench/floor.js';
+import { type Floor, floorOfSamples, rentalsCopySql } from '../../dev/bench/floor.js';
 import { directoryLake, s3EndpointFromEnv, s3Lake, type BenchLake } from '../../dev/bench/lake.js';
 import { parseBenchArgs } from '../../dev/bench/main.js';
 import { seededDatabase, type SeededDatabase } from '../../dev/bench/source.js';
@@ -243,6 +243,8 @@ describe('the etl run measurement', () => {
   let database: SeededDatabase;
   let workDir: string;
   let measured: EtlRunMeasurement;
+  /** What happened in which order: the hook before each run, and each run's start. */
+  const order: string[] = [];
 
   beforeAll(async () => {
     // Prepare: dist/ is built by the global setup, as the bench builds it before measuring.
@@ -253,7 +255,16 @@ describe('the etl run measurement', () => {
     workDir = await mkdtemp(join(tmpdir(), 'bench-etl-run-'));
 
     // Act
-    measured = await measureEtlRun({ databaseUrl: database.url, date, timeZone: 'Europe/Berlin', lake: directoryLake(), workDir, repeat: 2 });
+    measured = await measureEtlRun({
+      databaseUrl: database.url,
+      date,
+      timeZone: 'Europe/Berlin',
+      lake: directoryLake(),
+      workDir,
+      repeat: 2,
+      beforeEach: async (run) => void order.push(`before ${run}`),
+      onRun: (run) => order.push(`run ${run}`),
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -283,6 +294,30 @@ describe('the etl run measurement', () => {
     expect(measured.seconds).toBe((measured.samples[0] + measured.samples[1]) / 2);
     expect(existsSync(join(workDir, 'etl-run-0', rentalsPartitionPrefix(parseDay(date))))).toBe(true);
     expect(measured.peakRssKb).toBeGreaterThan(30_000);
+  });
+
+  it('awaits its hook before each run (where the bench samples the floor)', () => {
+    // Assess
+    expect(order).toEqual(['before 0', 'run 0', 'before 1', 'run 1']);
+  });
+});
+
+describe('the floor of several samples', () => {
+  it('takes the median of all the samples of each half', () => {
+    // Prepare
+    const sample = (copy: number[], duckdb: number[]): Floor => ({
+      copy: { seconds: copy[0], samples: copy, rows: 10, bytes: 100 },
+      duckdb: { seconds: duckdb[0], samples: duckdb, rows: 10, bytes: 50, threads: 2, version: 'v1' },
+      seconds: copy[0] + duckdb[0],
+    });
+
+    // Act
+    const floor = floorOfSamples([sample([0.5], [0.2]), sample([0.7], [0.3]), sample([0.6], [0.25])]);
+
+    // Assess
+    expect(floor.copy).toEqual({ seconds: 0.6, samples: [0.5, 0.7, 0.6], rows: 10, bytes: 100 });
+    expect(floor.duckdb.seconds).toBe(0.25);
+    expect(floor.seconds).toBeCloseTo(0.85);
   });
 });
 
