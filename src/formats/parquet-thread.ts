@@ -26,9 +26,9 @@ type FromWorker = { consumed?: ArrayBuffer; chunk?: Uint8Array; done?: true; err
 export class ParquetThreads {
   readonly #idle: Worker[] = [];
   /**
-   * The buffers batches cross in, back from the threads once read, for the next batches: new ones
-   * for each batch (100 MB a million rentals) made the collector run a full collection every
-   * 64 MB of them.
+   * The buffers batches cross in, back from the threads once read, for the next batches: a new one
+   * for each batch (100 MB a million rentals) was memory for the main thread's collector to find
+   * and free, 3 MB at a time.
    */
   readonly #buffers: ArrayBuffer[] = [];
   readonly #all = new Set<Worker>();
